@@ -1,0 +1,86 @@
+// Package kernel holds the row kernels of the fused softmax cross-entropy:
+// an online max and sum of exponentials over a row of logits, and the scaled
+// exponentials that make the gradient, for float32 and float64, over
+// contiguous rows (class stride 1) and over blocks of spatial positions
+// (class stride > 1, vectorised across positions).
+//
+// Each kernel is documented by its reference loop, which kernel_generic.go
+// implements in pure Go; that code is always compiled and is the oracle the
+// tests hold every assembly implementation to.
+//
+// The kernels trust their callers: lengths are checked by package xent
+// before any kernel runs.
+package kernel
+
+// MaxSumExp32 returns, for the row s,
+//
+//	m = max_k s[k]                (over the elements that are not NaN)
+//	sum = Σ_k exp(s[k] − m)
+//	nan = some s[k] is NaN
+//
+// in one pass (online softmax). If s is empty or every s[k] is −Inf, then
+// m = −Inf and sum = 0. If m = +Inf, sum is unspecified.
+func MaxSumExp32(s []float32) (m, sum float32, nan bool) { return maxSumExp32(s) }
+
+// MaxSumExp64 is MaxSumExp32 for float64.
+func MaxSumExp64(s []float64) (m, sum float64, nan bool) { return maxSumExp64(s) }
+
+// ExpScale32 writes
+//
+//	for k := range s { dst[k] = scale * exp(s[k] − m) }
+//
+// dst may be s itself. exp(−Inf) is 0; m is finite.
+func ExpScale32(dst, s []float32, m, scale float32) { expScale32(dst, s, m, scale) }
+
+// ExpScale64 is ExpScale32 for float64.
+func ExpScale64(dst, s []float64, m, scale float64) { expScale64(dst, s, m, scale) }
+
+// MaxSumExpCols32 is MaxSumExp32 for L = len(m) positions laid out in
+// columns: position j has its C logits at s[c*stride+j], c in [0, C).
+//
+//	for j := range m {
+//		m[j] = max_c s[c*stride+j]
+//		sum[j] = Σ_c exp(s[c*stride+j] − m[j])
+//	}
+//
+// nan reports whether any of the values read is NaN. len(sum) == len(m),
+// stride ≥ len(m), and s holds at least (C−1)*stride+len(m) elements.
+func MaxSumExpCols32(m, sum, s []float32, C, stride int) (nan bool) {
+	return maxSumExpCols32(m, sum, s, C, stride)
+}
+
+// MaxSumExpCols64 is MaxSumExpCols32 for float64.
+func MaxSumExpCols64(m, sum, s []float64, C, stride int) (nan bool) {
+	return maxSumExpCols64(m, sum, s, C, stride)
+}
+
+// ExpScaleCols32 is ExpScale32 for positions laid out in columns:
+//
+//	for c := 0; c < C; c++ {
+//		for j := range m {
+//			dst[c*stride+j] = scale[j] * exp(s[c*stride+j] − m[j])
+//		}
+//	}
+//
+// dst may be s itself; every m[j] is finite.
+func ExpScaleCols32(dst, s []float32, C, stride int, m, scale []float32) {
+	expScaleCols32(dst, s, C, stride, m, scale)
+}
+
+// ExpScaleCols64 is ExpScaleCols32 for float64.
+func ExpScaleCols64(dst, s []float64, C, stride int, m, scale []float64) {
+	expScaleCols64(dst, s, C, stride, m, scale)
+}
+
+// Exp32 writes dst[i] = exp(x[i]). It is the vector exponential the other
+// kernels use, exported for accuracy tests.
+func Exp32(dst, x []float32) { exp32(dst, x) }
+
+// Exp64 is Exp32 for float64.
+func Exp64(dst, x []float64) { exp64(dst, x) }
+
+// Sum32 returns Σ_k s[k]: the bandwidth yardstick of a read-only pass.
+func Sum32(s []float32) float32 { return sum32(s) }
+
+// Sum64 is Sum32 for float64.
+func Sum64(s []float64) float64 { return sum64(s) }

@@ -1,0 +1,175 @@
+package kernel
+
+import "math"
+
+// The portable implementations. They are always compiled: the noasm build
+// uses them directly, and the tests hold the assembly to them.
+
+func maxSumExp32Generic(s []float32) (m, sum float32, nan bool) {
+	m = float32(math.Inf(-1))
+	for _, v := range s {
+		switch {
+		case v != v:
+			nan = true
+		case v > m:
+			// Rescale what has been summed so far to the new maximum.
+			sum = sum*float32(math.Exp(float64(m)-float64(v))) + 1
+			m = v
+		case v > float32(math.Inf(-1)):
+			sum += float32(math.Exp(float64(v) - float64(m)))
+		}
+	}
+	return m, sum, nan
+}
+
+func maxSumExp64Generic(s []float64) (m, sum float64, nan bool) {
+	m = math.Inf(-1)
+	for _, v := range s {
+		switch {
+		case v != v:
+			nan = true
+		case v > m:
+			sum = sum*math.Exp(m-v) + 1
+			m = v
+		case v > math.Inf(-1):
+			sum += math.Exp(v - m)
+		}
+	}
+	return m, sum, nan
+}
+
+func expScale32Generic(dst, s []float32, m, scale float32) {
+	dst = dst[:len(s)]
+	for k, v := range s {
+		dst[k] = scale * float32(math.Exp(float64(v)-float64(m)))
+	}
+}
+
+func expScale64Generic(dst, s []float64, m, scale float64) {
+	dst = dst[:len(s)]
+	for k, v := range s {
+		dst[k] = scale * math.Exp(v-m)
+	}
+}
+
+func maxSumExpCols32Generic(m, sum, s []float32, C, stride int) (nan bool) {
+	L := len(m)
+	sum = sum[:L]
+	for j := range m {
+		m[j] = float32(math.Inf(-1))
+		sum[j] = 0
+	}
+	for c := 0; c < C; c++ {
+		row := s[c*stride : c*stride+L]
+		for j, v := range row {
+			if v != v {
+				nan = true
+			} else if v > m[j] {
+				m[j] = v
+			}
+		}
+	}
+	for c := 0; c < C; c++ {
+		row := s[c*stride : c*stride+L]
+		for j, v := range row {
+			if m[j] > float32(math.Inf(-1)) && v == v {
+				sum[j] += float32(math.Exp(float64(v) - float64(m[j])))
+			}
+		}
+	}
+	return nan
+}
+
+func maxSumExpCols64Generic(m, sum, s []float64, C, stride int) (nan bool) {
+	L := len(m)
+	sum = sum[:L]
+	for j := range m {
+		m[j] = math.Inf(-1)
+		sum[j] = 0
+	}
+	for c := 0; c < C; c++ {
+		row := s[c*stride : c*stride+L]
+		for j, v := range row {
+			if v != v {
+				nan = true
+			} else if v > m[j] {
+				m[j] = v
+			}
+		}
+	}
+	for c := 0; c < C; c++ {
+		row := s[c*stride : c*stride+L]
+		for j, v := range row {
+			if m[j] > math.Inf(-1) && v == v {
+				sum[j] += math.Exp(v - m[j])
+			}
+		}
+	}
+	return nan
+}
+
+func expScaleCols32Generic(dst, s []float32, C, stride int, m, scale []float32) {
+	L := len(m)
+	for c := 0; c < C; c++ {
+		in := s[c*stride : c*stride+L]
+		out := dst[c*stride : c*stride+L]
+		for j, v := range in {
+			out[j] = scale[j] * float32(math.Exp(float64(v)-float64(m[j])))
+		}
+	}
+}
+
+func expScaleCols64Generic(dst, s []float64, C, stride int, m, scale []float64) {
+	L := len(m)
+	for c := 0; c < C; c++ {
+		in := s[c*stride : c*stride+L]
+		out := dst[c*stride : c*stride+L]
+		for j, v := range in {
+			out[j] = scale[j] * math.Exp(v-m[j])
+		}
+	}
+}
+
+func exp32Generic(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = float32(math.Exp(float64(v)))
+	}
+}
+
+func exp64Generic(dst, x []float64) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = math.Exp(v)
+	}
+}
+
+func sum32Generic(s []float32) float32 {
+	var a0, a1, a2, a3 float32
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		a0 += s[i]
+		a1 += s[i+1]
+		a2 += s[i+2]
+		a3 += s[i+3]
+	}
+	for ; i < len(s); i++ {
+		a0 += s[i]
+	}
+	return (a0 + a1) + (a2 + a3)
+}
+
+func sum64Generic(s []float64) float64 {
+	var a0, a1, a2, a3 float64
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		a0 += s[i]
+		a1 += s[i+1]
+		a2 += s[i+2]
+		a3 += s[i+3]
+	}
+	for ; i < len(s); i++ {
+		a0 += s[i]
+	}
+	return (a0 + a1) + (a2 + a3)
+}

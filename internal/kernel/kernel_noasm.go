@@ -1,0 +1,24 @@
+package kernel
+
+// Until the assembly lands, every platform uses the portable code.
+
+func maxSumExp32(s []float32) (float32, float32, bool) { return maxSumExp32Generic(s) }
+func maxSumExp64(s []float64) (float64, float64, bool) { return maxSumExp64Generic(s) }
+func expScale32(dst, s []float32, m, scale float32)    { expScale32Generic(dst, s, m, scale) }
+func expScale64(dst, s []float64, m, scale float64)    { expScale64Generic(dst, s, m, scale) }
+func maxSumExpCols32(m, sum, s []float32, C, stride int) bool {
+	return maxSumExpCols32Generic(m, sum, s, C, stride)
+}
+func maxSumExpCols64(m, sum, s []float64, C, stride int) bool {
+	return maxSumExpCols64Generic(m, sum, s, C, stride)
+}
+func expScaleCols32(dst, s []float32, C, stride int, m, scale []float32) {
+	expScaleCols32Generic(dst, s, C, stride, m, scale)
+}
+func expScaleCols64(dst, s []float64, C, stride int, m, scale []float64) {
+	expScaleCols64Generic(dst, s, C, stride, m, scale)
+}
+func exp32(dst, x []float32)    { exp32Generic(dst, x) }
+func exp64(dst, x []float64)    { exp64Generic(dst, x) }
+func sum32(s []float32) float32 { return sum32Generic(s) }
+func sum64(s []float64) float64 { return sum64Generic(s) }
