@@ -35,8 +35,9 @@ type InputError struct {
 	Class    int     // class index, or -1
 	Value    float64 // the offending value, when there is one
 	HasValue bool
-	Shape    []int // the logits' shape, to print the position's coordinates
-	Err      error // one of the sentinel errors
+	Shape    []int  // the logits' shape, to print the position's coordinates
+	Err      error  // one of the sentinel errors
+	Detail   string // what is wrong, in words, when the sentinel is not enough
 }
 
 func (e *InputError) Error() string {
@@ -56,6 +57,10 @@ func (e *InputError) Error() string {
 	}
 	b.WriteString(": ")
 	b.WriteString(e.Err.Error())
+	if e.Detail != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Detail)
+	}
 	return b.String()
 }
 

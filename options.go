@@ -7,7 +7,7 @@ type Float interface{ ~float32 | ~float64 }
 
 // Integer is the element type of index targets.
 type Integer interface {
-	~int | ~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32 | ~uint64
+	~int | ~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32
 }
 
 // Reduction says how the losses of the positions are combined.

@@ -1,0 +1,71 @@
+package xent
+
+import (
+	"math"
+	"unsafe"
+
+	"github.com/xent-go/xent/internal/kernel"
+)
+
+// The kernels come in float32 and float64 twins; these helpers pick one for
+// a type parameter without allocating, by reinterpreting the slice (T is
+// float32 or float64 underneath, so the memory layout is the same).
+
+func is32[T Float]() bool { var z T; return unsafe.Sizeof(z) == 4 }
+
+func as32[T Float](s []T) []float32 {
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+}
+
+func as64[T Float](s []T) []float64 {
+	return unsafe.Slice((*float64)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+}
+
+// maxFloat is the largest finite value of T.
+func maxFloat[T Float]() float64 {
+	if is32[T]() {
+		return math.MaxFloat32
+	}
+	return math.MaxFloat64
+}
+
+func maxSumExp[T Float](s []T) (m, sum float64, nan bool) {
+	if is32[T]() {
+		m32, s32, nan := kernel.MaxSumExp32(as32(s))
+		return float64(m32), float64(s32), nan
+	}
+	return kernel.MaxSumExp64(as64(s))
+}
+
+func expScale[T Float](dst, s []T, m, scale float64) {
+	if is32[T]() {
+		kernel.ExpScale32(as32(dst), as32(s), float32(m), float32(scale))
+		return
+	}
+	kernel.ExpScale64(as64(dst), as64(s), m, scale)
+}
+
+func maxSumExpCols[T Float](m, sum, s []T, C, stride int) bool {
+	if is32[T]() {
+		return kernel.MaxSumExpCols32(as32(m), as32(sum), as32(s), C, stride)
+	}
+	return kernel.MaxSumExpCols64(as64(m), as64(sum), as64(s), C, stride)
+}
+
+func expScaleCols[T Float](dst, s []T, C, stride int, m, scale []T) {
+	if is32[T]() {
+		kernel.ExpScaleCols32(as32(dst), as32(s), C, stride, as32(m), as32(scale))
+		return
+	}
+	kernel.ExpScaleCols64(as64(dst), as64(s), C, stride, as64(m), as64(scale))
+}
+
+// isFinite reports whether v is neither NaN nor infinite.
+func isFinite(v float64) bool { return v-v == 0 }
+
+// clear zeroes s.
+func zero[T Float](s []T) {
+	for i := range s {
+		s[i] = 0
+	}
+}

@@ -1,0 +1,117 @@
+package xent
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Large inputs are cut into chunks of positions whose boundaries depend on
+// the shape only, never on the thread count; each chunk's losses are summed
+// in order and the chunks' sums are added in chunk order, so every result is
+// bitwise the same whatever the number of threads.
+
+// chunkElements is the target number of logits per chunk.
+const chunkElements = 1 << 15
+
+// runner is work cut into chunks that may run in any order.
+type runner interface {
+	runChunk(c int)
+}
+
+// job hands the chunks of one call out to the pool's workers.
+type job struct {
+	r    runner
+	n    int64
+	next atomic.Int64
+	wg   sync.WaitGroup
+}
+
+func (j *job) work() {
+	for {
+		c := j.next.Add(1) - 1
+		if c >= j.n {
+			return
+		}
+		j.r.runChunk(int(c))
+	}
+}
+
+// pool is a set of long-lived worker goroutines, so that a call allocates
+// nothing in steady state.
+var pool struct {
+	mu      sync.Mutex
+	started int
+	jobs    chan *job
+}
+
+var jobPool = sync.Pool{New: func() any { return new(job) }}
+
+func ensureWorkers(n int) {
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	if pool.jobs == nil {
+		pool.jobs = make(chan *job, 256)
+	}
+	for ; pool.started < n; pool.started++ {
+		go func() {
+			for j := range pool.jobs {
+				j.work()
+				j.wg.Done()
+			}
+		}()
+	}
+}
+
+// parallel runs r.runChunk(c) for every c in [0, chunks) on up to threads
+// goroutines (0: GOMAXPROCS), the caller's included.
+func parallel(r runner, chunks, threads int) {
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	threads = min(threads, chunks)
+	if threads <= 1 {
+		for c := 0; c < chunks; c++ {
+			r.runChunk(c)
+		}
+		return
+	}
+	ensureWorkers(threads - 1)
+	j := jobPool.Get().(*job)
+	j.r, j.n = r, int64(chunks)
+	j.next.Store(0)
+	j.wg.Add(threads - 1)
+	for i := 1; i < threads; i++ {
+		pool.jobs <- j
+	}
+	j.work()
+	j.wg.Wait()
+	j.r = nil
+	jobPool.Put(j)
+}
+
+// statePools holds one sync.Pool per state type, keyed by a nil pointer of
+// that type, so generic call states are reused without allocating.
+var statePools sync.Map
+
+func getState[S any]() *S {
+	key := any((*S)(nil))
+	p, ok := statePools.Load(key)
+	if !ok {
+		p, _ = statePools.LoadOrStore(key, &sync.Pool{New: func() any { return new(S) }})
+	}
+	return p.(*sync.Pool).Get().(*S)
+}
+
+func putState[S any](s *S) {
+	p, _ := statePools.Load(any((*S)(nil)))
+	p.(*sync.Pool).Put(s)
+}
+
+// grow returns s resized to n, reusing its memory when it can.
+func grow[E any](s []E, n int) []E {
+	if cap(s) < n {
+		return make([]E, n)
+	}
+	return s[:n]
+}
