@@ -1,0 +1,71 @@
+// Package xent computes the softmax cross-entropy loss and its gradient
+// exactly, fast, and without NaN surprises.
+//
+// Logits have shape (N, C) or (N, C, d1..dk), class axis second (PyTorch's
+// layout), stored flat in C order. A position is one (n, d1..dk) index; there
+// are P = N·d1···dk of them. For one position p = softmax(s) and
+//
+//	log p_c = (s_c − m) − log Σ_j exp(s_j − m),   m = max_j s_j.
+//
+// # Losses
+//
+//   - CrossEntropy: one class index per position, with class weights, an
+//     ignore index and label smoothing (PyTorch's CrossEntropyLoss).
+//   - CrossEntropyDense: a target distribution per position (probabilities,
+//     one-hot or soft labels), with weights and smoothing.
+//   - MultiLabel: several labels per position, the loss scaled by 1/M, the
+//     number of labels (the source document's multi-label softmax loss, which
+//     no framework ships).
+//   - SigmoidCrossEntropy: per-class sigmoid cross-entropy, for comparison
+//     (PyTorch's BCEWithLogitsLoss).
+//   - Softmax and LogSoftmax.
+//
+// Each loss reduces with Mean (the default), Sum or None, and writes the
+// gradient of the reduced loss into a buffer the caller gives, which may be
+// the logits themselves. With None, Options.Upstream is an upstream gradient
+// g: the gradient is that of Σ g_i·ℓ_i.
+//
+// # Choices where the frameworks disagree or are silent
+//
+//   - A mean whose denominator is 0 (every position ignored, every label
+//     missing, every target weight 0) is 0 with a zero gradient; PyTorch
+//     returns NaN.
+//   - A class whose logit is −Inf is masked: p_c = 0, its gradient is 0, and
+//     a term whose coefficient is 0 contributes 0 (never 0·log 0). Label
+//     smoothing spreads ε over the C' classes with a finite logit. A positive
+//     coefficient on a masked class would make the loss infinite: it is an
+//     error (ErrMasked) naming the row and class.
+//   - Ignored positions (index targets) and positions without labels
+//     (multi-label) are not read at all: their logits may hold anything.
+//   - The multi-label gradient for real-valued labels is the true gradient
+//     (T·p_k − w_k·t_k)/M, T = Σ_c w_c·t_c; the source document's code keeps
+//     p_k − 1/M, which is not the derivative of its own loss.
+//   - Losses are accumulated in float64 whatever the logits' type, so a
+//     float32 loss does not overflow where the true value is finite. A finite
+//     input whose loss is still not representable is an error (ErrOverflow).
+//   - With None, the sigmoid loss keeps one loss per element (as PyTorch
+//     does), the others one per position.
+//
+// # Bad input
+//
+// Nothing in this package panics on bad input. Each entry point returns an
+// error that wraps one of the sentinel errors (ErrShape, ErrTarget,
+// ErrWeight, ErrLogit, ErrMasked, ErrOption, ErrOverflow), most often inside
+// an *InputError naming the row (or position), class and value. On error the
+// gradient buffer is left all zeros, never half written. The checks ride the
+// loss's own passes over the logits; index targets get one pass of their own
+// over the P targets (which also finds the mean's denominator) before any
+// gradient is written.
+//
+// # Speed
+//
+// Each position is read twice while it stays in cache: one online pass for
+// the max and the sum of exponentials (Milakov and Gimelshein, 2018) plus the
+// target terms, then one pass writing the gradient. The passes are SIMD
+// kernels (internal/kernel: AVX-512 or AVX2+FMA assembly on amd64, chosen at
+// run time; portable Go elsewhere and under the purego build tag). Large
+// inputs are split into fixed chunks across a pool of goroutines; results are
+// bitwise identical whatever Options.Threads is, and a call allocates
+// nothing in steady state (except the Losses slice of a None reduction when
+// the caller does not give one).
+package xent
