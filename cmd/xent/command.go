@@ -32,6 +32,7 @@ type Command struct {
 // calls (the tests call run many times).
 var commands = []func() *Command{
 	lossCommand,
+	benchCommand,
 }
 
 // usageError marks an error as a usage error (exit status 2).
