@@ -1,6 +1,9 @@
 package xent
 
-import "math/bits"
+import (
+	"math"
+	"math/bits"
+)
 
 // layout is a validated logits shape (N, C, d1..dk) seen as N × C × inner,
 // the view Caffe's softmax layer takes: the class axis has stride inner.
@@ -13,9 +16,10 @@ type layout struct {
 	size  int // elements, N·C·inner
 }
 
-// maxElements caps the element count so that every index fits in an int
-// on every platform and every byte count fits in an int64.
-const maxElements = 1<<31 - 1<<20
+// maxElements caps the element count so that every index, and every byte
+// offset of a float64 element, fits in an int: past 2^31 elements on 64-bit
+// platforms, about 2^28 on 32-bit ones.
+const maxElements = math.MaxInt / 8
 
 // parseShape validates shape against the logits' length n.
 func parseShape(op string, shape []int, n int) (layout, error) {
