@@ -43,7 +43,7 @@ func (*ReLU) Backward(x, y *Tensor, _ *Context) {
 
 // Flatten turns (N, d1, d2, ...) into (N, d1·d2·...), keeping the order of
 // the values.
-type Flatten struct{}
+type Flatten struct{ out []int }
 
 // NewFlatten returns a Flatten layer.
 func NewFlatten() *Flatten { return &Flatten{} }
@@ -58,11 +58,12 @@ func (*Flatten) Params() []*Param { return nil }
 func (*Flatten) Clone() Layer { return &Flatten{} }
 
 // Reshape implements Layer.
-func (*Flatten) Reshape(in []int) ([]int, error) {
+func (f *Flatten) Reshape(in []int) ([]int, error) {
 	if len(in) < 1 {
 		return nil, fmt.Errorf("nn: flatten: empty input shape")
 	}
-	return []int{in[0], shapeLen(in[1:])}, nil
+	f.out = append(f.out[:0], in[0], shapeLen(in[1:]))
+	return f.out, nil
 }
 
 // Forward implements Layer.

@@ -17,6 +17,7 @@ type Conv2D struct {
 	// set by Reshape
 	h, w, oh, ow int
 	col, dcol    []float32 // (InC·K·K, OH·OW) for one sample
+	out          []int
 }
 
 // NewConv2D returns a convolution from inC to outC channels with a k×k
@@ -57,7 +58,8 @@ func (c *Conv2D) Reshape(in []int) ([]int, error) {
 	n := c.InC * c.K * c.K * c.oh * c.ow
 	c.col = grow(c.col, n)
 	c.dcol = grow(c.dcol, n)
-	return []int{in[0], c.OutC, c.oh, c.ow}, nil
+	c.out = append(c.out[:0], in[0], c.OutC, c.oh, c.ow)
+	return c.out, nil
 }
 
 // Forward implements Layer.

@@ -8,6 +8,7 @@ type Dense struct {
 	In, Out int
 
 	weight, bias Param
+	out          []int
 }
 
 // NewDense returns a fully connected layer. It panics if a size is not
@@ -36,7 +37,8 @@ func (d *Dense) Reshape(in []int) ([]int, error) {
 	if len(in) != 2 || in[1] != d.In {
 		return nil, fmt.Errorf("nn: %s: input shape %v, want (N, %d) (add a Flatten layer before it?)", d.Name(), in, d.In)
 	}
-	return []int{in[0], d.Out}, nil
+	d.out = append(d.out[:0], in[0], d.Out)
+	return d.out, nil
 }
 
 // Forward implements Layer.

@@ -81,6 +81,7 @@ type Loss struct {
 	Threads int
 
 	grad []float32 // d mean loss / d logits, from the last Forward
+	opts xent.Options[float32]
 	res  xent.Result
 	// fn replaces the call into xent in tests; nil means xent.
 	fn func(grad, logits []float32, shape []int, t Targets, opts *xent.Options[float32]) (xent.Result, error)
@@ -123,13 +124,14 @@ func (l *Loss) Forward(logits *Tensor, t Targets, wantGrad bool) (float64, error
 	if threads == 0 {
 		threads = 1
 	}
-	opts := &xent.Options[float32]{
+	l.opts = xent.Options[float32]{
 		Reduction:      xent.Mean,
 		Weights:        l.Weights,
 		LabelSmoothing: l.LabelSmoothing,
 		Ignore:         l.Ignore,
 		Threads:        threads,
 	}
+	opts := &l.opts
 	var res xent.Result
 	var err error
 	switch {

@@ -52,7 +52,11 @@ type Net struct {
 	n      int    // batch size the replicas are shaped for
 	logits Tensor // (n, classes), gathered from the shards
 	ctx    Context
-	ready  bool // a training Forward succeeded; Backward may run
+	ready  bool      // a training Forward succeeded; Backward may run
+	x      []float32 // the batch of the current Forward
+	shape  []int     // scratch for setBatch
+	active []*replica
+	wg     sync.WaitGroup
 }
 
 // replica is one goroutine's copy of the layers and its activations:
@@ -63,6 +67,7 @@ type replica struct {
 	grads  []float32 // this replica's flat gradient buffer
 	off, n int       // the shard: samples [off, off+n) of the batch
 	shaped int       // batch size the layers were reshaped for, -1 if none
+	ctx    Context   // the pass's context, with this shard's Offset
 }
 
 // NewNet builds a network for inputs of shape in (without the batch axis,
@@ -234,7 +239,8 @@ func (net *Net) setBatch(n int) error {
 		if len(r.acts) == 0 {
 			r.acts = make([]Tensor, len(r.layers)+1)
 		}
-		shape := append([]int{r.n}, net.in...)
+		net.shape = append(append(net.shape[:0], r.n), net.in...)
+		shape := net.shape
 		r.acts[0].Shape = append(r.acts[0].Shape[:0], shape...)
 		for j, l := range r.layers {
 			out, err := l.Reshape(shape)
@@ -263,16 +269,16 @@ func (net *Net) batchSize(x []float32) (int, error) {
 }
 
 // parallel runs f for each replica that holds a shard, each on its own
-// goroutine (the first on the caller's), and waits for all of them.
-func (net *Net) parallel(f func(r *replica)) {
-	var wg sync.WaitGroup
+// goroutine (the first on the caller's), and waits for all of them. f is a
+// method expression, so that one thread allocates nothing.
+func (net *Net) parallel(f func(net *Net, r *replica)) {
 	for _, r := range net.replicas[1:] {
 		if r.n > 0 {
-			wg.Go(func() { f(r) })
+			net.wg.Go(func() { f(net, r) })
 		}
 	}
-	f(net.replicas[0])
-	wg.Wait()
+	f(net, net.replicas[0])
+	net.wg.Wait()
 }
 
 // forward runs the layers on x (n samples) in the given mode and gathers
@@ -287,19 +293,38 @@ func (net *Net) forward(x []float32, n int, train bool) error {
 		net.ctx.Seed = net.rng.Uint64()
 		net.step++
 	}
-	size := net.InputSize()
-	c := net.classes
-	net.parallel(func(r *replica) {
-		ctx := net.ctx
-		ctx.Offset = r.off
-		r.acts[0].Data = x[r.off*size : (r.off+r.n)*size]
-		r.acts[0].Grad = nil
-		for j, l := range r.layers {
-			l.Forward(&r.acts[j], &r.acts[j+1], &ctx)
-		}
-		copy(net.logits.Data[r.off*c:(r.off+r.n)*c], r.acts[len(r.layers)].Data)
-	})
+	net.x = x
+	net.parallel((*Net).forwardShard)
+	net.x = nil
 	return nil
+}
+
+// forwardShard runs replica r's layers on its shard of net.x and copies
+// its logits into the batch's.
+func (net *Net) forwardShard(r *replica) {
+	size, c := net.InputSize(), net.classes
+	r.ctx = net.ctx
+	r.ctx.Offset = r.off
+	r.acts[0].Data = net.x[r.off*size : (r.off+r.n)*size]
+	r.acts[0].Grad = nil
+	for j, l := range r.layers {
+		l.Forward(&r.acts[j], &r.acts[j+1], &r.ctx)
+	}
+	copy(net.logits.Data[r.off*c:(r.off+r.n)*c], r.acts[len(r.layers)].Data)
+}
+
+// backwardShard runs replica r's layers backwards from its shard of the
+// logits' gradient, into the replica's gradient buffer.
+func (net *Net) backwardShard(r *replica) {
+	c := net.classes
+	clear32(r.grads)
+	r.ctx = net.ctx
+	r.ctx.Offset = r.off
+	last := &r.acts[len(r.layers)]
+	copy(last.Grad, net.logits.Grad[r.off*c:(r.off+r.n)*c])
+	for j := len(r.layers) - 1; j >= 0; j-- {
+		r.layers[j].Backward(&r.acts[j], &r.acts[j+1], &r.ctx)
+	}
 }
 
 // Forward runs the network on a batch x (N samples of InputSize values,
@@ -332,17 +357,7 @@ func (net *Net) Backward() error {
 	}
 	net.ready = false
 	net.loss.Backward(&net.logits, 1)
-	c := net.classes
-	net.parallel(func(r *replica) {
-		clear32(r.grads)
-		ctx := net.ctx
-		ctx.Offset = r.off
-		last := &r.acts[len(r.layers)]
-		copy(last.Grad, net.logits.Grad[r.off*c:(r.off+r.n)*c])
-		for j := len(r.layers) - 1; j >= 0; j-- {
-			r.layers[j].Backward(&r.acts[j], &r.acts[j+1], &ctx)
-		}
-	})
+	net.parallel((*Net).backwardShard)
 	net.reduceGrads()
 	return nil
 }
@@ -350,30 +365,29 @@ func (net *Net) Backward() error {
 // reduceGrads adds the gradients of replicas 1.. into replica 0's (which
 // is net.grads), in replica order, splitting the vector across goroutines.
 func (net *Net) reduceGrads() {
-	var active []*replica
+	net.active = net.active[:0]
 	for _, r := range net.replicas[1:] {
 		if r.n > 0 {
-			active = append(active, r)
+			net.active = append(net.active, r)
 		}
 	}
-	if len(active) == 0 {
+	if len(net.active) == 0 {
 		return
 	}
 	total := len(net.grads)
 	chunks := net.threads
-	var wg sync.WaitGroup
 	for k := 0; k < chunks; k++ {
 		lo, hi := total*k/chunks, total*(k+1)/chunks
-		wg.Go(func() {
+		net.wg.Go(func() {
 			dst := net.grads[lo:hi]
-			for _, r := range active {
+			for _, r := range net.active {
 				for i, g := range r.grads[lo:hi] {
 					dst[i] += g
 				}
 			}
 		})
 	}
-	wg.Wait()
+	net.wg.Wait()
 }
 
 // TrainStep does one step of training on the batch x with targets t:

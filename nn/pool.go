@@ -13,7 +13,8 @@ type MaxPool2D struct {
 	K, Stride int
 
 	c, h, w, oh, ow int
-	argmax          []int32 // for each output, the offset of its max in the sample's x
+	argmax          []int32 // for each output, the offset of its max in x
+	out             []int
 }
 
 // NewMaxPool2D returns a max-pooling layer. It panics if k or stride is
@@ -43,7 +44,8 @@ func (p *MaxPool2D) Reshape(in []int) ([]int, error) {
 	p.oh = (p.h-p.K)/p.Stride + 1
 	p.ow = (p.w-p.K)/p.Stride + 1
 	p.argmax = growInt32(p.argmax, in[0]*p.c*p.oh*p.ow)
-	return []int{in[0], p.c, p.oh, p.ow}, nil
+	p.out = append(p.out[:0], in[0], p.c, p.oh, p.ow)
+	return p.out, nil
 }
 
 // Forward implements Layer.
