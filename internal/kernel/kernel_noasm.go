@@ -1,6 +1,10 @@
+//go:build !amd64 || purego
+
 package kernel
 
-// Until the assembly lands, every platform uses the portable code.
+// Without assembly every kernel is the portable code.
+
+var archImpls []archImpl
 
 func maxSumExp32(s []float32) (float32, float32, bool) { return maxSumExp32Generic(s) }
 func maxSumExp64(s []float64) (float64, float64, bool) { return maxSumExp64Generic(s) }

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// The vector exponential.
+//
+// -- Range reduction --
+// exp(x) = 2^n · exp(r), n = round(x·log2(e)), r = x − n·ln2 with ln2 split
+// into hi + lo (Cody–Waite): hi has few significant bits, so n·hi is exact
+// and x − n·hi is exact; only r − n·lo rounds. |r| ≤ ln2/2 (plus a hair).
+// n is rounded by adding the magic number 1.5·2^(p−1) (p = mantissa bits):
+// t = x·log2(e) + magic lands in [2^(p−1), 2^p), where the ulp is 1, so t's
+// low mantissa bits hold n (plus any bias folded into magic) and t − magic
+// is n as a float, exactly.
+//
+// -- Polynomial --
+// exp(r) ≈ 1 + r + r²·q(r), q interpolated at Chebyshev nodes of
+// [−0.35, 0.35] (near-minimax), degree 6 in all for float32 and 11 for
+// float64. The coefficients are computed below in 256-bit arithmetic.
+//
+// -- Scaling by 2^n --
+// AVX-512: VSCALEF multiplies by 2^n with one rounding, so overflow gives
+// +Inf and underflow gives the correctly rounded subnormal.
+// AVX2, full range: 2^n is split as 2^n1 · 2^n2, n1 = floor(n/2),
+// n2 = n − n1, both normal over the clamped range, and p·2^n1·2^n2 rounds
+// once, at the last multiply. With magic biased by 2·bias, t's low bits
+// hold n + 2·bias ≥ 0, so (t>>1)<<(p−1) = 2^n1 and (t<<(p−1)) − 2^n1 =
+// 2^n2 as bit patterns (the high bits of t shift out).
+// AVX2, flushing variant for x ≤ 0 (sums): one 2^n = (t<<(p−1)) with bias
+// folded into magic; x is clamped where n + bias = 0, giving +0.
+//
+// -- Special values --
+// x is clamped with the constant as the first source of MAX/MIN, whose
+// NaN rule returns the second source, so NaN stays NaN all the way through.
+// +Inf clamps above the overflow threshold (→ +Inf); −Inf clamps below the
+// underflow threshold (→ 0).
+
+type fconst struct {
+	f32 float64 // value for float32 (as float64), or NaN if bits32 is set
+	f64 float64
+	b32 uint32
+	b64 uint64
+	raw bool // use the bit patterns
+}
+
+var consts = map[string]fconst{}
+
+func init() {
+	f := func(name string, v32, v64 float64) { consts[name] = fconst{f32: v32, f64: v64} }
+	f("log2e", math.Log2E, math.Log2E)
+	// Cody–Waite split of ln2.
+	f("ln2hi", 0.693359375, 6.93147180369123816490e-01)
+	f("ln2lo", -2.12194440e-4, 1.90821492927058770002e-10)
+	// Clamps: hi overflows to +Inf, lo underflows to 0 (|result| < half the
+	// smallest subnormal), loflush makes n + bias = 0.
+	f("hi", 88.8, 709.8)
+	f("lo", -104, -745.2)
+	f("loflush", -88, -709)
+	const m32, m64 = 1 << 23 * 1.5, 1 << 52 * 1.5
+	f("magic", m32, m64)
+	f("magicfl", m32+127, m64+1023)
+	f("magicfu", m32+254, m64+2046)
+	f("neginf", math.Inf(-1), math.Inf(-1))
+	f("negmax", -math.MaxFloat32, -math.MaxFloat64)
+	for i, c := range fitExp(6) {
+		consts[fmt.Sprintf("p%d", i)] = fconst{f32: c}
+	}
+	for i, c := range fitExp(11) {
+		fc := consts[fmt.Sprintf("p%d", i)]
+		fc.f64 = c
+		consts[fmt.Sprintf("p%d", i)] = fc
+	}
+}
+
+// fitExp returns the coefficients c[0..deg] of the polynomial approximating
+// exp on [−0.35, 0.35]: c0 = c1 = 1 and c[2:] interpolate
+// q(r) = (exp(r) − 1 − r)/r² = Σ r^k/(k+2)! at Chebyshev nodes.
+func fitExp(deg int) []float64 {
+	const prec = 256
+	nq := deg - 1 // number of q coefficients
+	nf := func(x float64) *big.Float { return new(big.Float).SetPrec(prec).SetFloat64(x) }
+	q := func(r *big.Float) *big.Float {
+		sum, term := nf(0), nf(0.5) // r^0/2!
+		for k := 0; k < 60; k++ {
+			sum.Add(sum, term)
+			term.Mul(term, r)
+			term.Quo(term, nf(float64(k+3)))
+		}
+		return sum
+	}
+	// Vandermonde system A c = b at the nodes.
+	A := make([][]*big.Float, nq)
+	b := make([]*big.Float, nq)
+	for i := 0; i < nq; i++ {
+		r := nf(0.35 * math.Cos(math.Pi*(float64(i)+0.5)/float64(nq)))
+		A[i] = make([]*big.Float, nq)
+		p := nf(1)
+		for j := 0; j < nq; j++ {
+			A[i][j] = new(big.Float).SetPrec(prec).Set(p)
+			p.Mul(p, r)
+		}
+		b[i] = q(r)
+	}
+	// Gaussian elimination with partial pivoting.
+	for col := 0; col < nq; col++ {
+		piv := col
+		for i := col + 1; i < nq; i++ {
+			if new(big.Float).Abs(A[i][col]).Cmp(new(big.Float).Abs(A[piv][col])) > 0 {
+				piv = i
+			}
+		}
+		A[col], A[piv] = A[piv], A[col]
+		b[col], b[piv] = b[piv], b[col]
+		for i := col + 1; i < nq; i++ {
+			f := new(big.Float).SetPrec(prec).Quo(A[i][col], A[col][col])
+			for j := col; j < nq; j++ {
+				A[i][j].Sub(A[i][j], new(big.Float).SetPrec(prec).Mul(f, A[col][j]))
+			}
+			b[i].Sub(b[i], new(big.Float).SetPrec(prec).Mul(f, b[col]))
+		}
+	}
+	c := make([]*big.Float, nq)
+	for i := nq - 1; i >= 0; i-- {
+		s := new(big.Float).SetPrec(prec).Set(b[i])
+		for j := i + 1; j < nq; j++ {
+			s.Sub(s, new(big.Float).SetPrec(prec).Mul(A[i][j], c[j]))
+		}
+		c[i] = s.Quo(s, A[i][i])
+	}
+	out := []float64{1, 1}
+	for _, v := range c {
+		f, _ := v.Float64()
+		out = append(out, f)
+	}
+	return out
+}
+
+var constMems = map[string]Mem{}
+
+// constMem returns a 64-byte read-only vector holding the constant in every
+// lane, for the current element type.
+func (g *gen) constMem(name string) Mem {
+	key := name + g.bits()
+	if m, ok := constMems[key]; ok {
+		return m
+	}
+	c, ok := consts[name]
+	if !ok {
+		panic("no constant " + name)
+	}
+	m := GLOBL(fmt.Sprintf("k%s_%s", g.bits(), name), RODATA|NOPTR)
+	for off := 0; off < 64; off += g.es {
+		if g.f64 {
+			DATA(off, U64(math.Float64bits(c.f64)))
+		} else {
+			DATA(off, U32(math.Float32bits(float32(c.f32))))
+		}
+	}
+	constMems[key] = m
+	return m
+}
+
+func (g *gen) degree() int {
+	if g.f64 {
+		return 11
+	}
+	return 6
+}
+
+// expConsts are the constants the exponential reads, most used first.
+func (g *gen) expConsts(flush bool) []string {
+	names := []string{"lo", "log2e", "magic", "ln2hi", "ln2lo"}
+	switch {
+	case g.z:
+	case flush:
+		names = []string{"loflush", "log2e", "magicfl", "ln2hi", "ln2lo"}
+	default:
+		names = []string{"lo", "hi", "log2e", "magicfu", "ln2hi", "ln2lo"}
+	}
+	if g.z && !flush {
+		names = append(names, "hi")
+	}
+	for i := g.degree(); i >= 2; i-- {
+		names = append(names, fmt.Sprintf("p%d", i))
+	}
+	return names
+}
+
+// hoistExp loads the exponential's constants into registers before the
+// loops: the clamps always (MAX/MIN take their constant operand in a
+// register), and on AVX-512, with 32 registers, all of them for float32 and
+// the reduction ones for float64. The rest are memory operands.
+func (g *gen) hoistExp(flush bool) {
+	names := g.expConsts(flush)
+	g.hoist(names[0])
+	if !flush {
+		g.hoist("hi")
+	}
+	switch {
+	case g.z && !g.f64:
+		g.hoist(names...)
+	case g.z:
+		g.hoist(names[:5]...)
+	}
+}
+
+// expv replaces x by exp(x), in place. With flush set, x must be ≤ 0 or NaN
+// (−Inf allowed), and results below the smallest normal may be flushed to
+// zero (AVX2); the AVX-512 code is the same either way.
+func (g *gen) expv(x reg.VecVirtual, flush bool) {
+	lo, mg := "lo", "magic"
+	if !g.z {
+		if flush {
+			lo, mg = "loflush", "magicfl"
+		} else {
+			mg = "magicfu"
+		}
+	}
+	g.max(x, g.kreg(lo), x)
+	if !flush {
+		g.min(x, g.kreg("hi"), x)
+	}
+	t := g.vec()
+	g.mov(g.k(mg), t)
+	g.fma231(g.k("log2e"), x, t) // t = x·log2e + magic
+	nf := g.vec()
+	g.sub(g.k(mg), t, nf)         // nf = n
+	g.fnma231(g.k("ln2hi"), nf, x) // x = x − n·hi
+	g.fnma231(g.k("ln2lo"), nf, x) // x = r
+	p := g.vec()
+	deg := g.degree()
+	g.mov(g.k(fmt.Sprintf("p%d", deg)), p)
+	for i := deg - 1; i >= 2; i-- {
+		g.fma213(g.k(fmt.Sprintf("p%d", i)), x, p)
+	}
+	one := g.k("p1") // == 1
+	g.fma213(one, x, p)
+	g.fma213(one, x, p) // p ≈ exp(r)
+	switch {
+	case g.z:
+		g.pick(VSCALEFPS, VSCALEFPD)(nf, p, x)
+	case flush:
+		if g.f64 {
+			VPSLLQ(Imm(52), t, t)
+		} else {
+			VPSLLD(Imm(23), t, t)
+		}
+		g.mul(t, p, x)
+	default:
+		a := nf
+		if g.f64 {
+			VPSRLQ(Imm(1), t, a)
+			VPSLLQ(Imm(52), a, a)
+			VPSLLQ(Imm(52), t, t)
+			VPSUBQ(a, t, t)
+		} else {
+			VPSRLD(Imm(1), t, a)
+			VPSLLD(Imm(23), a, a)
+			VPSLLD(Imm(23), t, t)
+			VPSUBD(a, t, t)
+		}
+		g.mul(a, p, p)
+		g.mul(t, p, x)
+	}
+}

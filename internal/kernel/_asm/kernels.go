@@ -1,0 +1,369 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// loop emits the usual three-stage loop over n elements at the pointers
+// ptrs: U vectors at a time, then one vector at a time, then a masked tail.
+// body gets the element offset in bytes of each vector (0, W·size, …) and,
+// for the tail, the mask (nil otherwise).
+func (g *gen) loop(n reg.Register, ptrs []reg.Register, body func(offs []int, mask Op)) {
+	step := func(u int) {
+		top, next := g.lbl("loop"), g.lbl("next")
+		Label(top)
+		CMPQ(n, U32(g.W*u))
+		JL(LabelRef(next))
+		offs := make([]int, u)
+		for i := range offs {
+			offs[i] = i * g.W * g.es
+		}
+		body(offs, nil)
+		for _, p := range ptrs {
+			ADDQ(U32(g.W*u*g.es), p)
+		}
+		SUBQ(U32(g.W*u), n)
+		JMP(LabelRef(top))
+		Label(next)
+	}
+	if g.U > 1 {
+		step(g.U)
+	}
+	step(1)
+	done := g.lbl("done")
+	TESTQ(n, n)
+	JZ(LabelRef(done))
+	body([]int{0}, g.tailMask(n))
+	Label(done)
+}
+
+func (g *gen) loadAt(p reg.Register, off int, mask Op) reg.VecVirtual {
+	if mask != nil {
+		return g.maskLoad(at(p, off), mask)
+	}
+	return g.load(at(p, off))
+}
+
+func (g *gen) storeAt(v reg.VecVirtual, p reg.Register, off int, mask Op) {
+	if mask != nil {
+		g.maskStore(v, mask, at(p, off))
+		return
+	}
+	g.mov(v, at(p, off))
+}
+
+// scalarParam loads a float parameter and broadcasts it.
+func (g *gen) scalarParam(name string) reg.VecVirtual {
+	x := Load(Param(name), XMM())
+	v := g.vec()
+	g.bcast(x, v)
+	return v
+}
+
+// rescale raises the lanes of the running max M where b exceeds it,
+// scaling the running sums S by exp(Mold − Mnew). It is skipped when no
+// lane grows, which after the first few vectors of a row is nearly always.
+func (g *gen) rescale(M, S, b reg.VecVirtual) {
+	skip := g.lbl("norescale")
+	const gtOQ = 0x1e
+	if g.z {
+		k := K()
+		g.pick(VCMPPS, VCMPPD)(Imm(gtOQ), M, b, k)
+		KORTESTW(k, k)
+	} else {
+		c := g.vec()
+		g.pick(VCMPPS, VCMPPD)(Imm(gtOQ), M, b, c)
+		r := GP32()
+		if g.f64 {
+			VMOVMSKPD(c, r)
+		} else {
+			VMOVMSKPS(c, r)
+		}
+		TESTL(r, r)
+	}
+	JZ(LabelRef(skip))
+	Mn := g.vec()
+	g.max(M, b, Mn) // NaN in b keeps M
+	d := g.vec()
+	g.sub(Mn, M, d)
+	g.expv(d, true)
+	g.mul(d, S, S)
+	g.mov(Mn, M)
+	Label(skip)
+}
+
+// maxSumExp: per-lane online max M and sum S, lanes combined at the end.
+//
+// M starts at −MaxFloat rather than −Inf, so that M − Mnew and x − M are
+// never −Inf − (−Inf): a lane that has seen only −Inf keeps S = 0. A lane
+// that has seen a finite value has S ≥ 1, so sum = 0 at the end means the
+// row was empty or all −Inf; the Go wrapper then reports m = −Inf. A NaN
+// (or +Inf, giving Inf − Inf) makes S NaN for good; the wrapper falls back
+// to the portable code for such rows.
+func (g *gen) maxSumExp() {
+	g.begin("maxSumExp", "(s []T) (m, sum T)", ": the lanes' max and sum, NaN sum if the row holds NaN or +Inf")
+	p := Load(Param("s").Base(), GP64())
+	n := Load(Param("s").Len(), GP64())
+	g.hoistExp(true)
+	M, S := g.vec(), g.vec()
+	g.mov(g.constMem("negmax"), M)
+	g.zero(S)
+	var ninf reg.VecVirtual
+	g.loop(n, []reg.Register{p}, func(offs []int, mask Op) {
+		xs := make([]reg.VecVirtual, len(offs))
+		for i, off := range offs {
+			if mask != nil {
+				ninf = g.vec()
+				g.mov(g.constMem("neginf"), ninf)
+				g.maskLoadInto(at(p, off), mask, ninf)
+				xs[i] = ninf
+			} else {
+				xs[i] = g.load(at(p, off))
+			}
+		}
+		b := xs[0]
+		if len(xs) > 1 {
+			b = g.vec()
+			g.max(xs[0], xs[1], b)
+			for _, x := range xs[2:] {
+				g.max(x, b, b)
+			}
+		}
+		g.rescale(M, S, b)
+		for _, x := range xs {
+			g.sub(M, x, x)
+			g.expv(x, true)
+		}
+		for len(xs) > 1 {
+			var next []reg.VecVirtual
+			for i := 0; i+1 < len(xs); i += 2 {
+				g.add(xs[i+1], xs[i], xs[i])
+				next = append(next, xs[i])
+			}
+			xs = next
+		}
+		g.add(xs[0], S, S)
+	})
+	m := g.hreduce(g.pick2(VMAXPS, VMAXPD), M)
+	mb := g.vec()
+	g.bcast(m, mb)
+	g.sub(mb, M, M)
+	g.expv(M, true)
+	g.mul(M, S, S)
+	s := g.hreduce(g.pick2(VADDPS, VADDPD), S)
+	Store(m, ReturnIndex(0))
+	Store(s, ReturnIndex(1))
+	g.end()
+}
+
+func (g *gen) pick2(ps, pd vop) func(a, b, c Op) {
+	f := g.pick(ps, pd)
+	return func(a, b, c Op) { f(a, b, c) }
+}
+
+func (g *gen) expScale() {
+	g.begin("expScale", "(dst, s []T, m, scale T)", "")
+	pd := Load(Param("dst").Base(), GP64())
+	ps := Load(Param("s").Base(), GP64())
+	n := Load(Param("s").Len(), GP64())
+	mb := g.scalarParam("m")
+	sb := g.scalarParam("scale")
+	g.hoistExp(false)
+	g.loop(n, []reg.Register{pd, ps}, func(offs []int, mask Op) {
+		for _, off := range offs {
+			x := g.loadAt(ps, off, mask)
+			g.sub(mb, x, x)
+			g.expv(x, false)
+			g.mul(sb, x, x)
+			g.storeAt(x, pd, off, mask)
+		}
+	})
+	g.end()
+}
+
+func (g *gen) exp() {
+	g.begin("exp", "(dst, x []T)", "")
+	pd := Load(Param("dst").Base(), GP64())
+	ps := Load(Param("x").Base(), GP64())
+	n := Load(Param("x").Len(), GP64())
+	g.hoistExp(false)
+	g.loop(n, []reg.Register{pd, ps}, func(offs []int, mask Op) {
+		for _, off := range offs {
+			x := g.loadAt(ps, off, mask)
+			g.expv(x, false)
+			g.storeAt(x, pd, off, mask)
+		}
+	})
+	g.end()
+}
+
+func (g *gen) sum() {
+	g.begin("sum", "(s []T) T", "")
+	p := Load(Param("s").Base(), GP64())
+	n := Load(Param("s").Len(), GP64())
+	acc := make([]reg.VecVirtual, g.U)
+	for i := range acc {
+		acc[i] = g.vec()
+		g.zero(acc[i])
+	}
+	g.loop(n, []reg.Register{p}, func(offs []int, mask Op) {
+		for i, off := range offs {
+			x := g.loadAt(p, off, mask)
+			g.add(x, acc[i], acc[i])
+		}
+	})
+	for w := len(acc); w > 1; w /= 2 {
+		for i := 0; i < w/2; i++ {
+			g.add(acc[i+w/2], acc[i], acc[i])
+		}
+	}
+	s := g.hreduce(g.pick2(VADDPS, VADDPD), acc[0])
+	Store(s, ReturnIndex(0))
+	g.end()
+}
+
+// colLoop runs body over the L positions W at a time, then a masked tail.
+func (g *gen) colLoop(L reg.Register, ptrs []reg.Register, body func(mask Op)) {
+	top, tail, done := g.lbl("cols"), g.lbl("coltail"), g.lbl("coldone")
+	Label(top)
+	CMPQ(L, U32(g.W))
+	JL(LabelRef(tail))
+	body(nil)
+	for _, p := range ptrs {
+		ADDQ(U32(g.W*g.es), p)
+	}
+	SUBQ(U32(g.W), L)
+	JMP(LabelRef(top))
+	Label(tail)
+	TESTQ(L, L)
+	JZ(LabelRef(done))
+	body(g.tailMask(L))
+	Label(done)
+}
+
+// overC runs body C times with q = p + c·strideBytes.
+func (g *gen) overC(p, C, strideBytes reg.Register, body func(q reg.Register)) {
+	q, c := GP64(), GP64()
+	MOVQ(p, q)
+	MOVQ(C, c)
+	top, done := g.lbl("c"), g.lbl("cdone")
+	Label(top)
+	TESTQ(c, c)
+	JZ(LabelRef(done))
+	body(q)
+	ADDQ(strideBytes, q)
+	DECQ(c)
+	JMP(LabelRef(top))
+	Label(done)
+}
+
+func (g *gen) strideBytes() reg.Register {
+	sb := Load(Param("stride"), GP64())
+	if g.f64 {
+		SHLQ(Imm(3), sb)
+	} else {
+		SHLQ(Imm(2), sb)
+	}
+	return sb
+}
+
+// maxSumExpCols: max over c, then the sum over c against the max (clamped
+// to −MaxFloat so an all −Inf column sums to 0). NaN is detected with an
+// unordered compare; the Go wrapper reruns the portable code then, since
+// the sums here would include it.
+func (g *gen) maxSumExpCols() {
+	g.begin("maxSumExpCols", "(m, sum, s []T, C, stride int) (nan bool)", "")
+	pm := Load(Param("m").Base(), GP64())
+	L := Load(Param("m").Len(), GP64())
+	psum := Load(Param("sum").Base(), GP64())
+	ps := Load(Param("s").Base(), GP64())
+	C := Load(Param("C"), GP64())
+	sb := g.strideBytes()
+	g.hoistExp(true)
+	g.hoist("neginf", "negmax")
+	const unord = 3
+	var flag reg.Register
+	if g.z {
+		flag = K()
+		KXORW(flag, flag, flag)
+	} else {
+		flag = g.vec()
+		g.zero(flag)
+	}
+	g.colLoop(L, []reg.Register{pm, psum, ps}, func(mask Op) {
+		M := g.vec()
+		g.mov(g.k("neginf"), M)
+		g.overC(ps, C, sb, func(q reg.Register) {
+			x := g.loadAt(q, 0, mask)
+			if g.z {
+				k := K()
+				g.pick(VCMPPS, VCMPPD)(Imm(unord), x, x, k)
+				KORW(k, flag, flag)
+			} else {
+				c := g.vec()
+				g.pick(VCMPPS, VCMPPD)(Imm(unord), x, x, c)
+				g.pick(VORPS, VORPD)(c, flag, flag)
+			}
+			g.max(M, x, M) // NaN in x keeps M
+		})
+		Ms := g.vec()
+		g.max(g.k("negmax"), M, Ms)
+		S := g.vec()
+		g.zero(S)
+		g.overC(ps, C, sb, func(q reg.Register) {
+			x := g.loadAt(q, 0, mask)
+			g.sub(Ms, x, x)
+			g.expv(x, true)
+			g.add(x, S, S)
+		})
+		g.storeAt(M, pm, 0, mask)
+		g.storeAt(S, psum, 0, mask)
+	})
+	r := GP32()
+	if g.z {
+		KMOVW(flag, r)
+	} else if g.f64 {
+		VMOVMSKPD(flag, r)
+	} else {
+		VMOVMSKPS(flag, r)
+	}
+	TESTL(r, r)
+	out := GP8()
+	SETNE(out)
+	Store(out, ReturnIndex(0))
+	g.end()
+}
+
+func (g *gen) expScaleCols() {
+	g.begin("expScaleCols", "(dst, s []T, C, stride int, m, scale []T)", "")
+	pd := Load(Param("dst").Base(), GP64())
+	ps := Load(Param("s").Base(), GP64())
+	C := Load(Param("C"), GP64())
+	sb := g.strideBytes()
+	pm := Load(Param("m").Base(), GP64())
+	L := Load(Param("m").Len(), GP64())
+	psc := Load(Param("scale").Base(), GP64())
+	g.hoistExp(false)
+	g.colLoop(L, []reg.Register{pd, ps, pm, psc}, func(mask Op) {
+		mv := g.loadAt(pm, 0, mask)
+		sc := g.loadAt(psc, 0, mask)
+		off := GP64()
+		MOVQ(pd, off)
+		SUBQ(ps, off) // dst − s, so dst row = q + off
+		g.overC(ps, C, sb, func(q reg.Register) {
+			x := g.loadAt(q, 0, mask)
+			g.sub(mv, x, x)
+			g.expv(x, false)
+			g.mul(sc, x, x)
+			m := Mem{Base: q, Index: off, Scale: 1}
+			if mask != nil {
+				g.maskStore(x, mask, m)
+			} else {
+				g.mov(x, m)
+			}
+		})
+	})
+	g.end()
+}

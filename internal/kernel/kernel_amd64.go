@@ -1,0 +1,178 @@
+//go:build !purego
+
+package kernel
+
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
+
+// The AVX-512 code also uses AVX2 instructions on ymm registers.
+var (
+	hasAVX2   = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F
+
+	useAVX2   = hasAVX2
+	useAVX512 = hasAVX512
+)
+
+var archImpls = []archImpl{
+	{"avx2", hasAVX2, &useAVX2},
+	{"avx512", hasAVX512, &useAVX512},
+}
+
+// The assembly maxSumExp returns the combined lanes' max and sum: the sum
+// is NaN if the row holds NaN (or +Inf), and 0 if the row is empty or all
+// −Inf. Those rare rows are finished here.
+
+func maxSumExp32(s []float32) (m, sum float32, nan bool) {
+	if useAVX512 {
+		m, sum = maxSumExp32AVX512(s)
+	} else if useAVX2 {
+		m, sum = maxSumExp32AVX2(s)
+	} else {
+		return maxSumExp32Generic(s)
+	}
+	if sum != sum {
+		return maxSumExp32Generic(s)
+	}
+	if sum == 0 {
+		m = float32(math.Inf(-1))
+	}
+	return m, sum, false
+}
+
+func maxSumExp64(s []float64) (m, sum float64, nan bool) {
+	if useAVX512 {
+		m, sum = maxSumExp64AVX512(s)
+	} else if useAVX2 {
+		m, sum = maxSumExp64AVX2(s)
+	} else {
+		return maxSumExp64Generic(s)
+	}
+	if sum != sum {
+		return maxSumExp64Generic(s)
+	}
+	if sum == 0 {
+		m = math.Inf(-1)
+	}
+	return m, sum, false
+}
+
+func expScale32(dst, s []float32, m, scale float32) {
+	dst = dst[:len(s)]
+	if useAVX512 {
+		expScale32AVX512(dst, s, m, scale)
+	} else if useAVX2 {
+		expScale32AVX2(dst, s, m, scale)
+	} else {
+		expScale32Generic(dst, s, m, scale)
+	}
+}
+
+func expScale64(dst, s []float64, m, scale float64) {
+	dst = dst[:len(s)]
+	if useAVX512 {
+		expScale64AVX512(dst, s, m, scale)
+	} else if useAVX2 {
+		expScale64AVX2(dst, s, m, scale)
+	} else {
+		expScale64Generic(dst, s, m, scale)
+	}
+}
+
+// The assembly maxSumExpCols reports NaN without leaving NaNs out of the
+// sums; the portable code then redoes the block.
+
+func maxSumExpCols32(m, sum, s []float32, C, stride int) (nan bool) {
+	sum = sum[:len(m)]
+	if useAVX512 {
+		nan = maxSumExpCols32AVX512(m, sum, s, C, stride)
+	} else if useAVX2 {
+		nan = maxSumExpCols32AVX2(m, sum, s, C, stride)
+	} else {
+		return maxSumExpCols32Generic(m, sum, s, C, stride)
+	}
+	if nan {
+		return maxSumExpCols32Generic(m, sum, s, C, stride)
+	}
+	return false
+}
+
+func maxSumExpCols64(m, sum, s []float64, C, stride int) (nan bool) {
+	sum = sum[:len(m)]
+	if useAVX512 {
+		nan = maxSumExpCols64AVX512(m, sum, s, C, stride)
+	} else if useAVX2 {
+		nan = maxSumExpCols64AVX2(m, sum, s, C, stride)
+	} else {
+		return maxSumExpCols64Generic(m, sum, s, C, stride)
+	}
+	if nan {
+		return maxSumExpCols64Generic(m, sum, s, C, stride)
+	}
+	return false
+}
+
+func expScaleCols32(dst, s []float32, C, stride int, m, scale []float32) {
+	scale = scale[:len(m)]
+	if useAVX512 {
+		expScaleCols32AVX512(dst, s, C, stride, m, scale)
+	} else if useAVX2 {
+		expScaleCols32AVX2(dst, s, C, stride, m, scale)
+	} else {
+		expScaleCols32Generic(dst, s, C, stride, m, scale)
+	}
+}
+
+func expScaleCols64(dst, s []float64, C, stride int, m, scale []float64) {
+	scale = scale[:len(m)]
+	if useAVX512 {
+		expScaleCols64AVX512(dst, s, C, stride, m, scale)
+	} else if useAVX2 {
+		expScaleCols64AVX2(dst, s, C, stride, m, scale)
+	} else {
+		expScaleCols64Generic(dst, s, C, stride, m, scale)
+	}
+}
+
+func exp32(dst, x []float32) {
+	dst = dst[:len(x)]
+	if useAVX512 {
+		exp32AVX512(dst, x)
+	} else if useAVX2 {
+		exp32AVX2(dst, x)
+	} else {
+		exp32Generic(dst, x)
+	}
+}
+
+func exp64(dst, x []float64) {
+	dst = dst[:len(x)]
+	if useAVX512 {
+		exp64AVX512(dst, x)
+	} else if useAVX2 {
+		exp64AVX2(dst, x)
+	} else {
+		exp64Generic(dst, x)
+	}
+}
+
+func sum32(s []float32) float32 {
+	if useAVX512 {
+		return sum32AVX512(s)
+	} else if useAVX2 {
+		return sum32AVX2(s)
+	}
+	return sum32Generic(s)
+}
+
+func sum64(s []float64) float64 {
+	if useAVX512 {
+		return sum64AVX512(s)
+	} else if useAVX2 {
+		return sum64AVX2(s)
+	}
+	return sum64Generic(s)
+}

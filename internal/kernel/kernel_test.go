@@ -1,0 +1,713 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// forEachImpl runs f as a subtest under every available implementation.
+func forEachImpl(t *testing.T, f func(t *testing.T)) {
+	for _, name := range Implementations() {
+		t.Run("impl="+name, func(t *testing.T) {
+			restore, ok := Select(name)
+			if !ok {
+				t.Fatalf("Select(%q) failed", name)
+			}
+			defer restore()
+			f(t)
+		})
+	}
+}
+
+// useAsm reports whether an assembly implementation is selected now.
+func useAsm() bool {
+	for _, a := range archImpls {
+		if *a.enabled {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSelect(t *testing.T) {
+	names := Implementations()
+	if names[0] != "generic" {
+		t.Fatalf("Implementations() = %v, want generic first", names)
+	}
+	if _, ok := Select("no-such-impl"); ok {
+		t.Error(`Select("no-such-impl") succeeded`)
+	}
+	t.Logf("implementations: %v", names)
+}
+
+var testLens = func() []int {
+	var ls []int
+	for n := 0; n <= 70; n++ {
+		ls = append(ls, n)
+	}
+	for _, c := range []int{128, 256, 1024} {
+		ls = append(ls, c-1, c, c+1)
+	}
+	return append(ls, 1000, 4099)
+}()
+
+const guard = 19
+
+// Guard-padded slices: n elements with guard sentinels on both sides.
+func guarded32(n int) (all, s []float32) {
+	all = make([]float32, n+2*guard)
+	for i := range all {
+		all[i] = math.Float32frombits(0x7fc0dead)
+	}
+	return all, all[guard : guard+n : guard+n]
+}
+
+func guarded64(n int) (all, s []float64) {
+	all = make([]float64, n+2*guard)
+	for i := range all {
+		all[i] = math.Float64frombits(0x7ff8deaddeaddead)
+	}
+	return all, all[guard : guard+n : guard+n]
+}
+
+func checkGuard32(t *testing.T, all []float32, n int) {
+	t.Helper()
+	for i, v := range all {
+		if (i < guard || i >= guard+n) && math.Float32bits(v) != 0x7fc0dead {
+			t.Fatalf("write outside dst at %d (len %d): %v", i-guard, n, v)
+		}
+	}
+}
+
+func checkGuard64(t *testing.T, all []float64, n int) {
+	t.Helper()
+	for i, v := range all {
+		if (i < guard || i >= guard+n) && math.Float64bits(v) != 0x7ff8deaddeaddead {
+			t.Fatalf("write outside dst at %d (len %d): %v", i-guard, n, v)
+		}
+	}
+}
+
+// Row generators: random logits and adversarial rows. Each returns a row of
+// length n (n ≥ 1 where it matters).
+type rowGen struct {
+	name string
+	f    func(r *rand.Rand, i, n int) float64
+}
+
+var (
+	inf    = math.Inf(1)
+	nan    = math.NaN()
+	rowGens = []rowGen{
+		{"normal", func(r *rand.Rand, i, n int) float64 { return 3 * r.NormFloat64() }},
+		{"wide", func(r *rand.Rand, i, n int) float64 { return 60 * r.NormFloat64() }},
+		{"ascending", func(r *rand.Rand, i, n int) float64 { return float64(i) * 0.5 }},
+		{"equal", func(r *rand.Rand, i, n int) float64 { return 1.25 }},
+		{"huge", func(r *rand.Rand, i, n int) float64 { return 1e30 * r.NormFloat64() }},
+		{"maxfloat32", func(r *rand.Rand, i, n int) float64 {
+			if r.IntN(2) == 0 {
+				return -3e38
+			}
+			return 3e38 * r.Float64()
+		}},
+		{"neginf-mixed", func(r *rand.Rand, i, n int) float64 {
+			if r.IntN(3) == 0 {
+				return -inf
+			}
+			return r.NormFloat64()
+		}},
+		{"neginf-prefix", func(r *rand.Rand, i, n int) float64 {
+			if i < n-1 {
+				return -inf
+			}
+			return -5
+		}},
+		{"all-neginf", func(r *rand.Rand, i, n int) float64 { return -inf }},
+		{"nan-first", func(r *rand.Rand, i, n int) float64 {
+			if i == 0 {
+				return nan
+			}
+			return r.NormFloat64()
+		}},
+		{"nan-last", func(r *rand.Rand, i, n int) float64 {
+			if i == n-1 {
+				return nan
+			}
+			return r.NormFloat64()
+		}},
+		{"nan-neginf", func(r *rand.Rand, i, n int) float64 {
+			if i%2 == 0 {
+				return nan
+			}
+			return -inf
+		}},
+		{"posinf", func(r *rand.Rand, i, n int) float64 {
+			if i == n/2 {
+				return inf
+			}
+			return r.NormFloat64()
+		}},
+		{"subnormal", func(r *rand.Rand, i, n int) float64 { return 1e-40 * r.NormFloat64() }},
+		{"subnormal64", func(r *rand.Rand, i, n int) float64 { return 1e-310 * r.NormFloat64() }},
+		{"spread", func(r *rand.Rand, i, n int) float64 {
+			if i%7 == 3 {
+				return 0
+			}
+			return -80 - 700*r.Float64()
+		}},
+	}
+)
+
+func row64(g rowGen, n int, seed uint64) []float64 {
+	r := rand.New(rand.NewPCG(seed, uint64(n)))
+	s := make([]float64, n)
+	for i := range s {
+		s[i] = g.f(r, i, n)
+	}
+	return s
+}
+
+func row32(g rowGen, n int, seed uint64) []float32 {
+	s := make([]float32, n)
+	for i, v := range row64(g, n, seed) {
+		s[i] = float32(v)
+	}
+	return s
+}
+
+// sameOrClose reports whether got is within rtol·|want| + atol of want,
+// treating NaNs as equal and infinities as exact.
+func sameOrClose(got, want, rtol, atol float64) bool {
+	switch {
+	case want != want:
+		return got != got
+	case math.IsInf(want, 0) || math.IsInf(got, 0):
+		return got == want
+	}
+	return math.Abs(got-want) <= rtol*math.Abs(want)+atol
+}
+
+func sumRtol32(n int) float64 { return math.Max(1e-6, 4e-8*math.Sqrt(float64(n))) }
+func sumRtol64(n int) float64 { return math.Max(1e-14, 1e-16*math.Sqrt(float64(n))) }
+
+func TestMaxSumExp32(t *testing.T) {
+	lens := append(append([]int{}, testLens...), 100000)
+	forEachImpl(t, func(t *testing.T) {
+		for _, g := range rowGens {
+			for _, n := range lens {
+				s := row32(g, n, 1)
+				wm, ws, wnan := maxSumExp32Generic(s)
+				// A float64 reference for the sum: the generic code sums in
+				// order in float32 and is itself off by up to ~n·eps.
+				ref := 0.0
+				for _, v := range s {
+					if v == v && wm > float32(math.Inf(-1)) {
+						ref += math.Exp(float64(v) - float64(wm))
+					}
+				}
+				m, sum, isNaN := MaxSumExp32(s)
+				if m != wm && !(m != m && wm != wm) || isNaN != wnan {
+					t.Fatalf("%s n=%d: m, nan = %v, %v; want %v, %v", g.name, n, m, isNaN, wm, wnan)
+				}
+				if math.IsInf(float64(wm), 1) {
+					continue // sum unspecified
+				}
+				rtol := sumRtol32(n)
+				if Implementations()[0] == "generic" && !useAsm() {
+					rtol += float64(n) * 0x1p-24 // sums in order in float32
+				}
+				if !sameOrClose(float64(sum), ref, rtol, 0) {
+					t.Fatalf("%s n=%d: sum = %v; want %v (generic %v)", g.name, n, sum, ref, ws)
+				}
+			}
+		}
+	})
+}
+
+func TestMaxSumExp64(t *testing.T) {
+	lens := append(append([]int{}, testLens...), 100000)
+	forEachImpl(t, func(t *testing.T) {
+		for _, g := range rowGens {
+			for _, n := range lens {
+				s := row64(g, n, 1)
+				wm, ws, wnan := maxSumExp64Generic(s)
+				m, sum, isNaN := MaxSumExp64(s)
+				if m != wm && !(m != m && wm != wm) || isNaN != wnan {
+					t.Fatalf("%s n=%d: m, nan = %v, %v; want %v, %v", g.name, n, m, isNaN, wm, wnan)
+				}
+				if math.IsInf(wm, 1) {
+					continue
+				}
+				if !sameOrClose(sum, ws, sumRtol64(n), 0) {
+					t.Fatalf("%s n=%d: sum = %v; want %v", g.name, n, sum, ws)
+				}
+			}
+		}
+	})
+}
+
+// Elementwise tolerances for scale·exp(d): a few ulps, plus a couple of the
+// smallest subnormals for results that underflow, plus |d|·eps/2 because
+// the assembly rounds d = s − m to the element type first (the portable
+// code subtracts in float64) and exp turns that absolute error in d into a
+// relative error in the result.
+func close32(got, want float32, d float64) bool {
+	if math.IsInf(d, 0) || d != d {
+		d = 0
+	}
+	return sameOrClose(float64(got), float64(want), 4*0x1p-23+math.Abs(d)*0x1p-24, 2*0x1p-149)
+}
+
+func close64(got, want float64, d float64) bool {
+	if math.IsInf(d, 0) || d != d {
+		d = 0
+	}
+	return sameOrClose(got, want, 4*0x1p-52+math.Abs(d)*0x1p-53, 2*0x1p-1074)
+}
+
+func TestExpScale32(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, g := range rowGens {
+			for _, n := range testLens {
+				s := row32(g, n, 2)
+				m, sum, _ := maxSumExp32Generic(s)
+				if math.IsInf(float64(m), 0) || m != m {
+					m = 0.5 // any finite m; s − m may be positive
+				}
+				scale := 1 / sum
+				if sum == 0 || math.IsInf(float64(scale), 0) || scale != scale {
+					scale = 0.75
+				}
+				want := make([]float32, n)
+				expScale32Generic(want, s, m, scale)
+				all, dst := guarded32(n)
+				ExpScale32(dst, s, m, scale)
+				checkGuard32(t, all, n)
+				in := append([]float32(nil), s...)
+				ExpScale32(in, in, m, scale) // in place
+				for i := range want {
+					if !close32(dst[i], want[i], float64(s[i])-float64(m)) || math.Float32bits(in[i]) != math.Float32bits(dst[i]) &&
+						!(in[i] != in[i] && dst[i] != dst[i]) {
+						t.Fatalf("%s n=%d: [%d] exp(%v−%v)·%v = %v (in place %v); want %v",
+							g.name, n, i, s[i], m, scale, dst[i], in[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestExpScale64(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, g := range rowGens {
+			for _, n := range testLens {
+				s := row64(g, n, 2)
+				m, sum, _ := maxSumExp64Generic(s)
+				if math.IsInf(m, 0) || m != m {
+					m = 0.5
+				}
+				scale := 1 / sum
+				if sum == 0 || math.IsInf(scale, 0) || scale != scale {
+					scale = 0.75
+				}
+				want := make([]float64, n)
+				expScale64Generic(want, s, m, scale)
+				all, dst := guarded64(n)
+				ExpScale64(dst, s, m, scale)
+				checkGuard64(t, all, n)
+				in := append([]float64(nil), s...)
+				ExpScale64(in, in, m, scale)
+				for i := range want {
+					if !close64(dst[i], want[i], s[i]-m) || math.Float64bits(in[i]) != math.Float64bits(dst[i]) &&
+						!(in[i] != in[i] && dst[i] != dst[i]) {
+						t.Fatalf("%s n=%d: [%d] exp(%v−%v)·%v = %v (in place %v); want %v",
+							g.name, n, i, s[i], m, scale, dst[i], in[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+var colShapes = func() (cs [][3]int) { // C, L, stride
+	for _, C := range []int{1, 2, 3, 10} {
+		for L := 0; L <= 40; L++ {
+			cs = append(cs, [3]int{C, L, L}, [3]int{C, L, L + 3})
+		}
+		for _, L := range []int{63, 64, 65, 200} {
+			cs = append(cs, [3]int{C, L, L}, [3]int{C, L, 2*L + 1})
+		}
+	}
+	return cs
+}()
+
+// block64 returns a C×L block at the given stride; the gaps between rows
+// hold NaN, which the kernels must not read.
+func block64(g rowGen, C, L, stride int, seed uint64) []float64 {
+	n := 0
+	if C > 0 {
+		n = (C-1)*stride + L
+	}
+	s := make([]float64, n)
+	r := rand.New(rand.NewPCG(seed, uint64(C*1000+L)))
+	for i := range s {
+		s[i] = nan
+	}
+	for j := 0; j < L; j++ {
+		for c := 0; c < C; c++ {
+			s[c*stride+j] = g.f(r, c, C)
+		}
+	}
+	return s
+}
+
+func block32(g rowGen, C, L, stride int, seed uint64) []float32 {
+	b := block64(g, C, L, stride, seed)
+	s := make([]float32, len(b))
+	for i, v := range b {
+		s[i] = float32(v)
+	}
+	return s
+}
+
+// colD returns s[i] − m[j] for the position j of element i of a block.
+func colD[T float32 | float64](s []T, C, stride int, m []T, i int) float64 {
+	if stride == 0 {
+		return 0
+	}
+	j := i % stride
+	if j >= len(m) {
+		return 0
+	}
+	return float64(s[i]) - float64(m[j])
+}
+
+func TestMaxSumExpCols32(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, g := range rowGens {
+			for _, sh := range colShapes {
+				C, L, stride := sh[0], sh[1], sh[2]
+				s := block32(g, C, L, stride, 3)
+				wm, ws := make([]float32, L), make([]float32, L)
+				wnan := maxSumExpCols32Generic(wm, ws, s, C, stride)
+				allm, m := guarded32(L)
+				alls, sum := guarded32(L)
+				isNaN := MaxSumExpCols32(m, sum, s, C, stride)
+				checkGuard32(t, allm, L)
+				checkGuard32(t, alls, L)
+				if isNaN != wnan {
+					t.Fatalf("%s C=%d L=%d: nan = %v", g.name, C, L, isNaN)
+				}
+				for j := range wm {
+					if m[j] != wm[j] || !sameOrClose(float64(sum[j]), float64(ws[j]), 1e-6, 0) {
+						t.Fatalf("%s C=%d L=%d stride=%d: [%d] m, sum = %v, %v; want %v, %v",
+							g.name, C, L, stride, j, m[j], sum[j], wm[j], ws[j])
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestMaxSumExpCols64(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, g := range rowGens {
+			for _, sh := range colShapes {
+				C, L, stride := sh[0], sh[1], sh[2]
+				s := block64(g, C, L, stride, 3)
+				wm, ws := make([]float64, L), make([]float64, L)
+				wnan := maxSumExpCols64Generic(wm, ws, s, C, stride)
+				allm, m := guarded64(L)
+				alls, sum := guarded64(L)
+				isNaN := MaxSumExpCols64(m, sum, s, C, stride)
+				checkGuard64(t, allm, L)
+				checkGuard64(t, alls, L)
+				if isNaN != wnan {
+					t.Fatalf("%s C=%d L=%d: nan = %v", g.name, C, L, isNaN)
+				}
+				for j := range wm {
+					if m[j] != wm[j] || !sameOrClose(sum[j], ws[j], 1e-14, 0) {
+						t.Fatalf("%s C=%d L=%d stride=%d: [%d] m, sum = %v, %v; want %v, %v",
+							g.name, C, L, stride, j, m[j], sum[j], wm[j], ws[j])
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestExpScaleCols32(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, g := range rowGens {
+			for _, sh := range colShapes {
+				C, L, stride := sh[0], sh[1], sh[2]
+				s := block32(g, C, L, stride, 4)
+				m, sum := make([]float32, L), make([]float32, L)
+				maxSumExpCols32Generic(m, sum, s, C, stride)
+				scale := make([]float32, L)
+				for j := range m {
+					if math.IsInf(float64(m[j]), 0) || m[j] != m[j] {
+						m[j] = -1
+					}
+					scale[j] = 1 / sum[j]
+					if sum[j] == 0 || math.IsInf(float64(scale[j]), 0) || scale[j] != scale[j] {
+						scale[j] = 0.5
+					}
+				}
+				want := append([]float32(nil), s...)
+				expScaleCols32Generic(want, s, C, stride, m, scale)
+				all, dst := guarded32(len(s))
+				copy(dst, s) // the gaps keep s's NaN sentinels
+				ExpScaleCols32(dst, s, C, stride, m, scale)
+				checkGuard32(t, all, len(s))
+				in := append([]float32(nil), s...)
+				ExpScaleCols32(in, in, C, stride, m, scale)
+				for i := range want {
+					if d := colD(s, C, stride, m, i); !close32(dst[i], want[i], d) || !close32(in[i], want[i], d) {
+						t.Fatalf("%s C=%d L=%d stride=%d: [%d] = %v (in place %v); want %v",
+							g.name, C, L, stride, i, dst[i], in[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestExpScaleCols64(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, g := range rowGens {
+			for _, sh := range colShapes {
+				C, L, stride := sh[0], sh[1], sh[2]
+				s := block64(g, C, L, stride, 4)
+				m, sum := make([]float64, L), make([]float64, L)
+				maxSumExpCols64Generic(m, sum, s, C, stride)
+				scale := make([]float64, L)
+				for j := range m {
+					if math.IsInf(m[j], 0) || m[j] != m[j] {
+						m[j] = -1
+					}
+					scale[j] = 1 / sum[j]
+					if sum[j] == 0 || math.IsInf(scale[j], 0) || scale[j] != scale[j] {
+						scale[j] = 0.5
+					}
+				}
+				want := append([]float64(nil), s...)
+				expScaleCols64Generic(want, s, C, stride, m, scale)
+				all, dst := guarded64(len(s))
+				copy(dst, s)
+				ExpScaleCols64(dst, s, C, stride, m, scale)
+				checkGuard64(t, all, len(s))
+				in := append([]float64(nil), s...)
+				ExpScaleCols64(in, in, C, stride, m, scale)
+				for i := range want {
+					if d := colD(s, C, stride, m, i); !close64(dst[i], want[i], d) || !close64(in[i], want[i], d) {
+						t.Fatalf("%s C=%d L=%d stride=%d: [%d] = %v (in place %v); want %v",
+							g.name, C, L, stride, i, dst[i], in[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestSum(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, n := range append(append([]int{}, testLens...), 100000) {
+			s64 := row64(rowGens[0], n, 5)
+			s32 := row32(rowGens[0], n, 5)
+			ref32, abs32, ref64, abs64 := 0.0, 0.0, 0.0, 0.0
+			for i := range s64 {
+				ref32 += float64(s32[i])
+				abs32 += math.Abs(float64(s32[i]))
+				ref64 += s64[i]
+				abs64 += math.Abs(s64[i])
+			}
+			all32, g32 := guarded32(n)
+			copy(g32, s32)
+			if got := Sum32(g32); math.Abs(float64(got)-ref32) > sumRtol32(n)*abs32 {
+				t.Fatalf("n=%d: Sum32 = %v; want %v", n, got, ref32)
+			}
+			all64, g64 := guarded64(n)
+			copy(g64, s64)
+			if got := Sum64(g64); math.Abs(got-ref64) > sumRtol64(n)*abs64 {
+				t.Fatalf("n=%d: Sum64 = %v; want %v", n, got, ref64)
+			}
+			_, _ = all32, all64
+		}
+	})
+}
+
+// ulps32 is the error of got against the exact value want, in units of the
+// float32 spacing at want (the subnormal spacing below the normal range).
+func ulps32(got float32, want float64) float64 {
+	if got != got || want != want {
+		if got != got && want != want {
+			return 0
+		}
+		return math.Inf(1)
+	}
+	if math.IsInf(want, 0) || want > math.MaxFloat32 {
+		if math.IsInf(float64(got), 1) {
+			return 0
+		}
+		return math.Abs(float64(got)-want) / math.Ldexp(1, 127-23)
+	}
+	if math.IsInf(float64(got), 0) {
+		return math.Inf(1)
+	}
+	e := math.Max(float64(math.Ilogb(want)), -126)
+	return math.Abs(float64(got)-want) / math.Ldexp(1, int(e)-23)
+}
+
+func ulps64(got, want float64) float64 {
+	if got != got || want != want {
+		if got != got && want != want {
+			return 0
+		}
+		return math.Inf(1)
+	}
+	if math.IsInf(want, 0) || math.IsInf(got, 0) {
+		if got == want {
+			return 0
+		}
+		return math.Inf(1)
+	}
+	if want == 0 {
+		return math.Abs(got) / 0x1p-1074
+	}
+	e := math.Max(float64(math.Ilogb(want)), -1022)
+	return math.Abs(got-want) / math.Ldexp(1, int(e)-52)
+}
+
+// TestExp32ULP sweeps every 97th float32 bit pattern (all signs, NaNs,
+// infinities and subnormals among them) against math.Exp.
+func TestExp32ULP(t *testing.T) {
+	step := uint64(97)
+	if testing.Short() {
+		step = 9973
+	}
+	forEachImpl(t, func(t *testing.T) {
+		const chunk = 1 << 16
+		x := make([]float32, 0, chunk)
+		y := make([]float32, chunk)
+		worst, worstX := 0.0, float32(0)
+		flush := func() {
+			Exp32(y[:len(x)], x)
+			for i, v := range x {
+				if u := ulps32(y[i], math.Exp(float64(v))); u > worst {
+					worst, worstX = u, v
+				}
+			}
+			x = x[:0]
+		}
+		for b := uint64(0); b < 1<<32; b += step {
+			x = append(x, math.Float32frombits(uint32(b)))
+			if len(x) == chunk {
+				flush()
+			}
+		}
+		flush()
+		t.Logf("max error %.3f ulp at x = %v", worst, worstX)
+		if worst > 2 {
+			t.Errorf("max error %.3f ulp at x = %v (exp = %v)", worst, worstX, math.Exp(float64(worstX)))
+		}
+	})
+}
+
+// TestExp64ULP samples random bit patterns and the interesting range
+// uniformly, against math.Exp (itself within 1 ulp).
+func TestExp64ULP(t *testing.T) {
+	n := 4 << 20
+	if testing.Short() {
+		n = 1 << 16
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	x := make([]float64, n)
+	for i := range x {
+		switch i % 3 {
+		case 0:
+			x[i] = math.Float64frombits(r.Uint64())
+		case 1:
+			x[i] = -746 + 1456*r.Float64()
+		default:
+			x[i] = (2*r.Float64() - 1) * math.Ldexp(1, -r.IntN(60))
+		}
+	}
+	x = append(x, 0, math.Copysign(0, -1), inf, -inf, nan, 709.78, 709.79, -745.13, -745.14, -708.4, 1e-300)
+	forEachImpl(t, func(t *testing.T) {
+		y := make([]float64, len(x))
+		Exp64(y, x)
+		worst, worstX := 0.0, 0.0
+		for i, v := range x {
+			if v > 709.4 && v < 709.79 && useAsm() {
+				// math.Exp overflows early on amd64; compare to e·exp(x−1)
+				// (itself ~1.5 ulp off) instead.
+				if u := ulps64(y[i], math.E*math.Exp(v-1)); u > 3 {
+					t.Errorf("Exp64(%v) = %v, off by %.2f ulp from e·exp(x−1)", v, y[i], u)
+				}
+				continue
+			}
+			if u := ulps64(y[i], math.Exp(v)); u > worst {
+				worst, worstX = u, v
+			}
+		}
+		t.Logf("max error %.3f ulp (vs math.Exp) at x = %v", worst, worstX)
+		if worst > 2 {
+			t.Errorf("max error %.3f ulp at x = %v", worst, worstX)
+		}
+	})
+}
+
+func TestExpSpecial(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		x32 := []float32{0, float32(math.Inf(-1)), float32(math.Inf(1)), float32(math.NaN()), 100, -200, 88.72, -103.97}
+		y32 := make([]float32, len(x32))
+		Exp32(y32, x32)
+		for i, v := range x32 {
+			if want := float32(math.Exp(float64(v))); y32[i] != want && !(want != want && y32[i] != y32[i]) {
+				if ulps32(y32[i], math.Exp(float64(v))) > 1 {
+					t.Errorf("Exp32(%v) = %v; want %v", v, y32[i], want)
+				}
+			}
+		}
+		x64 := []float64{0, -inf, inf, nan, 1000, -1000}
+		y64 := make([]float64, len(x64))
+		Exp64(y64, x64)
+		for i, v := range x64 {
+			if want := math.Exp(v); y64[i] != want && !(want != want && y64[i] != y64[i]) {
+				t.Errorf("Exp64(%v) = %v; want %v", v, y64[i], want)
+			}
+		}
+	})
+}
+
+func TestExpGuard(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, n := range testLens {
+			x := row64(rowGens[1], n, 9)
+			all, dst := guarded64(n)
+			Exp64(dst, x)
+			checkGuard64(t, all, n)
+			x32 := row32(rowGens[1], n, 9)
+			all32, dst32 := guarded32(n)
+			Exp32(dst32, x32)
+			checkGuard32(t, all32, n)
+			Exp32(x32, x32) // in place
+			for i := range x32 {
+				if x32[i] != dst32[i] {
+					t.Fatalf("n=%d: in place [%d] = %v; want %v", n, i, x32[i], dst32[i])
+				}
+			}
+		}
+	})
+}
+
+func Example() {
+	s := []float32{1, 2, 3}
+	m, sum, _ := MaxSumExp32(s)
+	ExpScale32(s, s, m, 1/sum) // softmax, in place
+	fmt.Printf("%.4f\n", s)
+	// Output: [0.0900 0.2447 0.6652]
+}
