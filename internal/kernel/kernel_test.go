@@ -98,8 +98,8 @@ type rowGen struct {
 }
 
 var (
-	inf    = math.Inf(1)
-	nan    = math.NaN()
+	inf     = math.Inf(1)
+	nan     = math.NaN()
 	rowGens = []rowGen{
 		{"normal", func(r *rand.Rand, i, n int) float64 { return 3 * r.NormFloat64() }},
 		{"wide", func(r *rand.Rand, i, n int) float64 { return 60 * r.NormFloat64() }},

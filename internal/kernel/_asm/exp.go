@@ -232,7 +232,7 @@ func (g *gen) expv(x reg.VecVirtual, flush bool) {
 	g.mov(g.k(mg), t)
 	g.fma231(g.k("log2e"), x, t) // t = x·log2e + magic
 	nf := g.vec()
-	g.sub(g.k(mg), t, nf)         // nf = n
+	g.sub(g.k(mg), t, nf)          // nf = n
 	g.fnma231(g.k("ln2hi"), nf, x) // x = x − n·hi
 	g.fnma231(g.k("ln2lo"), nf, x) // x = r
 	p := g.vec()

@@ -54,7 +54,7 @@ func (g *gen) begin(base, sig, doc string) {
 	name := base + g.bits() + g.isa
 	TEXT(name, NOSPLIT, "func"+replaceT(sig, g.typ()))
 	Pragma("noescape")
-	Doc(name+" is "+base+g.bits()+" for "+g.isa+doc+".")
+	Doc(name + " is " + base + g.bits() + " for " + g.isa + doc + ".")
 	Comment("Requires: " + g.req)
 	g.hot = map[string]reg.VecVirtual{}
 	g.label = 0

@@ -1,0 +1,126 @@
+package kernel
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+var benchCs = []int{1000, 32000}
+
+// benchImpls runs f under every implementation as impl=…/C=… and the copy
+// yardstick beside them as impl=copy/C=…. SetBytes counts the logits once.
+func benchImpls(b *testing.B, f func(b *testing.B, s, dst []float32)) {
+	for _, name := range append(Implementations(), "copy") {
+		for _, C := range benchCs {
+			b.Run(fmt.Sprintf("impl=%s/C=%d", name, C), func(b *testing.B) {
+				s := make([]float32, C)
+				r := rand.New(rand.NewPCG(1, 2))
+				for i := range s {
+					s[i] = 4 * float32(r.NormFloat64())
+				}
+				dst := make([]float32, C)
+				b.SetBytes(int64(4 * C))
+				if name == "copy" {
+					for b.Loop() {
+						copy(dst, s)
+					}
+					return
+				}
+				restore, _ := Select(name)
+				defer restore()
+				for b.Loop() {
+					f(b, s, dst)
+				}
+			})
+		}
+	}
+}
+
+var sink float32
+
+func BenchmarkMaxSumExp32(b *testing.B) {
+	benchImpls(b, func(b *testing.B, s, dst []float32) {
+		m, sum, _ := MaxSumExp32(s)
+		sink += m + sum
+	})
+}
+
+func BenchmarkExpScale32(b *testing.B) {
+	benchImpls(b, func(b *testing.B, s, dst []float32) {
+		ExpScale32(dst, s, 3, 0.5)
+	})
+}
+
+// BenchmarkRow32 is the per-row work of a forward+backward pass: the
+// online max and sum, then the gradient into dst.
+func BenchmarkRow32(b *testing.B) {
+	benchImpls(b, func(b *testing.B, s, dst []float32) {
+		m, sum, _ := MaxSumExp32(s)
+		ExpScale32(dst, s, m, 1/sum)
+	})
+}
+
+func BenchmarkSum32(b *testing.B) {
+	benchImpls(b, func(b *testing.B, s, dst []float32) {
+		sink += Sum32(s)
+	})
+}
+
+func BenchmarkExp32(b *testing.B) {
+	benchImpls(b, func(b *testing.B, s, dst []float32) {
+		Exp32(dst, s)
+	})
+}
+
+// BenchmarkRows32 streams 256 rows of C = 32000 (32 MiB, beyond cache)
+// through Row32's work, with copy as the yardstick, as package xent's
+// single-threaded inner loop would.
+func BenchmarkRows32(b *testing.B) {
+	const R, C = 256, 32000
+	s := make([]float32, R*C)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range s {
+		s[i] = 4 * float32(r.NormFloat64())
+	}
+	dst := make([]float32, R*C)
+	for _, name := range append(Implementations(), "copy") {
+		b.Run("impl="+name+"/C=32000", func(b *testing.B) {
+			b.SetBytes(4 * R * C)
+			if name == "copy" {
+				for b.Loop() {
+					copy(dst, s)
+				}
+				return
+			}
+			restore, _ := Select(name)
+			defer restore()
+			for b.Loop() {
+				for i := 0; i < R; i++ {
+					row := s[i*C : (i+1)*C]
+					m, sum, _ := MaxSumExp32(row)
+					ExpScale32(dst[i*C:(i+1)*C], row, m, 1/sum)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkMaxSumExp64(b *testing.B) {
+	for _, name := range Implementations() {
+		b.Run("impl="+name+"/C=32000", func(b *testing.B) {
+			s := make([]float64, 32000)
+			r := rand.New(rand.NewPCG(1, 2))
+			for i := range s {
+				s[i] = 4 * r.NormFloat64()
+			}
+			b.SetBytes(8 * 32000)
+			restore, _ := Select(name)
+			defer restore()
+			for b.Loop() {
+				m, sum, _ := MaxSumExp64(s)
+				sink += float32(m + sum)
+			}
+		})
+	}
+}
