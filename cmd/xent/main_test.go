@@ -587,6 +587,7 @@ func TestLossMatchesAPI(t *testing.T) {
 					if si == 0 && kind == "index" {
 						ig := 2
 						c.ignore = &ig
+						c.idx[0] = int64(ig) // -100 is an ordinary (bad) target now
 					}
 					runCase(t, c, si%2 == 1)
 				})
