@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -150,14 +151,14 @@ func parseBenchShape(s string) ([]int, error) {
 		return nil, fmt.Errorf("%q: want NxC or NxCxd1...", s)
 	}
 	shape := make([]int, len(parts))
-	total := 1
+	total := int64(1)
 	for i, p := range parts {
-		d, err := strconv.Atoi(p)
-		if err != nil || d < 1 || d > 1<<31 {
+		d, err := strconv.ParseInt(p, 10, 32)
+		if err != nil || d < 1 {
 			return nil, fmt.Errorf("%q: %q is not a positive size", s, p)
 		}
-		shape[i] = d
-		if total > (1<<34)/d {
+		shape[i] = int(d)
+		if total > (1<<34)/d || total*d > math.MaxInt/8 {
 			return nil, fmt.Errorf("%q: too many elements", s)
 		}
 		total *= d
