@@ -124,3 +124,36 @@ func BenchmarkMaxSumExp64(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCols32 is the spatial pair over a C×L block (segmentation-like:
+// 21 classes × 4096 positions), with copy of the block as the yardstick.
+func BenchmarkCols32(b *testing.B) {
+	const C, L = 21, 4096
+	s := make([]float32, C*L)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range s {
+		s[i] = 4 * float32(r.NormFloat64())
+	}
+	dst := make([]float32, C*L)
+	m, sum, scale := make([]float32, L), make([]float32, L), make([]float32, L)
+	for _, name := range append(Implementations(), "copy") {
+		b.Run(fmt.Sprintf("impl=%s/C=%d", name, C), func(b *testing.B) {
+			b.SetBytes(4 * C * L)
+			if name == "copy" {
+				for b.Loop() {
+					copy(dst, s)
+				}
+				return
+			}
+			restore, _ := Select(name)
+			defer restore()
+			for b.Loop() {
+				MaxSumExpCols32(m, sum, s, C, L)
+				for j := range scale {
+					scale[j] = 1 / sum[j]
+				}
+				ExpScaleCols32(dst, s, C, L, m, scale)
+			}
+		})
+	}
+}

@@ -769,123 +769,307 @@ TEXT ·maxSumExpCols32AVX2(SB), NOSPLIT, $0-89
 	VMOVUPS k32_neginf<>+0(SB), Y1
 	VMOVUPS k32_negmax<>+0(SB), Y2
 	VXORPS  Y3, Y3, Y3
-
-cols1:
-	CMPQ    CX, $0x00000008
-	JL      coltail2
-	VMOVUPS Y1, Y4
+	VXORPS  Y4, Y4, Y4
 	MOVQ    BX, R8
-	MOVQ    SI, R9
+	MOVQ    CX, R9
+	MOVQ    AX, R10
+	MOVQ    DX, R11
 
-c4:
-	TESTQ   R9, R9
-	JZ      cdone5
-	VMOVUPS (R8), Y5
-	VCMPPS  $0x03, Y5, Y5, Y6
-	VORPS   Y6, Y3, Y3
-	VMAXPS  Y4, Y5, Y4
-	ADDQ    DI, R8
-	DECQ    R9
-	JMP     c4
+loop1:
+	CMPQ    R9, $0x00000020
+	JL      next2
+	VMOVUPS Y1, (R10)
+	VMOVUPS Y4, (R11)
+	VMOVUPS Y1, 32(R10)
+	VMOVUPS Y4, 32(R11)
+	VMOVUPS Y1, 64(R10)
+	VMOVUPS Y4, 64(R11)
+	VMOVUPS Y1, 96(R10)
+	VMOVUPS Y4, 96(R11)
+	ADDQ    $0x00000080, R8
+	ADDQ    $0x00000080, R10
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000020, R9
+	JMP     loop1
 
-cdone5:
-	VMAXPS Y2, Y4, Y5
-	VXORPS Y6, Y6, Y6
-	MOVQ   BX, R8
-	MOVQ   SI, R9
+next2:
+loop3:
+	CMPQ    R9, $0x00000008
+	JL      next4
+	VMOVUPS Y1, (R10)
+	VMOVUPS Y4, (R11)
+	ADDQ    $0x00000020, R8
+	ADDQ    $0x00000020, R10
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000008, R9
+	JMP     loop3
+
+next4:
+	TESTQ      R9, R9
+	JZ         done5
+	LEAQ       ymmtailmask<>+32(SB), R8
+	SHLQ       $0x02, R9
+	NEGQ       R9
+	VMOVDQU    (R8)(R9*1), Y5
+	VMASKMOVPS Y1, Y5, (R10)
+	VMASKMOVPS Y4, Y5, (R11)
+
+done5:
+	MOVQ BX, R8
+	MOVQ SI, R9
 
 c6:
-	TESTQ        R9, R9
-	JZ           cdone7
-	VMOVUPS      (R8), Y7
-	VSUBPS       Y5, Y7, Y7
-	VMAXPS       Y7, Y0, Y7
-	VMOVUPS      k32_magicfl<>+0(SB), Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
-	VSUBPS       k32_magicfl<>+0(SB), Y8, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
-	VMOVUPS      k32_p6<>+0(SB), Y9
-	VFMADD213PS  k32_p5<>+0(SB), Y7, Y9
-	VFMADD213PS  k32_p4<>+0(SB), Y7, Y9
-	VFMADD213PS  k32_p3<>+0(SB), Y7, Y9
-	VFMADD213PS  k32_p2<>+0(SB), Y7, Y9
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y9
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y9
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y8, Y9, Y7
-	VADDPS       Y7, Y6, Y6
-	ADDQ         DI, R8
-	DECQ         R9
-	JMP          c6
+	TESTQ R9, R9
+	JZ    cdone7
+	MOVQ  R8, R10
+	MOVQ  CX, R11
+	MOVQ  AX, R12
+	MOVQ  DX, R13
+
+loop8:
+	CMPQ    R11, $0x00000020
+	JL      next9
+	VMOVUPS (R10), Y1
+	VCMPPS  $0x03, Y1, Y1, Y4
+	VORPS   Y4, Y3, Y3
+	VMOVUPS (R12), Y4
+	VMAXPS  Y4, Y1, Y4
+	VMOVUPS Y4, (R12)
+	VMOVUPS 32(R10), Y1
+	VCMPPS  $0x03, Y1, Y1, Y4
+	VORPS   Y4, Y3, Y3
+	VMOVUPS 32(R12), Y4
+	VMAXPS  Y4, Y1, Y4
+	VMOVUPS Y4, 32(R12)
+	VMOVUPS 64(R10), Y1
+	VCMPPS  $0x03, Y1, Y1, Y4
+	VORPS   Y4, Y3, Y3
+	VMOVUPS 64(R12), Y4
+	VMAXPS  Y4, Y1, Y4
+	VMOVUPS Y4, 64(R12)
+	VMOVUPS 96(R10), Y1
+	VCMPPS  $0x03, Y1, Y1, Y4
+	VORPS   Y4, Y3, Y3
+	VMOVUPS 96(R12), Y4
+	VMAXPS  Y4, Y1, Y4
+	VMOVUPS Y4, 96(R12)
+	ADDQ    $0x00000080, R10
+	ADDQ    $0x00000080, R12
+	ADDQ    $0x00000080, R13
+	SUBQ    $0x00000020, R11
+	JMP     loop8
+
+next9:
+loop10:
+	CMPQ    R11, $0x00000008
+	JL      next11
+	VMOVUPS (R10), Y1
+	VCMPPS  $0x03, Y1, Y1, Y4
+	VORPS   Y4, Y3, Y3
+	VMOVUPS (R12), Y4
+	VMAXPS  Y4, Y1, Y4
+	VMOVUPS Y4, (R12)
+	ADDQ    $0x00000020, R10
+	ADDQ    $0x00000020, R12
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000008, R11
+	JMP     loop10
+
+next11:
+	TESTQ      R11, R11
+	JZ         done12
+	LEAQ       ymmtailmask<>+32(SB), R13
+	SHLQ       $0x02, R11
+	NEGQ       R11
+	VMOVDQU    (R13)(R11*1), Y1
+	VMASKMOVPS (R10), Y1, Y4
+	VCMPPS     $0x03, Y4, Y4, Y5
+	VORPS      Y5, Y3, Y3
+	VMASKMOVPS (R12), Y1, Y5
+	VMAXPS     Y5, Y4, Y5
+	VMASKMOVPS Y5, Y1, (R12)
+
+done12:
+	ADDQ DI, R8
+	DECQ R9
+	JMP  c6
 
 cdone7:
-	VMOVUPS Y4, (AX)
-	VMOVUPS Y6, (DX)
-	ADDQ    $0x00000020, AX
-	ADDQ    $0x00000020, DX
-	ADDQ    $0x00000020, BX
-	SUBQ    $0x00000008, CX
-	JMP     cols1
+	MOVQ SI, SI
 
-coltail2:
-	TESTQ   CX, CX
-	JZ      coldone3
-	LEAQ    ymmtailmask<>+32(SB), R8
-	SHLQ    $0x02, CX
-	NEGQ    CX
-	VMOVDQU (R8)(CX*1), Y4
-	VMOVUPS Y1, Y1
-	MOVQ    BX, CX
-	MOVQ    SI, R8
+c13:
+	TESTQ SI, SI
+	JZ    cdone14
+	MOVQ  BX, R8
+	MOVQ  CX, R9
+	MOVQ  AX, R10
+	MOVQ  DX, R11
 
-c8:
-	TESTQ      R8, R8
-	JZ         cdone9
-	VMASKMOVPS (CX), Y4, Y5
-	VCMPPS     $0x03, Y5, Y5, Y6
-	VORPS      Y6, Y3, Y3
-	VMAXPS     Y1, Y5, Y1
-	ADDQ       DI, CX
-	DECQ       R8
-	JMP        c8
+loop15:
+	CMPQ         R9, $0x00000020
+	JL           next16
+	VMOVUPS      (R8), Y1
+	VMOVUPS      (R10), Y4
+	VMAXPS       Y2, Y4, Y4
+	VSUBPS       Y4, Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	VMOVUPS      k32_magicfl<>+0(SB), Y4
+	VFMADD231PS  k32_log2e<>+0(SB), Y1, Y4
+	VSUBPS       k32_magicfl<>+0(SB), Y4, Y5
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y5, Y1
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y5, Y1
+	VMOVUPS      k32_p6<>+0(SB), Y5
+	VFMADD213PS  k32_p5<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p4<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p3<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p2<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y5, Y1
+	VMOVUPS      (R11), Y4
+	VADDPS       Y1, Y4, Y4
+	VMOVUPS      Y4, (R11)
+	VMOVUPS      32(R8), Y1
+	VMOVUPS      32(R10), Y4
+	VMAXPS       Y2, Y4, Y4
+	VSUBPS       Y4, Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	VMOVUPS      k32_magicfl<>+0(SB), Y4
+	VFMADD231PS  k32_log2e<>+0(SB), Y1, Y4
+	VSUBPS       k32_magicfl<>+0(SB), Y4, Y5
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y5, Y1
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y5, Y1
+	VMOVUPS      k32_p6<>+0(SB), Y5
+	VFMADD213PS  k32_p5<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p4<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p3<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p2<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y5, Y1
+	VMOVUPS      32(R11), Y4
+	VADDPS       Y1, Y4, Y4
+	VMOVUPS      Y4, 32(R11)
+	VMOVUPS      64(R8), Y1
+	VMOVUPS      64(R10), Y4
+	VMAXPS       Y2, Y4, Y4
+	VSUBPS       Y4, Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	VMOVUPS      k32_magicfl<>+0(SB), Y4
+	VFMADD231PS  k32_log2e<>+0(SB), Y1, Y4
+	VSUBPS       k32_magicfl<>+0(SB), Y4, Y5
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y5, Y1
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y5, Y1
+	VMOVUPS      k32_p6<>+0(SB), Y5
+	VFMADD213PS  k32_p5<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p4<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p3<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p2<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y5, Y1
+	VMOVUPS      64(R11), Y4
+	VADDPS       Y1, Y4, Y4
+	VMOVUPS      Y4, 64(R11)
+	VMOVUPS      96(R8), Y1
+	VMOVUPS      96(R10), Y4
+	VMAXPS       Y2, Y4, Y4
+	VSUBPS       Y4, Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	VMOVUPS      k32_magicfl<>+0(SB), Y4
+	VFMADD231PS  k32_log2e<>+0(SB), Y1, Y4
+	VSUBPS       k32_magicfl<>+0(SB), Y4, Y5
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y5, Y1
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y5, Y1
+	VMOVUPS      k32_p6<>+0(SB), Y5
+	VFMADD213PS  k32_p5<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p4<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p3<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p2<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y5, Y1
+	VMOVUPS      96(R11), Y4
+	VADDPS       Y1, Y4, Y4
+	VMOVUPS      Y4, 96(R11)
+	ADDQ         $0x00000080, R8
+	ADDQ         $0x00000080, R10
+	ADDQ         $0x00000080, R11
+	SUBQ         $0x00000020, R9
+	JMP          loop15
 
-cdone9:
-	VMAXPS Y2, Y1, Y2
-	VXORPS Y5, Y5, Y5
-	MOVQ   BX, CX
-	MOVQ   SI, BX
+next16:
+loop17:
+	CMPQ         R9, $0x00000008
+	JL           next18
+	VMOVUPS      (R8), Y1
+	VMOVUPS      (R10), Y4
+	VMAXPS       Y2, Y4, Y4
+	VSUBPS       Y4, Y1, Y1
+	VMAXPS       Y1, Y0, Y1
+	VMOVUPS      k32_magicfl<>+0(SB), Y4
+	VFMADD231PS  k32_log2e<>+0(SB), Y1, Y4
+	VSUBPS       k32_magicfl<>+0(SB), Y4, Y5
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y5, Y1
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y5, Y1
+	VMOVUPS      k32_p6<>+0(SB), Y5
+	VFMADD213PS  k32_p5<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p4<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p3<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p2<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y5, Y1
+	VMOVUPS      (R11), Y4
+	VADDPS       Y1, Y4, Y4
+	VMOVUPS      Y4, (R11)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000008, R9
+	JMP          loop17
 
-c10:
-	TESTQ        BX, BX
-	JZ           cdone11
-	VMASKMOVPS   (CX), Y4, Y6
-	VSUBPS       Y2, Y6, Y6
-	VMAXPS       Y6, Y0, Y6
-	VMOVUPS      k32_magicfl<>+0(SB), Y7
-	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y7
-	VSUBPS       k32_magicfl<>+0(SB), Y7, Y8
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y6
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y6
-	VMOVUPS      k32_p6<>+0(SB), Y8
-	VFMADD213PS  k32_p5<>+0(SB), Y6, Y8
-	VFMADD213PS  k32_p4<>+0(SB), Y6, Y8
-	VFMADD213PS  k32_p3<>+0(SB), Y6, Y8
-	VFMADD213PS  k32_p2<>+0(SB), Y6, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y6, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y6, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y7, Y8, Y6
-	VADDPS       Y6, Y5, Y5
-	ADDQ         DI, CX
-	DECQ         BX
-	JMP          c10
+next18:
+	TESTQ        R9, R9
+	JZ           done19
+	LEAQ         ymmtailmask<>+32(SB), R12
+	SHLQ         $0x02, R9
+	NEGQ         R9
+	VMOVDQU      (R12)(R9*1), Y1
+	VMASKMOVPS   (R8), Y1, Y4
+	VMASKMOVPS   (R10), Y1, Y5
+	VMAXPS       Y2, Y5, Y5
+	VSUBPS       Y5, Y4, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMOVUPS      k32_magicfl<>+0(SB), Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
+	VSUBPS       k32_magicfl<>+0(SB), Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
+	VMOVUPS      k32_p6<>+0(SB), Y6
+	VFMADD213PS  k32_p5<>+0(SB), Y4, Y6
+	VFMADD213PS  k32_p4<>+0(SB), Y4, Y6
+	VFMADD213PS  k32_p3<>+0(SB), Y4, Y6
+	VFMADD213PS  k32_p2<>+0(SB), Y4, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y6
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y5, Y6, Y4
+	VMASKMOVPS   (R11), Y1, Y5
+	VADDPS       Y4, Y5, Y5
+	VMASKMOVPS   Y5, Y1, (R11)
 
-cdone11:
-	VMASKMOVPS Y1, Y4, (AX)
-	VMASKMOVPS Y5, Y4, (DX)
+done19:
+	ADDQ DI, BX
+	DECQ SI
+	JMP  c13
 
-coldone3:
+cdone14:
 	VMOVMSKPS Y3, AX
 	TESTL     AX, AX
 	SETNE     AL
@@ -907,101 +1091,201 @@ TEXT ·expScaleCols32AVX2(SB), NOSPLIT, $0-112
 	MOVQ    scale_base+88(FP), R8
 	VMOVUPS k32_lo<>+0(SB), Y0
 	VMOVUPS k32_hi<>+0(SB), Y1
+	SUBQ    CX, AX
+	MOVQ    DX, DX
 
-cols1:
-	CMPQ    DI, $0x00000008
-	JL      coltail2
-	VMOVUPS (SI), Y2
-	VMOVUPS (R8), Y3
-	MOVQ    AX, R9
-	SUBQ    CX, R9
-	MOVQ    CX, R10
-	MOVQ    DX, R11
+c1:
+	TESTQ DX, DX
+	JZ    cdone2
+	MOVQ  CX, R9
+	MOVQ  DI, R10
+	MOVQ  SI, R11
+	MOVQ  R8, R12
 
-c4:
-	TESTQ        R11, R11
-	JZ           cdone5
-	VMOVUPS      (R10), Y4
-	VSUBPS       Y2, Y4, Y4
-	VMAXPS       Y4, Y0, Y4
-	VMINPS       Y4, Y1, Y4
-	VMOVUPS      k32_magicfu<>+0(SB), Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       k32_magicfu<>+0(SB), Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VMOVUPS      k32_p6<>+0(SB), Y7
-	VFMADD213PS  k32_p5<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p4<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p3<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p2<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y7
-	VPSRLD       $0x01, Y5, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y5, Y5
-	VPSUBD       Y6, Y5, Y5
-	VMULPS       Y6, Y7, Y7
-	VMULPS       Y5, Y7, Y4
-	VMULPS       Y3, Y4, Y4
-	VMOVUPS      Y4, (R10)(R9*1)
-	ADDQ         BX, R10
-	DECQ         R11
-	JMP          c4
-
-cdone5:
-	ADDQ $0x00000020, AX
-	ADDQ $0x00000020, CX
-	ADDQ $0x00000020, SI
-	ADDQ $0x00000020, R8
-	SUBQ $0x00000008, DI
-	JMP  cols1
-
-coltail2:
-	TESTQ      DI, DI
-	JZ         coldone3
-	LEAQ       ymmtailmask<>+32(SB), R9
-	SHLQ       $0x02, DI
-	NEGQ       DI
-	VMOVDQU    (R9)(DI*1), Y2
-	VMASKMOVPS (SI), Y2, Y3
-	VMASKMOVPS (R8), Y2, Y4
-	SUBQ       CX, AX
-	MOVQ       DX, DX
-
-c6:
-	TESTQ        DX, DX
-	JZ           cdone7
-	VMASKMOVPS   (CX), Y2, Y5
-	VSUBPS       Y3, Y5, Y5
-	VMAXPS       Y5, Y0, Y5
-	VMINPS       Y5, Y1, Y5
-	VMOVUPS      k32_magicfu<>+0(SB), Y6
-	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y6
-	VSUBPS       k32_magicfu<>+0(SB), Y6, Y7
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y5
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y5
-	VMOVUPS      k32_p6<>+0(SB), Y8
-	VFMADD213PS  k32_p5<>+0(SB), Y5, Y8
-	VFMADD213PS  k32_p4<>+0(SB), Y5, Y8
-	VFMADD213PS  k32_p3<>+0(SB), Y5, Y8
-	VFMADD213PS  k32_p2<>+0(SB), Y5, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y8
-	VPSRLD       $0x01, Y6, Y7
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VPSUBD       Y7, Y6, Y6
-	VMULPS       Y7, Y8, Y8
-	VMULPS       Y6, Y8, Y5
+loop3:
+	CMPQ         R10, $0x00000020
+	JL           next4
+	VMOVUPS      (R9), Y2
+	VMOVUPS      (R11), Y3
+	VSUBPS       Y3, Y2, Y2
+	VMAXPS       Y2, Y0, Y2
+	VMINPS       Y2, Y1, Y2
+	VMOVUPS      k32_magicfu<>+0(SB), Y3
+	VFMADD231PS  k32_log2e<>+0(SB), Y2, Y3
+	VSUBPS       k32_magicfu<>+0(SB), Y3, Y4
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y4, Y2
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y4, Y2
+	VMOVUPS      k32_p6<>+0(SB), Y5
+	VFMADD213PS  k32_p5<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p4<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p3<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p2<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
+	VPSRLD       $0x01, Y3, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSUBD       Y4, Y3, Y3
 	VMULPS       Y4, Y5, Y5
-	VMASKMOVPS   Y5, Y2, (CX)(AX*1)
-	ADDQ         BX, CX
-	DECQ         DX
-	JMP          c6
+	VMULPS       Y3, Y5, Y2
+	VMULPS       (R12), Y2, Y2
+	VMOVUPS      Y2, (R9)(AX*1)
+	VMOVUPS      32(R9), Y2
+	VMOVUPS      32(R11), Y3
+	VSUBPS       Y3, Y2, Y2
+	VMAXPS       Y2, Y0, Y2
+	VMINPS       Y2, Y1, Y2
+	VMOVUPS      k32_magicfu<>+0(SB), Y3
+	VFMADD231PS  k32_log2e<>+0(SB), Y2, Y3
+	VSUBPS       k32_magicfu<>+0(SB), Y3, Y4
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y4, Y2
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y4, Y2
+	VMOVUPS      k32_p6<>+0(SB), Y5
+	VFMADD213PS  k32_p5<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p4<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p3<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p2<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
+	VPSRLD       $0x01, Y3, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSUBD       Y4, Y3, Y3
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y3, Y5, Y2
+	VMULPS       32(R12), Y2, Y2
+	VMOVUPS      Y2, 32(R9)(AX*1)
+	VMOVUPS      64(R9), Y2
+	VMOVUPS      64(R11), Y3
+	VSUBPS       Y3, Y2, Y2
+	VMAXPS       Y2, Y0, Y2
+	VMINPS       Y2, Y1, Y2
+	VMOVUPS      k32_magicfu<>+0(SB), Y3
+	VFMADD231PS  k32_log2e<>+0(SB), Y2, Y3
+	VSUBPS       k32_magicfu<>+0(SB), Y3, Y4
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y4, Y2
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y4, Y2
+	VMOVUPS      k32_p6<>+0(SB), Y5
+	VFMADD213PS  k32_p5<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p4<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p3<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p2<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
+	VPSRLD       $0x01, Y3, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSUBD       Y4, Y3, Y3
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y3, Y5, Y2
+	VMULPS       64(R12), Y2, Y2
+	VMOVUPS      Y2, 64(R9)(AX*1)
+	VMOVUPS      96(R9), Y2
+	VMOVUPS      96(R11), Y3
+	VSUBPS       Y3, Y2, Y2
+	VMAXPS       Y2, Y0, Y2
+	VMINPS       Y2, Y1, Y2
+	VMOVUPS      k32_magicfu<>+0(SB), Y3
+	VFMADD231PS  k32_log2e<>+0(SB), Y2, Y3
+	VSUBPS       k32_magicfu<>+0(SB), Y3, Y4
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y4, Y2
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y4, Y2
+	VMOVUPS      k32_p6<>+0(SB), Y5
+	VFMADD213PS  k32_p5<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p4<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p3<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p2<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
+	VPSRLD       $0x01, Y3, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSUBD       Y4, Y3, Y3
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y3, Y5, Y2
+	VMULPS       96(R12), Y2, Y2
+	VMOVUPS      Y2, 96(R9)(AX*1)
+	ADDQ         $0x00000080, R9
+	ADDQ         $0x00000080, R11
+	ADDQ         $0x00000080, R12
+	SUBQ         $0x00000020, R10
+	JMP          loop3
 
-cdone7:
-coldone3:
+next4:
+loop5:
+	CMPQ         R10, $0x00000008
+	JL           next6
+	VMOVUPS      (R9), Y2
+	VMOVUPS      (R11), Y3
+	VSUBPS       Y3, Y2, Y2
+	VMAXPS       Y2, Y0, Y2
+	VMINPS       Y2, Y1, Y2
+	VMOVUPS      k32_magicfu<>+0(SB), Y3
+	VFMADD231PS  k32_log2e<>+0(SB), Y2, Y3
+	VSUBPS       k32_magicfu<>+0(SB), Y3, Y4
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y4, Y2
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y4, Y2
+	VMOVUPS      k32_p6<>+0(SB), Y5
+	VFMADD213PS  k32_p5<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p4<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p3<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p2<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
+	VPSRLD       $0x01, Y3, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSUBD       Y4, Y3, Y3
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y3, Y5, Y2
+	VMULPS       (R12), Y2, Y2
+	VMOVUPS      Y2, (R9)(AX*1)
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000008, R10
+	JMP          loop5
+
+next6:
+	TESTQ        R10, R10
+	JZ           done7
+	LEAQ         ymmtailmask<>+32(SB), R13
+	SHLQ         $0x02, R10
+	NEGQ         R10
+	VMOVDQU      (R13)(R10*1), Y2
+	VMASKMOVPS   (R9), Y2, Y3
+	VMASKMOVPS   (R11), Y2, Y4
+	VSUBPS       Y4, Y3, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMINPS       Y3, Y1, Y3
+	VMOVUPS      k32_magicfu<>+0(SB), Y4
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y4
+	VSUBPS       k32_magicfu<>+0(SB), Y4, Y5
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y5, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y5, Y3
+	VMOVUPS      k32_p6<>+0(SB), Y6
+	VFMADD213PS  k32_p5<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_p4<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_p3<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_p2<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y6
+	VPSRLD       $0x01, Y4, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VPSUBD       Y5, Y4, Y4
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y4, Y6, Y3
+	VMASKMOVPS   (R12), Y2, Y4
+	VMULPS       Y4, Y3, Y3
+	VMASKMOVPS   Y3, Y2, (R9)(AX*1)
+
+done7:
+	ADDQ BX, CX
+	DECQ DX
+	JMP  c1
+
+cdone2:
 	VZEROUPPER
 	RET
 
@@ -1981,133 +2265,337 @@ TEXT ·maxSumExpCols64AVX2(SB), NOSPLIT, $0-89
 	VMOVUPD k64_neginf<>+0(SB), Y1
 	VMOVUPD k64_negmax<>+0(SB), Y2
 	VXORPD  Y3, Y3, Y3
-
-cols1:
-	CMPQ    CX, $0x00000004
-	JL      coltail2
-	VMOVUPD Y1, Y4
+	VXORPD  Y4, Y4, Y4
 	MOVQ    BX, R8
-	MOVQ    SI, R9
+	MOVQ    CX, R9
+	MOVQ    AX, R10
+	MOVQ    DX, R11
 
-c4:
-	TESTQ   R9, R9
-	JZ      cdone5
-	VMOVUPD (R8), Y5
-	VCMPPD  $0x03, Y5, Y5, Y6
-	VORPD   Y6, Y3, Y3
-	VMAXPD  Y4, Y5, Y4
-	ADDQ    DI, R8
-	DECQ    R9
-	JMP     c4
+loop1:
+	CMPQ    R9, $0x00000010
+	JL      next2
+	VMOVUPD Y1, (R10)
+	VMOVUPD Y4, (R11)
+	VMOVUPD Y1, 32(R10)
+	VMOVUPD Y4, 32(R11)
+	VMOVUPD Y1, 64(R10)
+	VMOVUPD Y4, 64(R11)
+	VMOVUPD Y1, 96(R10)
+	VMOVUPD Y4, 96(R11)
+	ADDQ    $0x00000080, R8
+	ADDQ    $0x00000080, R10
+	ADDQ    $0x00000080, R11
+	SUBQ    $0x00000010, R9
+	JMP     loop1
 
-cdone5:
-	VMAXPD Y2, Y4, Y5
-	VXORPD Y6, Y6, Y6
-	MOVQ   BX, R8
-	MOVQ   SI, R9
+next2:
+loop3:
+	CMPQ    R9, $0x00000004
+	JL      next4
+	VMOVUPD Y1, (R10)
+	VMOVUPD Y4, (R11)
+	ADDQ    $0x00000020, R8
+	ADDQ    $0x00000020, R10
+	ADDQ    $0x00000020, R11
+	SUBQ    $0x00000004, R9
+	JMP     loop3
+
+next4:
+	TESTQ      R9, R9
+	JZ         done5
+	LEAQ       ymmtailmask<>+32(SB), R8
+	SHLQ       $0x03, R9
+	NEGQ       R9
+	VMOVDQU    (R8)(R9*1), Y5
+	VMASKMOVPD Y1, Y5, (R10)
+	VMASKMOVPD Y4, Y5, (R11)
+
+done5:
+	MOVQ BX, R8
+	MOVQ SI, R9
 
 c6:
-	TESTQ        R9, R9
-	JZ           cdone7
-	VMOVUPD      (R8), Y7
-	VSUBPD       Y5, Y7, Y7
-	VMAXPD       Y7, Y0, Y7
-	VMOVUPD      k64_magicfl<>+0(SB), Y8
-	VFMADD231PD  k64_log2e<>+0(SB), Y7, Y8
-	VSUBPD       k64_magicfl<>+0(SB), Y8, Y9
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
-	VMOVUPD      k64_p11<>+0(SB), Y9
-	VFMADD213PD  k64_p10<>+0(SB), Y7, Y9
-	VFMADD213PD  k64_p9<>+0(SB), Y7, Y9
-	VFMADD213PD  k64_p8<>+0(SB), Y7, Y9
-	VFMADD213PD  k64_p7<>+0(SB), Y7, Y9
-	VFMADD213PD  k64_p6<>+0(SB), Y7, Y9
-	VFMADD213PD  k64_p5<>+0(SB), Y7, Y9
-	VFMADD213PD  k64_p4<>+0(SB), Y7, Y9
-	VFMADD213PD  k64_p3<>+0(SB), Y7, Y9
-	VFMADD213PD  k64_p2<>+0(SB), Y7, Y9
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y9
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y9
-	VPSLLQ       $0x34, Y8, Y8
-	VMULPD       Y8, Y9, Y7
-	VADDPD       Y7, Y6, Y6
-	ADDQ         DI, R8
-	DECQ         R9
-	JMP          c6
+	TESTQ R9, R9
+	JZ    cdone7
+	MOVQ  R8, R10
+	MOVQ  CX, R11
+	MOVQ  AX, R12
+	MOVQ  DX, R13
+
+loop8:
+	CMPQ    R11, $0x00000010
+	JL      next9
+	VMOVUPD (R10), Y1
+	VCMPPD  $0x03, Y1, Y1, Y4
+	VORPD   Y4, Y3, Y3
+	VMOVUPD (R12), Y4
+	VMAXPD  Y4, Y1, Y4
+	VMOVUPD Y4, (R12)
+	VMOVUPD 32(R10), Y1
+	VCMPPD  $0x03, Y1, Y1, Y4
+	VORPD   Y4, Y3, Y3
+	VMOVUPD 32(R12), Y4
+	VMAXPD  Y4, Y1, Y4
+	VMOVUPD Y4, 32(R12)
+	VMOVUPD 64(R10), Y1
+	VCMPPD  $0x03, Y1, Y1, Y4
+	VORPD   Y4, Y3, Y3
+	VMOVUPD 64(R12), Y4
+	VMAXPD  Y4, Y1, Y4
+	VMOVUPD Y4, 64(R12)
+	VMOVUPD 96(R10), Y1
+	VCMPPD  $0x03, Y1, Y1, Y4
+	VORPD   Y4, Y3, Y3
+	VMOVUPD 96(R12), Y4
+	VMAXPD  Y4, Y1, Y4
+	VMOVUPD Y4, 96(R12)
+	ADDQ    $0x00000080, R10
+	ADDQ    $0x00000080, R12
+	ADDQ    $0x00000080, R13
+	SUBQ    $0x00000010, R11
+	JMP     loop8
+
+next9:
+loop10:
+	CMPQ    R11, $0x00000004
+	JL      next11
+	VMOVUPD (R10), Y1
+	VCMPPD  $0x03, Y1, Y1, Y4
+	VORPD   Y4, Y3, Y3
+	VMOVUPD (R12), Y4
+	VMAXPD  Y4, Y1, Y4
+	VMOVUPD Y4, (R12)
+	ADDQ    $0x00000020, R10
+	ADDQ    $0x00000020, R12
+	ADDQ    $0x00000020, R13
+	SUBQ    $0x00000004, R11
+	JMP     loop10
+
+next11:
+	TESTQ      R11, R11
+	JZ         done12
+	LEAQ       ymmtailmask<>+32(SB), R13
+	SHLQ       $0x03, R11
+	NEGQ       R11
+	VMOVDQU    (R13)(R11*1), Y1
+	VMASKMOVPD (R10), Y1, Y4
+	VCMPPD     $0x03, Y4, Y4, Y5
+	VORPD      Y5, Y3, Y3
+	VMASKMOVPD (R12), Y1, Y5
+	VMAXPD     Y5, Y4, Y5
+	VMASKMOVPD Y5, Y1, (R12)
+
+done12:
+	ADDQ DI, R8
+	DECQ R9
+	JMP  c6
 
 cdone7:
-	VMOVUPD Y4, (AX)
-	VMOVUPD Y6, (DX)
-	ADDQ    $0x00000020, AX
-	ADDQ    $0x00000020, DX
-	ADDQ    $0x00000020, BX
-	SUBQ    $0x00000004, CX
-	JMP     cols1
+	MOVQ SI, SI
 
-coltail2:
-	TESTQ   CX, CX
-	JZ      coldone3
-	LEAQ    ymmtailmask<>+32(SB), R8
-	SHLQ    $0x03, CX
-	NEGQ    CX
-	VMOVDQU (R8)(CX*1), Y4
-	VMOVUPD Y1, Y1
-	MOVQ    BX, CX
-	MOVQ    SI, R8
+c13:
+	TESTQ SI, SI
+	JZ    cdone14
+	MOVQ  BX, R8
+	MOVQ  CX, R9
+	MOVQ  AX, R10
+	MOVQ  DX, R11
 
-c8:
-	TESTQ      R8, R8
-	JZ         cdone9
-	VMASKMOVPD (CX), Y4, Y5
-	VCMPPD     $0x03, Y5, Y5, Y6
-	VORPD      Y6, Y3, Y3
-	VMAXPD     Y1, Y5, Y1
-	ADDQ       DI, CX
-	DECQ       R8
-	JMP        c8
+loop15:
+	CMPQ         R9, $0x00000010
+	JL           next16
+	VMOVUPD      (R8), Y1
+	VMOVUPD      (R10), Y4
+	VMAXPD       Y2, Y4, Y4
+	VSUBPD       Y4, Y1, Y1
+	VMAXPD       Y1, Y0, Y1
+	VMOVUPD      k64_magicfl<>+0(SB), Y4
+	VFMADD231PD  k64_log2e<>+0(SB), Y1, Y4
+	VSUBPD       k64_magicfl<>+0(SB), Y4, Y5
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y5, Y1
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y5, Y1
+	VMOVUPD      k64_p11<>+0(SB), Y5
+	VFMADD213PD  k64_p10<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p9<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p8<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p7<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p6<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p5<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p4<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p3<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p2<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
+	VPSLLQ       $0x34, Y4, Y4
+	VMULPD       Y4, Y5, Y1
+	VMOVUPD      (R11), Y4
+	VADDPD       Y1, Y4, Y4
+	VMOVUPD      Y4, (R11)
+	VMOVUPD      32(R8), Y1
+	VMOVUPD      32(R10), Y4
+	VMAXPD       Y2, Y4, Y4
+	VSUBPD       Y4, Y1, Y1
+	VMAXPD       Y1, Y0, Y1
+	VMOVUPD      k64_magicfl<>+0(SB), Y4
+	VFMADD231PD  k64_log2e<>+0(SB), Y1, Y4
+	VSUBPD       k64_magicfl<>+0(SB), Y4, Y5
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y5, Y1
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y5, Y1
+	VMOVUPD      k64_p11<>+0(SB), Y5
+	VFMADD213PD  k64_p10<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p9<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p8<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p7<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p6<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p5<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p4<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p3<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p2<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
+	VPSLLQ       $0x34, Y4, Y4
+	VMULPD       Y4, Y5, Y1
+	VMOVUPD      32(R11), Y4
+	VADDPD       Y1, Y4, Y4
+	VMOVUPD      Y4, 32(R11)
+	VMOVUPD      64(R8), Y1
+	VMOVUPD      64(R10), Y4
+	VMAXPD       Y2, Y4, Y4
+	VSUBPD       Y4, Y1, Y1
+	VMAXPD       Y1, Y0, Y1
+	VMOVUPD      k64_magicfl<>+0(SB), Y4
+	VFMADD231PD  k64_log2e<>+0(SB), Y1, Y4
+	VSUBPD       k64_magicfl<>+0(SB), Y4, Y5
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y5, Y1
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y5, Y1
+	VMOVUPD      k64_p11<>+0(SB), Y5
+	VFMADD213PD  k64_p10<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p9<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p8<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p7<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p6<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p5<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p4<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p3<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p2<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
+	VPSLLQ       $0x34, Y4, Y4
+	VMULPD       Y4, Y5, Y1
+	VMOVUPD      64(R11), Y4
+	VADDPD       Y1, Y4, Y4
+	VMOVUPD      Y4, 64(R11)
+	VMOVUPD      96(R8), Y1
+	VMOVUPD      96(R10), Y4
+	VMAXPD       Y2, Y4, Y4
+	VSUBPD       Y4, Y1, Y1
+	VMAXPD       Y1, Y0, Y1
+	VMOVUPD      k64_magicfl<>+0(SB), Y4
+	VFMADD231PD  k64_log2e<>+0(SB), Y1, Y4
+	VSUBPD       k64_magicfl<>+0(SB), Y4, Y5
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y5, Y1
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y5, Y1
+	VMOVUPD      k64_p11<>+0(SB), Y5
+	VFMADD213PD  k64_p10<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p9<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p8<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p7<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p6<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p5<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p4<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p3<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p2<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
+	VPSLLQ       $0x34, Y4, Y4
+	VMULPD       Y4, Y5, Y1
+	VMOVUPD      96(R11), Y4
+	VADDPD       Y1, Y4, Y4
+	VMOVUPD      Y4, 96(R11)
+	ADDQ         $0x00000080, R8
+	ADDQ         $0x00000080, R10
+	ADDQ         $0x00000080, R11
+	SUBQ         $0x00000010, R9
+	JMP          loop15
 
-cdone9:
-	VMAXPD Y2, Y1, Y2
-	VXORPD Y5, Y5, Y5
-	MOVQ   BX, CX
-	MOVQ   SI, BX
+next16:
+loop17:
+	CMPQ         R9, $0x00000004
+	JL           next18
+	VMOVUPD      (R8), Y1
+	VMOVUPD      (R10), Y4
+	VMAXPD       Y2, Y4, Y4
+	VSUBPD       Y4, Y1, Y1
+	VMAXPD       Y1, Y0, Y1
+	VMOVUPD      k64_magicfl<>+0(SB), Y4
+	VFMADD231PD  k64_log2e<>+0(SB), Y1, Y4
+	VSUBPD       k64_magicfl<>+0(SB), Y4, Y5
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y5, Y1
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y5, Y1
+	VMOVUPD      k64_p11<>+0(SB), Y5
+	VFMADD213PD  k64_p10<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p9<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p8<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p7<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p6<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p5<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p4<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p3<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p2<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
+	VPSLLQ       $0x34, Y4, Y4
+	VMULPD       Y4, Y5, Y1
+	VMOVUPD      (R11), Y4
+	VADDPD       Y1, Y4, Y4
+	VMOVUPD      Y4, (R11)
+	ADDQ         $0x00000020, R8
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000020, R11
+	SUBQ         $0x00000004, R9
+	JMP          loop17
 
-c10:
-	TESTQ        BX, BX
-	JZ           cdone11
-	VMASKMOVPD   (CX), Y4, Y6
-	VSUBPD       Y2, Y6, Y6
-	VMAXPD       Y6, Y0, Y6
-	VMOVUPD      k64_magicfl<>+0(SB), Y7
-	VFMADD231PD  k64_log2e<>+0(SB), Y6, Y7
-	VSUBPD       k64_magicfl<>+0(SB), Y7, Y8
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y6
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y6
-	VMOVUPD      k64_p11<>+0(SB), Y8
-	VFMADD213PD  k64_p10<>+0(SB), Y6, Y8
-	VFMADD213PD  k64_p9<>+0(SB), Y6, Y8
-	VFMADD213PD  k64_p8<>+0(SB), Y6, Y8
-	VFMADD213PD  k64_p7<>+0(SB), Y6, Y8
-	VFMADD213PD  k64_p6<>+0(SB), Y6, Y8
-	VFMADD213PD  k64_p5<>+0(SB), Y6, Y8
-	VFMADD213PD  k64_p4<>+0(SB), Y6, Y8
-	VFMADD213PD  k64_p3<>+0(SB), Y6, Y8
-	VFMADD213PD  k64_p2<>+0(SB), Y6, Y8
-	VFMADD213PD  k64_p1<>+0(SB), Y6, Y8
-	VFMADD213PD  k64_p1<>+0(SB), Y6, Y8
-	VPSLLQ       $0x34, Y7, Y7
-	VMULPD       Y7, Y8, Y6
-	VADDPD       Y6, Y5, Y5
-	ADDQ         DI, CX
-	DECQ         BX
-	JMP          c10
+next18:
+	TESTQ        R9, R9
+	JZ           done19
+	LEAQ         ymmtailmask<>+32(SB), R12
+	SHLQ         $0x03, R9
+	NEGQ         R9
+	VMOVDQU      (R12)(R9*1), Y1
+	VMASKMOVPD   (R8), Y1, Y4
+	VMASKMOVPD   (R10), Y1, Y5
+	VMAXPD       Y2, Y5, Y5
+	VSUBPD       Y5, Y4, Y4
+	VMAXPD       Y4, Y0, Y4
+	VMOVUPD      k64_magicfl<>+0(SB), Y5
+	VFMADD231PD  k64_log2e<>+0(SB), Y4, Y5
+	VSUBPD       k64_magicfl<>+0(SB), Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VMOVUPD      k64_p11<>+0(SB), Y6
+	VFMADD213PD  k64_p10<>+0(SB), Y4, Y6
+	VFMADD213PD  k64_p9<>+0(SB), Y4, Y6
+	VFMADD213PD  k64_p8<>+0(SB), Y4, Y6
+	VFMADD213PD  k64_p7<>+0(SB), Y4, Y6
+	VFMADD213PD  k64_p6<>+0(SB), Y4, Y6
+	VFMADD213PD  k64_p5<>+0(SB), Y4, Y6
+	VFMADD213PD  k64_p4<>+0(SB), Y4, Y6
+	VFMADD213PD  k64_p3<>+0(SB), Y4, Y6
+	VFMADD213PD  k64_p2<>+0(SB), Y4, Y6
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y6
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y6
+	VPSLLQ       $0x34, Y5, Y5
+	VMULPD       Y5, Y6, Y4
+	VMASKMOVPD   (R11), Y1, Y5
+	VADDPD       Y4, Y5, Y5
+	VMASKMOVPD   Y5, Y1, (R11)
 
-cdone11:
-	VMASKMOVPD Y1, Y4, (AX)
-	VMASKMOVPD Y5, Y4, (DX)
+done19:
+	ADDQ DI, BX
+	DECQ SI
+	JMP  c13
 
-coldone3:
+cdone14:
 	VMOVMSKPD Y3, AX
 	TESTL     AX, AX
 	SETNE     AL
@@ -2129,111 +2617,231 @@ TEXT ·expScaleCols64AVX2(SB), NOSPLIT, $0-112
 	MOVQ    scale_base+88(FP), R8
 	VMOVUPD k64_lo<>+0(SB), Y0
 	VMOVUPD k64_hi<>+0(SB), Y1
+	SUBQ    CX, AX
+	MOVQ    DX, DX
 
-cols1:
-	CMPQ    DI, $0x00000004
-	JL      coltail2
-	VMOVUPD (SI), Y2
-	VMOVUPD (R8), Y3
-	MOVQ    AX, R9
-	SUBQ    CX, R9
-	MOVQ    CX, R10
-	MOVQ    DX, R11
+c1:
+	TESTQ DX, DX
+	JZ    cdone2
+	MOVQ  CX, R9
+	MOVQ  DI, R10
+	MOVQ  SI, R11
+	MOVQ  R8, R12
 
-c4:
-	TESTQ        R11, R11
-	JZ           cdone5
-	VMOVUPD      (R10), Y4
-	VSUBPD       Y2, Y4, Y4
-	VMAXPD       Y4, Y0, Y4
-	VMINPD       Y4, Y1, Y4
-	VMOVUPD      k64_magicfu<>+0(SB), Y5
-	VFMADD231PD  k64_log2e<>+0(SB), Y4, Y5
-	VSUBPD       k64_magicfu<>+0(SB), Y5, Y6
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
-	VMOVUPD      k64_p11<>+0(SB), Y7
-	VFMADD213PD  k64_p10<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p9<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p8<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p7<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p6<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p5<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p4<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p3<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p2<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
-	VPSRLQ       $0x01, Y5, Y6
-	VPSLLQ       $0x34, Y6, Y6
-	VPSLLQ       $0x34, Y5, Y5
-	VPSUBQ       Y6, Y5, Y5
-	VMULPD       Y6, Y7, Y7
-	VMULPD       Y5, Y7, Y4
-	VMULPD       Y3, Y4, Y4
-	VMOVUPD      Y4, (R10)(R9*1)
-	ADDQ         BX, R10
-	DECQ         R11
-	JMP          c4
-
-cdone5:
-	ADDQ $0x00000020, AX
-	ADDQ $0x00000020, CX
-	ADDQ $0x00000020, SI
-	ADDQ $0x00000020, R8
-	SUBQ $0x00000004, DI
-	JMP  cols1
-
-coltail2:
-	TESTQ      DI, DI
-	JZ         coldone3
-	LEAQ       ymmtailmask<>+32(SB), R9
-	SHLQ       $0x03, DI
-	NEGQ       DI
-	VMOVDQU    (R9)(DI*1), Y2
-	VMASKMOVPD (SI), Y2, Y3
-	VMASKMOVPD (R8), Y2, Y4
-	SUBQ       CX, AX
-	MOVQ       DX, DX
-
-c6:
-	TESTQ        DX, DX
-	JZ           cdone7
-	VMASKMOVPD   (CX), Y2, Y5
-	VSUBPD       Y3, Y5, Y5
-	VMAXPD       Y5, Y0, Y5
-	VMINPD       Y5, Y1, Y5
-	VMOVUPD      k64_magicfu<>+0(SB), Y6
-	VFMADD231PD  k64_log2e<>+0(SB), Y5, Y6
-	VSUBPD       k64_magicfu<>+0(SB), Y6, Y7
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y7, Y5
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y7, Y5
-	VMOVUPD      k64_p11<>+0(SB), Y8
-	VFMADD213PD  k64_p10<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p9<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p8<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p7<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p6<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p5<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p4<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p3<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p2<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p1<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p1<>+0(SB), Y5, Y8
-	VPSRLQ       $0x01, Y6, Y7
-	VPSLLQ       $0x34, Y7, Y7
-	VPSLLQ       $0x34, Y6, Y6
-	VPSUBQ       Y7, Y6, Y6
-	VMULPD       Y7, Y8, Y8
-	VMULPD       Y6, Y8, Y5
+loop3:
+	CMPQ         R10, $0x00000010
+	JL           next4
+	VMOVUPD      (R9), Y2
+	VMOVUPD      (R11), Y3
+	VSUBPD       Y3, Y2, Y2
+	VMAXPD       Y2, Y0, Y2
+	VMINPD       Y2, Y1, Y2
+	VMOVUPD      k64_magicfu<>+0(SB), Y3
+	VFMADD231PD  k64_log2e<>+0(SB), Y2, Y3
+	VSUBPD       k64_magicfu<>+0(SB), Y3, Y4
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y4, Y2
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y4, Y2
+	VMOVUPD      k64_p11<>+0(SB), Y5
+	VFMADD213PD  k64_p10<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p9<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p8<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p7<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p6<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p5<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p4<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p3<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p2<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
+	VPSRLQ       $0x01, Y3, Y4
+	VPSLLQ       $0x34, Y4, Y4
+	VPSLLQ       $0x34, Y3, Y3
+	VPSUBQ       Y4, Y3, Y3
 	VMULPD       Y4, Y5, Y5
-	VMASKMOVPD   Y5, Y2, (CX)(AX*1)
-	ADDQ         BX, CX
-	DECQ         DX
-	JMP          c6
+	VMULPD       Y3, Y5, Y2
+	VMULPD       (R12), Y2, Y2
+	VMOVUPD      Y2, (R9)(AX*1)
+	VMOVUPD      32(R9), Y2
+	VMOVUPD      32(R11), Y3
+	VSUBPD       Y3, Y2, Y2
+	VMAXPD       Y2, Y0, Y2
+	VMINPD       Y2, Y1, Y2
+	VMOVUPD      k64_magicfu<>+0(SB), Y3
+	VFMADD231PD  k64_log2e<>+0(SB), Y2, Y3
+	VSUBPD       k64_magicfu<>+0(SB), Y3, Y4
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y4, Y2
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y4, Y2
+	VMOVUPD      k64_p11<>+0(SB), Y5
+	VFMADD213PD  k64_p10<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p9<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p8<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p7<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p6<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p5<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p4<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p3<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p2<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
+	VPSRLQ       $0x01, Y3, Y4
+	VPSLLQ       $0x34, Y4, Y4
+	VPSLLQ       $0x34, Y3, Y3
+	VPSUBQ       Y4, Y3, Y3
+	VMULPD       Y4, Y5, Y5
+	VMULPD       Y3, Y5, Y2
+	VMULPD       32(R12), Y2, Y2
+	VMOVUPD      Y2, 32(R9)(AX*1)
+	VMOVUPD      64(R9), Y2
+	VMOVUPD      64(R11), Y3
+	VSUBPD       Y3, Y2, Y2
+	VMAXPD       Y2, Y0, Y2
+	VMINPD       Y2, Y1, Y2
+	VMOVUPD      k64_magicfu<>+0(SB), Y3
+	VFMADD231PD  k64_log2e<>+0(SB), Y2, Y3
+	VSUBPD       k64_magicfu<>+0(SB), Y3, Y4
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y4, Y2
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y4, Y2
+	VMOVUPD      k64_p11<>+0(SB), Y5
+	VFMADD213PD  k64_p10<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p9<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p8<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p7<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p6<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p5<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p4<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p3<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p2<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
+	VPSRLQ       $0x01, Y3, Y4
+	VPSLLQ       $0x34, Y4, Y4
+	VPSLLQ       $0x34, Y3, Y3
+	VPSUBQ       Y4, Y3, Y3
+	VMULPD       Y4, Y5, Y5
+	VMULPD       Y3, Y5, Y2
+	VMULPD       64(R12), Y2, Y2
+	VMOVUPD      Y2, 64(R9)(AX*1)
+	VMOVUPD      96(R9), Y2
+	VMOVUPD      96(R11), Y3
+	VSUBPD       Y3, Y2, Y2
+	VMAXPD       Y2, Y0, Y2
+	VMINPD       Y2, Y1, Y2
+	VMOVUPD      k64_magicfu<>+0(SB), Y3
+	VFMADD231PD  k64_log2e<>+0(SB), Y2, Y3
+	VSUBPD       k64_magicfu<>+0(SB), Y3, Y4
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y4, Y2
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y4, Y2
+	VMOVUPD      k64_p11<>+0(SB), Y5
+	VFMADD213PD  k64_p10<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p9<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p8<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p7<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p6<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p5<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p4<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p3<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p2<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
+	VPSRLQ       $0x01, Y3, Y4
+	VPSLLQ       $0x34, Y4, Y4
+	VPSLLQ       $0x34, Y3, Y3
+	VPSUBQ       Y4, Y3, Y3
+	VMULPD       Y4, Y5, Y5
+	VMULPD       Y3, Y5, Y2
+	VMULPD       96(R12), Y2, Y2
+	VMOVUPD      Y2, 96(R9)(AX*1)
+	ADDQ         $0x00000080, R9
+	ADDQ         $0x00000080, R11
+	ADDQ         $0x00000080, R12
+	SUBQ         $0x00000010, R10
+	JMP          loop3
 
-cdone7:
-coldone3:
+next4:
+loop5:
+	CMPQ         R10, $0x00000004
+	JL           next6
+	VMOVUPD      (R9), Y2
+	VMOVUPD      (R11), Y3
+	VSUBPD       Y3, Y2, Y2
+	VMAXPD       Y2, Y0, Y2
+	VMINPD       Y2, Y1, Y2
+	VMOVUPD      k64_magicfu<>+0(SB), Y3
+	VFMADD231PD  k64_log2e<>+0(SB), Y2, Y3
+	VSUBPD       k64_magicfu<>+0(SB), Y3, Y4
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y4, Y2
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y4, Y2
+	VMOVUPD      k64_p11<>+0(SB), Y5
+	VFMADD213PD  k64_p10<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p9<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p8<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p7<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p6<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p5<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p4<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p3<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p2<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
+	VPSRLQ       $0x01, Y3, Y4
+	VPSLLQ       $0x34, Y4, Y4
+	VPSLLQ       $0x34, Y3, Y3
+	VPSUBQ       Y4, Y3, Y3
+	VMULPD       Y4, Y5, Y5
+	VMULPD       Y3, Y5, Y2
+	VMULPD       (R12), Y2, Y2
+	VMOVUPD      Y2, (R9)(AX*1)
+	ADDQ         $0x00000020, R9
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	SUBQ         $0x00000004, R10
+	JMP          loop5
+
+next6:
+	TESTQ        R10, R10
+	JZ           done7
+	LEAQ         ymmtailmask<>+32(SB), R13
+	SHLQ         $0x03, R10
+	NEGQ         R10
+	VMOVDQU      (R13)(R10*1), Y2
+	VMASKMOVPD   (R9), Y2, Y3
+	VMASKMOVPD   (R11), Y2, Y4
+	VSUBPD       Y4, Y3, Y3
+	VMAXPD       Y3, Y0, Y3
+	VMINPD       Y3, Y1, Y3
+	VMOVUPD      k64_magicfu<>+0(SB), Y4
+	VFMADD231PD  k64_log2e<>+0(SB), Y3, Y4
+	VSUBPD       k64_magicfu<>+0(SB), Y4, Y5
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y5, Y3
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y5, Y3
+	VMOVUPD      k64_p11<>+0(SB), Y6
+	VFMADD213PD  k64_p10<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p9<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p8<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p7<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p6<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p5<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p4<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p3<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p2<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p1<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p1<>+0(SB), Y3, Y6
+	VPSRLQ       $0x01, Y4, Y5
+	VPSLLQ       $0x34, Y5, Y5
+	VPSLLQ       $0x34, Y4, Y4
+	VPSUBQ       Y5, Y4, Y4
+	VMULPD       Y5, Y6, Y6
+	VMULPD       Y4, Y6, Y3
+	VMASKMOVPD   (R12), Y2, Y4
+	VMULPD       Y4, Y3, Y3
+	VMASKMOVPD   Y3, Y2, (R9)(AX*1)
+
+done7:
+	ADDQ BX, CX
+	DECQ DX
+	JMP  c1
+
+cdone2:
 	VZEROUPPER
 	RET
 
@@ -2974,119 +3582,295 @@ TEXT ·maxSumExpCols32AVX512(SB), NOSPLIT, $0-89
 	VMOVUPS k32_neginf<>+0(SB), Z10
 	VMOVUPS k32_negmax<>+0(SB), Z11
 	KXORW   K1, K1, K1
-
-cols1:
-	CMPQ    CX, $0x00000010
-	JL      coltail2
-	VMOVUPS Z10, Z12
+	VXORPS  Z12, Z12, Z12
 	MOVQ    BX, R8
-	MOVQ    SI, R9
+	MOVQ    CX, R9
+	MOVQ    AX, R10
+	MOVQ    DX, R11
 
-c4:
+loop1:
+	CMPQ    R9, $0x00000040
+	JL      next2
+	VMOVUPS Z10, (R10)
+	VMOVUPS Z12, (R11)
+	VMOVUPS Z10, 64(R10)
+	VMOVUPS Z12, 64(R11)
+	VMOVUPS Z10, 128(R10)
+	VMOVUPS Z12, 128(R11)
+	VMOVUPS Z10, 192(R10)
+	VMOVUPS Z12, 192(R11)
+	ADDQ    $0x00000100, R8
+	ADDQ    $0x00000100, R10
+	ADDQ    $0x00000100, R11
+	SUBQ    $0x00000040, R9
+	JMP     loop1
+
+next2:
+loop3:
+	CMPQ    R9, $0x00000010
+	JL      next4
+	VMOVUPS Z10, (R10)
+	VMOVUPS Z12, (R11)
+	ADDQ    $0x00000040, R8
+	ADDQ    $0x00000040, R10
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000010, R9
+	JMP     loop3
+
+next4:
 	TESTQ   R9, R9
-	JZ      cdone5
-	VMOVUPS (R8), Z13
-	VCMPPS  $0x03, Z13, Z13, K2
-	KORW    K2, K1, K1
-	VMAXPS  Z12, Z13, Z12
-	ADDQ    DI, R8
-	DECQ    R9
-	JMP     c4
+	JZ      done5
+	LEAQ    ktailmask<>+0(SB), R8
+	KMOVW   (R8)(R9*2), K2
+	VMOVUPS Z10, K2, (R10)
+	VMOVUPS Z12, K2, (R11)
 
-cdone5:
-	VMAXPS Z11, Z12, Z13
-	VXORPS Z14, Z14, Z14
-	MOVQ   BX, R8
-	MOVQ   SI, R9
+done5:
+	MOVQ BX, R8
+	MOVQ SI, R9
 
 c6:
-	TESTQ        R9, R9
-	JZ           cdone7
-	VMOVUPS      (R8), Z15
-	VSUBPS       Z13, Z15, Z15
-	VMAXPS       Z15, Z0, Z15
-	VMOVUPS      Z2, Z16
-	VFMADD231PS  Z1, Z15, Z16
-	VSUBPS       Z2, Z16, Z16
-	VFNMADD231PS Z3, Z16, Z15
-	VFNMADD231PS Z4, Z16, Z15
-	VMOVUPS      Z5, Z17
-	VFMADD213PS  Z6, Z15, Z17
-	VFMADD213PS  Z7, Z15, Z17
-	VFMADD213PS  Z8, Z15, Z17
-	VFMADD213PS  Z9, Z15, Z17
-	VFMADD213PS  k32_p1<>+0(SB), Z15, Z17
-	VFMADD213PS  k32_p1<>+0(SB), Z15, Z17
-	VSCALEFPS    Z16, Z17, Z15
-	VADDPS       Z15, Z14, Z14
-	ADDQ         DI, R8
-	DECQ         R9
-	JMP          c6
+	TESTQ R9, R9
+	JZ    cdone7
+	MOVQ  R8, R10
+	MOVQ  CX, R11
+	MOVQ  AX, R12
+	MOVQ  DX, R13
+
+loop8:
+	CMPQ    R11, $0x00000040
+	JL      next9
+	VMOVUPS (R10), Z10
+	VCMPPS  $0x03, Z10, Z10, K2
+	KORW    K2, K1, K1
+	VMOVUPS (R12), Z12
+	VMAXPS  Z12, Z10, Z12
+	VMOVUPS Z12, (R12)
+	VMOVUPS 64(R10), Z10
+	VCMPPS  $0x03, Z10, Z10, K2
+	KORW    K2, K1, K1
+	VMOVUPS 64(R12), Z12
+	VMAXPS  Z12, Z10, Z12
+	VMOVUPS Z12, 64(R12)
+	VMOVUPS 128(R10), Z10
+	VCMPPS  $0x03, Z10, Z10, K2
+	KORW    K2, K1, K1
+	VMOVUPS 128(R12), Z12
+	VMAXPS  Z12, Z10, Z12
+	VMOVUPS Z12, 128(R12)
+	VMOVUPS 192(R10), Z10
+	VCMPPS  $0x03, Z10, Z10, K2
+	KORW    K2, K1, K1
+	VMOVUPS 192(R12), Z12
+	VMAXPS  Z12, Z10, Z12
+	VMOVUPS Z12, 192(R12)
+	ADDQ    $0x00000100, R10
+	ADDQ    $0x00000100, R12
+	ADDQ    $0x00000100, R13
+	SUBQ    $0x00000040, R11
+	JMP     loop8
+
+next9:
+loop10:
+	CMPQ    R11, $0x00000010
+	JL      next11
+	VMOVUPS (R10), Z10
+	VCMPPS  $0x03, Z10, Z10, K2
+	KORW    K2, K1, K1
+	VMOVUPS (R12), Z12
+	VMAXPS  Z12, Z10, Z12
+	VMOVUPS Z12, (R12)
+	ADDQ    $0x00000040, R10
+	ADDQ    $0x00000040, R12
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000010, R11
+	JMP     loop10
+
+next11:
+	TESTQ     R11, R11
+	JZ        done12
+	LEAQ      ktailmask<>+0(SB), R13
+	KMOVW     (R13)(R11*2), K2
+	VMOVUPS.Z (R10), K2, Z10
+	VCMPPS    $0x03, Z10, Z10, K3
+	KORW      K3, K1, K1
+	VMOVUPS.Z (R12), K2, Z12
+	VMAXPS    Z12, Z10, Z12
+	VMOVUPS   Z12, K2, (R12)
+
+done12:
+	ADDQ DI, R8
+	DECQ R9
+	JMP  c6
 
 cdone7:
-	VMOVUPS Z12, (AX)
-	VMOVUPS Z14, (DX)
-	ADDQ    $0x00000040, AX
-	ADDQ    $0x00000040, DX
-	ADDQ    $0x00000040, BX
-	SUBQ    $0x00000010, CX
-	JMP     cols1
+	MOVQ SI, SI
 
-coltail2:
-	TESTQ   CX, CX
-	JZ      coldone3
-	LEAQ    ktailmask<>+0(SB), R8
-	KMOVW   (R8)(CX*2), K2
-	VMOVUPS Z10, Z10
-	MOVQ    BX, CX
-	MOVQ    SI, R8
+c13:
+	TESTQ SI, SI
+	JZ    cdone14
+	MOVQ  BX, R8
+	MOVQ  CX, R9
+	MOVQ  AX, R10
+	MOVQ  DX, R11
 
-c8:
-	TESTQ     R8, R8
-	JZ        cdone9
-	VMOVUPS.Z (CX), K2, Z12
-	VCMPPS    $0x03, Z12, Z12, K3
-	KORW      K3, K1, K1
-	VMAXPS    Z10, Z12, Z10
-	ADDQ      DI, CX
-	DECQ      R8
-	JMP       c8
+loop15:
+	CMPQ         R9, $0x00000040
+	JL           next16
+	VMOVUPS      (R8), Z10
+	VMOVUPS      (R10), Z12
+	VMAXPS       Z11, Z12, Z12
+	VSUBPS       Z12, Z10, Z10
+	VMAXPS       Z10, Z0, Z10
+	VMOVUPS      Z2, Z12
+	VFMADD231PS  Z1, Z10, Z12
+	VSUBPS       Z2, Z12, Z12
+	VFNMADD231PS Z3, Z12, Z10
+	VFNMADD231PS Z4, Z12, Z10
+	VMOVUPS      Z5, Z13
+	VFMADD213PS  Z6, Z10, Z13
+	VFMADD213PS  Z7, Z10, Z13
+	VFMADD213PS  Z8, Z10, Z13
+	VFMADD213PS  Z9, Z10, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z10, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z10, Z13
+	VSCALEFPS    Z12, Z13, Z10
+	VMOVUPS      (R11), Z12
+	VADDPS       Z10, Z12, Z12
+	VMOVUPS      Z12, (R11)
+	VMOVUPS      64(R8), Z10
+	VMOVUPS      64(R10), Z12
+	VMAXPS       Z11, Z12, Z12
+	VSUBPS       Z12, Z10, Z10
+	VMAXPS       Z10, Z0, Z10
+	VMOVUPS      Z2, Z12
+	VFMADD231PS  Z1, Z10, Z12
+	VSUBPS       Z2, Z12, Z12
+	VFNMADD231PS Z3, Z12, Z10
+	VFNMADD231PS Z4, Z12, Z10
+	VMOVUPS      Z5, Z13
+	VFMADD213PS  Z6, Z10, Z13
+	VFMADD213PS  Z7, Z10, Z13
+	VFMADD213PS  Z8, Z10, Z13
+	VFMADD213PS  Z9, Z10, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z10, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z10, Z13
+	VSCALEFPS    Z12, Z13, Z10
+	VMOVUPS      64(R11), Z12
+	VADDPS       Z10, Z12, Z12
+	VMOVUPS      Z12, 64(R11)
+	VMOVUPS      128(R8), Z10
+	VMOVUPS      128(R10), Z12
+	VMAXPS       Z11, Z12, Z12
+	VSUBPS       Z12, Z10, Z10
+	VMAXPS       Z10, Z0, Z10
+	VMOVUPS      Z2, Z12
+	VFMADD231PS  Z1, Z10, Z12
+	VSUBPS       Z2, Z12, Z12
+	VFNMADD231PS Z3, Z12, Z10
+	VFNMADD231PS Z4, Z12, Z10
+	VMOVUPS      Z5, Z13
+	VFMADD213PS  Z6, Z10, Z13
+	VFMADD213PS  Z7, Z10, Z13
+	VFMADD213PS  Z8, Z10, Z13
+	VFMADD213PS  Z9, Z10, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z10, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z10, Z13
+	VSCALEFPS    Z12, Z13, Z10
+	VMOVUPS      128(R11), Z12
+	VADDPS       Z10, Z12, Z12
+	VMOVUPS      Z12, 128(R11)
+	VMOVUPS      192(R8), Z10
+	VMOVUPS      192(R10), Z12
+	VMAXPS       Z11, Z12, Z12
+	VSUBPS       Z12, Z10, Z10
+	VMAXPS       Z10, Z0, Z10
+	VMOVUPS      Z2, Z12
+	VFMADD231PS  Z1, Z10, Z12
+	VSUBPS       Z2, Z12, Z12
+	VFNMADD231PS Z3, Z12, Z10
+	VFNMADD231PS Z4, Z12, Z10
+	VMOVUPS      Z5, Z13
+	VFMADD213PS  Z6, Z10, Z13
+	VFMADD213PS  Z7, Z10, Z13
+	VFMADD213PS  Z8, Z10, Z13
+	VFMADD213PS  Z9, Z10, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z10, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z10, Z13
+	VSCALEFPS    Z12, Z13, Z10
+	VMOVUPS      192(R11), Z12
+	VADDPS       Z10, Z12, Z12
+	VMOVUPS      Z12, 192(R11)
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x00000100, R10
+	ADDQ         $0x00000100, R11
+	SUBQ         $0x00000040, R9
+	JMP          loop15
 
-cdone9:
-	VMAXPS Z11, Z10, Z11
-	VXORPS Z12, Z12, Z12
-	MOVQ   BX, CX
-	MOVQ   SI, BX
+next16:
+loop17:
+	CMPQ         R9, $0x00000010
+	JL           next18
+	VMOVUPS      (R8), Z10
+	VMOVUPS      (R10), Z12
+	VMAXPS       Z11, Z12, Z12
+	VSUBPS       Z12, Z10, Z10
+	VMAXPS       Z10, Z0, Z10
+	VMOVUPS      Z2, Z12
+	VFMADD231PS  Z1, Z10, Z12
+	VSUBPS       Z2, Z12, Z12
+	VFNMADD231PS Z3, Z12, Z10
+	VFNMADD231PS Z4, Z12, Z10
+	VMOVUPS      Z5, Z13
+	VFMADD213PS  Z6, Z10, Z13
+	VFMADD213PS  Z7, Z10, Z13
+	VFMADD213PS  Z8, Z10, Z13
+	VFMADD213PS  Z9, Z10, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z10, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z10, Z13
+	VSCALEFPS    Z12, Z13, Z10
+	VMOVUPS      (R11), Z12
+	VADDPS       Z10, Z12, Z12
+	VMOVUPS      Z12, (R11)
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000010, R9
+	JMP          loop17
 
-c10:
-	TESTQ        BX, BX
-	JZ           cdone11
-	VMOVUPS.Z    (CX), K2, Z13
-	VSUBPS       Z11, Z13, Z13
-	VMAXPS       Z13, Z0, Z13
-	VMOVUPS      Z2, Z14
-	VFMADD231PS  Z1, Z13, Z14
-	VSUBPS       Z2, Z14, Z14
-	VFNMADD231PS Z3, Z14, Z13
-	VFNMADD231PS Z4, Z14, Z13
-	VMOVUPS      Z5, Z15
-	VFMADD213PS  Z6, Z13, Z15
-	VFMADD213PS  Z7, Z13, Z15
-	VFMADD213PS  Z8, Z13, Z15
-	VFMADD213PS  Z9, Z13, Z15
-	VFMADD213PS  k32_p1<>+0(SB), Z13, Z15
-	VFMADD213PS  k32_p1<>+0(SB), Z13, Z15
-	VSCALEFPS    Z14, Z15, Z13
-	VADDPS       Z13, Z12, Z12
-	ADDQ         DI, CX
-	DECQ         BX
-	JMP          c10
+next18:
+	TESTQ        R9, R9
+	JZ           done19
+	LEAQ         ktailmask<>+0(SB), R12
+	KMOVW        (R12)(R9*2), K2
+	VMOVUPS.Z    (R8), K2, Z10
+	VMOVUPS.Z    (R10), K2, Z12
+	VMAXPS       Z11, Z12, Z12
+	VSUBPS       Z12, Z10, Z10
+	VMAXPS       Z10, Z0, Z10
+	VMOVUPS      Z2, Z12
+	VFMADD231PS  Z1, Z10, Z12
+	VSUBPS       Z2, Z12, Z12
+	VFNMADD231PS Z3, Z12, Z10
+	VFNMADD231PS Z4, Z12, Z10
+	VMOVUPS      Z5, Z13
+	VFMADD213PS  Z6, Z10, Z13
+	VFMADD213PS  Z7, Z10, Z13
+	VFMADD213PS  Z8, Z10, Z13
+	VFMADD213PS  Z9, Z10, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z10, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z10, Z13
+	VSCALEFPS    Z12, Z13, Z10
+	VMOVUPS.Z    (R11), K2, Z12
+	VADDPS       Z10, Z12, Z12
+	VMOVUPS      Z12, K2, (R11)
 
-cdone11:
-	VMOVUPS Z10, K2, (AX)
-	VMOVUPS Z12, K2, (DX)
+done19:
+	ADDQ DI, BX
+	DECQ SI
+	JMP  c13
 
-coldone3:
+cdone14:
 	KMOVW K1, AX
 	TESTL AX, AX
 	SETNE AL
@@ -3117,89 +3901,169 @@ TEXT ·expScaleCols32AVX512(SB), NOSPLIT, $0-112
 	VMOVUPS k32_p4<>+0(SB), Z8
 	VMOVUPS k32_p3<>+0(SB), Z9
 	VMOVUPS k32_p2<>+0(SB), Z10
+	SUBQ    CX, AX
+	MOVQ    DX, DX
 
-cols1:
-	CMPQ    DI, $0x00000010
-	JL      coltail2
-	VMOVUPS (SI), Z11
-	VMOVUPS (R8), Z12
-	MOVQ    AX, R9
-	SUBQ    CX, R9
-	MOVQ    CX, R10
-	MOVQ    DX, R11
+c1:
+	TESTQ DX, DX
+	JZ    cdone2
+	MOVQ  CX, R9
+	MOVQ  DI, R10
+	MOVQ  SI, R11
+	MOVQ  R8, R12
 
-c4:
-	TESTQ        R11, R11
-	JZ           cdone5
-	VMOVUPS      (R10), Z13
-	VSUBPS       Z11, Z13, Z13
-	VMAXPS       Z13, Z0, Z13
-	VMINPS       Z13, Z1, Z13
-	VMOVUPS      Z3, Z14
-	VFMADD231PS  Z2, Z13, Z14
-	VSUBPS       Z3, Z14, Z14
-	VFNMADD231PS Z4, Z14, Z13
-	VFNMADD231PS Z5, Z14, Z13
-	VMOVUPS      Z6, Z15
-	VFMADD213PS  Z7, Z13, Z15
-	VFMADD213PS  Z8, Z13, Z15
-	VFMADD213PS  Z9, Z13, Z15
-	VFMADD213PS  Z10, Z13, Z15
-	VFMADD213PS  k32_p1<>+0(SB), Z13, Z15
-	VFMADD213PS  k32_p1<>+0(SB), Z13, Z15
-	VSCALEFPS    Z14, Z15, Z13
-	VMULPS       Z12, Z13, Z13
-	VMOVUPS      Z13, (R10)(R9*1)
-	ADDQ         BX, R10
-	DECQ         R11
-	JMP          c4
+loop3:
+	CMPQ         R10, $0x00000040
+	JL           next4
+	VMOVUPS      (R9), Z11
+	VMOVUPS      (R11), Z12
+	VSUBPS       Z12, Z11, Z11
+	VMAXPS       Z11, Z0, Z11
+	VMINPS       Z11, Z1, Z11
+	VMOVUPS      Z3, Z12
+	VFMADD231PS  Z2, Z11, Z12
+	VSUBPS       Z3, Z12, Z12
+	VFNMADD231PS Z4, Z12, Z11
+	VFNMADD231PS Z5, Z12, Z11
+	VMOVUPS      Z6, Z13
+	VFMADD213PS  Z7, Z11, Z13
+	VFMADD213PS  Z8, Z11, Z13
+	VFMADD213PS  Z9, Z11, Z13
+	VFMADD213PS  Z10, Z11, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z11, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z11, Z13
+	VSCALEFPS    Z12, Z13, Z11
+	VMULPS       (R12), Z11, Z11
+	VMOVUPS      Z11, (R9)(AX*1)
+	VMOVUPS      64(R9), Z11
+	VMOVUPS      64(R11), Z12
+	VSUBPS       Z12, Z11, Z11
+	VMAXPS       Z11, Z0, Z11
+	VMINPS       Z11, Z1, Z11
+	VMOVUPS      Z3, Z12
+	VFMADD231PS  Z2, Z11, Z12
+	VSUBPS       Z3, Z12, Z12
+	VFNMADD231PS Z4, Z12, Z11
+	VFNMADD231PS Z5, Z12, Z11
+	VMOVUPS      Z6, Z13
+	VFMADD213PS  Z7, Z11, Z13
+	VFMADD213PS  Z8, Z11, Z13
+	VFMADD213PS  Z9, Z11, Z13
+	VFMADD213PS  Z10, Z11, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z11, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z11, Z13
+	VSCALEFPS    Z12, Z13, Z11
+	VMULPS       64(R12), Z11, Z11
+	VMOVUPS      Z11, 64(R9)(AX*1)
+	VMOVUPS      128(R9), Z11
+	VMOVUPS      128(R11), Z12
+	VSUBPS       Z12, Z11, Z11
+	VMAXPS       Z11, Z0, Z11
+	VMINPS       Z11, Z1, Z11
+	VMOVUPS      Z3, Z12
+	VFMADD231PS  Z2, Z11, Z12
+	VSUBPS       Z3, Z12, Z12
+	VFNMADD231PS Z4, Z12, Z11
+	VFNMADD231PS Z5, Z12, Z11
+	VMOVUPS      Z6, Z13
+	VFMADD213PS  Z7, Z11, Z13
+	VFMADD213PS  Z8, Z11, Z13
+	VFMADD213PS  Z9, Z11, Z13
+	VFMADD213PS  Z10, Z11, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z11, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z11, Z13
+	VSCALEFPS    Z12, Z13, Z11
+	VMULPS       128(R12), Z11, Z11
+	VMOVUPS      Z11, 128(R9)(AX*1)
+	VMOVUPS      192(R9), Z11
+	VMOVUPS      192(R11), Z12
+	VSUBPS       Z12, Z11, Z11
+	VMAXPS       Z11, Z0, Z11
+	VMINPS       Z11, Z1, Z11
+	VMOVUPS      Z3, Z12
+	VFMADD231PS  Z2, Z11, Z12
+	VSUBPS       Z3, Z12, Z12
+	VFNMADD231PS Z4, Z12, Z11
+	VFNMADD231PS Z5, Z12, Z11
+	VMOVUPS      Z6, Z13
+	VFMADD213PS  Z7, Z11, Z13
+	VFMADD213PS  Z8, Z11, Z13
+	VFMADD213PS  Z9, Z11, Z13
+	VFMADD213PS  Z10, Z11, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z11, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z11, Z13
+	VSCALEFPS    Z12, Z13, Z11
+	VMULPS       192(R12), Z11, Z11
+	VMOVUPS      Z11, 192(R9)(AX*1)
+	ADDQ         $0x00000100, R9
+	ADDQ         $0x00000100, R11
+	ADDQ         $0x00000100, R12
+	SUBQ         $0x00000040, R10
+	JMP          loop3
 
-cdone5:
-	ADDQ $0x00000040, AX
-	ADDQ $0x00000040, CX
-	ADDQ $0x00000040, SI
-	ADDQ $0x00000040, R8
-	SUBQ $0x00000010, DI
-	JMP  cols1
+next4:
+loop5:
+	CMPQ         R10, $0x00000010
+	JL           next6
+	VMOVUPS      (R9), Z11
+	VMOVUPS      (R11), Z12
+	VSUBPS       Z12, Z11, Z11
+	VMAXPS       Z11, Z0, Z11
+	VMINPS       Z11, Z1, Z11
+	VMOVUPS      Z3, Z12
+	VFMADD231PS  Z2, Z11, Z12
+	VSUBPS       Z3, Z12, Z12
+	VFNMADD231PS Z4, Z12, Z11
+	VFNMADD231PS Z5, Z12, Z11
+	VMOVUPS      Z6, Z13
+	VFMADD213PS  Z7, Z11, Z13
+	VFMADD213PS  Z8, Z11, Z13
+	VFMADD213PS  Z9, Z11, Z13
+	VFMADD213PS  Z10, Z11, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z11, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z11, Z13
+	VSCALEFPS    Z12, Z13, Z11
+	VMULPS       (R12), Z11, Z11
+	VMOVUPS      Z11, (R9)(AX*1)
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000010, R10
+	JMP          loop5
 
-coltail2:
-	TESTQ     DI, DI
-	JZ        coldone3
-	LEAQ      ktailmask<>+0(SB), R9
-	KMOVW     (R9)(DI*2), K1
-	VMOVUPS.Z (SI), K1, Z11
-	VMOVUPS.Z (R8), K1, Z12
-	SUBQ      CX, AX
-	MOVQ      DX, DX
+next6:
+	TESTQ        R10, R10
+	JZ           done7
+	LEAQ         ktailmask<>+0(SB), R13
+	KMOVW        (R13)(R10*2), K1
+	VMOVUPS.Z    (R9), K1, Z11
+	VMOVUPS.Z    (R11), K1, Z12
+	VSUBPS       Z12, Z11, Z11
+	VMAXPS       Z11, Z0, Z11
+	VMINPS       Z11, Z1, Z11
+	VMOVUPS      Z3, Z12
+	VFMADD231PS  Z2, Z11, Z12
+	VSUBPS       Z3, Z12, Z12
+	VFNMADD231PS Z4, Z12, Z11
+	VFNMADD231PS Z5, Z12, Z11
+	VMOVUPS      Z6, Z13
+	VFMADD213PS  Z7, Z11, Z13
+	VFMADD213PS  Z8, Z11, Z13
+	VFMADD213PS  Z9, Z11, Z13
+	VFMADD213PS  Z10, Z11, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z11, Z13
+	VFMADD213PS  k32_p1<>+0(SB), Z11, Z13
+	VSCALEFPS    Z12, Z13, Z11
+	VMOVUPS.Z    (R12), K1, Z12
+	VMULPS       Z12, Z11, Z11
+	VMOVUPS      Z11, K1, (R9)(AX*1)
 
-c6:
-	TESTQ        DX, DX
-	JZ           cdone7
-	VMOVUPS.Z    (CX), K1, Z13
-	VSUBPS       Z11, Z13, Z13
-	VMAXPS       Z13, Z0, Z13
-	VMINPS       Z13, Z1, Z13
-	VMOVUPS      Z3, Z14
-	VFMADD231PS  Z2, Z13, Z14
-	VSUBPS       Z3, Z14, Z14
-	VFNMADD231PS Z4, Z14, Z13
-	VFNMADD231PS Z5, Z14, Z13
-	VMOVUPS      Z6, Z15
-	VFMADD213PS  Z7, Z13, Z15
-	VFMADD213PS  Z8, Z13, Z15
-	VFMADD213PS  Z9, Z13, Z15
-	VFMADD213PS  Z10, Z13, Z15
-	VFMADD213PS  k32_p1<>+0(SB), Z13, Z15
-	VFMADD213PS  k32_p1<>+0(SB), Z13, Z15
-	VSCALEFPS    Z14, Z15, Z13
-	VMULPS       Z12, Z13, Z13
-	VMOVUPS      Z13, K1, (CX)(AX*1)
-	ADDQ         BX, CX
-	DECQ         DX
-	JMP          c6
+done7:
+	ADDQ BX, CX
+	DECQ DX
+	JMP  c1
 
-cdone7:
-coldone3:
+cdone2:
 	VZEROUPPER
 	RET
 
@@ -3924,129 +4788,325 @@ TEXT ·maxSumExpCols64AVX512(SB), NOSPLIT, $0-89
 	VMOVUPD k64_neginf<>+0(SB), Z5
 	VMOVUPD k64_negmax<>+0(SB), Z6
 	KXORW   K1, K1, K1
-
-cols1:
-	CMPQ    CX, $0x00000008
-	JL      coltail2
-	VMOVUPD Z5, Z7
+	VXORPD  Z7, Z7, Z7
 	MOVQ    BX, R8
-	MOVQ    SI, R9
+	MOVQ    CX, R9
+	MOVQ    AX, R10
+	MOVQ    DX, R11
 
-c4:
+loop1:
+	CMPQ    R9, $0x00000020
+	JL      next2
+	VMOVUPD Z5, (R10)
+	VMOVUPD Z7, (R11)
+	VMOVUPD Z5, 64(R10)
+	VMOVUPD Z7, 64(R11)
+	VMOVUPD Z5, 128(R10)
+	VMOVUPD Z7, 128(R11)
+	VMOVUPD Z5, 192(R10)
+	VMOVUPD Z7, 192(R11)
+	ADDQ    $0x00000100, R8
+	ADDQ    $0x00000100, R10
+	ADDQ    $0x00000100, R11
+	SUBQ    $0x00000020, R9
+	JMP     loop1
+
+next2:
+loop3:
+	CMPQ    R9, $0x00000008
+	JL      next4
+	VMOVUPD Z5, (R10)
+	VMOVUPD Z7, (R11)
+	ADDQ    $0x00000040, R8
+	ADDQ    $0x00000040, R10
+	ADDQ    $0x00000040, R11
+	SUBQ    $0x00000008, R9
+	JMP     loop3
+
+next4:
 	TESTQ   R9, R9
-	JZ      cdone5
-	VMOVUPD (R8), Z8
-	VCMPPD  $0x03, Z8, Z8, K2
-	KORW    K2, K1, K1
-	VMAXPD  Z7, Z8, Z7
-	ADDQ    DI, R8
-	DECQ    R9
-	JMP     c4
+	JZ      done5
+	LEAQ    ktailmask<>+0(SB), R8
+	KMOVW   (R8)(R9*2), K2
+	VMOVUPD Z5, K2, (R10)
+	VMOVUPD Z7, K2, (R11)
 
-cdone5:
-	VMAXPD Z6, Z7, Z8
-	VXORPD Z9, Z9, Z9
-	MOVQ   BX, R8
-	MOVQ   SI, R9
+done5:
+	MOVQ BX, R8
+	MOVQ SI, R9
 
 c6:
-	TESTQ        R9, R9
-	JZ           cdone7
-	VMOVUPD      (R8), Z10
-	VSUBPD       Z8, Z10, Z10
-	VMAXPD       Z10, Z0, Z10
-	VMOVUPD      Z2, Z11
-	VFMADD231PD  Z1, Z10, Z11
-	VSUBPD       Z2, Z11, Z11
-	VFNMADD231PD Z3, Z11, Z10
-	VFNMADD231PD Z4, Z11, Z10
-	VMOVUPD      k64_p11<>+0(SB), Z12
-	VFMADD213PD  k64_p10<>+0(SB), Z10, Z12
-	VFMADD213PD  k64_p9<>+0(SB), Z10, Z12
-	VFMADD213PD  k64_p8<>+0(SB), Z10, Z12
-	VFMADD213PD  k64_p7<>+0(SB), Z10, Z12
-	VFMADD213PD  k64_p6<>+0(SB), Z10, Z12
-	VFMADD213PD  k64_p5<>+0(SB), Z10, Z12
-	VFMADD213PD  k64_p4<>+0(SB), Z10, Z12
-	VFMADD213PD  k64_p3<>+0(SB), Z10, Z12
-	VFMADD213PD  k64_p2<>+0(SB), Z10, Z12
-	VFMADD213PD  k64_p1<>+0(SB), Z10, Z12
-	VFMADD213PD  k64_p1<>+0(SB), Z10, Z12
-	VSCALEFPD    Z11, Z12, Z10
-	VADDPD       Z10, Z9, Z9
-	ADDQ         DI, R8
-	DECQ         R9
-	JMP          c6
+	TESTQ R9, R9
+	JZ    cdone7
+	MOVQ  R8, R10
+	MOVQ  CX, R11
+	MOVQ  AX, R12
+	MOVQ  DX, R13
+
+loop8:
+	CMPQ    R11, $0x00000020
+	JL      next9
+	VMOVUPD (R10), Z5
+	VCMPPD  $0x03, Z5, Z5, K2
+	KORW    K2, K1, K1
+	VMOVUPD (R12), Z7
+	VMAXPD  Z7, Z5, Z7
+	VMOVUPD Z7, (R12)
+	VMOVUPD 64(R10), Z5
+	VCMPPD  $0x03, Z5, Z5, K2
+	KORW    K2, K1, K1
+	VMOVUPD 64(R12), Z7
+	VMAXPD  Z7, Z5, Z7
+	VMOVUPD Z7, 64(R12)
+	VMOVUPD 128(R10), Z5
+	VCMPPD  $0x03, Z5, Z5, K2
+	KORW    K2, K1, K1
+	VMOVUPD 128(R12), Z7
+	VMAXPD  Z7, Z5, Z7
+	VMOVUPD Z7, 128(R12)
+	VMOVUPD 192(R10), Z5
+	VCMPPD  $0x03, Z5, Z5, K2
+	KORW    K2, K1, K1
+	VMOVUPD 192(R12), Z7
+	VMAXPD  Z7, Z5, Z7
+	VMOVUPD Z7, 192(R12)
+	ADDQ    $0x00000100, R10
+	ADDQ    $0x00000100, R12
+	ADDQ    $0x00000100, R13
+	SUBQ    $0x00000020, R11
+	JMP     loop8
+
+next9:
+loop10:
+	CMPQ    R11, $0x00000008
+	JL      next11
+	VMOVUPD (R10), Z5
+	VCMPPD  $0x03, Z5, Z5, K2
+	KORW    K2, K1, K1
+	VMOVUPD (R12), Z7
+	VMAXPD  Z7, Z5, Z7
+	VMOVUPD Z7, (R12)
+	ADDQ    $0x00000040, R10
+	ADDQ    $0x00000040, R12
+	ADDQ    $0x00000040, R13
+	SUBQ    $0x00000008, R11
+	JMP     loop10
+
+next11:
+	TESTQ     R11, R11
+	JZ        done12
+	LEAQ      ktailmask<>+0(SB), R13
+	KMOVW     (R13)(R11*2), K2
+	VMOVUPD.Z (R10), K2, Z5
+	VCMPPD    $0x03, Z5, Z5, K3
+	KORW      K3, K1, K1
+	VMOVUPD.Z (R12), K2, Z7
+	VMAXPD    Z7, Z5, Z7
+	VMOVUPD   Z7, K2, (R12)
+
+done12:
+	ADDQ DI, R8
+	DECQ R9
+	JMP  c6
 
 cdone7:
-	VMOVUPD Z7, (AX)
-	VMOVUPD Z9, (DX)
-	ADDQ    $0x00000040, AX
-	ADDQ    $0x00000040, DX
-	ADDQ    $0x00000040, BX
-	SUBQ    $0x00000008, CX
-	JMP     cols1
+	MOVQ SI, SI
 
-coltail2:
-	TESTQ   CX, CX
-	JZ      coldone3
-	LEAQ    ktailmask<>+0(SB), R8
-	KMOVW   (R8)(CX*2), K2
-	VMOVUPD Z5, Z5
-	MOVQ    BX, CX
-	MOVQ    SI, R8
+c13:
+	TESTQ SI, SI
+	JZ    cdone14
+	MOVQ  BX, R8
+	MOVQ  CX, R9
+	MOVQ  AX, R10
+	MOVQ  DX, R11
 
-c8:
-	TESTQ     R8, R8
-	JZ        cdone9
-	VMOVUPD.Z (CX), K2, Z7
-	VCMPPD    $0x03, Z7, Z7, K3
-	KORW      K3, K1, K1
-	VMAXPD    Z5, Z7, Z5
-	ADDQ      DI, CX
-	DECQ      R8
-	JMP       c8
+loop15:
+	CMPQ         R9, $0x00000020
+	JL           next16
+	VMOVUPD      (R8), Z5
+	VMOVUPD      (R10), Z7
+	VMAXPD       Z6, Z7, Z7
+	VSUBPD       Z7, Z5, Z5
+	VMAXPD       Z5, Z0, Z5
+	VMOVUPD      Z2, Z7
+	VFMADD231PD  Z1, Z5, Z7
+	VSUBPD       Z2, Z7, Z7
+	VFNMADD231PD Z3, Z7, Z5
+	VFNMADD231PD Z4, Z7, Z5
+	VMOVUPD      k64_p11<>+0(SB), Z8
+	VFMADD213PD  k64_p10<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p9<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p8<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p7<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p6<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p5<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p4<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p3<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p2<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z5, Z8
+	VSCALEFPD    Z7, Z8, Z5
+	VMOVUPD      (R11), Z7
+	VADDPD       Z5, Z7, Z7
+	VMOVUPD      Z7, (R11)
+	VMOVUPD      64(R8), Z5
+	VMOVUPD      64(R10), Z7
+	VMAXPD       Z6, Z7, Z7
+	VSUBPD       Z7, Z5, Z5
+	VMAXPD       Z5, Z0, Z5
+	VMOVUPD      Z2, Z7
+	VFMADD231PD  Z1, Z5, Z7
+	VSUBPD       Z2, Z7, Z7
+	VFNMADD231PD Z3, Z7, Z5
+	VFNMADD231PD Z4, Z7, Z5
+	VMOVUPD      k64_p11<>+0(SB), Z8
+	VFMADD213PD  k64_p10<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p9<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p8<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p7<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p6<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p5<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p4<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p3<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p2<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z5, Z8
+	VSCALEFPD    Z7, Z8, Z5
+	VMOVUPD      64(R11), Z7
+	VADDPD       Z5, Z7, Z7
+	VMOVUPD      Z7, 64(R11)
+	VMOVUPD      128(R8), Z5
+	VMOVUPD      128(R10), Z7
+	VMAXPD       Z6, Z7, Z7
+	VSUBPD       Z7, Z5, Z5
+	VMAXPD       Z5, Z0, Z5
+	VMOVUPD      Z2, Z7
+	VFMADD231PD  Z1, Z5, Z7
+	VSUBPD       Z2, Z7, Z7
+	VFNMADD231PD Z3, Z7, Z5
+	VFNMADD231PD Z4, Z7, Z5
+	VMOVUPD      k64_p11<>+0(SB), Z8
+	VFMADD213PD  k64_p10<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p9<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p8<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p7<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p6<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p5<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p4<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p3<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p2<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z5, Z8
+	VSCALEFPD    Z7, Z8, Z5
+	VMOVUPD      128(R11), Z7
+	VADDPD       Z5, Z7, Z7
+	VMOVUPD      Z7, 128(R11)
+	VMOVUPD      192(R8), Z5
+	VMOVUPD      192(R10), Z7
+	VMAXPD       Z6, Z7, Z7
+	VSUBPD       Z7, Z5, Z5
+	VMAXPD       Z5, Z0, Z5
+	VMOVUPD      Z2, Z7
+	VFMADD231PD  Z1, Z5, Z7
+	VSUBPD       Z2, Z7, Z7
+	VFNMADD231PD Z3, Z7, Z5
+	VFNMADD231PD Z4, Z7, Z5
+	VMOVUPD      k64_p11<>+0(SB), Z8
+	VFMADD213PD  k64_p10<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p9<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p8<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p7<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p6<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p5<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p4<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p3<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p2<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z5, Z8
+	VSCALEFPD    Z7, Z8, Z5
+	VMOVUPD      192(R11), Z7
+	VADDPD       Z5, Z7, Z7
+	VMOVUPD      Z7, 192(R11)
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x00000100, R10
+	ADDQ         $0x00000100, R11
+	SUBQ         $0x00000020, R9
+	JMP          loop15
 
-cdone9:
-	VMAXPD Z6, Z5, Z6
-	VXORPD Z7, Z7, Z7
-	MOVQ   BX, CX
-	MOVQ   SI, BX
+next16:
+loop17:
+	CMPQ         R9, $0x00000008
+	JL           next18
+	VMOVUPD      (R8), Z5
+	VMOVUPD      (R10), Z7
+	VMAXPD       Z6, Z7, Z7
+	VSUBPD       Z7, Z5, Z5
+	VMAXPD       Z5, Z0, Z5
+	VMOVUPD      Z2, Z7
+	VFMADD231PD  Z1, Z5, Z7
+	VSUBPD       Z2, Z7, Z7
+	VFNMADD231PD Z3, Z7, Z5
+	VFNMADD231PD Z4, Z7, Z5
+	VMOVUPD      k64_p11<>+0(SB), Z8
+	VFMADD213PD  k64_p10<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p9<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p8<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p7<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p6<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p5<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p4<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p3<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p2<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z5, Z8
+	VSCALEFPD    Z7, Z8, Z5
+	VMOVUPD      (R11), Z7
+	VADDPD       Z5, Z7, Z7
+	VMOVUPD      Z7, (R11)
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	SUBQ         $0x00000008, R9
+	JMP          loop17
 
-c10:
-	TESTQ        BX, BX
-	JZ           cdone11
-	VMOVUPD.Z    (CX), K2, Z8
-	VSUBPD       Z6, Z8, Z8
-	VMAXPD       Z8, Z0, Z8
-	VMOVUPD      Z2, Z9
-	VFMADD231PD  Z1, Z8, Z9
-	VSUBPD       Z2, Z9, Z9
-	VFNMADD231PD Z3, Z9, Z8
-	VFNMADD231PD Z4, Z9, Z8
-	VMOVUPD      k64_p11<>+0(SB), Z10
-	VFMADD213PD  k64_p10<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p9<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p8<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p7<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p6<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p5<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p4<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p3<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p2<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p1<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p1<>+0(SB), Z8, Z10
-	VSCALEFPD    Z9, Z10, Z8
-	VADDPD       Z8, Z7, Z7
-	ADDQ         DI, CX
-	DECQ         BX
-	JMP          c10
+next18:
+	TESTQ        R9, R9
+	JZ           done19
+	LEAQ         ktailmask<>+0(SB), R12
+	KMOVW        (R12)(R9*2), K2
+	VMOVUPD.Z    (R8), K2, Z5
+	VMOVUPD.Z    (R10), K2, Z7
+	VMAXPD       Z6, Z7, Z7
+	VSUBPD       Z7, Z5, Z5
+	VMAXPD       Z5, Z0, Z5
+	VMOVUPD      Z2, Z7
+	VFMADD231PD  Z1, Z5, Z7
+	VSUBPD       Z2, Z7, Z7
+	VFNMADD231PD Z3, Z7, Z5
+	VFNMADD231PD Z4, Z7, Z5
+	VMOVUPD      k64_p11<>+0(SB), Z8
+	VFMADD213PD  k64_p10<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p9<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p8<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p7<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p6<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p5<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p4<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p3<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p2<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z5, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z5, Z8
+	VSCALEFPD    Z7, Z8, Z5
+	VMOVUPD.Z    (R11), K2, Z7
+	VADDPD       Z5, Z7, Z7
+	VMOVUPD      Z7, K2, (R11)
 
-cdone11:
-	VMOVUPD Z5, K2, (AX)
-	VMOVUPD Z7, K2, (DX)
+done19:
+	ADDQ DI, BX
+	DECQ SI
+	JMP  c13
 
-coldone3:
+cdone14:
 	KMOVW K1, AX
 	TESTL AX, AX
 	SETNE AL
@@ -4072,99 +5132,199 @@ TEXT ·expScaleCols64AVX512(SB), NOSPLIT, $0-112
 	VMOVUPD k64_magic<>+0(SB), Z3
 	VMOVUPD k64_ln2hi<>+0(SB), Z4
 	VMOVUPD k64_ln2lo<>+0(SB), Z5
+	SUBQ    CX, AX
+	MOVQ    DX, DX
 
-cols1:
-	CMPQ    DI, $0x00000008
-	JL      coltail2
-	VMOVUPD (SI), Z6
-	VMOVUPD (R8), Z7
-	MOVQ    AX, R9
-	SUBQ    CX, R9
-	MOVQ    CX, R10
-	MOVQ    DX, R11
+c1:
+	TESTQ DX, DX
+	JZ    cdone2
+	MOVQ  CX, R9
+	MOVQ  DI, R10
+	MOVQ  SI, R11
+	MOVQ  R8, R12
 
-c4:
-	TESTQ        R11, R11
-	JZ           cdone5
-	VMOVUPD      (R10), Z8
-	VSUBPD       Z6, Z8, Z8
-	VMAXPD       Z8, Z0, Z8
-	VMINPD       Z8, Z1, Z8
-	VMOVUPD      Z3, Z9
-	VFMADD231PD  Z2, Z8, Z9
-	VSUBPD       Z3, Z9, Z9
-	VFNMADD231PD Z4, Z9, Z8
-	VFNMADD231PD Z5, Z9, Z8
-	VMOVUPD      k64_p11<>+0(SB), Z10
-	VFMADD213PD  k64_p10<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p9<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p8<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p7<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p6<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p5<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p4<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p3<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p2<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p1<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p1<>+0(SB), Z8, Z10
-	VSCALEFPD    Z9, Z10, Z8
-	VMULPD       Z7, Z8, Z8
-	VMOVUPD      Z8, (R10)(R9*1)
-	ADDQ         BX, R10
-	DECQ         R11
-	JMP          c4
+loop3:
+	CMPQ         R10, $0x00000020
+	JL           next4
+	VMOVUPD      (R9), Z6
+	VMOVUPD      (R11), Z7
+	VSUBPD       Z7, Z6, Z6
+	VMAXPD       Z6, Z0, Z6
+	VMINPD       Z6, Z1, Z6
+	VMOVUPD      Z3, Z7
+	VFMADD231PD  Z2, Z6, Z7
+	VSUBPD       Z3, Z7, Z7
+	VFNMADD231PD Z4, Z7, Z6
+	VFNMADD231PD Z5, Z7, Z6
+	VMOVUPD      k64_p11<>+0(SB), Z8
+	VFMADD213PD  k64_p10<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p9<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p8<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p7<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p6<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p5<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p4<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p3<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p2<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z6, Z8
+	VSCALEFPD    Z7, Z8, Z6
+	VMULPD       (R12), Z6, Z6
+	VMOVUPD      Z6, (R9)(AX*1)
+	VMOVUPD      64(R9), Z6
+	VMOVUPD      64(R11), Z7
+	VSUBPD       Z7, Z6, Z6
+	VMAXPD       Z6, Z0, Z6
+	VMINPD       Z6, Z1, Z6
+	VMOVUPD      Z3, Z7
+	VFMADD231PD  Z2, Z6, Z7
+	VSUBPD       Z3, Z7, Z7
+	VFNMADD231PD Z4, Z7, Z6
+	VFNMADD231PD Z5, Z7, Z6
+	VMOVUPD      k64_p11<>+0(SB), Z8
+	VFMADD213PD  k64_p10<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p9<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p8<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p7<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p6<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p5<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p4<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p3<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p2<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z6, Z8
+	VSCALEFPD    Z7, Z8, Z6
+	VMULPD       64(R12), Z6, Z6
+	VMOVUPD      Z6, 64(R9)(AX*1)
+	VMOVUPD      128(R9), Z6
+	VMOVUPD      128(R11), Z7
+	VSUBPD       Z7, Z6, Z6
+	VMAXPD       Z6, Z0, Z6
+	VMINPD       Z6, Z1, Z6
+	VMOVUPD      Z3, Z7
+	VFMADD231PD  Z2, Z6, Z7
+	VSUBPD       Z3, Z7, Z7
+	VFNMADD231PD Z4, Z7, Z6
+	VFNMADD231PD Z5, Z7, Z6
+	VMOVUPD      k64_p11<>+0(SB), Z8
+	VFMADD213PD  k64_p10<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p9<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p8<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p7<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p6<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p5<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p4<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p3<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p2<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z6, Z8
+	VSCALEFPD    Z7, Z8, Z6
+	VMULPD       128(R12), Z6, Z6
+	VMOVUPD      Z6, 128(R9)(AX*1)
+	VMOVUPD      192(R9), Z6
+	VMOVUPD      192(R11), Z7
+	VSUBPD       Z7, Z6, Z6
+	VMAXPD       Z6, Z0, Z6
+	VMINPD       Z6, Z1, Z6
+	VMOVUPD      Z3, Z7
+	VFMADD231PD  Z2, Z6, Z7
+	VSUBPD       Z3, Z7, Z7
+	VFNMADD231PD Z4, Z7, Z6
+	VFNMADD231PD Z5, Z7, Z6
+	VMOVUPD      k64_p11<>+0(SB), Z8
+	VFMADD213PD  k64_p10<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p9<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p8<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p7<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p6<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p5<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p4<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p3<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p2<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z6, Z8
+	VSCALEFPD    Z7, Z8, Z6
+	VMULPD       192(R12), Z6, Z6
+	VMOVUPD      Z6, 192(R9)(AX*1)
+	ADDQ         $0x00000100, R9
+	ADDQ         $0x00000100, R11
+	ADDQ         $0x00000100, R12
+	SUBQ         $0x00000020, R10
+	JMP          loop3
 
-cdone5:
-	ADDQ $0x00000040, AX
-	ADDQ $0x00000040, CX
-	ADDQ $0x00000040, SI
-	ADDQ $0x00000040, R8
-	SUBQ $0x00000008, DI
-	JMP  cols1
+next4:
+loop5:
+	CMPQ         R10, $0x00000008
+	JL           next6
+	VMOVUPD      (R9), Z6
+	VMOVUPD      (R11), Z7
+	VSUBPD       Z7, Z6, Z6
+	VMAXPD       Z6, Z0, Z6
+	VMINPD       Z6, Z1, Z6
+	VMOVUPD      Z3, Z7
+	VFMADD231PD  Z2, Z6, Z7
+	VSUBPD       Z3, Z7, Z7
+	VFNMADD231PD Z4, Z7, Z6
+	VFNMADD231PD Z5, Z7, Z6
+	VMOVUPD      k64_p11<>+0(SB), Z8
+	VFMADD213PD  k64_p10<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p9<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p8<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p7<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p6<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p5<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p4<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p3<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p2<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z6, Z8
+	VSCALEFPD    Z7, Z8, Z6
+	VMULPD       (R12), Z6, Z6
+	VMOVUPD      Z6, (R9)(AX*1)
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R11
+	ADDQ         $0x00000040, R12
+	SUBQ         $0x00000008, R10
+	JMP          loop5
 
-coltail2:
-	TESTQ     DI, DI
-	JZ        coldone3
-	LEAQ      ktailmask<>+0(SB), R9
-	KMOVW     (R9)(DI*2), K1
-	VMOVUPD.Z (SI), K1, Z6
-	VMOVUPD.Z (R8), K1, Z7
-	SUBQ      CX, AX
-	MOVQ      DX, DX
+next6:
+	TESTQ        R10, R10
+	JZ           done7
+	LEAQ         ktailmask<>+0(SB), R13
+	KMOVW        (R13)(R10*2), K1
+	VMOVUPD.Z    (R9), K1, Z6
+	VMOVUPD.Z    (R11), K1, Z7
+	VSUBPD       Z7, Z6, Z6
+	VMAXPD       Z6, Z0, Z6
+	VMINPD       Z6, Z1, Z6
+	VMOVUPD      Z3, Z7
+	VFMADD231PD  Z2, Z6, Z7
+	VSUBPD       Z3, Z7, Z7
+	VFNMADD231PD Z4, Z7, Z6
+	VFNMADD231PD Z5, Z7, Z6
+	VMOVUPD      k64_p11<>+0(SB), Z8
+	VFMADD213PD  k64_p10<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p9<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p8<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p7<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p6<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p5<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p4<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p3<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p2<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z6, Z8
+	VFMADD213PD  k64_p1<>+0(SB), Z6, Z8
+	VSCALEFPD    Z7, Z8, Z6
+	VMOVUPD.Z    (R12), K1, Z7
+	VMULPD       Z7, Z6, Z6
+	VMOVUPD      Z6, K1, (R9)(AX*1)
 
-c6:
-	TESTQ        DX, DX
-	JZ           cdone7
-	VMOVUPD.Z    (CX), K1, Z8
-	VSUBPD       Z6, Z8, Z8
-	VMAXPD       Z8, Z0, Z8
-	VMINPD       Z8, Z1, Z8
-	VMOVUPD      Z3, Z9
-	VFMADD231PD  Z2, Z8, Z9
-	VSUBPD       Z3, Z9, Z9
-	VFNMADD231PD Z4, Z9, Z8
-	VFNMADD231PD Z5, Z9, Z8
-	VMOVUPD      k64_p11<>+0(SB), Z10
-	VFMADD213PD  k64_p10<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p9<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p8<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p7<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p6<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p5<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p4<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p3<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p2<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p1<>+0(SB), Z8, Z10
-	VFMADD213PD  k64_p1<>+0(SB), Z8, Z10
-	VSCALEFPD    Z9, Z10, Z8
-	VMULPD       Z7, Z8, Z8
-	VMOVUPD      Z8, K1, (CX)(AX*1)
-	ADDQ         BX, CX
-	DECQ         DX
-	JMP          c6
+done7:
+	ADDQ BX, CX
+	DECQ DX
+	JMP  c1
 
-cdone7:
-coldone3:
+cdone2:
 	VZEROUPPER
 	RET
 

@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 )
@@ -710,4 +711,70 @@ func Example() {
 	ExpScale32(s, s, m, 1/sum) // softmax, in place
 	fmt.Printf("%.4f\n", s)
 	// Output: [0.0900 0.2447 0.6652]
+}
+
+// bigExp returns exp(x) to about 200 bits: x = k·ln2 + r, Taylor series
+// for exp(r), times 2^k.
+func bigExp(x float64) *big.Float {
+	const prec = 200
+	nf := func() *big.Float { return new(big.Float).SetPrec(prec) }
+	ln2 := nf() // Σ 1/(i·2^i)
+	for i := 1; i < 220; i++ {
+		ln2.Add(ln2, nf().SetMantExp(nf().Quo(nf().SetInt64(1), nf().SetInt64(int64(i))), -i))
+	}
+	k := math.Round(x / math.Ln2)
+	r := nf().SetFloat64(x)
+	r.Sub(r, nf().Mul(ln2, nf().SetFloat64(k)))
+	sum, term := nf().SetInt64(1), nf().SetInt64(1)
+	for i := 1; i < 45; i++ {
+		term.Mul(term, r)
+		term.Quo(term, nf().SetInt64(int64(i)))
+		sum.Add(sum, term)
+	}
+	return sum.SetMantExp(sum, int(k))
+}
+
+// TestExp64ULPExact measures Exp64 against a 200-bit reference on a sample
+// of the finite range (math.Exp, the oracle elsewhere, is itself ~1 ulp).
+func TestExp64ULPExact(t *testing.T) {
+	n := 20000
+	if testing.Short() {
+		n = 1000
+	}
+	r := rand.New(rand.NewPCG(8, 8))
+	x := make([]float64, n)
+	for i := range x {
+		if i%2 == 0 {
+			x[i] = -745.1 + (709.78+745.1)*r.Float64()
+		} else {
+			x[i] = (2*r.Float64() - 1) * math.Ldexp(1, -r.IntN(40))
+		}
+	}
+	ref := make([]*big.Float, n)
+	for i, v := range x {
+		ref[i] = bigExp(v)
+	}
+	forEachImpl(t, func(t *testing.T) {
+		y := make([]float64, n)
+		Exp64(y, x)
+		worst, worstX := 0.0, 0.0
+		for i, v := range x {
+			if v > 709.4 && !useAsm() {
+				continue // math.Exp overflows early on amd64
+			}
+			want, _ := ref[i].Float64()
+			e := math.Max(float64(math.Ilogb(want)), -1022)
+			if want == 0 {
+				e = -1022
+			}
+			d, _ := new(big.Float).Sub(new(big.Float).SetPrec(200).SetFloat64(y[i]), ref[i]).Float64()
+			if u := math.Abs(d) / math.Ldexp(1, int(e)-52); u > worst {
+				worst, worstX = u, v
+			}
+		}
+		t.Logf("max error %.3f ulp (vs 200-bit exp) at x = %v", worst, worstX)
+		if worst > 2 {
+			t.Errorf("max error %.3f ulp at x = %v", worst, worstX)
+		}
+	})
 }

@@ -224,25 +224,6 @@ func (g *gen) sum() {
 	g.end()
 }
 
-// colLoop runs body over the L positions W at a time, then a masked tail.
-func (g *gen) colLoop(L reg.Register, ptrs []reg.Register, body func(mask Op)) {
-	top, tail, done := g.lbl("cols"), g.lbl("coltail"), g.lbl("coldone")
-	Label(top)
-	CMPQ(L, U32(g.W))
-	JL(LabelRef(tail))
-	body(nil)
-	for _, p := range ptrs {
-		ADDQ(U32(g.W*g.es), p)
-	}
-	SUBQ(U32(g.W), L)
-	JMP(LabelRef(top))
-	Label(tail)
-	TESTQ(L, L)
-	JZ(LabelRef(done))
-	body(g.tailMask(L))
-	Label(done)
-}
-
 // overC runs body C times with q = p + c·strideBytes.
 func (g *gen) overC(p, C, strideBytes reg.Register, body func(q reg.Register)) {
 	q, c := GP64(), GP64()
@@ -269,10 +250,12 @@ func (g *gen) strideBytes() reg.Register {
 	return sb
 }
 
-// maxSumExpCols: max over c, then the sum over c against the max (clamped
-// to −MaxFloat so an all −Inf column sums to 0). NaN is detected with an
-// unordered compare; the Go wrapper reruns the portable code then, since
-// the sums here would include it.
+// maxSumExpCols: the max over c, then the sum over c against the max
+// (clamped to −MaxFloat so that an all −Inf column sums to 0), both
+// streaming the rows in order and keeping m and sum in place in memory:
+// with the rows a multiple of 4 KiB apart, walking down the columns would
+// thrash the L1 sets. NaN is detected with an unordered compare; the Go
+// wrapper reruns the portable code then, since these sums include it.
 func (g *gen) maxSumExpCols() {
 	g.begin("maxSumExpCols", "(m, sum, s []T, C, stride int) (nan bool)", "")
 	pm := Load(Param("m").Base(), GP64())
@@ -292,34 +275,61 @@ func (g *gen) maxSumExpCols() {
 		flag = g.vec()
 		g.zero(flag)
 	}
-	g.colLoop(L, []reg.Register{pm, psum, ps}, func(mask Op) {
-		M := g.vec()
-		g.mov(g.k("neginf"), M)
-		g.overC(ps, C, sb, func(q reg.Register) {
-			x := g.loadAt(q, 0, mask)
-			if g.z {
-				k := K()
-				g.pick(VCMPPS, VCMPPD)(Imm(unord), x, x, k)
-				KORW(k, flag, flag)
-			} else {
-				c := g.vec()
-				g.pick(VCMPPS, VCMPPD)(Imm(unord), x, x, c)
-				g.pick(VORPS, VORPD)(c, flag, flag)
+	zero := g.vec()
+	g.zero(zero)
+	// overRow runs body over the L positions of row q, with pointers to m
+	// and sum advancing beside it.
+	overRow := func(q reg.Register, body func(q, m, s reg.Register, offs []int, mask Op)) {
+		n, m, su := GP64(), GP64(), GP64()
+		MOVQ(L, n)
+		MOVQ(pm, m)
+		MOVQ(psum, su)
+		g.loop(n, []reg.Register{q, m, su}, func(offs []int, mask Op) { body(q, m, su, offs, mask) })
+	}
+	tmp := GP64()
+	MOVQ(ps, tmp)
+	overRow(tmp, func(_, m, su reg.Register, offs []int, mask Op) {
+		for _, off := range offs {
+			g.storeAt(g.hot["neginf"], m, off, mask)
+			g.storeAt(zero, su, off, mask)
+		}
+	})
+	g.overC(ps, C, sb, func(q reg.Register) {
+		row := GP64()
+		MOVQ(q, row)
+		overRow(row, func(row, m, _ reg.Register, offs []int, mask Op) {
+			for _, off := range offs {
+				x := g.loadAt(row, off, mask)
+				if g.z {
+					k := K()
+					g.pick(VCMPPS, VCMPPD)(Imm(unord), x, x, k)
+					KORW(k, flag, flag)
+				} else {
+					c := g.vec()
+					g.pick(VCMPPS, VCMPPD)(Imm(unord), x, x, c)
+					g.pick(VORPS, VORPD)(c, flag, flag)
+				}
+				M := g.loadAt(m, off, mask)
+				g.max(M, x, M) // NaN in x keeps M
+				g.storeAt(M, m, off, mask)
 			}
-			g.max(M, x, M) // NaN in x keeps M
 		})
-		Ms := g.vec()
-		g.max(g.k("negmax"), M, Ms)
-		S := g.vec()
-		g.zero(S)
-		g.overC(ps, C, sb, func(q reg.Register) {
-			x := g.loadAt(q, 0, mask)
-			g.sub(Ms, x, x)
-			g.expv(x, true)
-			g.add(x, S, S)
+	})
+	g.overC(ps, C, sb, func(q reg.Register) {
+		row := GP64()
+		MOVQ(q, row)
+		overRow(row, func(row, m, su reg.Register, offs []int, mask Op) {
+			for _, off := range offs {
+				x := g.loadAt(row, off, mask)
+				M := g.loadAt(m, off, mask)
+				g.max(g.k("negmax"), M, M)
+				g.sub(M, x, x)
+				g.expv(x, true)
+				S := g.loadAt(su, off, mask)
+				g.add(x, S, S)
+				g.storeAt(S, su, off, mask)
+			}
 		})
-		g.storeAt(M, pm, 0, mask)
-		g.storeAt(S, psum, 0, mask)
 	})
 	r := GP32()
 	if g.z {
@@ -346,22 +356,34 @@ func (g *gen) expScaleCols() {
 	L := Load(Param("m").Len(), GP64())
 	psc := Load(Param("scale").Base(), GP64())
 	g.hoistExp(false)
-	g.colLoop(L, []reg.Register{pd, ps, pm, psc}, func(mask Op) {
-		mv := g.loadAt(pm, 0, mask)
-		sc := g.loadAt(psc, 0, mask)
-		off := GP64()
-		MOVQ(pd, off)
-		SUBQ(ps, off) // dst − s, so dst row = q + off
-		g.overC(ps, C, sb, func(q reg.Register) {
-			x := g.loadAt(q, 0, mask)
-			g.sub(mv, x, x)
-			g.expv(x, false)
-			g.mul(sc, x, x)
-			m := Mem{Base: q, Index: off, Scale: 1}
-			if mask != nil {
-				g.maskStore(x, mask, m)
-			} else {
-				g.mov(x, m)
+	// Row by row, m and scale re-read from cache (see maxSumExpCols).
+	doff := GP64()
+	MOVQ(pd, doff)
+	SUBQ(ps, doff) // dst − s: the dst element of s element q is q + doff
+	g.overC(ps, C, sb, func(q reg.Register) {
+		row, n, m, sc := GP64(), GP64(), GP64(), GP64()
+		MOVQ(q, row)
+		MOVQ(L, n)
+		MOVQ(pm, m)
+		MOVQ(psc, sc)
+		g.loop(n, []reg.Register{row, m, sc}, func(offs []int, mask Op) {
+			for _, off := range offs {
+				x := g.loadAt(row, off, mask)
+				mv := g.loadAt(m, off, mask)
+				g.sub(mv, x, x)
+				g.expv(x, false)
+				if mask != nil {
+					sv := g.loadAt(sc, off, mask)
+					g.mul(sv, x, x)
+				} else {
+					g.mul(at(sc, off), x, x)
+				}
+				dm := Mem{Base: row, Index: doff, Scale: 1, Disp: off}
+				if mask != nil {
+					g.maskStore(x, mask, dm)
+				} else {
+					g.mov(x, dm)
+				}
 			}
 		})
 	})
