@@ -62,12 +62,13 @@ type Net struct {
 // replica is one goroutine's copy of the layers and its activations:
 // acts[0] is a view of the shard's input, acts[i+1] the output of layer i.
 type replica struct {
-	layers []Layer
-	acts   []Tensor
-	grads  []float32 // this replica's flat gradient buffer
-	off, n int       // the shard: samples [off, off+n) of the batch
-	shaped int       // batch size the layers were reshaped for, -1 if none
-	ctx    Context   // the pass's context, with this shard's Offset
+	layers   []Layer
+	acts     []Tensor
+	grads    []float32 // this replica's flat gradient buffer
+	off, n   int       // the shard: samples [off, off+n) of the batch
+	shaped   int       // batch size the layers were reshaped for, -1 if none
+	withGrad bool      // the activations' Grad buffers are sized too
+	ctx      Context   // the pass's context, with this shard's Offset
 }
 
 // NewNet builds a network for inputs of shape in (without the batch axis,
@@ -215,12 +216,10 @@ func (net *Net) String() string {
 }
 
 // setBatch cuts a batch of n samples into shards and shapes the replicas
-// that get one. Buffers only grow: going back to a smaller batch allocates
-// nothing.
-func (net *Net) setBatch(n int) error {
-	if n == net.n {
-		return nil
-	}
+// that get one; the activations' gradient buffers are sized only for
+// training, so that evaluating a large batch costs no gradient memory.
+// Buffers only grow: going back to a smaller batch allocates nothing.
+func (net *Net) setBatch(n int, train bool) error {
 	shards := min(net.threads, n)
 	for i, r := range net.replicas {
 		r.off = n * i / shards
@@ -229,7 +228,7 @@ func (net *Net) setBatch(n int) error {
 			r.off, r.n = n, 0
 			continue
 		}
-		if r.shaped == r.n {
+		if r.shaped == r.n && (r.withGrad || !train) {
 			continue
 		}
 		if r.grads == nil {
@@ -248,11 +247,12 @@ func (net *Net) setBatch(n int) error {
 				r.shaped = -1
 				return err
 			}
-			// Every activation but the input carries a gradient.
-			r.acts[j+1].resize(out, true)
+			// In training, every activation but the input carries a
+			// gradient.
+			r.acts[j+1].resize(out, train)
 			shape = out
 		}
-		r.shaped = r.n
+		r.shaped, r.withGrad = r.n, train
 	}
 	net.logits.resize([]int{n, net.classes}, true)
 	net.n = n
@@ -284,7 +284,7 @@ func (net *Net) parallel(f func(net *Net, r *replica)) {
 // forward runs the layers on x (n samples) in the given mode and gathers
 // the logits.
 func (net *Net) forward(x []float32, n int, train bool) error {
-	if err := net.setBatch(n); err != nil {
+	if err := net.setBatch(n, train); err != nil {
 		return err
 	}
 	net.ready = false

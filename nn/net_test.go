@@ -232,8 +232,11 @@ func TestSteadyStateAllocs(t *testing.T) {
 	net.TrainStep(x, Targets{Labels: labels}, opt)
 	small := x[:2*net.InputSize()]
 	net.TrainStep(small, Targets{Labels: labels[:2]}, opt)
+	pred := make([]int32, 4)
+	net.Predict(pred, x[:3*net.InputSize()])
 	allocs := testing.AllocsPerRun(10, func() {
 		net.TrainStep(x, Targets{Labels: labels}, opt)
+		net.Predict(pred, x[:3*net.InputSize()])
 		net.TrainStep(small, Targets{Labels: labels[:2]}, opt)
 	})
 	if allocs != 0 {

@@ -21,17 +21,15 @@ func (t *Tensor) Len() int { return shapeLen(t.Shape) }
 // PerSample returns the number of elements of one sample (Len / N).
 func (t *Tensor) PerSample() int { return shapeLen(t.Shape[1:]) }
 
-// resize sets the tensor's shape and sizes Data (and Grad, when withGrad)
-// to it, reusing the slices' capacity so that a smaller batch allocates
-// nothing.
+// resize sets the tensor's shape and sizes Data (and Grad, when withGrad;
+// otherwise Grad is left as it is) to it, reusing the slices' capacity so
+// that a smaller batch allocates nothing.
 func (t *Tensor) resize(shape []int, withGrad bool) {
 	t.Shape = append(t.Shape[:0], shape...)
 	n := shapeLen(shape)
 	t.Data = grow(t.Data, n)
 	if withGrad {
 		t.Grad = grow(t.Grad, n)
-	} else {
-		t.Grad = nil
 	}
 }
 
