@@ -236,3 +236,58 @@ func TestValidRange(t *testing.T) {
 		}
 	}
 }
+
+// TestLossLayerGradient checks the gradient that the Loss layer gets from
+// package xent against central differences of its own loss, for each kind,
+// with class weights and (where allowed) label smoothing.
+func TestLossLayerGradient(t *testing.T) {
+	xentReady(t)
+	r := rand.New(rand.NewPCG(12, 34))
+	const n, c = 4, 5
+	var logits Tensor
+	logits.resize([]int{n, c}, true)
+	normalFill(r, logits.Data)
+	labels := []int32{0, 3, 4, 1}
+	soft := make([]float32, n*c)
+	multi := make([]float32, n*c)
+	for i := range soft {
+		soft[i] = r.Float32()
+		if r.IntN(3) == 0 {
+			multi[i] = 1
+		}
+	}
+	multi[0] = 1 // every row but possibly others has a label; row 0 surely
+	weights := []float32{1, 0.5, 2, 1.5, 0.25}
+	for _, tc := range []struct {
+		kind   LossKind
+		t      Targets
+		smooth float64
+	}{
+		{SoftmaxIndex, Targets{Labels: labels}, 0.1},
+		{SoftmaxDense, Targets{Values: soft}, 0.2},
+		{SoftmaxMultiLabel, Targets{Values: multi}, 0},
+		{Sigmoid, Targets{Values: soft}, 0},
+	} {
+		l := NewLoss(tc.kind)
+		l.Weights = weights
+		l.LabelSmoothing = tc.smooth
+		if _, err := l.Forward(&logits, tc.t, true); err != nil {
+			t.Fatalf("%v: %v", tc.kind, err)
+		}
+		l.Backward(&logits, 1)
+		grad := append([]float32(nil), logits.Grad...)
+		const eps = 1e-3
+		for i := range logits.Data {
+			old := logits.Data[i]
+			logits.Data[i] = old + eps
+			fp, _ := l.Forward(&logits, tc.t, false)
+			logits.Data[i] = old - eps
+			fm, _ := l.Forward(&logits, tc.t, false)
+			logits.Data[i] = old
+			num := (fp - fm) / (2 * eps)
+			if a := float64(grad[i]); math.Abs(a-num) > 1e-4+1e-3*math.Abs(num) {
+				t.Errorf("%v: grad[%d] = %.6g, numeric %.6g", tc.kind, i, a, num)
+			}
+		}
+	}
+}

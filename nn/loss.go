@@ -119,6 +119,8 @@ func (l *Loss) Forward(logits *Tensor, t Targets, wantGrad bool) (float64, error
 	if wantGrad {
 		l.grad = grow(l.grad, n*c)
 		grad = l.grad
+	} else {
+		l.grad = l.grad[:0]
 	}
 	threads := l.Threads
 	if threads == 0 {
@@ -156,8 +158,8 @@ func (l *Loss) Forward(logits *Tensor, t Targets, wantGrad bool) (float64, error
 	return res.Loss, nil
 }
 
-// Backward writes scale times the gradient computed by the last Forward
-// (with wantGrad) into logits.Grad; scale is the upstream gradient of the
+// Backward writes scale times the gradient computed by the last Forward,
+// which must have had wantGrad, into logits.Grad; scale is the upstream gradient of the
 // loss, 1 when the loss is what is minimised. It panics if there is no such
 // gradient of the logits' length: that is a misuse of the layer.
 func (l *Loss) Backward(logits *Tensor, scale float32) {
