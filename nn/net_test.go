@@ -363,3 +363,19 @@ func TestNetWithXent(t *testing.T) {
 		}
 	}
 }
+
+func TestLeNet56(t *testing.T) {
+	net, err := NewLeNet(LeNetConfig{Height: 56, Width: 56, Classes: 10, Conv1: 4, Conv2: 8, Hidden: 16,
+		Loss: SoftmaxMultiLabel, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := net.Layers()[7].Name(); got != "dense(1568→16)" {
+		t.Errorf("hidden layer %s, want dense(1568→16)", got)
+	}
+	x := make([]float32, 3*56*56)
+	logits, err := net.Logits(nil, x)
+	if err != nil || len(logits) != 30 {
+		t.Fatalf("logits: %d values, %v", len(logits), err)
+	}
+}
