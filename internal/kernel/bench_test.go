@@ -106,6 +106,39 @@ func BenchmarkRows32(b *testing.B) {
 	}
 }
 
+// BenchmarkRows3Pass32 is BenchmarkRows32 done as Max32, ExpSum32 into
+// dst and Scale32: one exponential per element instead of two.
+func BenchmarkRows3Pass32(b *testing.B) {
+	const R, C = 256, 32000
+	s := make([]float32, R*C)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range s {
+		s[i] = 4 * float32(r.NormFloat64())
+	}
+	dst := make([]float32, R*C)
+	for _, name := range append(Implementations(), "copy") {
+		b.Run("impl="+name+"/C=32000", func(b *testing.B) {
+			b.SetBytes(4 * R * C)
+			if name == "copy" {
+				for b.Loop() {
+					copy(dst, s)
+				}
+				return
+			}
+			restore, _ := Select(name)
+			defer restore()
+			for b.Loop() {
+				for i := 0; i < R; i++ {
+					row, out := s[i*C:(i+1)*C], dst[i*C:(i+1)*C]
+					m, _ := Max32(row)
+					sum := ExpSum32(out, row, m)
+					Scale32(out, 1/sum)
+				}
+			}
+		})
+	}
+}
+
 func BenchmarkMaxSumExp64(b *testing.B) {
 	for _, name := range Implementations() {
 		b.Run("impl="+name+"/C=32000", func(b *testing.B) {
@@ -156,4 +189,23 @@ func BenchmarkCols32(b *testing.B) {
 			}
 		})
 	}
+}
+
+func BenchmarkMax32(b *testing.B) {
+	benchImpls(b, func(b *testing.B, s, dst []float32) {
+		m, _ := Max32(s)
+		sink += m
+	})
+}
+
+func BenchmarkExpSum32(b *testing.B) {
+	benchImpls(b, func(b *testing.B, s, dst []float32) {
+		sink += ExpSum32(dst, s, 3)
+	})
+}
+
+func BenchmarkScale32(b *testing.B) {
+	benchImpls(b, func(b *testing.B, s, dst []float32) {
+		Scale32(dst, 0.999)
+	})
 }

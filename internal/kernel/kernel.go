@@ -10,6 +10,14 @@
 //
 // The kernels trust their callers: lengths are checked by package xent
 // before any kernel runs.
+//
+// The amd64 assembly (AVX2+FMA and AVX-512, chosen at run time; see
+// Implementations) forms s − m in the element type, where the reference
+// loops subtract in float64, so exp(s − m) may differ from them by a
+// relative |s − m|·ε/2 beyond the vector exp's own error (≤ 1 ulp
+// measured, over the whole range, subnormal results included). Sums are
+// accumulated in a different order. Rows holding NaN (or +Inf, for the
+// max and sum kernels) are handed to the portable code.
 package kernel
 
 // MaxSumExp32 returns, for the row s,
@@ -78,6 +86,38 @@ func Exp32(dst, x []float32) { exp32(dst, x) }
 
 // Exp64 is Exp32 for float64.
 func Exp64(dst, x []float64) { exp64(dst, x) }
+
+// Max32 returns, for the row s,
+//
+//	m = max_k s[k]                (over the elements that are not NaN)
+//	nan = some s[k] is NaN
+//
+// m is −Inf if s is empty or all −Inf. With ExpSum32 and Scale32 it makes
+// a three-pass alternative to MaxSumExp32 + ExpScale32 that computes each
+// exponential once: Max32 streams the row from memory, and ExpSum32 and
+// Scale32 then find it in cache.
+func Max32(s []float32) (m float32, nan bool) { return max32(s) }
+
+// Max64 is Max32 for float64.
+func Max64(s []float64) (m float64, nan bool) { return max64(s) }
+
+// ExpSum32 writes the exponentials and returns their sum:
+//
+//	for k := range s { dst[k] = exp(s[k] − m); sum += dst[k] }
+//
+// dst may be s itself; m is finite.
+func ExpSum32(dst, s []float32, m float32) (sum float32) { return expSum32(dst, s, m) }
+
+// ExpSum64 is ExpSum32 for float64.
+func ExpSum64(dst, s []float64, m float64) (sum float64) { return expSum64(dst, s, m) }
+
+// Scale32 multiplies in place:
+//
+//	for k := range dst { dst[k] *= a }
+func Scale32(dst []float32, a float32) { scale32(dst, a) }
+
+// Scale64 is Scale32 for float64.
+func Scale64(dst []float64, a float64) { scale64(dst, a) }
 
 // Sum32 returns Σ_k s[k]: the bandwidth yardstick of a read-only pass.
 func Sum32(s []float32) float32 { return sum32(s) }

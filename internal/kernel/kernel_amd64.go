@@ -176,3 +176,64 @@ func sum64(s []float64) float64 {
 	}
 	return sum64Generic(s)
 }
+
+// The assembly max skips and flags NaN as the portable code does, so it
+// needs no fallback.
+
+func max32(s []float32) (float32, bool) {
+	if useAVX512 {
+		return max32AVX512(s)
+	} else if useAVX2 {
+		return max32AVX2(s)
+	}
+	return max32Generic(s)
+}
+
+func max64(s []float64) (float64, bool) {
+	if useAVX512 {
+		return max64AVX512(s)
+	} else if useAVX2 {
+		return max64AVX2(s)
+	}
+	return max64Generic(s)
+}
+
+func expSum32(dst, s []float32, m float32) float32 {
+	dst = dst[:len(s)]
+	if useAVX512 {
+		return expSum32AVX512(dst, s, m)
+	} else if useAVX2 {
+		return expSum32AVX2(dst, s, m)
+	}
+	return expSum32Generic(dst, s, m)
+}
+
+func expSum64(dst, s []float64, m float64) float64 {
+	dst = dst[:len(s)]
+	if useAVX512 {
+		return expSum64AVX512(dst, s, m)
+	} else if useAVX2 {
+		return expSum64AVX2(dst, s, m)
+	}
+	return expSum64Generic(dst, s, m)
+}
+
+func scale32(dst []float32, a float32) {
+	if useAVX512 {
+		scale32AVX512(dst, a)
+	} else if useAVX2 {
+		scale32AVX2(dst, a)
+	} else {
+		scale32Generic(dst, a)
+	}
+}
+
+func scale64(dst []float64, a float64) {
+	if useAVX512 {
+		scale64AVX512(dst, a)
+	} else if useAVX2 {
+		scale64AVX2(dst, a)
+	} else {
+		scale64Generic(dst, a)
+	}
+}

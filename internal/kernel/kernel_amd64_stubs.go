@@ -34,6 +34,21 @@ func exp32AVX2(dst []float32, x []float32)
 //go:noescape
 func sum32AVX2(s []float32) float32
 
+// max32AVX2 is max32 for AVX2.
+//
+//go:noescape
+func max32AVX2(s []float32) (m float32, nan bool)
+
+// expSum32AVX2 is expSum32 for AVX2.
+//
+//go:noescape
+func expSum32AVX2(dst []float32, s []float32, m float32) float32
+
+// scale32AVX2 is scale32 for AVX2.
+//
+//go:noescape
+func scale32AVX2(dst []float32, a float32)
+
 // maxSumExp64AVX2 is maxSumExp64 for AVX2: the lanes' max and sum, NaN sum if the row holds NaN or +Inf.
 //
 //go:noescape
@@ -63,6 +78,21 @@ func exp64AVX2(dst []float64, x []float64)
 //
 //go:noescape
 func sum64AVX2(s []float64) float64
+
+// max64AVX2 is max64 for AVX2.
+//
+//go:noescape
+func max64AVX2(s []float64) (m float64, nan bool)
+
+// expSum64AVX2 is expSum64 for AVX2.
+//
+//go:noescape
+func expSum64AVX2(dst []float64, s []float64, m float64) float64
+
+// scale64AVX2 is scale64 for AVX2.
+//
+//go:noescape
+func scale64AVX2(dst []float64, a float64)
 
 // maxSumExp32AVX512 is maxSumExp32 for AVX512: the lanes' max and sum, NaN sum if the row holds NaN or +Inf.
 //
@@ -94,6 +124,21 @@ func exp32AVX512(dst []float32, x []float32)
 //go:noescape
 func sum32AVX512(s []float32) float32
 
+// max32AVX512 is max32 for AVX512.
+//
+//go:noescape
+func max32AVX512(s []float32) (m float32, nan bool)
+
+// expSum32AVX512 is expSum32 for AVX512.
+//
+//go:noescape
+func expSum32AVX512(dst []float32, s []float32, m float32) float32
+
+// scale32AVX512 is scale32 for AVX512.
+//
+//go:noescape
+func scale32AVX512(dst []float32, a float32)
+
 // maxSumExp64AVX512 is maxSumExp64 for AVX512: the lanes' max and sum, NaN sum if the row holds NaN or +Inf.
 //
 //go:noescape
@@ -123,3 +168,18 @@ func exp64AVX512(dst []float64, x []float64)
 //
 //go:noescape
 func sum64AVX512(s []float64) float64
+
+// max64AVX512 is max64 for AVX512.
+//
+//go:noescape
+func max64AVX512(s []float64) (m float64, nan bool)
+
+// expSum64AVX512 is expSum64 for AVX512.
+//
+//go:noescape
+func expSum64AVX512(dst []float64, s []float64, m float64) float64
+
+// scale64AVX512 is scale64 for AVX512.
+//
+//go:noescape
+func scale64AVX512(dst []float64, a float64)

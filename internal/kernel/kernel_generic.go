@@ -173,3 +173,57 @@ func sum64Generic(s []float64) float64 {
 	}
 	return (a0 + a1) + (a2 + a3)
 }
+
+func max32Generic(s []float32) (m float32, nan bool) {
+	m = float32(math.Inf(-1))
+	for _, v := range s {
+		if v != v {
+			nan = true
+		} else if v > m {
+			m = v
+		}
+	}
+	return m, nan
+}
+
+func max64Generic(s []float64) (m float64, nan bool) {
+	m = math.Inf(-1)
+	for _, v := range s {
+		if v != v {
+			nan = true
+		} else if v > m {
+			m = v
+		}
+	}
+	return m, nan
+}
+
+func expSum32Generic(dst, s []float32, m float32) (sum float32) {
+	dst = dst[:len(s)]
+	for k, v := range s {
+		dst[k] = float32(math.Exp(float64(v) - float64(m)))
+		sum += dst[k]
+	}
+	return sum
+}
+
+func expSum64Generic(dst, s []float64, m float64) (sum float64) {
+	dst = dst[:len(s)]
+	for k, v := range s {
+		dst[k] = math.Exp(v - m)
+		sum += dst[k]
+	}
+	return sum
+}
+
+func scale32Generic(dst []float32, a float32) {
+	for k := range dst {
+		dst[k] *= a
+	}
+}
+
+func scale64Generic(dst []float64, a float64) {
+	for k := range dst {
+		dst[k] *= a
+	}
+}

@@ -22,7 +22,13 @@ func expScaleCols32(dst, s []float32, C, stride int, m, scale []float32) {
 func expScaleCols64(dst, s []float64, C, stride int, m, scale []float64) {
 	expScaleCols64Generic(dst, s, C, stride, m, scale)
 }
-func exp32(dst, x []float32)    { exp32Generic(dst, x) }
-func exp64(dst, x []float64)    { exp64Generic(dst, x) }
-func sum32(s []float32) float32 { return sum32Generic(s) }
-func sum64(s []float64) float64 { return sum64Generic(s) }
+func exp32(dst, x []float32)                       { exp32Generic(dst, x) }
+func exp64(dst, x []float64)                       { exp64Generic(dst, x) }
+func max32(s []float32) (float32, bool)            { return max32Generic(s) }
+func max64(s []float64) (float64, bool)            { return max64Generic(s) }
+func expSum32(dst, s []float32, m float32) float32 { return expSum32Generic(dst, s, m) }
+func expSum64(dst, s []float64, m float64) float64 { return expSum64Generic(dst, s, m) }
+func scale32(dst []float32, a float32)             { scale32Generic(dst, a) }
+func scale64(dst []float64, a float64)             { scale64Generic(dst, a) }
+func sum32(s []float32) float32                    { return sum32Generic(s) }
+func sum64(s []float64) float64                    { return sum64Generic(s) }

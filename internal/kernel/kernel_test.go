@@ -778,3 +778,87 @@ func TestExp64ULPExact(t *testing.T) {
 		}
 	})
 }
+
+func TestMaxExpSumScale32(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, g := range rowGens {
+			for _, n := range testLens {
+				s := row32(g, n, 6)
+				wm, wnan := max32Generic(s)
+				m, isNaN := Max32(s)
+				if m != wm || isNaN != wnan {
+					t.Fatalf("%s n=%d: Max32 = %v, %v; want %v, %v", g.name, n, m, isNaN, wm, wnan)
+				}
+				if math.IsInf(float64(m), 0) || isNaN {
+					m = 0.5
+				}
+				want := make([]float32, n)
+				wsum := expSum32Generic(want, s, m)
+				all, dst := guarded32(n)
+				sum := ExpSum32(dst, s, m)
+				checkGuard32(t, all, n)
+				if !sameOrClose(float64(sum), float64(wsum), sumRtol32(n)+float64(n)*0x1p-24, 2*0x1p-149) {
+					t.Fatalf("%s n=%d: ExpSum32 sum = %v; want %v", g.name, n, sum, wsum)
+				}
+				in := append([]float32(nil), s...)
+				ExpSum32(in, in, m)
+				for i := range want {
+					if d := float64(s[i]) - float64(m); !close32(dst[i], want[i], d) || !close32(in[i], want[i], d) {
+						t.Fatalf("%s n=%d: ExpSum32 [%d] = %v (in place %v); want %v", g.name, n, i, dst[i], in[i], want[i])
+					}
+				}
+				copy(want, dst)
+				scale32Generic(want, 0.3)
+				Scale32(dst, 0.3)
+				checkGuard32(t, all, n)
+				for i := range want {
+					if math.Float32bits(dst[i]) != math.Float32bits(want[i]) && !(dst[i] != dst[i] && want[i] != want[i]) {
+						t.Fatalf("%s n=%d: Scale32 [%d] = %v; want %v", g.name, n, i, dst[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestMaxExpSumScale64(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, g := range rowGens {
+			for _, n := range testLens {
+				s := row64(g, n, 6)
+				wm, wnan := max64Generic(s)
+				m, isNaN := Max64(s)
+				if m != wm || isNaN != wnan {
+					t.Fatalf("%s n=%d: Max64 = %v, %v; want %v, %v", g.name, n, m, isNaN, wm, wnan)
+				}
+				if math.IsInf(m, 0) || isNaN {
+					m = 0.5
+				}
+				want := make([]float64, n)
+				wsum := expSum64Generic(want, s, m)
+				all, dst := guarded64(n)
+				sum := ExpSum64(dst, s, m)
+				checkGuard64(t, all, n)
+				if !sameOrClose(sum, wsum, sumRtol64(n)+float64(n)*0x1p-53, 2*0x1p-1074) {
+					t.Fatalf("%s n=%d: ExpSum64 sum = %v; want %v", g.name, n, sum, wsum)
+				}
+				in := append([]float64(nil), s...)
+				ExpSum64(in, in, m)
+				for i := range want {
+					if d := s[i] - m; !close64(dst[i], want[i], d) || !close64(in[i], want[i], d) {
+						t.Fatalf("%s n=%d: ExpSum64 [%d] = %v (in place %v); want %v", g.name, n, i, dst[i], in[i], want[i])
+					}
+				}
+				copy(want, dst)
+				scale64Generic(want, 0.3)
+				Scale64(dst, 0.3)
+				checkGuard64(t, all, n)
+				for i := range want {
+					if math.Float64bits(dst[i]) != math.Float64bits(want[i]) && !(dst[i] != dst[i] && want[i] != want[i]) {
+						t.Fatalf("%s n=%d: Scale64 [%d] = %v; want %v", g.name, n, i, dst[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}

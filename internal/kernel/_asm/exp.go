@@ -188,7 +188,7 @@ func (g *gen) expConsts(flush bool) []string {
 	if g.z && !flush {
 		names = append(names, "hi")
 	}
-	for i := g.degree(); i >= 2; i-- {
+	for i := g.degree(); i >= 1; i-- {
 		names = append(names, fmt.Sprintf("p%d", i))
 	}
 	return names

@@ -389,3 +389,124 @@ func (g *gen) expScaleCols() {
 	})
 	g.end()
 }
+
+// max: per-lane running max with the NaN-ignoring operand order, U
+// accumulators, and an unordered compare OR-ed into a flag.
+func (g *gen) maxK() {
+	g.begin("max", "(s []T) (m T, nan bool)", "")
+	p := Load(Param("s").Base(), GP64())
+	n := Load(Param("s").Len(), GP64())
+	g.hoist("neginf")
+	const unord = 3
+	var flag reg.Register
+	if g.z {
+		flag = K()
+		KXORW(flag, flag, flag)
+	} else {
+		flag = g.vec()
+		g.zero(flag)
+	}
+	acc := make([]reg.VecVirtual, g.U)
+	for i := range acc {
+		acc[i] = g.vec()
+		g.mov(g.hot["neginf"], acc[i])
+	}
+	g.loop(n, []reg.Register{p}, func(offs []int, mask Op) {
+		for i, off := range offs {
+			var x reg.VecVirtual
+			if mask != nil {
+				x = g.vec()
+				g.mov(g.hot["neginf"], x)
+				g.maskLoadInto(at(p, off), mask, x)
+			} else {
+				x = g.load(at(p, off))
+			}
+			if g.z {
+				k := K()
+				g.pick(VCMPPS, VCMPPD)(Imm(unord), x, x, k)
+				KORW(k, flag, flag)
+			} else {
+				c := g.vec()
+				g.pick(VCMPPS, VCMPPD)(Imm(unord), x, x, c)
+				g.pick(VORPS, VORPD)(c, flag, flag)
+			}
+			g.max(acc[i], x, acc[i])
+		}
+	})
+	for w := len(acc); w > 1; w /= 2 {
+		for i := 0; i < w/2; i++ {
+			g.max(acc[i+w/2], acc[i], acc[i])
+		}
+	}
+	m := g.hreduce(g.pick2(VMAXPS, VMAXPD), acc[0])
+	Store(m, ReturnIndex(0))
+	r := GP32()
+	if g.z {
+		KMOVW(flag, r)
+	} else if g.f64 {
+		VMOVMSKPD(flag, r)
+	} else {
+		VMOVMSKPS(flag, r)
+	}
+	TESTL(r, r)
+	out := GP8()
+	SETNE(out)
+	Store(out, ReturnIndex(1))
+	g.end()
+}
+
+// expSum: dst = exp(s − m), summed in U accumulators; the tail's lanes
+// past the end are kept out of the sum.
+func (g *gen) expSum() {
+	g.begin("expSum", "(dst, s []T, m T) T", "")
+	pd := Load(Param("dst").Base(), GP64())
+	ps := Load(Param("s").Base(), GP64())
+	n := Load(Param("s").Len(), GP64())
+	mb := g.scalarParam("m")
+	g.hoistExp(false)
+	acc := make([]reg.VecVirtual, g.U)
+	for i := range acc {
+		acc[i] = g.vec()
+		g.zero(acc[i])
+	}
+	g.loop(n, []reg.Register{pd, ps}, func(offs []int, mask Op) {
+		for i, off := range offs {
+			x := g.loadAt(ps, off, mask)
+			g.sub(mb, x, x)
+			g.expv(x, false)
+			g.storeAt(x, pd, off, mask)
+			switch {
+			case mask == nil:
+				g.add(x, acc[i], acc[i])
+			case g.z:
+				g.pick(VADDPS, VADDPD)(x, acc[i], mask, acc[i])
+			default:
+				g.pick(VANDPS, VANDPD)(mask, x, x)
+				g.add(x, acc[i], acc[i])
+			}
+		}
+	})
+	for w := len(acc); w > 1; w /= 2 {
+		for i := 0; i < w/2; i++ {
+			g.add(acc[i+w/2], acc[i], acc[i])
+		}
+	}
+	s := g.hreduce(g.pick2(VADDPS, VADDPD), acc[0])
+	Store(s, ReturnIndex(0))
+	g.end()
+}
+
+func (g *gen) scale() {
+	g.begin("scale", "(dst []T, a T)", "")
+	p := Load(Param("dst").Base(), GP64())
+	n := Load(Param("dst").Len(), GP64())
+	a := g.scalarParam("a")
+	g.loop(n, []reg.Register{p}, func(offs []int, mask Op) {
+		for _, off := range offs {
+			x := g.loadAt(p, off, mask)
+			g.mul(a, x, x)
+			g.storeAt(x, p, off, mask)
+		}
+	})
+	g.end()
+}

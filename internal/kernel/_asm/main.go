@@ -22,6 +22,9 @@ func main() {
 		g.expScaleCols()
 		g.exp()
 		g.sum()
+		g.maxK()
+		g.expSum()
+		g.scale()
 	}
 	Generate()
 }
