@@ -7,7 +7,6 @@
 // func maxSumExp32AVX2(s []float32) (m float32, sum float32)
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·maxSumExp32AVX2(SB), NOSPLIT, $0-32
-	// Requires: AVX, AVX2, FMA
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
 	VMOVUPS k32_loflush<>+0(SB), Y0
@@ -516,7 +515,6 @@ GLOBL k32_neginf<>(SB), RODATA|NOPTR, $64
 // func expScale32AVX2(dst []float32, s []float32, m float32, scale float32)
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·expScale32AVX2(SB), NOSPLIT, $0-56
-	// Requires: AVX, AVX2, FMA
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         s_len+32(FP), DX
@@ -757,7 +755,6 @@ GLOBL k32_magicfu<>(SB), RODATA|NOPTR, $64
 // func maxSumExpCols32AVX2(m []float32, sum []float32, s []float32, C int, stride int) (nan bool)
 // Requires: AVX, AVX2, FMA3
 TEXT ·maxSumExpCols32AVX2(SB), NOSPLIT, $0-89
-	// Requires: AVX, AVX2, FMA
 	MOVQ    m_base+0(FP), AX
 	MOVQ    m_len+8(FP), CX
 	MOVQ    sum_base+24(FP), DX
@@ -1080,7 +1077,6 @@ cdone14:
 // func expScaleCols32AVX2(dst []float32, s []float32, C int, stride int, m []float32, scale []float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·expScaleCols32AVX2(SB), NOSPLIT, $0-112
-	// Requires: AVX, AVX2, FMA
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    s_base+24(FP), CX
 	MOVQ    C+48(FP), DX
@@ -1292,7 +1288,6 @@ cdone2:
 // func exp32AVX2(dst []float32, x []float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·exp32AVX2(SB), NOSPLIT, $0-48
-	// Requires: AVX, AVX2, FMA
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    x_base+24(FP), CX
 	MOVQ    x_len+32(FP), DX
@@ -1463,7 +1458,6 @@ done5:
 // func sum32AVX2(s []float32) float32
 // Requires: AVX, SSE
 TEXT ·sum32AVX2(SB), NOSPLIT, $0-28
-	// Requires: AVX, AVX2, FMA
 	MOVQ   s_base+0(FP), AX
 	MOVQ   s_len+8(FP), CX
 	VXORPS Y0, Y0, Y0
@@ -1523,7 +1517,6 @@ done5:
 // func max32AVX2(s []float32) (m float32, nan bool)
 // Requires: AVX, SSE
 TEXT ·max32AVX2(SB), NOSPLIT, $0-29
-	// Requires: AVX, AVX2, FMA
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
 	VMOVUPS k32_neginf<>+0(SB), Y0
@@ -1603,7 +1596,6 @@ done5:
 // func expSum32AVX2(dst []float32, s []float32, m float32) float32
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·expSum32AVX2(SB), NOSPLIT, $0-60
-	// Requires: AVX, AVX2, FMA
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         s_len+32(FP), DX
@@ -1803,7 +1795,6 @@ done5:
 // func scale32AVX2(dst []float32, a float32)
 // Requires: AVX, AVX2, SSE
 TEXT ·scale32AVX2(SB), NOSPLIT, $0-28
-	// Requires: AVX, AVX2, FMA
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         dst_len+8(FP), CX
 	MOVSS        a+24(FP), X0
@@ -1857,7 +1848,6 @@ done5:
 // func maxSumExp64AVX2(s []float64) (m float64, sum float64)
 // Requires: AVX, AVX2, FMA3, SSE2
 TEXT ·maxSumExp64AVX2(SB), NOSPLIT, $0-40
-	// Requires: AVX, AVX2, FMA
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
 	VMOVUPD k64_loflush<>+0(SB), Y0
@@ -2340,7 +2330,6 @@ GLOBL k64_neginf<>(SB), RODATA|NOPTR, $64
 // func expScale64AVX2(dst []float64, s []float64, m float64, scale float64)
 // Requires: AVX, AVX2, FMA3, SSE2
 TEXT ·expScale64AVX2(SB), NOSPLIT, $0-64
-	// Requires: AVX, AVX2, FMA
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         s_len+32(FP), DX
@@ -2587,7 +2576,6 @@ GLOBL k64_magicfu<>(SB), RODATA|NOPTR, $64
 // func maxSumExpCols64AVX2(m []float64, sum []float64, s []float64, C int, stride int) (nan bool)
 // Requires: AVX, AVX2, FMA3
 TEXT ·maxSumExpCols64AVX2(SB), NOSPLIT, $0-89
-	// Requires: AVX, AVX2, FMA
 	MOVQ    m_base+0(FP), AX
 	MOVQ    m_len+8(FP), CX
 	MOVQ    sum_base+24(FP), DX
@@ -2940,7 +2928,6 @@ cdone14:
 // func expScaleCols64AVX2(dst []float64, s []float64, C int, stride int, m []float64, scale []float64)
 // Requires: AVX, AVX2, FMA3
 TEXT ·expScaleCols64AVX2(SB), NOSPLIT, $0-112
-	// Requires: AVX, AVX2, FMA
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    s_base+24(FP), CX
 	MOVQ    C+48(FP), DX
@@ -3182,7 +3169,6 @@ cdone2:
 // func exp64AVX2(dst []float64, x []float64)
 // Requires: AVX, AVX2, FMA3
 TEXT ·exp64AVX2(SB), NOSPLIT, $0-48
-	// Requires: AVX, AVX2, FMA
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    x_base+24(FP), CX
 	MOVQ    x_len+32(FP), DX
@@ -3383,7 +3369,6 @@ done5:
 // func sum64AVX2(s []float64) float64
 // Requires: AVX, SSE2
 TEXT ·sum64AVX2(SB), NOSPLIT, $0-32
-	// Requires: AVX, AVX2, FMA
 	MOVQ   s_base+0(FP), AX
 	MOVQ   s_len+8(FP), CX
 	VXORPD Y0, Y0, Y0
@@ -3441,7 +3426,6 @@ done5:
 // func max64AVX2(s []float64) (m float64, nan bool)
 // Requires: AVX, SSE2
 TEXT ·max64AVX2(SB), NOSPLIT, $0-33
-	// Requires: AVX, AVX2, FMA
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
 	VMOVUPD k64_neginf<>+0(SB), Y0
@@ -3519,7 +3503,6 @@ done5:
 // func expSum64AVX2(dst []float64, s []float64, m float64) float64
 // Requires: AVX, AVX2, FMA3, SSE2
 TEXT ·expSum64AVX2(SB), NOSPLIT, $0-64
-	// Requires: AVX, AVX2, FMA
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         s_len+32(FP), DX
@@ -3747,7 +3730,6 @@ done5:
 // func scale64AVX2(dst []float64, a float64)
 // Requires: AVX, AVX2, SSE2
 TEXT ·scale64AVX2(SB), NOSPLIT, $0-32
-	// Requires: AVX, AVX2, FMA
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         dst_len+8(FP), CX
 	MOVSD        a+24(FP), X0
@@ -3799,9 +3781,8 @@ done5:
 	RET
 
 // func maxSumExp32AVX512(s []float32) (m float32, sum float32)
-// Requires: AVX, AVX512DQ, AVX512F, SSE
+// Requires: AVX, AVX512F, SSE
 TEXT ·maxSumExp32AVX512(SB), NOSPLIT, $0-32
-	// Requires: AVX, AVX2, AVX512F
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
 	VMOVUPS k32_lo<>+0(SB), Z0
@@ -3816,7 +3797,7 @@ TEXT ·maxSumExp32AVX512(SB), NOSPLIT, $0-32
 	VMOVUPS k32_p2<>+0(SB), Z9
 	VMOVUPS k32_p1<>+0(SB), Z10
 	VMOVUPS k32_negmax<>+0(SB), Z11
-	VXORPS  Z12, Z12, Z12
+	VPXORD  Z12, Z12, Z12
 
 loop1:
 	CMPQ         CX, $0x00000040
@@ -4092,7 +4073,6 @@ GLOBL ktailmask<>(SB), RODATA|NOPTR, $32
 // func expScale32AVX512(dst []float32, s []float32, m float32, scale float32)
 // Requires: AVX, AVX512F, SSE
 TEXT ·expScale32AVX512(SB), NOSPLIT, $0-56
-	// Requires: AVX, AVX2, AVX512F
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         s_len+32(FP), DX
@@ -4255,9 +4235,8 @@ done5:
 	RET
 
 // func maxSumExpCols32AVX512(m []float32, sum []float32, s []float32, C int, stride int) (nan bool)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512F
 TEXT ·maxSumExpCols32AVX512(SB), NOSPLIT, $0-89
-	// Requires: AVX, AVX2, AVX512F
 	MOVQ    m_base+0(FP), AX
 	MOVQ    m_len+8(FP), CX
 	MOVQ    sum_base+24(FP), DX
@@ -4279,7 +4258,7 @@ TEXT ·maxSumExpCols32AVX512(SB), NOSPLIT, $0-89
 	VMOVUPS k32_neginf<>+0(SB), Z11
 	VMOVUPS k32_negmax<>+0(SB), Z12
 	KXORW   K1, K1, K1
-	VXORPS  Z13, Z13, Z13
+	VPXORD  Z13, Z13, Z13
 	MOVQ    BX, R8
 	MOVQ    CX, R9
 	MOVQ    AX, R10
@@ -4578,7 +4557,6 @@ cdone14:
 // func expScaleCols32AVX512(dst []float32, s []float32, C int, stride int, m []float32, scale []float32)
 // Requires: AVX, AVX512F
 TEXT ·expScaleCols32AVX512(SB), NOSPLIT, $0-112
-	// Requires: AVX, AVX2, AVX512F
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    s_base+24(FP), CX
 	MOVQ    C+48(FP), DX
@@ -4768,7 +4746,6 @@ cdone2:
 // func exp32AVX512(dst []float32, x []float32)
 // Requires: AVX, AVX512F
 TEXT ·exp32AVX512(SB), NOSPLIT, $0-48
-	// Requires: AVX, AVX2, AVX512F
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    x_base+24(FP), CX
 	MOVQ    x_len+32(FP), DX
@@ -4915,15 +4892,14 @@ done5:
 	RET
 
 // func sum32AVX512(s []float32) float32
-// Requires: AVX, AVX512DQ, AVX512F, SSE
+// Requires: AVX, AVX512F, SSE
 TEXT ·sum32AVX512(SB), NOSPLIT, $0-28
-	// Requires: AVX, AVX2, AVX512F
 	MOVQ   s_base+0(FP), AX
 	MOVQ   s_len+8(FP), CX
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
 
 loop1:
 	CMPQ    CX, $0x00000040
@@ -4977,7 +4953,6 @@ done5:
 // func max32AVX512(s []float32) (m float32, nan bool)
 // Requires: AVX, AVX512F, SSE
 TEXT ·max32AVX512(SB), NOSPLIT, $0-29
-	// Requires: AVX, AVX2, AVX512F
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
 	VMOVUPS k32_neginf<>+0(SB), Z0
@@ -5054,110 +5029,109 @@ done5:
 	RET
 
 // func expSum32AVX512(dst []float32, s []float32, m float32) float32
-// Requires: AVX, AVX512DQ, AVX512F, SSE
+// Requires: AVX, AVX512F, SSE
 TEXT ·expSum32AVX512(SB), NOSPLIT, $0-60
-	// Requires: AVX, AVX2, AVX512F
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         s_len+32(FP), DX
 	MOVSS        m+48(FP), X0
 	VBROADCASTSS X0, Z0
-	VMOVUPS      k32_lo<>+0(SB), Z1
-	VMOVUPS      k32_hi<>+0(SB), Z2
-	VMOVUPS      k32_log2e<>+0(SB), Z3
-	VMOVUPS      k32_magic<>+0(SB), Z4
-	VMOVUPS      k32_ln2hi<>+0(SB), Z5
-	VMOVUPS      k32_ln2lo<>+0(SB), Z6
-	VMOVUPS      k32_p6<>+0(SB), Z7
-	VMOVUPS      k32_p5<>+0(SB), Z8
-	VMOVUPS      k32_p4<>+0(SB), Z9
-	VMOVUPS      k32_p3<>+0(SB), Z10
-	VMOVUPS      k32_p2<>+0(SB), Z11
-	VMOVUPS      k32_p1<>+0(SB), Z12
-	VXORPS       Z13, Z13, Z13
-	VXORPS       Z14, Z14, Z14
-	VXORPS       Z15, Z15, Z15
-	VXORPS       Z16, Z16, Z16
+	VMOVUPS      k32_lo<>+0(SB), Z5
+	VMOVUPS      k32_hi<>+0(SB), Z6
+	VMOVUPS      k32_log2e<>+0(SB), Z7
+	VMOVUPS      k32_magic<>+0(SB), Z8
+	VMOVUPS      k32_ln2hi<>+0(SB), Z9
+	VMOVUPS      k32_ln2lo<>+0(SB), Z10
+	VMOVUPS      k32_p6<>+0(SB), Z11
+	VMOVUPS      k32_p5<>+0(SB), Z12
+	VMOVUPS      k32_p4<>+0(SB), Z13
+	VMOVUPS      k32_p3<>+0(SB), Z14
+	VMOVUPS      k32_p2<>+0(SB), Z15
+	VMOVUPS      k32_p1<>+0(SB), Z16
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
 
 loop1:
 	CMPQ         DX, $0x00000040
 	JL           next2
 	VMOVUPS      (CX), Z17
 	VSUBPS       Z0, Z17, Z17
-	VMAXPS       Z17, Z1, Z17
-	VMINPS       Z17, Z2, Z17
-	VMOVUPS      Z4, Z18
-	VFMADD231PS  Z3, Z17, Z18
-	VSUBPS       Z4, Z18, Z18
-	VFNMADD231PS Z5, Z18, Z17
-	VFNMADD231PS Z6, Z18, Z17
-	VMOVUPS      Z7, Z19
-	VFMADD213PS  Z8, Z17, Z19
-	VFMADD213PS  Z9, Z17, Z19
-	VFMADD213PS  Z10, Z17, Z19
-	VFMADD213PS  Z11, Z17, Z19
+	VMAXPS       Z17, Z5, Z17
+	VMINPS       Z17, Z6, Z17
+	VMOVUPS      Z8, Z18
+	VFMADD231PS  Z7, Z17, Z18
+	VSUBPS       Z8, Z18, Z18
+	VFNMADD231PS Z9, Z18, Z17
+	VFNMADD231PS Z10, Z18, Z17
+	VMOVUPS      Z11, Z19
 	VFMADD213PS  Z12, Z17, Z19
-	VFMADD213PS  Z12, Z17, Z19
+	VFMADD213PS  Z13, Z17, Z19
+	VFMADD213PS  Z14, Z17, Z19
+	VFMADD213PS  Z15, Z17, Z19
+	VFMADD213PS  Z16, Z17, Z19
+	VFMADD213PS  Z16, Z17, Z19
 	VSCALEFPS    Z18, Z19, Z17
 	VMOVUPS      Z17, (AX)
-	VADDPS       Z17, Z13, Z13
+	VADDPS       Z17, Z1, Z1
 	VMOVUPS      64(CX), Z17
 	VSUBPS       Z0, Z17, Z17
-	VMAXPS       Z17, Z1, Z17
-	VMINPS       Z17, Z2, Z17
-	VMOVUPS      Z4, Z18
-	VFMADD231PS  Z3, Z17, Z18
-	VSUBPS       Z4, Z18, Z18
-	VFNMADD231PS Z5, Z18, Z17
-	VFNMADD231PS Z6, Z18, Z17
-	VMOVUPS      Z7, Z19
-	VFMADD213PS  Z8, Z17, Z19
-	VFMADD213PS  Z9, Z17, Z19
-	VFMADD213PS  Z10, Z17, Z19
-	VFMADD213PS  Z11, Z17, Z19
+	VMAXPS       Z17, Z5, Z17
+	VMINPS       Z17, Z6, Z17
+	VMOVUPS      Z8, Z18
+	VFMADD231PS  Z7, Z17, Z18
+	VSUBPS       Z8, Z18, Z18
+	VFNMADD231PS Z9, Z18, Z17
+	VFNMADD231PS Z10, Z18, Z17
+	VMOVUPS      Z11, Z19
 	VFMADD213PS  Z12, Z17, Z19
-	VFMADD213PS  Z12, Z17, Z19
+	VFMADD213PS  Z13, Z17, Z19
+	VFMADD213PS  Z14, Z17, Z19
+	VFMADD213PS  Z15, Z17, Z19
+	VFMADD213PS  Z16, Z17, Z19
+	VFMADD213PS  Z16, Z17, Z19
 	VSCALEFPS    Z18, Z19, Z17
 	VMOVUPS      Z17, 64(AX)
-	VADDPS       Z17, Z14, Z14
+	VADDPS       Z17, Z2, Z2
 	VMOVUPS      128(CX), Z17
 	VSUBPS       Z0, Z17, Z17
-	VMAXPS       Z17, Z1, Z17
-	VMINPS       Z17, Z2, Z17
-	VMOVUPS      Z4, Z18
-	VFMADD231PS  Z3, Z17, Z18
-	VSUBPS       Z4, Z18, Z18
-	VFNMADD231PS Z5, Z18, Z17
-	VFNMADD231PS Z6, Z18, Z17
-	VMOVUPS      Z7, Z19
-	VFMADD213PS  Z8, Z17, Z19
-	VFMADD213PS  Z9, Z17, Z19
-	VFMADD213PS  Z10, Z17, Z19
-	VFMADD213PS  Z11, Z17, Z19
+	VMAXPS       Z17, Z5, Z17
+	VMINPS       Z17, Z6, Z17
+	VMOVUPS      Z8, Z18
+	VFMADD231PS  Z7, Z17, Z18
+	VSUBPS       Z8, Z18, Z18
+	VFNMADD231PS Z9, Z18, Z17
+	VFNMADD231PS Z10, Z18, Z17
+	VMOVUPS      Z11, Z19
 	VFMADD213PS  Z12, Z17, Z19
-	VFMADD213PS  Z12, Z17, Z19
+	VFMADD213PS  Z13, Z17, Z19
+	VFMADD213PS  Z14, Z17, Z19
+	VFMADD213PS  Z15, Z17, Z19
+	VFMADD213PS  Z16, Z17, Z19
+	VFMADD213PS  Z16, Z17, Z19
 	VSCALEFPS    Z18, Z19, Z17
 	VMOVUPS      Z17, 128(AX)
-	VADDPS       Z17, Z15, Z15
+	VADDPS       Z17, Z3, Z3
 	VMOVUPS      192(CX), Z17
 	VSUBPS       Z0, Z17, Z17
-	VMAXPS       Z17, Z1, Z17
-	VMINPS       Z17, Z2, Z17
-	VMOVUPS      Z4, Z18
-	VFMADD231PS  Z3, Z17, Z18
-	VSUBPS       Z4, Z18, Z18
-	VFNMADD231PS Z5, Z18, Z17
-	VFNMADD231PS Z6, Z18, Z17
-	VMOVUPS      Z7, Z19
-	VFMADD213PS  Z8, Z17, Z19
-	VFMADD213PS  Z9, Z17, Z19
-	VFMADD213PS  Z10, Z17, Z19
-	VFMADD213PS  Z11, Z17, Z19
+	VMAXPS       Z17, Z5, Z17
+	VMINPS       Z17, Z6, Z17
+	VMOVUPS      Z8, Z18
+	VFMADD231PS  Z7, Z17, Z18
+	VSUBPS       Z8, Z18, Z18
+	VFNMADD231PS Z9, Z18, Z17
+	VFNMADD231PS Z10, Z18, Z17
+	VMOVUPS      Z11, Z19
 	VFMADD213PS  Z12, Z17, Z19
-	VFMADD213PS  Z12, Z17, Z19
+	VFMADD213PS  Z13, Z17, Z19
+	VFMADD213PS  Z14, Z17, Z19
+	VFMADD213PS  Z15, Z17, Z19
+	VFMADD213PS  Z16, Z17, Z19
+	VFMADD213PS  Z16, Z17, Z19
 	VSCALEFPS    Z18, Z19, Z17
 	VMOVUPS      Z17, 192(AX)
-	VADDPS       Z17, Z16, Z16
+	VADDPS       Z17, Z4, Z4
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
 	SUBQ         $0x00000040, DX
@@ -5169,23 +5143,23 @@ loop3:
 	JL           next4
 	VMOVUPS      (CX), Z17
 	VSUBPS       Z0, Z17, Z17
-	VMAXPS       Z17, Z1, Z17
-	VMINPS       Z17, Z2, Z17
-	VMOVUPS      Z4, Z18
-	VFMADD231PS  Z3, Z17, Z18
-	VSUBPS       Z4, Z18, Z18
-	VFNMADD231PS Z5, Z18, Z17
-	VFNMADD231PS Z6, Z18, Z17
-	VMOVUPS      Z7, Z19
-	VFMADD213PS  Z8, Z17, Z19
-	VFMADD213PS  Z9, Z17, Z19
-	VFMADD213PS  Z10, Z17, Z19
-	VFMADD213PS  Z11, Z17, Z19
+	VMAXPS       Z17, Z5, Z17
+	VMINPS       Z17, Z6, Z17
+	VMOVUPS      Z8, Z18
+	VFMADD231PS  Z7, Z17, Z18
+	VSUBPS       Z8, Z18, Z18
+	VFNMADD231PS Z9, Z18, Z17
+	VFNMADD231PS Z10, Z18, Z17
+	VMOVUPS      Z11, Z19
 	VFMADD213PS  Z12, Z17, Z19
-	VFMADD213PS  Z12, Z17, Z19
+	VFMADD213PS  Z13, Z17, Z19
+	VFMADD213PS  Z14, Z17, Z19
+	VFMADD213PS  Z15, Z17, Z19
+	VFMADD213PS  Z16, Z17, Z19
+	VFMADD213PS  Z16, Z17, Z19
 	VSCALEFPS    Z18, Z19, Z17
 	VMOVUPS      Z17, (AX)
-	VADDPS       Z17, Z13, Z13
+	VADDPS       Z17, Z1, Z1
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000010, DX
@@ -5198,30 +5172,30 @@ next4:
 	KMOVW        (BX)(DX*2), K1
 	VMOVUPS.Z    (CX), K1, Z17
 	VSUBPS       Z0, Z17, Z17
-	VMAXPS       Z17, Z1, Z17
-	VMINPS       Z17, Z2, Z17
-	VMOVUPS      Z4, Z0
-	VFMADD231PS  Z3, Z17, Z0
-	VSUBPS       Z4, Z0, Z0
-	VFNMADD231PS Z5, Z0, Z17
-	VFNMADD231PS Z6, Z0, Z17
-	VMOVUPS      Z7, Z1
-	VFMADD213PS  Z8, Z17, Z1
-	VFMADD213PS  Z9, Z17, Z1
-	VFMADD213PS  Z10, Z17, Z1
-	VFMADD213PS  Z11, Z17, Z1
-	VFMADD213PS  Z12, Z17, Z1
-	VFMADD213PS  Z12, Z17, Z1
-	VSCALEFPS    Z0, Z1, Z17
+	VMAXPS       Z17, Z5, Z17
+	VMINPS       Z17, Z6, Z17
+	VMOVUPS      Z8, Z0
+	VFMADD231PS  Z7, Z17, Z0
+	VSUBPS       Z8, Z0, Z0
+	VFNMADD231PS Z9, Z0, Z17
+	VFNMADD231PS Z10, Z0, Z17
+	VMOVUPS      Z11, Z5
+	VFMADD213PS  Z12, Z17, Z5
+	VFMADD213PS  Z13, Z17, Z5
+	VFMADD213PS  Z14, Z17, Z5
+	VFMADD213PS  Z15, Z17, Z5
+	VFMADD213PS  Z16, Z17, Z5
+	VFMADD213PS  Z16, Z17, Z5
+	VSCALEFPS    Z0, Z5, Z17
 	VMOVUPS      Z17, K1, (AX)
-	VADDPS       Z17, Z13, K1, Z13
+	VADDPS       Z17, Z1, K1, Z1
 
 done5:
-	VADDPS        Z15, Z13, Z13
-	VADDPS        Z16, Z14, Z14
-	VADDPS        Z14, Z13, Z13
-	VEXTRACTF64X4 $0x01, Z13, Y0
-	VADDPS        Y0, Y13, Y0
+	VADDPS        Z3, Z1, Z1
+	VADDPS        Z4, Z2, Z2
+	VADDPS        Z2, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y0, Y1, Y0
 	VEXTRACTF128  $0x01, Y0, X1
 	VADDPS        X1, X0, X1
 	VMOVHLPS      X1, X1, X0
@@ -5235,7 +5209,6 @@ done5:
 // func scale32AVX512(dst []float32, a float32)
 // Requires: AVX, AVX512F, SSE
 TEXT ·scale32AVX512(SB), NOSPLIT, $0-28
-	// Requires: AVX, AVX2, AVX512F
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         dst_len+8(FP), CX
 	MOVSS        a+24(FP), X0
@@ -5285,9 +5258,8 @@ done5:
 	RET
 
 // func maxSumExp64AVX512(s []float64) (m float64, sum float64)
-// Requires: AVX, AVX512DQ, AVX512F, SSE2
+// Requires: AVX, AVX512F, SSE2
 TEXT ·maxSumExp64AVX512(SB), NOSPLIT, $0-40
-	// Requires: AVX, AVX2, AVX512F
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
 	VMOVUPD k64_lo<>+0(SB), Z0
@@ -5296,7 +5268,7 @@ TEXT ·maxSumExp64AVX512(SB), NOSPLIT, $0-40
 	VMOVUPD k64_ln2hi<>+0(SB), Z3
 	VMOVUPD k64_ln2lo<>+0(SB), Z4
 	VMOVUPD k64_negmax<>+0(SB), Z5
-	VXORPD  Z6, Z6, Z6
+	VPXORD  Z6, Z6, Z6
 
 loop1:
 	CMPQ         CX, $0x00000020
@@ -5592,7 +5564,6 @@ GLOBL k64_magic<>(SB), RODATA|NOPTR, $64
 // func expScale64AVX512(dst []float64, s []float64, m float64, scale float64)
 // Requires: AVX, AVX512F, SSE2
 TEXT ·expScale64AVX512(SB), NOSPLIT, $0-64
-	// Requires: AVX, AVX2, AVX512F
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         s_len+32(FP), DX
@@ -5779,9 +5750,8 @@ done5:
 	RET
 
 // func maxSumExpCols64AVX512(m []float64, sum []float64, s []float64, C int, stride int) (nan bool)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512F
 TEXT ·maxSumExpCols64AVX512(SB), NOSPLIT, $0-89
-	// Requires: AVX, AVX2, AVX512F
 	MOVQ    m_base+0(FP), AX
 	MOVQ    m_len+8(FP), CX
 	MOVQ    sum_base+24(FP), DX
@@ -5797,7 +5767,7 @@ TEXT ·maxSumExpCols64AVX512(SB), NOSPLIT, $0-89
 	VMOVUPD k64_neginf<>+0(SB), Z5
 	VMOVUPD k64_negmax<>+0(SB), Z6
 	KXORW   K1, K1, K1
-	VXORPD  Z7, Z7, Z7
+	VPXORD  Z7, Z7, Z7
 	MOVQ    BX, R8
 	MOVQ    CX, R9
 	MOVQ    AX, R10
@@ -6126,7 +6096,6 @@ cdone14:
 // func expScaleCols64AVX512(dst []float64, s []float64, C int, stride int, m []float64, scale []float64)
 // Requires: AVX, AVX512F
 TEXT ·expScaleCols64AVX512(SB), NOSPLIT, $0-112
-	// Requires: AVX, AVX2, AVX512F
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    s_base+24(FP), CX
 	MOVQ    C+48(FP), DX
@@ -6340,7 +6309,6 @@ cdone2:
 // func exp64AVX512(dst []float64, x []float64)
 // Requires: AVX, AVX512F
 TEXT ·exp64AVX512(SB), NOSPLIT, $0-48
-	// Requires: AVX, AVX2, AVX512F
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    x_base+24(FP), CX
 	MOVQ    x_len+32(FP), DX
@@ -6511,15 +6479,14 @@ done5:
 	RET
 
 // func sum64AVX512(s []float64) float64
-// Requires: AVX, AVX512DQ, AVX512F, SSE2
+// Requires: AVX, AVX512F, SSE2
 TEXT ·sum64AVX512(SB), NOSPLIT, $0-32
-	// Requires: AVX, AVX2, AVX512F
 	MOVQ   s_base+0(FP), AX
 	MOVQ   s_len+8(FP), CX
-	VXORPD Z0, Z0, Z0
-	VXORPD Z1, Z1, Z1
-	VXORPD Z2, Z2, Z2
-	VXORPD Z3, Z3, Z3
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
 
 loop1:
 	CMPQ    CX, $0x00000020
@@ -6571,7 +6538,6 @@ done5:
 // func max64AVX512(s []float64) (m float64, nan bool)
 // Requires: AVX, AVX512F, SSE2
 TEXT ·max64AVX512(SB), NOSPLIT, $0-33
-	// Requires: AVX, AVX2, AVX512F
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
 	VMOVUPD k64_neginf<>+0(SB), Z0
@@ -6646,37 +6612,36 @@ done5:
 	RET
 
 // func expSum64AVX512(dst []float64, s []float64, m float64) float64
-// Requires: AVX, AVX512DQ, AVX512F, SSE2
+// Requires: AVX, AVX512F, SSE2
 TEXT ·expSum64AVX512(SB), NOSPLIT, $0-64
-	// Requires: AVX, AVX2, AVX512F
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         s_len+32(FP), DX
 	MOVSD        m+48(FP), X0
 	VBROADCASTSD X0, Z0
-	VMOVUPD      k64_lo<>+0(SB), Z1
-	VMOVUPD      k64_hi<>+0(SB), Z2
-	VMOVUPD      k64_log2e<>+0(SB), Z3
-	VMOVUPD      k64_magic<>+0(SB), Z4
-	VMOVUPD      k64_ln2hi<>+0(SB), Z5
-	VMOVUPD      k64_ln2lo<>+0(SB), Z6
-	VXORPD       Z7, Z7, Z7
-	VXORPD       Z8, Z8, Z8
-	VXORPD       Z9, Z9, Z9
-	VXORPD       Z10, Z10, Z10
+	VMOVUPD      k64_lo<>+0(SB), Z5
+	VMOVUPD      k64_hi<>+0(SB), Z6
+	VMOVUPD      k64_log2e<>+0(SB), Z7
+	VMOVUPD      k64_magic<>+0(SB), Z8
+	VMOVUPD      k64_ln2hi<>+0(SB), Z9
+	VMOVUPD      k64_ln2lo<>+0(SB), Z10
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
 
 loop1:
 	CMPQ         DX, $0x00000020
 	JL           next2
 	VMOVUPD      (CX), Z11
 	VSUBPD       Z0, Z11, Z11
-	VMAXPD       Z11, Z1, Z11
-	VMINPD       Z11, Z2, Z11
-	VMOVUPD      Z4, Z12
-	VFMADD231PD  Z3, Z11, Z12
-	VSUBPD       Z4, Z12, Z12
-	VFNMADD231PD Z5, Z12, Z11
-	VFNMADD231PD Z6, Z12, Z11
+	VMAXPD       Z11, Z5, Z11
+	VMINPD       Z11, Z6, Z11
+	VMOVUPD      Z8, Z12
+	VFMADD231PD  Z7, Z11, Z12
+	VSUBPD       Z8, Z12, Z12
+	VFNMADD231PD Z9, Z12, Z11
+	VFNMADD231PD Z10, Z12, Z11
 	VMOVUPD      k64_p11<>+0(SB), Z13
 	VFMADD213PD  k64_p10<>+0(SB), Z11, Z13
 	VFMADD213PD  k64_p9<>+0(SB), Z11, Z13
@@ -6691,16 +6656,16 @@ loop1:
 	VFMADD213PD  k64_p1<>+0(SB), Z11, Z13
 	VSCALEFPD    Z12, Z13, Z11
 	VMOVUPD      Z11, (AX)
-	VADDPD       Z11, Z7, Z7
+	VADDPD       Z11, Z1, Z1
 	VMOVUPD      64(CX), Z11
 	VSUBPD       Z0, Z11, Z11
-	VMAXPD       Z11, Z1, Z11
-	VMINPD       Z11, Z2, Z11
-	VMOVUPD      Z4, Z12
-	VFMADD231PD  Z3, Z11, Z12
-	VSUBPD       Z4, Z12, Z12
-	VFNMADD231PD Z5, Z12, Z11
-	VFNMADD231PD Z6, Z12, Z11
+	VMAXPD       Z11, Z5, Z11
+	VMINPD       Z11, Z6, Z11
+	VMOVUPD      Z8, Z12
+	VFMADD231PD  Z7, Z11, Z12
+	VSUBPD       Z8, Z12, Z12
+	VFNMADD231PD Z9, Z12, Z11
+	VFNMADD231PD Z10, Z12, Z11
 	VMOVUPD      k64_p11<>+0(SB), Z13
 	VFMADD213PD  k64_p10<>+0(SB), Z11, Z13
 	VFMADD213PD  k64_p9<>+0(SB), Z11, Z13
@@ -6715,16 +6680,16 @@ loop1:
 	VFMADD213PD  k64_p1<>+0(SB), Z11, Z13
 	VSCALEFPD    Z12, Z13, Z11
 	VMOVUPD      Z11, 64(AX)
-	VADDPD       Z11, Z8, Z8
+	VADDPD       Z11, Z2, Z2
 	VMOVUPD      128(CX), Z11
 	VSUBPD       Z0, Z11, Z11
-	VMAXPD       Z11, Z1, Z11
-	VMINPD       Z11, Z2, Z11
-	VMOVUPD      Z4, Z12
-	VFMADD231PD  Z3, Z11, Z12
-	VSUBPD       Z4, Z12, Z12
-	VFNMADD231PD Z5, Z12, Z11
-	VFNMADD231PD Z6, Z12, Z11
+	VMAXPD       Z11, Z5, Z11
+	VMINPD       Z11, Z6, Z11
+	VMOVUPD      Z8, Z12
+	VFMADD231PD  Z7, Z11, Z12
+	VSUBPD       Z8, Z12, Z12
+	VFNMADD231PD Z9, Z12, Z11
+	VFNMADD231PD Z10, Z12, Z11
 	VMOVUPD      k64_p11<>+0(SB), Z13
 	VFMADD213PD  k64_p10<>+0(SB), Z11, Z13
 	VFMADD213PD  k64_p9<>+0(SB), Z11, Z13
@@ -6739,16 +6704,16 @@ loop1:
 	VFMADD213PD  k64_p1<>+0(SB), Z11, Z13
 	VSCALEFPD    Z12, Z13, Z11
 	VMOVUPD      Z11, 128(AX)
-	VADDPD       Z11, Z9, Z9
+	VADDPD       Z11, Z3, Z3
 	VMOVUPD      192(CX), Z11
 	VSUBPD       Z0, Z11, Z11
-	VMAXPD       Z11, Z1, Z11
-	VMINPD       Z11, Z2, Z11
-	VMOVUPD      Z4, Z12
-	VFMADD231PD  Z3, Z11, Z12
-	VSUBPD       Z4, Z12, Z12
-	VFNMADD231PD Z5, Z12, Z11
-	VFNMADD231PD Z6, Z12, Z11
+	VMAXPD       Z11, Z5, Z11
+	VMINPD       Z11, Z6, Z11
+	VMOVUPD      Z8, Z12
+	VFMADD231PD  Z7, Z11, Z12
+	VSUBPD       Z8, Z12, Z12
+	VFNMADD231PD Z9, Z12, Z11
+	VFNMADD231PD Z10, Z12, Z11
 	VMOVUPD      k64_p11<>+0(SB), Z13
 	VFMADD213PD  k64_p10<>+0(SB), Z11, Z13
 	VFMADD213PD  k64_p9<>+0(SB), Z11, Z13
@@ -6763,7 +6728,7 @@ loop1:
 	VFMADD213PD  k64_p1<>+0(SB), Z11, Z13
 	VSCALEFPD    Z12, Z13, Z11
 	VMOVUPD      Z11, 192(AX)
-	VADDPD       Z11, Z10, Z10
+	VADDPD       Z11, Z4, Z4
 	ADDQ         $0x00000100, AX
 	ADDQ         $0x00000100, CX
 	SUBQ         $0x00000020, DX
@@ -6775,13 +6740,13 @@ loop3:
 	JL           next4
 	VMOVUPD      (CX), Z11
 	VSUBPD       Z0, Z11, Z11
-	VMAXPD       Z11, Z1, Z11
-	VMINPD       Z11, Z2, Z11
-	VMOVUPD      Z4, Z12
-	VFMADD231PD  Z3, Z11, Z12
-	VSUBPD       Z4, Z12, Z12
-	VFNMADD231PD Z5, Z12, Z11
-	VFNMADD231PD Z6, Z12, Z11
+	VMAXPD       Z11, Z5, Z11
+	VMINPD       Z11, Z6, Z11
+	VMOVUPD      Z8, Z12
+	VFMADD231PD  Z7, Z11, Z12
+	VSUBPD       Z8, Z12, Z12
+	VFNMADD231PD Z9, Z12, Z11
+	VFNMADD231PD Z10, Z12, Z11
 	VMOVUPD      k64_p11<>+0(SB), Z13
 	VFMADD213PD  k64_p10<>+0(SB), Z11, Z13
 	VFMADD213PD  k64_p9<>+0(SB), Z11, Z13
@@ -6796,7 +6761,7 @@ loop3:
 	VFMADD213PD  k64_p1<>+0(SB), Z11, Z13
 	VSCALEFPD    Z12, Z13, Z11
 	VMOVUPD      Z11, (AX)
-	VADDPD       Z11, Z7, Z7
+	VADDPD       Z11, Z1, Z1
 	ADDQ         $0x00000040, AX
 	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000008, DX
@@ -6809,35 +6774,35 @@ next4:
 	KMOVW        (BX)(DX*2), K1
 	VMOVUPD.Z    (CX), K1, Z11
 	VSUBPD       Z0, Z11, Z11
-	VMAXPD       Z11, Z1, Z11
-	VMINPD       Z11, Z2, Z11
-	VMOVUPD      Z4, Z0
-	VFMADD231PD  Z3, Z11, Z0
-	VSUBPD       Z4, Z0, Z0
-	VFNMADD231PD Z5, Z0, Z11
-	VFNMADD231PD Z6, Z0, Z11
-	VMOVUPD      k64_p11<>+0(SB), Z1
-	VFMADD213PD  k64_p10<>+0(SB), Z11, Z1
-	VFMADD213PD  k64_p9<>+0(SB), Z11, Z1
-	VFMADD213PD  k64_p8<>+0(SB), Z11, Z1
-	VFMADD213PD  k64_p7<>+0(SB), Z11, Z1
-	VFMADD213PD  k64_p6<>+0(SB), Z11, Z1
-	VFMADD213PD  k64_p5<>+0(SB), Z11, Z1
-	VFMADD213PD  k64_p4<>+0(SB), Z11, Z1
-	VFMADD213PD  k64_p3<>+0(SB), Z11, Z1
-	VFMADD213PD  k64_p2<>+0(SB), Z11, Z1
-	VFMADD213PD  k64_p1<>+0(SB), Z11, Z1
-	VFMADD213PD  k64_p1<>+0(SB), Z11, Z1
-	VSCALEFPD    Z0, Z1, Z11
+	VMAXPD       Z11, Z5, Z11
+	VMINPD       Z11, Z6, Z11
+	VMOVUPD      Z8, Z0
+	VFMADD231PD  Z7, Z11, Z0
+	VSUBPD       Z8, Z0, Z0
+	VFNMADD231PD Z9, Z0, Z11
+	VFNMADD231PD Z10, Z0, Z11
+	VMOVUPD      k64_p11<>+0(SB), Z5
+	VFMADD213PD  k64_p10<>+0(SB), Z11, Z5
+	VFMADD213PD  k64_p9<>+0(SB), Z11, Z5
+	VFMADD213PD  k64_p8<>+0(SB), Z11, Z5
+	VFMADD213PD  k64_p7<>+0(SB), Z11, Z5
+	VFMADD213PD  k64_p6<>+0(SB), Z11, Z5
+	VFMADD213PD  k64_p5<>+0(SB), Z11, Z5
+	VFMADD213PD  k64_p4<>+0(SB), Z11, Z5
+	VFMADD213PD  k64_p3<>+0(SB), Z11, Z5
+	VFMADD213PD  k64_p2<>+0(SB), Z11, Z5
+	VFMADD213PD  k64_p1<>+0(SB), Z11, Z5
+	VFMADD213PD  k64_p1<>+0(SB), Z11, Z5
+	VSCALEFPD    Z0, Z5, Z11
 	VMOVUPD      Z11, K1, (AX)
-	VADDPD       Z11, Z7, K1, Z7
+	VADDPD       Z11, Z1, K1, Z1
 
 done5:
-	VADDPD        Z9, Z7, Z7
-	VADDPD        Z10, Z8, Z8
-	VADDPD        Z8, Z7, Z7
-	VEXTRACTF64X4 $0x01, Z7, Y0
-	VADDPD        Y0, Y7, Y0
+	VADDPD        Z3, Z1, Z1
+	VADDPD        Z4, Z2, Z2
+	VADDPD        Z2, Z1, Z1
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPD        Y0, Y1, Y0
 	VEXTRACTF128  $0x01, Y0, X1
 	VADDPD        X1, X0, X1
 	VMOVHLPS      X1, X1, X0
@@ -6849,7 +6814,6 @@ done5:
 // func scale64AVX512(dst []float64, a float64)
 // Requires: AVX, AVX512F, SSE2
 TEXT ·scale64AVX512(SB), NOSPLIT, $0-32
-	// Requires: AVX, AVX2, AVX512F
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         dst_len+8(FP), CX
 	MOVSD        a+24(FP), X0

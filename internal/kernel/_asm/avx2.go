@@ -10,7 +10,7 @@ import (
 // VMASKMOV with a lane mask cut from a table.
 
 func avx2(f64 bool) *gen {
-	g := &gen{isa: "AVX2", f64: f64, W: 8, es: 4, U: 4, req: "AVX, AVX2, FMA"}
+	g := &gen{isa: "AVX2", f64: f64, W: 8, es: 4, U: 4}
 	if f64 {
 		g.W, g.es = 4, 8
 	}

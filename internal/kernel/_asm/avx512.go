@@ -10,7 +10,7 @@ import (
 // registers, VSCALEF for 2^n, tails through opmask registers.
 
 func avx512(f64 bool) *gen {
-	g := &gen{isa: "AVX512", z: true, f64: f64, W: 16, es: 4, U: 4, req: "AVX, AVX2, AVX512F"}
+	g := &gen{isa: "AVX512", z: true, f64: f64, W: 16, es: 4, U: 4}
 	if f64 {
 		g.W, g.es = 8, 8
 	}

@@ -37,7 +37,6 @@ type gen struct {
 	W     int // lanes per vector
 	es    int // element size in bytes
 	U     int // vectors per unrolled step
-	req   string
 	hot   map[string]reg.VecVirtual
 	label int
 }
@@ -58,7 +57,6 @@ func (g *gen) begin(base, sig, doc string) {
 	TEXT(name, NOSPLIT, "func"+replaceT(sig, g.typ()))
 	Pragma("noescape")
 	Doc(name + " is " + base + g.bits() + " for " + g.isa + doc + ".")
-	Comment("Requires: " + g.req)
 	g.hot = map[string]reg.VecVirtual{}
 	g.label = 0
 }
@@ -112,7 +110,15 @@ func (g *gen) fma231(a, b, c Op) { g.pick(VFMADD231PS, VFMADD231PD)(a, b, c) }
 func (g *gen) fnma231(a, b, c Op) {
 	g.pick(VFNMADD231PS, VFNMADD231PD)(a, b, c)
 }
-func (g *gen) zero(v Op) { g.pick(VXORPS, VXORPD)(v, v, v) }
+
+// zero clears v (VPXORD: VXORPS on zmm would need AVX512DQ).
+func (g *gen) zero(v Op) {
+	if g.z {
+		VPXORD(v, v, v)
+		return
+	}
+	g.pick(VXORPS, VXORPD)(v, v, v)
+}
 
 // bcast broadcasts the low element of x to every lane of v.
 func (g *gen) bcast(x, v Op) { g.pick(VBROADCASTSS, VBROADCASTSD)(x, v) }
