@@ -84,6 +84,7 @@ func (*Flatten) Backward(x, y *Tensor, _ *Context) {
 // whole batch, the value's index in the sample): it is repeatable from the
 // seed and does not depend on how the batch is split across goroutines.
 type Dropout struct {
+	// P is the probability that a value is dropped, in [0, 1).
 	P float64
 
 	mask []float32 // 0 or 1/(1−P) per value, set by a training Forward

@@ -179,6 +179,7 @@ type countWriter struct {
 	err error
 }
 
+// Write implements io.Writer.
 func (cw *countWriter) Write(p []byte) (int, error) {
 	if cw.err != nil {
 		return 0, cw.err

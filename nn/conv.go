@@ -10,6 +10,8 @@ import "fmt"
 // OH = (H + 2·Pad − K)/Stride + 1 (and the same for OW); weight
 // (OutC, InC, K, K), bias (OutC).
 type Conv2D struct {
+	// InC and OutC are the input and output channels, K the kernel size,
+	// Stride the step of the window and Pad the zero padding on each side.
 	InC, OutC, K, Stride, Pad int
 
 	weight, bias Param

@@ -5,6 +5,7 @@ import "fmt"
 // Dense is a fully connected layer: y = x·Wᵀ + b, with x (N, In),
 // weight (Out, In) and bias (Out), y (N, Out).
 type Dense struct {
+	// In and Out are the numbers of input and output features.
 	In, Out int
 
 	weight, bias Param

@@ -40,6 +40,8 @@ type OptimizerState struct {
 //	v = Momentum·v + g          (v = g on the first step)
 //	w = w − LR·v
 type SGD struct {
+	// LR is the learning rate, Momentum the velocity's decay (0 for plain
+	// SGD) and WeightDecay the L2 coefficient added to the gradient.
 	LR, Momentum, WeightDecay float32
 
 	steps int64
@@ -111,6 +113,8 @@ func (o *SGD) SetState(s OptimizerState, n int) error {
 //
 // With WeightDecay = 0 it is plain Adam.
 type Adam struct {
+	// LR is the learning rate, Beta1 and Beta2 the moments' decays, Eps the
+	// denominator's guard and WeightDecay the decoupled decay coefficient.
 	LR, Beta1, Beta2, Eps, WeightDecay float32
 
 	steps int64

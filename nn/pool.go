@@ -10,6 +10,7 @@ import (
 // Forward remembers where each maximum came from (the first one, on ties),
 // and Backward routes the gradient there.
 type MaxPool2D struct {
+	// K is the window size and Stride its step.
 	K, Stride int
 
 	c, h, w, oh, ow int
