@@ -3,6 +3,8 @@ package kernel
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 	"testing"
 )
 
@@ -208,4 +210,62 @@ func BenchmarkScale32(b *testing.B) {
 	benchImpls(b, func(b *testing.B, s, dst []float32) {
 		Scale32(dst, 0.999)
 	})
+}
+
+// BenchmarkRowsParallel32 is the whole forward+backward shape on every
+// thread: 2048 rows of C = 32000 (256 MiB of logits) split across
+// GOMAXPROCS goroutines, each row done two-pass (MaxSumExp32, ExpScale32)
+// or three-pass (Max32, ExpSum32, Scale32), with a parallel copy as the
+// yardstick.
+func BenchmarkRowsParallel32(b *testing.B) {
+	const R, C = 2048, 32000
+	s := make([]float32, R*C)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range s {
+		s[i] = 4 * float32(r.NormFloat64())
+	}
+	dst := make([]float32, R*C)
+	copy(dst, s) // fault the pages in outside the timing
+	P := runtime.GOMAXPROCS(0)
+	par := func(f func(row, out []float32)) {
+		var wg sync.WaitGroup
+		for p := 0; p < P; p++ {
+			wg.Add(1)
+			go func(lo, hi int) {
+				defer wg.Done()
+				for i := lo; i < hi; i++ {
+					f(s[i*C:(i+1)*C], dst[i*C:(i+1)*C])
+				}
+			}(R*p/P, R*(p+1)/P)
+		}
+		wg.Wait()
+	}
+	kinds := map[string]func(row, out []float32){
+		"2pass": func(row, out []float32) {
+			m, sum, _ := MaxSumExp32(row)
+			ExpScale32(out, row, m, 1/sum)
+		},
+		"3pass": func(row, out []float32) {
+			m, _ := Max32(row)
+			Scale32(out, 1/ExpSum32(out, row, m))
+		},
+	}
+	b.Run("impl=copy/C=32000", func(b *testing.B) {
+		b.SetBytes(4 * R * C)
+		for b.Loop() {
+			par(func(row, out []float32) { copy(out, row) })
+		}
+	})
+	for _, name := range Implementations()[1:] {
+		for _, k := range []string{"2pass", "3pass"} {
+			b.Run("impl="+name+"/"+k+"/C=32000", func(b *testing.B) {
+				restore, _ := Select(name)
+				defer restore()
+				b.SetBytes(4 * R * C)
+				for b.Loop() {
+					par(kinds[k])
+				}
+			})
+		}
+	}
 }

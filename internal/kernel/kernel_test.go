@@ -333,6 +333,7 @@ func TestExpScale64(t *testing.T) {
 }
 
 var colShapes = func() (cs [][3]int) { // C, L, stride
+	cs = append(cs, [3]int{0, 5, 5}, [3]int{0, 0, 0})
 	for _, C := range []int{1, 2, 3, 10} {
 		for L := 0; L <= 40; L++ {
 			cs = append(cs, [3]int{C, L, L}, [3]int{C, L, L + 3})
