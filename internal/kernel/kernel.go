@@ -16,8 +16,8 @@
 // loops subtract in float64, so exp(s − m) may differ from them by a
 // relative |s − m|·ε/2 beyond the vector exp's own error (≤ 1 ulp
 // measured, over the whole range, subnormal results included). Sums are
-// accumulated in a different order. Rows holding NaN (or +Inf, for the
-// max and sum kernels) are handed to the portable code.
+// accumulated in a different order. MaxSumExp rows holding NaN or +Inf, and
+// MaxSumExpCols blocks holding NaN, are redone by the portable code.
 package kernel
 
 // MaxSumExp32 returns, for the row s,
