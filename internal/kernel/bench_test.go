@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-var benchCs = []int{1000, 32000}
+var benchCs = []int{10, 1000, 32000}
 
 // benchImpls runs f under every implementation as impl=…/C=… and the copy
 // yardstick beside them as impl=copy/C=…. SetBytes counts the logits once.
