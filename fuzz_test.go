@@ -335,6 +335,7 @@ func checkFuzz[T Float](t *testing.T, c *fuzzCase) {
 		}
 	}
 	if c.kind == kindSigmoid {
+		checkSigmoidGrad(t, c, grad, s64, t64, w64, u64)
 		return
 	}
 	if r.Loss < 0 {
@@ -420,6 +421,91 @@ func checkFuzz[T Float](t *testing.T, c *fuzzCase) {
 		tol := 16*eps32*float64(g.C+1)*(math.Abs(up)*a+abs) + float64(g.C)*tiny
 		if !(math.Abs(sum) <= tol) {
 			t.Fatalf("position %d: Σ_k gradient = %g > %g (g·a = %g)\n%v", pos, sum, tol, up*a, c)
+		}
+
+		// Each element against g·(a·p_k − b_k), p from a float64 softmax.
+		m := math.Inf(-1)
+		for cl := 0; cl < g.C; cl++ {
+			m = math.Max(m, s64[g.at(pos, cl)])
+		}
+		z := 0.0
+		for cl := 0; cl < g.C; cl++ {
+			z += math.Exp(s64[g.at(pos, cl)] - m)
+		}
+		for cl := 0; cl < g.C; cl++ {
+			p := math.Exp(s64[g.at(pos, cl)]-m) / z
+			ga, gb := prod(up, a, p), prod(up, b[cl])
+			bound := math.Abs(ga) + math.Abs(gb)
+			if math.IsInf(bound, 0) {
+				continue
+			}
+			got := float64(grad[g.at(pos, cl)])
+			// p itself may be subnormal: allow a few of its ulps, times g·a.
+			pUlp := 0x1p-1074
+			if c.f32 {
+				pUlp = 0x1p-149
+			}
+			if d := math.Abs(got - (ga - gb)); !(d <= 16*eps32*float64(g.C+1)*bound+2*tiny+4*math.Abs(prod(up, a, pUlp))) {
+				t.Fatalf("position %d class %d: gradient %v, want g·(a·p − b) = %v (g %v, a %v, p %v, b %v)\n%v",
+					pos, cl, got, ga-gb, up, a, p, b[cl], c)
+			}
+		}
+	}
+}
+
+// prod multiplies, with 0 times anything 0.
+func prod(xs ...float64) float64 {
+	r := 1.0
+	for _, x := range xs {
+		if x == 0 {
+			return 0
+		}
+		r *= x
+	}
+	return r
+}
+
+// checkSigmoidGrad compares each element's gradient with g·w_c·(σ(s) − t)
+// computed here in float64 (SPEC 2.4).
+func checkSigmoidGrad[T Float](t *testing.T, c *fuzzCase, grad []T, s, tg, w, u []float64) {
+	g := geomOf(c.shape)
+	eps := 0x1p-52
+	tiny := 0x1p-1022
+	if c.f32 {
+		eps, tiny = 0x1p-23, 0x1p-149
+	}
+	for i, x := range s {
+		if math.IsInf(x, -1) {
+			continue // checked: exactly 0
+		}
+		up := 1.0
+		switch {
+		case c.opts.Reduction == Mean:
+			up = 1 / float64(g.size)
+		case u != nil:
+			up = u[i]
+		}
+		wc := 1.0
+		if w != nil {
+			wc = w[(i/g.inner)%g.C]
+		}
+		sig := 1 / (1 + math.Exp(-x))
+		if x < 0 {
+			e := math.Exp(x) // exp(−x) would overflow for x < −709
+			sig = e / (1 + e)
+		}
+		want := up * (wc * (sig - tg[i]))
+		if wc == 0 {
+			want = 0
+		}
+		got := float64(grad[i])
+		bound := 0.0 // |g|·w·(σ + t), the size of the terms
+		if up != 0 && wc != 0 {
+			bound = math.Abs(up) * (wc * (sig + tg[i]))
+		}
+		tol := 16*eps*(math.Abs(want)+bound) + tiny
+		if !(math.Abs(got-want) <= tol) {
+			t.Fatalf("element %d: gradient %v, want g·w·(σ(s) − t) = %v\n%v", i, got, want, c)
 		}
 	}
 }
