@@ -47,6 +47,11 @@
 //	pred, err := net.Predict(pred, xTest) // argmax per sample
 //	logits, err := net.Logits(logits, xTest) // scores, (N, K)
 //
+// Buffers are sized for the largest batch seen and kept; evaluation mode
+// sizes no gradient buffers, but the activations of a whole batch are
+// held at once (about 0.35 MB per 28×28 image for the default LeNet), so
+// evaluate in batches of a few hundred.
+//
 // TrainStep is Forward(x, t, true), Backward, opt.Step(Params, Grads);
 // callers that want to clip or inspect gradients call the three
 // themselves. Forward(x, t, false) evaluates the loss without dropout.
