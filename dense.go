@@ -15,8 +15,8 @@ import "math"
 // It returns an error wrapping one of the package's sentinel errors on bad
 // input; grad is then all zeros.
 func CrossEntropyDense[T Float](grad, logits []T, shape []int, targets []T, opts *Options[T]) (Result, error) {
-	const op = "CrossEntropyDense"
-	return runDense(op, grad, logits, shape, targets, opts, false)
+	r, err := runDense("CrossEntropyDense", grad, logits, shape, targets, opts, false)
+	return r, failed(err, grad, opts)
 }
 
 // runDense runs the dense (multi == false) or multi-label loss.
@@ -48,22 +48,28 @@ func runDense[T Float](op string, grad, logits []T, shape []int, targets []T, op
 		}
 	}
 
+	g, err := meanScale(op, s.reduction, denom)
+	if err != nil {
+		return Result{}, err
+	}
+
 	c := getState[softmaxCall[T]]()
 	defer putState(c)
 	*c = softmaxCall[T]{op: op, l: l, logits: logits, grad: grad, kind: k,
-		g: meanScale(s.reduction, denom), losses: s.losses, parts: c.parts}
-	if s.reduction == None {
-		c.upstream = s.upstream
-		c.g = 1
-	}
+		g: g, upstream: s.upstream, losses: s.losses, parts: c.parts}
 	loss, counted, left, err := c.run(s.threads)
 	c.logits, c.grad, c.kind, c.losses, c.upstream = nil, nil, nil, nil, nil
 	*k = denseKind[T]{}
 	if err != nil {
 		return Result{}, err
 	}
-	r := finish(&s, loss, denom, counted, left)
-	r.Skipped = left
+	r, err := finish(op, &s, loss, denom, counted)
+	if err != nil {
+		return Result{}, err
+	}
+	if multi {
+		r.Skipped = left
+	}
 	return r, nil
 }
 
@@ -154,8 +160,9 @@ func (k *denseKind[T]) correct(d view[T], pos int, g float64, t terms) {
 	}
 	share := g * k.set.eps / float64(k.C)
 	for c := 0; c < k.C; c++ {
+		// w·t first: g·w alone may overflow where g·w·t does not.
 		w := k.set.weight(c)
-		if b := scale*w*float64(tv.at(c)) + share*w; b != 0 {
+		if b := scale*(w*float64(tv.at(c))) + share*w; b != 0 {
 			d.sub(c, b)
 		}
 	}

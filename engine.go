@@ -86,8 +86,11 @@ type softmaxCall[T Float] struct {
 
 // run computes the loss; g is the upstream gradient for Mean and Sum, and
 // losses receives the per-position values when not nil.
-func (c *softmaxCall[T]) run(threads int) (loss float64, counted, left int, err error) {
+func (c *softmaxCall[T]) run(threads int) (total sums, counted, left int, err error) {
 	l := c.l
+	if l.P == 0 {
+		return total, 0, 0, nil
+	}
 	if l.inner == 1 {
 		c.block, c.blocksPerN = 1, 1
 	} else {
@@ -108,16 +111,13 @@ func (c *softmaxCall[T]) run(threads int) (loss float64, counted, left int, err 
 	for i := range c.parts {
 		p := &c.parts[i]
 		if p.err != nil {
-			if c.grad != nil {
-				zero(c.grad)
-			}
-			return 0, 0, 0, p.err
+			return total, 0, 0, p.err
 		}
-		loss += p.loss
+		total.add(p.loss, c.g)
 		counted += p.counted
 		left += p.left
 	}
-	return loss, counted, left, nil
+	return total, counted, left, nil
 }
 
 func (c *softmaxCall[T]) runChunk(chunk int) {
@@ -174,7 +174,7 @@ func (c *softmaxCall[T]) position(v view[T], pos int, m, sum float64, nan bool) 
 	if err != nil {
 		return t, 0, err
 	}
-	if !isFinite(t.loss) || math.Abs(g*t.a) > maxFloat[T]() {
+	if !isFinite(t.loss) || !(math.Abs(g*t.a) <= maxFloat[T]()) {
 		return t, 0, &InputError{Op: c.op, What: "loss", Position: pos, Class: -1,
 			Shape: c.l.shape, Err: ErrOverflow}
 	}
@@ -236,7 +236,7 @@ func (c *softmaxCall[T]) slowGrad(d, v view[T], pos int, m, sum, g float64, t te
 		s := float64(v.at(k))
 		x := 0.0
 		if !math.IsInf(s, -1) {
-			x = g * (t.a*math.Exp(s-m)/sum - c.kind.coef(pos, k, t))
+			x = (g*t.a/sum)*math.Exp(s-m) - g*c.kind.coef(pos, k, t)
 		}
 		d.s[d.base+k*d.stride] = T(x)
 	}

@@ -223,7 +223,7 @@ var badCases = []badCase{
 	{name: "overflow dense target", entries: []entry{eDense, eMulti}, shape: []int{1, 2}, logits: []float64{0, -1e300},
 		dense: []float64{0, 1e10}, want: ErrOverflow, contains: []string{"row 0"}, only64: true},
 	{name: "overflow weight", entries: softmaxLosses, shape: []int{1, 2}, logits: []float64{0, -1e300},
-		idx: []int{1}, dense: []float64{0, 1}, opts: Options[float64]{Weights: []float64{1, 1e10}}, want: ErrOverflow,
+		idx: []int{1}, dense: []float64{0, 1}, opts: Options[float64]{Weights: []float64{1, 1e10}, Reduction: Sum}, want: ErrOverflow,
 		contains: []string{"row 0"}, only64: true},
 	{name: "overflow sigmoid", entries: []entry{eSigmoid}, shape: []int{2, 2}, logits: []float64{0, 0, 0, -1e308},
 		dense: []float64{0, 0, 0, 2}, want: ErrOverflow, contains: []string{"row 1", "class 1"}, only64: true},

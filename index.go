@@ -22,6 +22,11 @@ import (
 // It returns an error wrapping ErrShape, ErrTarget, ErrWeight, ErrLogit,
 // ErrMasked, ErrOption or ErrOverflow on bad input; grad is then all zeros.
 func CrossEntropy[T Float, I Integer](grad, logits []T, shape []int, targets []I, opts *Options[T]) (Result, error) {
+	r, err := crossEntropy(grad, logits, shape, targets, opts)
+	return r, failed(err, grad, opts)
+}
+
+func crossEntropy[T Float, I Integer](grad, logits []T, shape []int, targets []I, opts *Options[T]) (Result, error) {
 	const op = "CrossEntropy"
 	l, err := parseShape(op, shape, len(logits))
 	if err != nil {
@@ -37,7 +42,7 @@ func CrossEntropy[T Float, I Integer](grad, logits []T, shape []int, targets []I
 
 	// Validate the targets and find the mean's denominator Σ w_y: a pass
 	// over the P targets, not over the logits.
-	denom, ignored := 0.0, 0
+	denom, wmax, ignored := 0.0, 0.0, 0
 	for pos, t := range targets {
 		y := int64(t)
 		if y == int64(s.ignore) {
@@ -45,14 +50,28 @@ func CrossEntropy[T Float, I Integer](grad, logits []T, shape []int, targets []I
 			continue
 		}
 		if y < 0 || y >= int64(l.C) {
-			if grad != nil {
-				zero(grad)
-			}
 			return Result{}, &InputError{Op: op, What: "targets", Position: pos, Class: -1,
 				Value: float64(y), HasValue: true, Shape: shape, Err: ErrTarget,
 				Detail: targetRangeDetail(l.C, s.ignore)}
 		}
-		denom += s.weight(int(y))
+		w := s.weight(int(y))
+		denom += w
+		wmax = max(wmax, w)
+	}
+	if s.reduction == Mean && s.weights != nil && (!isFinite(denom) || denom > 0 && denom < 0x1p-1000) {
+		// Σ w_y overflows or is nearly subnormal: scale the weights.
+		s.rescale(wmax)
+		denom = 0
+		for _, t := range targets {
+			if y := int64(t); y != int64(s.ignore) {
+				denom += s.weight(int(y))
+			}
+		}
+	}
+
+	g, err := meanScale(op, s.reduction, denom)
+	if err != nil {
+		return Result{}, err
 	}
 
 	k := getState[indexKind[T, I]]()
@@ -63,20 +82,17 @@ func CrossEntropy[T Float, I Integer](grad, logits []T, shape []int, targets []I
 	defer putState(c)
 	parts := c.parts
 	*c = softmaxCall[T]{op: op, l: l, logits: logits, grad: grad, kind: k,
-		g: meanScale(s.reduction, denom), losses: s.losses, parts: parts}
-	if s.reduction == None {
-		c.upstream = s.upstream
-		if c.upstream == nil {
-			c.g = 1
-		}
-	}
+		g: g, upstream: s.upstream, losses: s.losses, parts: parts}
 	loss, counted, _, err := c.run(s.threads)
 	c.logits, c.grad, c.kind, c.losses, c.upstream = nil, nil, nil, nil, nil
 	*k = indexKind[T, I]{}
 	if err != nil {
 		return Result{}, err
 	}
-	r := finish(&s, loss, denom, counted, ignored)
+	r, err := finish(op, &s, loss, denom, counted)
+	if err != nil {
+		return Result{}, err
+	}
 	r.Ignored = ignored
 	return r, nil
 }

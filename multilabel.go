@@ -19,5 +19,6 @@ package xent
 // It returns an error wrapping one of the package's sentinel errors on bad
 // input; grad is then all zeros.
 func MultiLabel[T Float](grad, logits []T, shape []int, targets []T, opts *Options[T]) (Result, error) {
-	return runDense("MultiLabel", grad, logits, shape, targets, opts, true)
+	r, err := runDense("MultiLabel", grad, logits, shape, targets, opts, true)
+	return r, failed(err, grad, opts)
 }

@@ -7,7 +7,8 @@ import (
 // settings are Options after validation against one call.
 type settings[T Float] struct {
 	reduction Reduction
-	weights   []T // nil: all ones
+	weights   []T     // nil: all ones
+	wscale    float64 // the weights are multiplied by wscale twice (see rescale)
 	ignore    int
 	eps       float64
 	upstream  []T
@@ -20,7 +21,7 @@ func (s *settings[T]) weight(c int) float64 {
 	if s.weights == nil {
 		return 1
 	}
-	return float64(s.weights[c])
+	return float64(s.weights[c]) * s.wscale * s.wscale
 }
 
 // kindFlags says which options a loss accepts.
@@ -50,6 +51,7 @@ func settle[T Float](op string, opts *Options[T], l layout, nLosses int, accepts
 			}
 		}
 	}
+	s.wscale = 1
 	if !o.Ignore.IsDefault() && !accepts.ignore {
 		return s, errorf(op, ErrOption, "an ignore index applies to index targets only")
 	}
@@ -94,32 +96,84 @@ func checkBuffers(op string, l layout, grad int, hasGrad bool, targets int, want
 	return nil
 }
 
-// finish turns the sum of the losses into a Result.
-func finish[T Float](s *settings[T], loss, denom float64, counted, left int) Result {
-	r := Result{Counted: counted}
-	switch s.reduction {
-	case Mean:
+// sums are the losses of a call added up two ways: plainly, and each
+// chunk's sum times the mean's 1/denominator g, which stays finite when the
+// plain sum overflows but the mean does not.
+type sums struct {
+	plain, scaled float64
+}
+
+func (s *sums) add(chunkLoss, g float64) {
+	s.plain += chunkLoss
+	s.scaled += chunkLoss * g
+}
+
+// finish turns the sums of the losses into a Result; a reduced loss that
+// overflows although every loss is finite is an error.
+func finish[T Float](op string, s *settings[T], total sums, denom float64, counted int) (Result, error) {
+	r := Result{Counted: counted, Loss: total.plain}
+	if s.reduction == Mean {
+		r.Loss = 0
 		if denom != 0 {
-			r.Loss = loss / denom
+			r.Loss = total.plain / denom
+			if !isFinite(r.Loss) {
+				r.Loss = total.scaled
+			}
 		}
-	case Sum:
-		r.Loss = loss
-	case None:
-		r.Loss = loss
+	}
+	if !isFinite(r.Loss) {
+		return Result{}, errorf(op, ErrOverflow, "the %v of the losses overflows", s.reduction)
+	}
+	if s.reduction == None {
 		r.Losses = s.losses
 	}
-	_ = left
-	return r
+	return r, nil
 }
 
 // meanScale is the upstream gradient of each loss: 1/denom for Mean (0 when
-// nothing counts), 1 for Sum, unused for None.
-func meanScale(r Reduction, denom float64) float64 {
-	if r == Mean {
-		if denom == 0 {
-			return 0
-		}
-		return 1 / denom
+// nothing counts), 1 for Sum and None. A denominator so small (a sum of
+// subnormal weights) that 1/denom overflows is an error.
+func meanScale(op string, r Reduction, denom float64) (float64, error) {
+	switch {
+	case r != Mean:
+		return 1, nil
+	case denom == 0:
+		return 0, nil
 	}
-	return 1
+	if !isFinite(denom) {
+		return 0, errorf(op, ErrOverflow, "the mean's denominator (a sum of weights) overflows")
+	}
+	if g := 1 / denom; isFinite(g) {
+		return g, nil
+	}
+	return 0, errorf(op, ErrOverflow, "the mean's denominator %v is too small to divide by", denom)
+}
+
+// failed completes an entry point's error path: no partial output, so the
+// gradient and the per-position losses are zeroed.
+func failed[T Float](err error, grad []T, opts *Options[T]) error {
+	if err == nil {
+		return nil
+	}
+	if grad != nil {
+		zero(grad)
+	}
+	if opts != nil {
+		clear(opts.Losses)
+	}
+	return err
+}
+
+// rescale sets the weights' scale so that wmax, scaled, lies in [1/4, 1).
+// The index loss's weighted mean Σ w_y·ℓ / Σ w_y does not change when every
+// weight is scaled by the same power of two, and the scaling is exact; it is
+// used only when Σ w_y overflows or is too small to divide by. 2^-e may not
+// be representable (e ≈ 1074 for subnormal weights), so the weights are
+// multiplied twice by its square root.
+func (s *settings[T]) rescale(wmax float64) {
+	_, e := math.Frexp(wmax)
+	if e%2 != 0 {
+		e++
+	}
+	s.wscale = math.Ldexp(1, -e/2)
 }

@@ -18,6 +18,11 @@ import "math"
 // It returns an error wrapping one of the package's sentinel errors on bad
 // input; grad is then all zeros.
 func SigmoidCrossEntropy[T Float](grad, logits []T, shape []int, targets []T, opts *Options[T]) (Result, error) {
+	r, err := sigmoidCrossEntropy(grad, logits, shape, targets, opts)
+	return r, failed(err, grad, opts)
+}
+
+func sigmoidCrossEntropy[T Float](grad, logits []T, shape []int, targets []T, opts *Options[T]) (Result, error) {
 	const op = "SigmoidCrossEntropy"
 	l, err := parseShape(op, shape, len(logits))
 	if err != nil {
@@ -30,33 +35,27 @@ func SigmoidCrossEntropy[T Float](grad, logits []T, shape []int, targets []T, op
 	if err != nil {
 		return Result{}, err
 	}
+	denom := float64(l.size)
+	g, _ := meanScale(op, s.reduction, denom) // P·C ≥ 1 or 0: never overflows
 	c := getState[sigmoidCall[T]]()
 	defer putState(c)
-	denom := float64(l.size)
 	*c = sigmoidCall[T]{l: l, logits: logits, targets: targets, grad: grad, set: s,
-		g: meanScale(s.reduction, denom), parts: c.parts}
-	if s.reduction == None {
-		c.g = 1
-	}
+		g: g, parts: c.parts}
 	chunks := (l.size + chunkElements - 1) / chunkElements
 	c.parts = grow(c.parts, chunks)
 	clear(c.parts)
 	parallel(c, chunks, s.threads)
 
-	var loss float64
+	var loss sums
 	for i := range c.parts {
 		if err := c.parts[i].err; err != nil {
-			if grad != nil {
-				zero(grad)
-			}
 			*c = sigmoidCall[T]{parts: c.parts}
 			return Result{}, err
 		}
-		loss += c.parts[i].loss
+		loss.add(c.parts[i].loss, g)
 	}
 	*c = sigmoidCall[T]{parts: c.parts}
-	r := finish(&s, loss, denom, l.P, 0)
-	return r, nil
+	return finish(op, &s, loss, denom, l.P)
 }
 
 // sigmoidCall is the state of one SigmoidCrossEntropy call.

@@ -23,11 +23,12 @@ func LogSoftmax[T Float](dst, logits []T, shape []int) error {
 
 func softmaxInto[T Float](op string, dst, logits []T, shape []int, log bool) error {
 	l, err := parseShape(op, shape, len(logits))
-	if err != nil {
-		return err
+	if err == nil && len(dst) != l.size {
+		err = errorf(op, ErrShape, "dst has %d elements, logits have %d", len(dst), l.size)
 	}
-	if len(dst) != l.size {
-		return errorf(op, ErrShape, "dst has %d elements, logits have %d", len(dst), l.size)
+	if err != nil {
+		zero(dst)
+		return err
 	}
 	C, inner := l.C, l.inner
 	for pos := 0; pos < l.P; pos++ {
