@@ -71,6 +71,7 @@ type softmaxCall[T Float] struct {
 	logits []T
 	grad   []T
 	kind   softmaxKind[T]
+	fast   fastPath[T] // nil unless the kind's fast loops apply
 
 	g        float64 // upstream gradient of each loss for Mean and Sum
 	upstream []T     // per-position upstream gradient for None, or nil
@@ -199,6 +200,9 @@ func (c *softmaxCall[T]) logitError(v view[T], pos int) error {
 
 // row processes position pos of an (N, C) input.
 func (c *softmaxCall[T]) row(p *chunkResult, pos int) {
+	if c.fast != nil && c.fast.fastRow(c, p, pos) {
+		return
+	}
 	C := c.l.C
 	s := c.logits[pos*C : pos*C+C]
 	if c.kind.skip(pos) {
@@ -245,6 +249,9 @@ func (c *softmaxCall[T]) slowGrad(d, v view[T], pos int, m, sum, g float64, t te
 // spatialBlock processes the positions j0 … j0+L−1 of sample n of an
 // (N, C, d1..dk) input, vectorised across the positions.
 func (c *softmaxCall[T]) spatialBlock(p *chunkResult, n, j0 int) {
+	if c.fast != nil && c.fast.fastBlock(c, p, n, j0) {
+		return
+	}
 	C, inner := c.l.C, c.l.inner
 	L := min(c.block, inner-j0)
 	base := n*C*inner + j0

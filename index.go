@@ -83,8 +83,11 @@ func crossEntropy[T Float, I Integer](grad, logits []T, shape []int, targets []I
 	parts := c.parts
 	*c = softmaxCall[T]{op: op, l: l, logits: logits, grad: grad, kind: k,
 		g: g, upstream: s.upstream, losses: s.losses, parts: parts}
+	if k.fastEligible(c) {
+		c.fast = k
+	}
 	loss, counted, _, err := c.run(s.threads)
-	c.logits, c.grad, c.kind, c.losses, c.upstream = nil, nil, nil, nil, nil
+	c.logits, c.grad, c.kind, c.fast, c.losses, c.upstream = nil, nil, nil, nil, nil, nil
 	*k = indexKind[T, I]{}
 	if err != nil {
 		return Result{}, err

@@ -1,0 +1,130 @@
+package xent
+
+import "math"
+
+// The common case of index targets, without label smoothing and without a
+// per-position upstream gradient, gets its own straight-line loops: per
+// position one target logit, one log and one subtraction, with none of the
+// generic driver's per-position calls. They compute exactly what the
+// generic path computes, in the same order; on anything unusual (a NaN, an
+// infinite max, a masked target, an overflow) they return false before
+// writing anything, and the generic path, which finds and reports the
+// problem, takes the position or block again.
+
+// fastPath is the optional interface of a kind with such loops.
+type fastPath[T Float] interface {
+	fastRow(c *softmaxCall[T], p *chunkResult, pos int) bool
+	fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int) bool
+}
+
+// fastEligible reports whether the fast loops apply to this call.
+func (k *indexKind[T, I]) fastEligible(c *softmaxCall[T]) bool {
+	return k.set.eps == 0 && c.upstream == nil
+}
+
+func (k *indexKind[T, I]) fastRow(c *softmaxCall[T], p *chunkResult, pos int) bool {
+	C := k.C
+	y := int64(k.targets[pos])
+	if y == int64(k.set.ignore) {
+		p.left++
+		if c.grad != nil {
+			zero(c.grad[pos*C : pos*C+C])
+		}
+		return true
+	}
+	s := c.logits[pos*C : pos*C+C]
+	m, sum, nan := maxSumExp(s)
+	if nan || math.IsInf(m, 0) {
+		return false
+	}
+	w := k.set.weight(int(y))
+	loss := 0.0
+	if w != 0 {
+		sy := float64(s[y])
+		if math.IsInf(sy, -1) {
+			return false
+		}
+		loss = w * ((m - sy) + math.Log(sum))
+	}
+	gw := c.g * w
+	if !isFinite(loss) || !(math.Abs(gw) <= maxFloat[T]()) {
+		return false
+	}
+	if c.losses != nil {
+		c.losses[pos] = loss
+	}
+	p.loss += loss
+	p.counted++
+	if c.grad != nil {
+		d := c.grad[pos*C : pos*C+C]
+		expScale(d, s, m, gw/sum)
+		d[y] = T(float64(d[y]) - gw)
+	}
+	return true
+}
+
+func (k *indexKind[T, I]) fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int) bool {
+	C, inner := k.C, c.l.inner
+	L := min(c.block, inner-j0)
+	base := n*C*inner + j0
+	span := (C-1)*inner + L
+	s := c.logits[base : base+span]
+	pos0 := n*inner + j0
+	ignore := int64(k.set.ignore)
+
+	var mBuf, sumBuf, scaleBuf [256]T
+	m, sum, scale := mBuf[:L], sumBuf[:L], scaleBuf[:L]
+	if maxSumExpCols(m, sum, s, C, inner) {
+		return false // a NaN somewhere in the block: let the generic path look
+	}
+	loss, counted, left := p.loss, p.counted, p.left
+	for j := range L {
+		y := int64(k.targets[pos0+j])
+		if y == ignore {
+			left++
+			m[j], scale[j] = 0, 0
+			continue
+		}
+		mj := float64(m[j])
+		if math.IsInf(mj, 0) {
+			return false
+		}
+		w := k.set.weight(int(y))
+		l := 0.0
+		if w != 0 {
+			sy := float64(s[int(y)*inner+j])
+			if math.IsInf(sy, -1) {
+				return false
+			}
+			l = w * ((mj - sy) + math.Log(float64(sum[j])))
+		}
+		gw := c.g * w
+		if !isFinite(l) || !(math.Abs(gw) <= maxFloat[T]()) {
+			return false
+		}
+		if c.losses != nil {
+			c.losses[pos0+j] = l
+		}
+		loss += l
+		counted++
+		scale[j] = T(gw / float64(sum[j]))
+	}
+	p.loss, p.counted, p.left = loss, counted, left
+	if c.grad == nil {
+		return true
+	}
+	d := c.grad[base : base+span]
+	expScaleCols(d, s, C, inner, m, scale)
+	for j := range L {
+		y := int64(k.targets[pos0+j])
+		if y == ignore {
+			for cl := range C {
+				d[cl*inner+j] = 0
+			}
+			continue
+		}
+		i := int(y)*inner + j
+		d[i] = T(float64(d[i]) - c.g*k.set.weight(int(y)))
+	}
+	return true
+}
