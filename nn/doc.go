@@ -60,7 +60,12 @@
 // Conv2 (pad 2) → ReLU → maxpool 2 → FC Hidden → ReLU → [dropout] → FC K,
 // for any input size (28×28 for MNIST, 56×56 for the multi-label images).
 // The defaults are Conv1 = 32, Conv2 = 64, Hidden = 128. Conv1 = 16,
-// Conv2 = 32 is about three times cheaper per image.
+// Conv2 = 32 is about three times cheaper per image. Measured on two cores
+// (BenchmarkTrainStep, batch 64, Adam): about 360 images/s for the
+// default and 1170 for 16/32. On MNIST with Adam (lr 1e-3, batch 64,
+// seed 1, no dropout, inputs standardised) the default reaches 98.7% test
+// accuracy after one epoch; 16/32 reaches 98.1% after one epoch and 98.5%
+// after two.
 //
 // # Parallelism and repeatability
 //
@@ -75,7 +80,7 @@
 // Dropout masks are a hash of (per-step seed drawn from Net.Rand, the
 // sample's index in the batch, the value's index), so they do not depend on
 // the thread count. Sharding the batch was measured faster than relying on
-// the parallelism inside gonum's Sgemm alone (about 1.8× at batch 64 on two
+// the parallelism inside gonum's Sgemm alone (about 1.6× at batch 64 on two
 // cores); gonum may still split a large GEMM across goroutines, which does
 // not change its result.
 //
