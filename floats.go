@@ -69,3 +69,26 @@ func zero[T Float](s []T) {
 		s[i] = 0
 	}
 }
+
+func maxOf[T Float](s []T) (m float64, nan bool) {
+	if is32[T]() {
+		m32, nan := kernel.Max32(as32(s))
+		return float64(m32), nan
+	}
+	return kernel.Max64(as64(s))
+}
+
+func expSum[T Float](dst, s []T, m float64) float64 {
+	if is32[T]() {
+		return float64(kernel.ExpSum32(as32(dst), as32(s), float32(m)))
+	}
+	return kernel.ExpSum64(as64(dst), as64(s), m)
+}
+
+func scale[T Float](dst []T, a float64) {
+	if is32[T]() {
+		kernel.Scale32(as32(dst), float32(a))
+		return
+	}
+	kernel.Scale64(as64(dst), a)
+}

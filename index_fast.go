@@ -32,6 +32,9 @@ func (k *indexKind[T, I]) fastRow(c *softmaxCall[T], p *chunkResult, pos int) bo
 		}
 		return true
 	}
+	if c.grad != nil && threePass[T]() {
+		return k.fastRow3(c, p, pos, int(y))
+	}
 	s := c.logits[pos*C : pos*C+C]
 	m, sum, nan := maxSumExp(s)
 	if nan || math.IsInf(m, 0) {
@@ -126,5 +129,60 @@ func (k *indexKind[T, I]) fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int
 		i := int(y)*inner + j
 		d[i] = T(float64(d[i]) - c.g*k.set.weight(int(y)))
 	}
+	return true
+}
+
+// threePass reports whether rows with a gradient take three passes (max;
+// exponentials written to the gradient with their sum; a scale) rather than
+// two (online max and sum; scaled exponentials): one exponential per logit
+// instead of two, for one more pass over a row that is in cache. It pays
+// where the exponential is dear, in float64.
+func threePass[T Float]() bool {
+	if is32[T]() {
+		return threePassFloat32
+	}
+	return threePassFloat64
+}
+
+// threePassFloat64 may be turned off by tests and benchmarks.
+var threePassFloat64, threePassFloat32 = true, false
+
+// fastRow3 is fastRow for a row with a gradient, in three passes. Every
+// check comes before the first write, so a bail-out leaves the row whole
+// for the generic path (the gradient may be the logits themselves).
+func (k *indexKind[T, I]) fastRow3(c *softmaxCall[T], p *chunkResult, pos, y int) bool {
+	C := k.C
+	s := c.logits[pos*C : pos*C+C]
+	m, nan := maxOf(s)
+	if nan || math.IsInf(m, 0) {
+		return false
+	}
+	w := k.set.weight(y)
+	gap := 0.0
+	if w != 0 {
+		sy := float64(s[y])
+		if math.IsInf(sy, -1) {
+			return false
+		}
+		gap = m - sy
+	}
+	// The loss is at most w·(gap + log C): check it before writing.
+	gw := c.g * w
+	if !isFinite(w*(gap+math.Log(float64(C)))) || !(math.Abs(gw) <= maxFloat[T]()) {
+		return false
+	}
+	d := c.grad[pos*C : pos*C+C]
+	sum := expSum(d, s, m)
+	loss := 0.0
+	if w != 0 {
+		loss = w * (gap + math.Log(sum))
+	}
+	if c.losses != nil {
+		c.losses[pos] = loss
+	}
+	p.loss += loss
+	p.counted++
+	scale(d, gw/sum)
+	d[y] = T(float64(d[y]) - gw)
 	return true
 }
