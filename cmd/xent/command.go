@@ -32,6 +32,8 @@ type Command struct {
 // calls (the tests call run many times).
 var commands = []func() *Command{
 	lossCommand,
+	trainCommand,
+	evalCommand,
 	benchCommand,
 }
 
