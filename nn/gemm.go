@@ -1,24 +1,19 @@
 package nn
 
-import (
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
-)
+import sgemm "github.com/xent-go/xent/internal/gemm"
 
 // gemm computes c = alpha·op(a)·op(b) + beta·c for row-major matrices,
-// where op(a) is m×k and op(b) is k×n, through blas32.Gemm (gonum's BLAS
-// unless blas32.Use installed another).
+// where op(a) is m×k and op(b) is k×n, through internal/gemm's packed,
+// register-blocked Sgemm (AVX-512 or AVX2 micro-kernels where the CPU has
+// them). If beta is zero, c is overwritten without being read.
 func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, b []float32, beta float32, c []float32) {
-	ta, tb := blas.NoTrans, blas.NoTrans
-	ga := blas32.General{Rows: m, Cols: k, Stride: k, Data: a}
+	lda := k
 	if transA {
-		ta = blas.Trans
-		ga = blas32.General{Rows: k, Cols: m, Stride: m, Data: a}
+		lda = m
 	}
-	gb := blas32.General{Rows: k, Cols: n, Stride: n, Data: b}
+	ldb := n
 	if transB {
-		tb = blas.Trans
-		gb = blas32.General{Rows: n, Cols: k, Stride: k, Data: b}
+		ldb = k
 	}
-	blas32.Gemm(ta, tb, alpha, ga, gb, beta, blas32.General{Rows: m, Cols: n, Stride: n, Data: c})
+	sgemm.Sgemm(transA, transB, m, n, k, alpha, a, max(lda, 1), b, max(ldb, 1), beta, c, max(n, 1))
 }

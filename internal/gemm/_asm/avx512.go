@@ -1,0 +1,16 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// AVX-512F: 32 zmm registers; a 14×32 tile takes 28 accumulators, two
+// vectors of b and a broadcast of a.
+func avx512Kernel() {
+	micro{
+		name: "kernel14x32AVX512", mr: 14, nr: 32, w: 16,
+		vec:  func() reg.VecVirtual { return ZMM() },
+		zero: func(v reg.VecVirtual) { VPXORD(v, v, v) },
+	}.emit()
+}
