@@ -19,13 +19,7 @@ func packB(dst []float32, trans bool, b []float32, ldb, pc, jc, kc, nc, nr int) 
 			continue
 		}
 		// op(b)(p, j) = b[j·ldb + p]: scatter each row of b down a column.
-		for j := range w {
-			src := b[(j0+j)*ldb+pc:]
-			src = src[:kc]
-			for p, v := range src {
-				d[p*nr+j] = v
-			}
-		}
+		scatter(d, nr, b, (j0)*ldb+pc, ldb, w, kc)
 		if w < nr {
 			for p := range kc {
 				clear(d[p*nr+w : p*nr+nr])
@@ -53,17 +47,37 @@ func packA(dst []float32, trans bool, a []float32, lda, ic, pc, mc, kc, mr int) 
 			continue
 		}
 		// op(a)(i, p) = a[i·lda + p]: scatter each row of a down a column.
-		for i := range h {
-			src := a[(i0+i)*lda+pc:]
-			src = src[:kc]
-			for p, v := range src {
-				d[p*mr+i] = v
-			}
-		}
+		scatter(d, mr, a, i0*lda+pc, lda, h, kc)
 		if h < mr {
 			for p := range kc {
 				clear(d[p*mr+h : p*mr+mr])
 			}
+		}
+	}
+}
+
+// scatter transposes the w rows of length kc at src[off+r·ld:] into the
+// first w columns of d, whose row stride is ld2: d[p·ld2+r] = src[off+r·ld+p].
+// It takes four rows at a time, so that each pass writes four adjacent
+// floats.
+func scatter(d []float32, ld2 int, src []float32, off, ld, w, kc int) {
+	d = d[:kc*ld2]
+	r := 0
+	for ; r+4 <= w; r += 4 {
+		o := off + r*ld
+		r0 := src[o : o+kc]
+		r1 := src[o+ld : o+ld+kc]
+		r2 := src[o+2*ld : o+2*ld+kc]
+		r3 := src[o+3*ld : o+3*ld+kc]
+		for p := range r0 {
+			q := d[p*ld2+r : p*ld2+r+4 : p*ld2+r+4]
+			q[0], q[1], q[2], q[3] = r0[p], r1[p], r2[p], r3[p]
+		}
+	}
+	for ; r < w; r++ {
+		o := off + r*ld
+		for p, v := range src[o : o+kc] {
+			d[p*ld2+r] = v
 		}
 	}
 }
