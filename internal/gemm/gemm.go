@@ -99,6 +99,8 @@ type impl struct {
 	// kernel computes the mr×nr tile c = alpha·Σ_p a[p·mr+i]·b[p·nr+j]
 	// (+ beta·c unless beta is zero) for p < k, k ≥ 1.
 	kernel func(k int, alpha float32, a, b []float32, beta float32, c []float32, ldc int)
+	// transpose, if not nil, speeds up the packing of transposed panels.
+	transpose transposer
 }
 
 func (im *impl) run(w *workspace, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -119,10 +121,10 @@ func (im *impl) run(w *workspace, transA, transB bool, m, n, k int, alpha float3
 			if pc > 0 {
 				bet = 1
 			}
-			packB(w.b, transB, b, ldb, pc, jc, kcur, ncur, nr)
+			packB(im.transpose, w.b, transB, b, ldb, pc, jc, kcur, ncur, nr)
 			for ic := 0; ic < m; ic += mc {
 				mcur := min(mc, m-ic)
-				packA(w.a, transA, a, lda, ic, pc, mcur, kcur, mr)
+				packA(im.transpose, w.a, transA, a, lda, ic, pc, mcur, kcur, mr)
 				for jr := 0; jr < ncur; jr += nr {
 					nrr := min(nr, ncur-jr)
 					bp := w.b[jr*kcur : (jr+nr)*kcur]

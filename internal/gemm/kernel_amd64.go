@@ -25,13 +25,15 @@ var (
 		name: "avx2",
 		mr:   6, nr: 16,
 		kc: 256, mc: 6 * 40, nc: 16 * 256,
-		kernel: kernel6x16AVX2,
+		kernel:    kernel6x16AVX2,
+		transpose: transpose8AVX,
 	}
 	avx512 = impl{
 		name: "avx512",
 		mr:   14, nr: 32,
 		kc: 256, mc: 14 * 24, nc: 32 * 128,
-		kernel: kernel14x32AVX512,
+		kernel:    kernel14x32AVX512,
+		transpose: transpose8AVX,
 	}
 )
 

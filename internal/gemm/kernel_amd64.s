@@ -361,3 +361,74 @@ store:
 	VMOVUPS Z27, 64(AX)
 	VZEROUPPER
 	RET
+
+// func transpose8AVX(d []float32, ld2 int, src []float32, ld int, kc int)
+// Requires: AVX
+TEXT ·transpose8AVX(SB), NOSPLIT, $0-72
+	MOVQ kc+64(FP), AX
+	SHRQ $0x03, AX
+	JZ   done
+	MOVQ src_base+32(FP), CX
+	MOVQ ld+56(FP), DX
+	SHLQ $0x02, DX
+	LEAQ (DX)(DX*2), BX
+	LEAQ (CX)(DX*4), SI
+	MOVQ d_base+0(FP), DI
+	MOVQ ld2+24(FP), R8
+	SHLQ $0x02, R8
+	LEAQ (R8)(R8*2), R9
+	LEAQ (DI)(R8*4), R10
+	MOVQ R8, R11
+	SHLQ $0x03, R11
+
+loop:
+	VMOVUPS    (CX), Y0
+	VMOVUPS    (CX)(DX*1), Y1
+	VMOVUPS    (CX)(DX*2), Y2
+	VMOVUPS    (CX)(BX*1), Y3
+	VMOVUPS    (SI), Y4
+	VMOVUPS    (SI)(DX*1), Y5
+	VMOVUPS    (SI)(DX*2), Y6
+	VMOVUPS    (SI)(BX*1), Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y3, Y2, Y1
+	VUNPCKHPS  Y3, Y2, Y2
+	VUNPCKLPS  Y5, Y4, Y3
+	VUNPCKHPS  Y5, Y4, Y4
+	VUNPCKLPS  Y7, Y6, Y5
+	VUNPCKHPS  Y7, Y6, Y6
+	VSHUFPS    $0x44, Y1, Y8, Y7
+	VSHUFPS    $0xee, Y1, Y8, Y1
+	VSHUFPS    $0x44, Y2, Y0, Y8
+	VSHUFPS    $0xee, Y2, Y0, Y0
+	VSHUFPS    $0x44, Y5, Y3, Y2
+	VSHUFPS    $0xee, Y5, Y3, Y3
+	VSHUFPS    $0x44, Y6, Y4, Y5
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y7, Y6
+	VPERM2F128 $0x31, Y2, Y7, Y2
+	VMOVUPS    Y6, (DI)
+	VMOVUPS    Y2, (R10)
+	VPERM2F128 $0x20, Y3, Y1, Y2
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMOVUPS    Y2, (DI)(R8*1)
+	VMOVUPS    Y1, (R10)(R8*1)
+	VPERM2F128 $0x20, Y5, Y8, Y1
+	VPERM2F128 $0x31, Y5, Y8, Y2
+	VMOVUPS    Y1, (DI)(R8*2)
+	VMOVUPS    Y2, (R10)(R8*2)
+	VPERM2F128 $0x20, Y4, Y0, Y1
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	VMOVUPS    Y1, (DI)(R9*1)
+	VMOVUPS    Y0, (R10)(R9*1)
+	ADDQ       $0x20, CX
+	ADDQ       $0x20, SI
+	ADDQ       R11, DI
+	ADDQ       R11, R10
+	DECQ       AX
+	JNZ        loop
+	VZEROUPPER
+
+done:
+	RET

@@ -13,3 +13,8 @@ func kernel6x16AVX2(k int, alpha float32, a []float32, b []float32, beta float32
 //
 //go:noescape
 func kernel14x32AVX512(k int, alpha float32, a []float32, b []float32, beta float32, c []float32, ldc int)
+
+// transpose8AVX is, for p < kc&^7 and r < 8, d[p*ld2+r] = src[r*ld+p].
+//
+//go:noescape
+func transpose8AVX(d []float32, ld2 int, src []float32, ld int, kc int)

@@ -3,7 +3,7 @@ package gemm
 // packB packs the kc×nc block of op(b) at (pc, jc) into micro-panels of nr
 // columns: element (p, j) of panel q goes to dst[q·nr·kc + p·nr + j], the
 // columns past nc are zero.
-func packB(dst []float32, trans bool, b []float32, ldb, pc, jc, kc, nc, nr int) {
+func packB(tr transposer, dst []float32, trans bool, b []float32, ldb, pc, jc, kc, nc, nr int) {
 	for q := 0; q*nr < nc; q++ {
 		w := min(nr, nc-q*nr)
 		d := dst[q*nr*kc : (q+1)*nr*kc]
@@ -19,7 +19,7 @@ func packB(dst []float32, trans bool, b []float32, ldb, pc, jc, kc, nc, nr int) 
 			continue
 		}
 		// op(b)(p, j) = b[j·ldb + p]: scatter each row of b down a column.
-		scatter(d, nr, b, (j0)*ldb+pc, ldb, w, kc)
+		scatter(tr, d, nr, b, (j0)*ldb+pc, ldb, w, kc)
 		if w < nr {
 			for p := range kc {
 				clear(d[p*nr+w : p*nr+nr])
@@ -31,7 +31,7 @@ func packB(dst []float32, trans bool, b []float32, ldb, pc, jc, kc, nc, nr int) 
 // packA packs the mc×kc block of op(a) at (ic, pc) into micro-panels of mr
 // rows: element (i, p) of panel q goes to dst[q·mr·kc + p·mr + i], the rows
 // past mc are zero.
-func packA(dst []float32, trans bool, a []float32, lda, ic, pc, mc, kc, mr int) {
+func packA(tr transposer, dst []float32, trans bool, a []float32, lda, ic, pc, mc, kc, mr int) {
 	for q := 0; q*mr < mc; q++ {
 		h := min(mr, mc-q*mr)
 		d := dst[q*mr*kc : (q+1)*mr*kc]
@@ -47,7 +47,7 @@ func packA(dst []float32, trans bool, a []float32, lda, ic, pc, mc, kc, mr int) 
 			continue
 		}
 		// op(a)(i, p) = a[i·lda + p]: scatter each row of a down a column.
-		scatter(d, mr, a, i0*lda+pc, lda, h, kc)
+		scatter(tr, d, mr, a, i0*lda+pc, lda, h, kc)
 		if h < mr {
 			for p := range kc {
 				clear(d[p*mr+h : p*mr+mr])
@@ -58,10 +58,33 @@ func packA(dst []float32, trans bool, a []float32, lda, ic, pc, mc, kc, mr int) 
 
 // scatter transposes the w rows of length kc at src[off+r·ld:] into the
 // first w columns of d, whose row stride is ld2: d[p·ld2+r] = src[off+r·ld+p].
-// It takes four rows at a time, so that each pass writes four adjacent
-// floats.
-func scatter(d []float32, ld2 int, src []float32, off, ld, w, kc int) {
-	d = d[:kc*ld2]
+// tr, if not nil, transposes 8×8 blocks (see transpose8AVX).
+func scatter(tr transposer, d []float32, ld2 int, src []float32, off, ld, w, kc int) {
+	if tr == nil || w < 8 || kc < 8 {
+		scatterGo(d, ld2, src, off, ld, w, kc)
+		return
+	}
+	w8, k8 := w&^7, kc&^7
+	for r := 0; r < w8; r += 8 {
+		o := off + r*ld
+		_ = d[r+(k8-1)*ld2+7]
+		tr(d[r:], ld2, src[o:o+7*ld+k8], ld, k8)
+	}
+	if k8 < kc {
+		scatterGo(d[k8*ld2:], ld2, src, off+k8, ld, w8, kc-k8)
+	}
+	if w8 < w {
+		scatterGo(d[w8:], ld2, src, off+w8*ld, ld, w-w8, kc)
+	}
+}
+
+// transposer is an assembly transpose8: for p < kc&^7 and r < 8,
+// d[p·ld2+r] = src[r·ld+p].
+type transposer func(d []float32, ld2 int, src []float32, ld int, kc int)
+
+// scatterGo is scatter in Go. It takes four rows at a time, so that each
+// pass writes four adjacent floats.
+func scatterGo(d []float32, ld2 int, src []float32, off, ld, w, kc int) {
 	r := 0
 	for ; r+4 <= w; r += 4 {
 		o := off + r*ld

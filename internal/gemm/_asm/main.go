@@ -16,6 +16,7 @@ func main() {
 	ConstraintExpr("amd64,!purego")
 	avx2Kernel()
 	avx512Kernel()
+	transpose8()
 	Generate()
 }
 
