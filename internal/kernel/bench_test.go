@@ -269,3 +269,50 @@ func BenchmarkRowsParallel32(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLog32 and BenchmarkLog64 take the log of sums of exponentials
+// (values in [1, 1000]): short blocks and a long array. SetBytes counts the
+// input once.
+var logBenchNs = []int{16, 256, 100000}
+
+func BenchmarkLog32(b *testing.B) {
+	for _, name := range Implementations() {
+		for _, n := range logBenchNs {
+			b.Run(fmt.Sprintf("impl=%s/n=%d", name, n), func(b *testing.B) {
+				r := rand.New(rand.NewPCG(1, 2))
+				x := make([]float32, n)
+				for i := range x {
+					x[i] = 1 + 999*r.Float32()
+				}
+				dst := make([]float32, n)
+				b.SetBytes(int64(4 * n))
+				restore, _ := Select(name)
+				defer restore()
+				for b.Loop() {
+					Log32(dst, x)
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkLog64(b *testing.B) {
+	for _, name := range Implementations() {
+		for _, n := range logBenchNs {
+			b.Run(fmt.Sprintf("impl=%s/n=%d", name, n), func(b *testing.B) {
+				r := rand.New(rand.NewPCG(1, 2))
+				x := make([]float64, n)
+				for i := range x {
+					x[i] = 1 + 999*r.Float64()
+				}
+				dst := make([]float64, n)
+				b.SetBytes(int64(8 * n))
+				restore, _ := Select(name)
+				defer restore()
+				for b.Loop() {
+					Log64(dst, x)
+				}
+			})
+		}
+	}
+}

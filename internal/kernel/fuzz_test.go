@@ -55,3 +55,26 @@ func FuzzRow32(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLog32 holds every implementation of Log32 to the portable code on
+// arbitrary bit patterns: within 2 ulp, special values exact.
+func FuzzLog32(f *testing.F) {
+	f.Add([]byte{0, 0, 0x80, 0x3f, 0, 0, 0x80, 0xff, 0, 0, 0xc0, 0x7f, 1, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		x := make([]float32, len(b)/4)
+		for i := range x {
+			x[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+		for _, name := range Implementations() {
+			restore, _ := Select(name)
+			got := make([]float32, len(x))
+			Log32(got, x)
+			restore()
+			for i, v := range x {
+				if u := logUlps32(got[i], v); u > 2 {
+					t.Fatalf("%s: Log32(%v) = %v, %.2f ulp from %v", name, v, got[i], u, math.Log(float64(v)))
+				}
+			}
+		}
+	})
+}

@@ -159,6 +159,28 @@ func exp64(dst, x []float64) {
 	}
 }
 
+func log32(dst, x []float32) {
+	dst = dst[:len(x)]
+	if useAVX512 {
+		log32AVX512(dst, x)
+	} else if useAVX2 {
+		log32AVX2(dst, x)
+	} else {
+		log32Generic(dst, x)
+	}
+}
+
+func log64(dst, x []float64) {
+	dst = dst[:len(x)]
+	if useAVX512 {
+		log64AVX512(dst, x)
+	} else if useAVX2 {
+		log64AVX2(dst, x)
+	} else {
+		log64Generic(dst, x)
+	}
+}
+
 func sum32(s []float32) float32 {
 	if useAVX512 {
 		return sum32AVX512(s)

@@ -1845,6 +1845,891 @@ done5:
 	VZEROUPPER
 	RET
 
+// func log32AVX2(dst []float32, x []float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·log32AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ x_base+24(FP), CX
+	MOVQ x_len+32(FP), DX
+
+loop1:
+	CMPQ         DX, $0x00000020
+	JL           next2
+	VMOVUPS      (CX), Y0
+	VMOVUPS      32(CX), Y1
+	VMOVUPS      64(CX), Y2
+	VMOVUPS      96(CX), Y3
+	VPADDD       k32_lbadoff<>+0(SB), Y0, Y4
+	VPCMPGTD     k32_lbadthr<>+0(SB), Y4, Y4
+	VPADDD       k32_lbadoff<>+0(SB), Y1, Y5
+	VPCMPGTD     k32_lbadthr<>+0(SB), Y5, Y5
+	VPOR         Y5, Y4, Y4
+	VPADDD       k32_lbadoff<>+0(SB), Y2, Y5
+	VPCMPGTD     k32_lbadthr<>+0(SB), Y5, Y5
+	VPOR         Y5, Y4, Y4
+	VPADDD       k32_lbadoff<>+0(SB), Y3, Y5
+	VPCMPGTD     k32_lbadthr<>+0(SB), Y5, Y5
+	VPOR         Y5, Y4, Y4
+	VMOVMSKPS    Y4, BX
+	TESTL        BX, BX
+	JNZ          logslow3
+	VPADDD       k32_loff<>+0(SB), Y0, Y0
+	VPAND        k32_lmant<>+0(SB), Y0, Y4
+	VPADDD       k32_lsqrth<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y0, Y0
+	VPOR         k32_lkmagic<>+0(SB), Y0, Y0
+	VSUBPS       k32_lkbias<>+0(SB), Y0, Y0
+	VSUBPS       k32_lone<>+0(SB), Y4, Y4
+	VADDPS       k32_ltwo<>+0(SB), Y4, Y5
+	VRCPPS       Y5, Y7
+	VMULPS       Y4, Y7, Y6
+	VMOVUPS      Y4, Y8
+	VFNMADD231PS Y5, Y6, Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMULPS       k32_lhalf<>+0(SB), Y4, Y7
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y6, Y6, Y5
+	VMOVUPS      k32_lq3<>+0(SB), Y8
+	VFMADD213PS  k32_lq2<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_lq1<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_lq0<>+0(SB), Y5, Y8
+	VFMADD213PS  Y7, Y5, Y8
+	VMULPS       k32_lln2lo<>+0(SB), Y0, Y5
+	VFMADD231PS  Y6, Y8, Y5
+	VSUBPS       Y5, Y7, Y5
+	VSUBPS       Y4, Y5, Y5
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y0, Y5
+	VMOVUPS      Y5, (AX)
+	VPADDD       k32_loff<>+0(SB), Y1, Y0
+	VPAND        k32_lmant<>+0(SB), Y0, Y1
+	VPADDD       k32_lsqrth<>+0(SB), Y1, Y1
+	VPSRLD       $0x17, Y0, Y0
+	VPOR         k32_lkmagic<>+0(SB), Y0, Y0
+	VSUBPS       k32_lkbias<>+0(SB), Y0, Y0
+	VSUBPS       k32_lone<>+0(SB), Y1, Y1
+	VADDPS       k32_ltwo<>+0(SB), Y1, Y4
+	VRCPPS       Y4, Y6
+	VMULPS       Y1, Y6, Y5
+	VMOVUPS      Y1, Y7
+	VFNMADD231PS Y4, Y5, Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMULPS       k32_lhalf<>+0(SB), Y1, Y6
+	VMULPS       Y1, Y6, Y6
+	VMULPS       Y5, Y5, Y4
+	VMOVUPS      k32_lq3<>+0(SB), Y7
+	VFMADD213PS  k32_lq2<>+0(SB), Y4, Y7
+	VFMADD213PS  k32_lq1<>+0(SB), Y4, Y7
+	VFMADD213PS  k32_lq0<>+0(SB), Y4, Y7
+	VFMADD213PS  Y6, Y4, Y7
+	VMULPS       k32_lln2lo<>+0(SB), Y0, Y4
+	VFMADD231PS  Y5, Y7, Y4
+	VSUBPS       Y4, Y6, Y4
+	VSUBPS       Y1, Y4, Y4
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y0, Y4
+	VMOVUPS      Y4, 32(AX)
+	VPADDD       k32_loff<>+0(SB), Y2, Y0
+	VPAND        k32_lmant<>+0(SB), Y0, Y1
+	VPADDD       k32_lsqrth<>+0(SB), Y1, Y1
+	VPSRLD       $0x17, Y0, Y0
+	VPOR         k32_lkmagic<>+0(SB), Y0, Y0
+	VSUBPS       k32_lkbias<>+0(SB), Y0, Y0
+	VSUBPS       k32_lone<>+0(SB), Y1, Y1
+	VADDPS       k32_ltwo<>+0(SB), Y1, Y2
+	VRCPPS       Y2, Y5
+	VMULPS       Y1, Y5, Y4
+	VMOVUPS      Y1, Y6
+	VFNMADD231PS Y2, Y4, Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMULPS       k32_lhalf<>+0(SB), Y1, Y5
+	VMULPS       Y1, Y5, Y5
+	VMULPS       Y4, Y4, Y2
+	VMOVUPS      k32_lq3<>+0(SB), Y6
+	VFMADD213PS  k32_lq2<>+0(SB), Y2, Y6
+	VFMADD213PS  k32_lq1<>+0(SB), Y2, Y6
+	VFMADD213PS  k32_lq0<>+0(SB), Y2, Y6
+	VFMADD213PS  Y5, Y2, Y6
+	VMULPS       k32_lln2lo<>+0(SB), Y0, Y2
+	VFMADD231PS  Y4, Y6, Y2
+	VSUBPS       Y2, Y5, Y2
+	VSUBPS       Y1, Y2, Y2
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y0, Y2
+	VMOVUPS      Y2, 64(AX)
+	VPADDD       k32_loff<>+0(SB), Y3, Y0
+	VPAND        k32_lmant<>+0(SB), Y0, Y1
+	VPADDD       k32_lsqrth<>+0(SB), Y1, Y1
+	VPSRLD       $0x17, Y0, Y0
+	VPOR         k32_lkmagic<>+0(SB), Y0, Y0
+	VSUBPS       k32_lkbias<>+0(SB), Y0, Y0
+	VSUBPS       k32_lone<>+0(SB), Y1, Y1
+	VADDPS       k32_ltwo<>+0(SB), Y1, Y2
+	VRCPPS       Y2, Y4
+	VMULPS       Y1, Y4, Y3
+	VMOVUPS      Y1, Y5
+	VFNMADD231PS Y2, Y3, Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMULPS       k32_lhalf<>+0(SB), Y1, Y4
+	VMULPS       Y1, Y4, Y4
+	VMULPS       Y3, Y3, Y2
+	VMOVUPS      k32_lq3<>+0(SB), Y5
+	VFMADD213PS  k32_lq2<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_lq1<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_lq0<>+0(SB), Y2, Y5
+	VFMADD213PS  Y4, Y2, Y5
+	VMULPS       k32_lln2lo<>+0(SB), Y0, Y2
+	VFMADD231PS  Y3, Y5, Y2
+	VSUBPS       Y2, Y4, Y2
+	VSUBPS       Y1, Y2, Y2
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y0, Y2
+	VMOVUPS      Y2, 96(AX)
+	JMP          logjoin4
+
+logslow3:
+	VCMPPS       $0x11, k32_ltiny<>+0(SB), Y0, Y4
+	VMULPS       k32_lsubsc<>+0(SB), Y0, Y5
+	VBLENDVPS    Y4, Y5, Y0, Y0
+	VPADDD       k32_loff<>+0(SB), Y0, Y5
+	VPAND        k32_lmant<>+0(SB), Y5, Y6
+	VPADDD       k32_lsqrth<>+0(SB), Y6, Y6
+	VPSRLD       $0x17, Y5, Y5
+	VPOR         k32_lkmagic<>+0(SB), Y5, Y5
+	VSUBPS       k32_lkbias<>+0(SB), Y5, Y5
+	VANDPS       k32_lsubk<>+0(SB), Y4, Y4
+	VSUBPS       Y4, Y5, Y5
+	VSUBPS       k32_lone<>+0(SB), Y6, Y6
+	VADDPS       k32_ltwo<>+0(SB), Y6, Y4
+	VRCPPS       Y4, Y8
+	VMULPS       Y6, Y8, Y7
+	VMOVUPS      Y6, Y9
+	VFNMADD231PS Y4, Y7, Y9
+	VFMADD231PS  Y8, Y9, Y7
+	VMULPS       k32_lhalf<>+0(SB), Y6, Y8
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y7, Y7, Y4
+	VMOVUPS      k32_lq3<>+0(SB), Y9
+	VFMADD213PS  k32_lq2<>+0(SB), Y4, Y9
+	VFMADD213PS  k32_lq1<>+0(SB), Y4, Y9
+	VFMADD213PS  k32_lq0<>+0(SB), Y4, Y9
+	VFMADD213PS  Y8, Y4, Y9
+	VMULPS       k32_lln2lo<>+0(SB), Y5, Y4
+	VFMADD231PS  Y7, Y9, Y4
+	VSUBPS       Y4, Y8, Y4
+	VSUBPS       Y6, Y4, Y4
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y5, Y4
+	VCMPPS       $0x00, k32_lzero<>+0(SB), Y0, Y5
+	VBLENDVPS    Y5, k32_lneginf<>+0(SB), Y4, Y4
+	VCMPPS       $0x11, k32_lzero<>+0(SB), Y0, Y5
+	VBLENDVPS    Y5, k32_lnan<>+0(SB), Y4, Y4
+	VCMPPS       $0x15, k32_lposinf<>+0(SB), Y0, Y5
+	VBLENDVPS    Y5, Y0, Y4, Y4
+	VMOVUPS      Y4, (AX)
+	VCMPPS       $0x11, k32_ltiny<>+0(SB), Y1, Y0
+	VMULPS       k32_lsubsc<>+0(SB), Y1, Y4
+	VBLENDVPS    Y0, Y4, Y1, Y1
+	VPADDD       k32_loff<>+0(SB), Y1, Y4
+	VPAND        k32_lmant<>+0(SB), Y4, Y5
+	VPADDD       k32_lsqrth<>+0(SB), Y5, Y5
+	VPSRLD       $0x17, Y4, Y4
+	VPOR         k32_lkmagic<>+0(SB), Y4, Y4
+	VSUBPS       k32_lkbias<>+0(SB), Y4, Y4
+	VANDPS       k32_lsubk<>+0(SB), Y0, Y0
+	VSUBPS       Y0, Y4, Y4
+	VSUBPS       k32_lone<>+0(SB), Y5, Y5
+	VADDPS       k32_ltwo<>+0(SB), Y5, Y0
+	VRCPPS       Y0, Y7
+	VMULPS       Y5, Y7, Y6
+	VMOVUPS      Y5, Y8
+	VFNMADD231PS Y0, Y6, Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMULPS       k32_lhalf<>+0(SB), Y5, Y7
+	VMULPS       Y5, Y7, Y7
+	VMULPS       Y6, Y6, Y0
+	VMOVUPS      k32_lq3<>+0(SB), Y8
+	VFMADD213PS  k32_lq2<>+0(SB), Y0, Y8
+	VFMADD213PS  k32_lq1<>+0(SB), Y0, Y8
+	VFMADD213PS  k32_lq0<>+0(SB), Y0, Y8
+	VFMADD213PS  Y7, Y0, Y8
+	VMULPS       k32_lln2lo<>+0(SB), Y4, Y0
+	VFMADD231PS  Y6, Y8, Y0
+	VSUBPS       Y0, Y7, Y0
+	VSUBPS       Y5, Y0, Y0
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y4, Y0
+	VCMPPS       $0x00, k32_lzero<>+0(SB), Y1, Y4
+	VBLENDVPS    Y4, k32_lneginf<>+0(SB), Y0, Y0
+	VCMPPS       $0x11, k32_lzero<>+0(SB), Y1, Y4
+	VBLENDVPS    Y4, k32_lnan<>+0(SB), Y0, Y0
+	VCMPPS       $0x15, k32_lposinf<>+0(SB), Y1, Y4
+	VBLENDVPS    Y4, Y1, Y0, Y0
+	VMOVUPS      Y0, 32(AX)
+	VCMPPS       $0x11, k32_ltiny<>+0(SB), Y2, Y0
+	VMULPS       k32_lsubsc<>+0(SB), Y2, Y1
+	VBLENDVPS    Y0, Y1, Y2, Y2
+	VPADDD       k32_loff<>+0(SB), Y2, Y1
+	VPAND        k32_lmant<>+0(SB), Y1, Y4
+	VPADDD       k32_lsqrth<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y1, Y1
+	VPOR         k32_lkmagic<>+0(SB), Y1, Y1
+	VSUBPS       k32_lkbias<>+0(SB), Y1, Y1
+	VANDPS       k32_lsubk<>+0(SB), Y0, Y0
+	VSUBPS       Y0, Y1, Y1
+	VSUBPS       k32_lone<>+0(SB), Y4, Y4
+	VADDPS       k32_ltwo<>+0(SB), Y4, Y0
+	VRCPPS       Y0, Y6
+	VMULPS       Y4, Y6, Y5
+	VMOVUPS      Y4, Y7
+	VFNMADD231PS Y0, Y5, Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMULPS       k32_lhalf<>+0(SB), Y4, Y6
+	VMULPS       Y4, Y6, Y6
+	VMULPS       Y5, Y5, Y0
+	VMOVUPS      k32_lq3<>+0(SB), Y7
+	VFMADD213PS  k32_lq2<>+0(SB), Y0, Y7
+	VFMADD213PS  k32_lq1<>+0(SB), Y0, Y7
+	VFMADD213PS  k32_lq0<>+0(SB), Y0, Y7
+	VFMADD213PS  Y6, Y0, Y7
+	VMULPS       k32_lln2lo<>+0(SB), Y1, Y0
+	VFMADD231PS  Y5, Y7, Y0
+	VSUBPS       Y0, Y6, Y0
+	VSUBPS       Y4, Y0, Y0
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y1, Y0
+	VCMPPS       $0x00, k32_lzero<>+0(SB), Y2, Y1
+	VBLENDVPS    Y1, k32_lneginf<>+0(SB), Y0, Y0
+	VCMPPS       $0x11, k32_lzero<>+0(SB), Y2, Y1
+	VBLENDVPS    Y1, k32_lnan<>+0(SB), Y0, Y0
+	VCMPPS       $0x15, k32_lposinf<>+0(SB), Y2, Y1
+	VBLENDVPS    Y1, Y2, Y0, Y0
+	VMOVUPS      Y0, 64(AX)
+	VCMPPS       $0x11, k32_ltiny<>+0(SB), Y3, Y0
+	VMULPS       k32_lsubsc<>+0(SB), Y3, Y1
+	VBLENDVPS    Y0, Y1, Y3, Y3
+	VPADDD       k32_loff<>+0(SB), Y3, Y1
+	VPAND        k32_lmant<>+0(SB), Y1, Y2
+	VPADDD       k32_lsqrth<>+0(SB), Y2, Y2
+	VPSRLD       $0x17, Y1, Y1
+	VPOR         k32_lkmagic<>+0(SB), Y1, Y1
+	VSUBPS       k32_lkbias<>+0(SB), Y1, Y1
+	VANDPS       k32_lsubk<>+0(SB), Y0, Y0
+	VSUBPS       Y0, Y1, Y1
+	VSUBPS       k32_lone<>+0(SB), Y2, Y2
+	VADDPS       k32_ltwo<>+0(SB), Y2, Y0
+	VRCPPS       Y0, Y5
+	VMULPS       Y2, Y5, Y4
+	VMOVUPS      Y2, Y6
+	VFNMADD231PS Y0, Y4, Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMULPS       k32_lhalf<>+0(SB), Y2, Y5
+	VMULPS       Y2, Y5, Y5
+	VMULPS       Y4, Y4, Y0
+	VMOVUPS      k32_lq3<>+0(SB), Y6
+	VFMADD213PS  k32_lq2<>+0(SB), Y0, Y6
+	VFMADD213PS  k32_lq1<>+0(SB), Y0, Y6
+	VFMADD213PS  k32_lq0<>+0(SB), Y0, Y6
+	VFMADD213PS  Y5, Y0, Y6
+	VMULPS       k32_lln2lo<>+0(SB), Y1, Y0
+	VFMADD231PS  Y4, Y6, Y0
+	VSUBPS       Y0, Y5, Y0
+	VSUBPS       Y2, Y0, Y0
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y1, Y0
+	VCMPPS       $0x00, k32_lzero<>+0(SB), Y3, Y1
+	VBLENDVPS    Y1, k32_lneginf<>+0(SB), Y0, Y0
+	VCMPPS       $0x11, k32_lzero<>+0(SB), Y3, Y1
+	VBLENDVPS    Y1, k32_lnan<>+0(SB), Y0, Y0
+	VCMPPS       $0x15, k32_lposinf<>+0(SB), Y3, Y1
+	VBLENDVPS    Y1, Y3, Y0, Y0
+	VMOVUPS      Y0, 96(AX)
+
+logjoin4:
+	ADDQ $0x00000080, AX
+	ADDQ $0x00000080, CX
+	SUBQ $0x00000020, DX
+	JMP  loop1
+
+next2:
+loop5:
+	CMPQ         DX, $0x00000008
+	JL           next6
+	VMOVUPS      (CX), Y0
+	VPADDD       k32_lbadoff<>+0(SB), Y0, Y1
+	VPCMPGTD     k32_lbadthr<>+0(SB), Y1, Y1
+	VMOVMSKPS    Y1, BX
+	TESTL        BX, BX
+	JNZ          logslow7
+	VPADDD       k32_loff<>+0(SB), Y0, Y0
+	VPAND        k32_lmant<>+0(SB), Y0, Y1
+	VPADDD       k32_lsqrth<>+0(SB), Y1, Y1
+	VPSRLD       $0x17, Y0, Y0
+	VPOR         k32_lkmagic<>+0(SB), Y0, Y0
+	VSUBPS       k32_lkbias<>+0(SB), Y0, Y0
+	VSUBPS       k32_lone<>+0(SB), Y1, Y1
+	VADDPS       k32_ltwo<>+0(SB), Y1, Y2
+	VRCPPS       Y2, Y4
+	VMULPS       Y1, Y4, Y3
+	VMOVUPS      Y1, Y5
+	VFNMADD231PS Y2, Y3, Y5
+	VFMADD231PS  Y4, Y5, Y3
+	VMULPS       k32_lhalf<>+0(SB), Y1, Y4
+	VMULPS       Y1, Y4, Y4
+	VMULPS       Y3, Y3, Y2
+	VMOVUPS      k32_lq3<>+0(SB), Y5
+	VFMADD213PS  k32_lq2<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_lq1<>+0(SB), Y2, Y5
+	VFMADD213PS  k32_lq0<>+0(SB), Y2, Y5
+	VFMADD213PS  Y4, Y2, Y5
+	VMULPS       k32_lln2lo<>+0(SB), Y0, Y2
+	VFMADD231PS  Y3, Y5, Y2
+	VSUBPS       Y2, Y4, Y2
+	VSUBPS       Y1, Y2, Y2
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y0, Y2
+	VMOVUPS      Y2, (AX)
+	JMP          logjoin8
+
+logslow7:
+	VCMPPS       $0x11, k32_ltiny<>+0(SB), Y0, Y1
+	VMULPS       k32_lsubsc<>+0(SB), Y0, Y2
+	VBLENDVPS    Y1, Y2, Y0, Y0
+	VPADDD       k32_loff<>+0(SB), Y0, Y2
+	VPAND        k32_lmant<>+0(SB), Y2, Y3
+	VPADDD       k32_lsqrth<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y2, Y2
+	VPOR         k32_lkmagic<>+0(SB), Y2, Y2
+	VSUBPS       k32_lkbias<>+0(SB), Y2, Y2
+	VANDPS       k32_lsubk<>+0(SB), Y1, Y1
+	VSUBPS       Y1, Y2, Y2
+	VSUBPS       k32_lone<>+0(SB), Y3, Y3
+	VADDPS       k32_ltwo<>+0(SB), Y3, Y1
+	VRCPPS       Y1, Y5
+	VMULPS       Y3, Y5, Y4
+	VMOVUPS      Y3, Y6
+	VFNMADD231PS Y1, Y4, Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMULPS       k32_lhalf<>+0(SB), Y3, Y5
+	VMULPS       Y3, Y5, Y5
+	VMULPS       Y4, Y4, Y1
+	VMOVUPS      k32_lq3<>+0(SB), Y6
+	VFMADD213PS  k32_lq2<>+0(SB), Y1, Y6
+	VFMADD213PS  k32_lq1<>+0(SB), Y1, Y6
+	VFMADD213PS  k32_lq0<>+0(SB), Y1, Y6
+	VFMADD213PS  Y5, Y1, Y6
+	VMULPS       k32_lln2lo<>+0(SB), Y2, Y1
+	VFMADD231PS  Y4, Y6, Y1
+	VSUBPS       Y1, Y5, Y1
+	VSUBPS       Y3, Y1, Y1
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y2, Y1
+	VCMPPS       $0x00, k32_lzero<>+0(SB), Y0, Y2
+	VBLENDVPS    Y2, k32_lneginf<>+0(SB), Y1, Y1
+	VCMPPS       $0x11, k32_lzero<>+0(SB), Y0, Y2
+	VBLENDVPS    Y2, k32_lnan<>+0(SB), Y1, Y1
+	VCMPPS       $0x15, k32_lposinf<>+0(SB), Y0, Y2
+	VBLENDVPS    Y2, Y0, Y1, Y1
+	VMOVUPS      Y1, (AX)
+
+logjoin8:
+	ADDQ $0x00000020, AX
+	ADDQ $0x00000020, CX
+	SUBQ $0x00000008, DX
+	JMP  loop5
+
+next6:
+	TESTQ        DX, DX
+	JZ           done9
+	LEAQ         ymmtailmask<>+32(SB), BX
+	SHLQ         $0x02, DX
+	NEGQ         DX
+	VMOVDQU      (BX)(DX*1), Y0
+	VMASKMOVPS   (CX), Y0, Y1
+	VPADDD       k32_lbadoff<>+0(SB), Y1, Y2
+	VPCMPGTD     k32_lbadthr<>+0(SB), Y2, Y2
+	VPAND        Y0, Y2, Y2
+	VMOVMSKPS    Y2, CX
+	TESTL        CX, CX
+	JNZ          logslow10
+	VPADDD       k32_loff<>+0(SB), Y1, Y1
+	VPAND        k32_lmant<>+0(SB), Y1, Y2
+	VPADDD       k32_lsqrth<>+0(SB), Y2, Y2
+	VPSRLD       $0x17, Y1, Y1
+	VPOR         k32_lkmagic<>+0(SB), Y1, Y1
+	VSUBPS       k32_lkbias<>+0(SB), Y1, Y1
+	VSUBPS       k32_lone<>+0(SB), Y2, Y2
+	VADDPS       k32_ltwo<>+0(SB), Y2, Y3
+	VRCPPS       Y3, Y5
+	VMULPS       Y2, Y5, Y4
+	VMOVUPS      Y2, Y6
+	VFNMADD231PS Y3, Y4, Y6
+	VFMADD231PS  Y5, Y6, Y4
+	VMULPS       k32_lhalf<>+0(SB), Y2, Y5
+	VMULPS       Y2, Y5, Y5
+	VMULPS       Y4, Y4, Y3
+	VMOVUPS      k32_lq3<>+0(SB), Y6
+	VFMADD213PS  k32_lq2<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_lq1<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_lq0<>+0(SB), Y3, Y6
+	VFMADD213PS  Y5, Y3, Y6
+	VMULPS       k32_lln2lo<>+0(SB), Y1, Y3
+	VFMADD231PS  Y4, Y6, Y3
+	VSUBPS       Y3, Y5, Y3
+	VSUBPS       Y2, Y3, Y3
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y1, Y3
+	VMASKMOVPS   Y3, Y0, (AX)
+	JMP          logjoin11
+
+logslow10:
+	VCMPPS       $0x11, k32_ltiny<>+0(SB), Y1, Y2
+	VMULPS       k32_lsubsc<>+0(SB), Y1, Y3
+	VBLENDVPS    Y2, Y3, Y1, Y1
+	VPADDD       k32_loff<>+0(SB), Y1, Y3
+	VPAND        k32_lmant<>+0(SB), Y3, Y4
+	VPADDD       k32_lsqrth<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y3, Y3
+	VPOR         k32_lkmagic<>+0(SB), Y3, Y3
+	VSUBPS       k32_lkbias<>+0(SB), Y3, Y3
+	VANDPS       k32_lsubk<>+0(SB), Y2, Y2
+	VSUBPS       Y2, Y3, Y3
+	VSUBPS       k32_lone<>+0(SB), Y4, Y4
+	VADDPS       k32_ltwo<>+0(SB), Y4, Y2
+	VRCPPS       Y2, Y6
+	VMULPS       Y4, Y6, Y5
+	VMOVUPS      Y4, Y7
+	VFNMADD231PS Y2, Y5, Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMULPS       k32_lhalf<>+0(SB), Y4, Y6
+	VMULPS       Y4, Y6, Y6
+	VMULPS       Y5, Y5, Y2
+	VMOVUPS      k32_lq3<>+0(SB), Y7
+	VFMADD213PS  k32_lq2<>+0(SB), Y2, Y7
+	VFMADD213PS  k32_lq1<>+0(SB), Y2, Y7
+	VFMADD213PS  k32_lq0<>+0(SB), Y2, Y7
+	VFMADD213PS  Y6, Y2, Y7
+	VMULPS       k32_lln2lo<>+0(SB), Y3, Y2
+	VFMADD231PS  Y5, Y7, Y2
+	VSUBPS       Y2, Y6, Y2
+	VSUBPS       Y4, Y2, Y2
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y3, Y2
+	VCMPPS       $0x00, k32_lzero<>+0(SB), Y1, Y3
+	VBLENDVPS    Y3, k32_lneginf<>+0(SB), Y2, Y2
+	VCMPPS       $0x11, k32_lzero<>+0(SB), Y1, Y3
+	VBLENDVPS    Y3, k32_lnan<>+0(SB), Y2, Y2
+	VCMPPS       $0x15, k32_lposinf<>+0(SB), Y1, Y3
+	VBLENDVPS    Y3, Y1, Y2, Y2
+	VMASKMOVPS   Y2, Y0, (AX)
+
+logjoin11:
+done9:
+	VZEROUPPER
+	RET
+
+DATA k32_lbadoff<>+0(SB)/4, $0x7f800000
+DATA k32_lbadoff<>+4(SB)/4, $0x7f800000
+DATA k32_lbadoff<>+8(SB)/4, $0x7f800000
+DATA k32_lbadoff<>+12(SB)/4, $0x7f800000
+DATA k32_lbadoff<>+16(SB)/4, $0x7f800000
+DATA k32_lbadoff<>+20(SB)/4, $0x7f800000
+DATA k32_lbadoff<>+24(SB)/4, $0x7f800000
+DATA k32_lbadoff<>+28(SB)/4, $0x7f800000
+DATA k32_lbadoff<>+32(SB)/4, $0x7f800000
+DATA k32_lbadoff<>+36(SB)/4, $0x7f800000
+DATA k32_lbadoff<>+40(SB)/4, $0x7f800000
+DATA k32_lbadoff<>+44(SB)/4, $0x7f800000
+DATA k32_lbadoff<>+48(SB)/4, $0x7f800000
+DATA k32_lbadoff<>+52(SB)/4, $0x7f800000
+DATA k32_lbadoff<>+56(SB)/4, $0x7f800000
+DATA k32_lbadoff<>+60(SB)/4, $0x7f800000
+GLOBL k32_lbadoff<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lbadthr<>+0(SB)/4, $0xfeffffff
+DATA k32_lbadthr<>+4(SB)/4, $0xfeffffff
+DATA k32_lbadthr<>+8(SB)/4, $0xfeffffff
+DATA k32_lbadthr<>+12(SB)/4, $0xfeffffff
+DATA k32_lbadthr<>+16(SB)/4, $0xfeffffff
+DATA k32_lbadthr<>+20(SB)/4, $0xfeffffff
+DATA k32_lbadthr<>+24(SB)/4, $0xfeffffff
+DATA k32_lbadthr<>+28(SB)/4, $0xfeffffff
+DATA k32_lbadthr<>+32(SB)/4, $0xfeffffff
+DATA k32_lbadthr<>+36(SB)/4, $0xfeffffff
+DATA k32_lbadthr<>+40(SB)/4, $0xfeffffff
+DATA k32_lbadthr<>+44(SB)/4, $0xfeffffff
+DATA k32_lbadthr<>+48(SB)/4, $0xfeffffff
+DATA k32_lbadthr<>+52(SB)/4, $0xfeffffff
+DATA k32_lbadthr<>+56(SB)/4, $0xfeffffff
+DATA k32_lbadthr<>+60(SB)/4, $0xfeffffff
+GLOBL k32_lbadthr<>(SB), RODATA|NOPTR, $64
+
+DATA k32_loff<>+0(SB)/4, $0x004afb0d
+DATA k32_loff<>+4(SB)/4, $0x004afb0d
+DATA k32_loff<>+8(SB)/4, $0x004afb0d
+DATA k32_loff<>+12(SB)/4, $0x004afb0d
+DATA k32_loff<>+16(SB)/4, $0x004afb0d
+DATA k32_loff<>+20(SB)/4, $0x004afb0d
+DATA k32_loff<>+24(SB)/4, $0x004afb0d
+DATA k32_loff<>+28(SB)/4, $0x004afb0d
+DATA k32_loff<>+32(SB)/4, $0x004afb0d
+DATA k32_loff<>+36(SB)/4, $0x004afb0d
+DATA k32_loff<>+40(SB)/4, $0x004afb0d
+DATA k32_loff<>+44(SB)/4, $0x004afb0d
+DATA k32_loff<>+48(SB)/4, $0x004afb0d
+DATA k32_loff<>+52(SB)/4, $0x004afb0d
+DATA k32_loff<>+56(SB)/4, $0x004afb0d
+DATA k32_loff<>+60(SB)/4, $0x004afb0d
+GLOBL k32_loff<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lmant<>+0(SB)/4, $0x007fffff
+DATA k32_lmant<>+4(SB)/4, $0x007fffff
+DATA k32_lmant<>+8(SB)/4, $0x007fffff
+DATA k32_lmant<>+12(SB)/4, $0x007fffff
+DATA k32_lmant<>+16(SB)/4, $0x007fffff
+DATA k32_lmant<>+20(SB)/4, $0x007fffff
+DATA k32_lmant<>+24(SB)/4, $0x007fffff
+DATA k32_lmant<>+28(SB)/4, $0x007fffff
+DATA k32_lmant<>+32(SB)/4, $0x007fffff
+DATA k32_lmant<>+36(SB)/4, $0x007fffff
+DATA k32_lmant<>+40(SB)/4, $0x007fffff
+DATA k32_lmant<>+44(SB)/4, $0x007fffff
+DATA k32_lmant<>+48(SB)/4, $0x007fffff
+DATA k32_lmant<>+52(SB)/4, $0x007fffff
+DATA k32_lmant<>+56(SB)/4, $0x007fffff
+DATA k32_lmant<>+60(SB)/4, $0x007fffff
+GLOBL k32_lmant<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lsqrth<>+0(SB)/4, $0x3f3504f3
+DATA k32_lsqrth<>+4(SB)/4, $0x3f3504f3
+DATA k32_lsqrth<>+8(SB)/4, $0x3f3504f3
+DATA k32_lsqrth<>+12(SB)/4, $0x3f3504f3
+DATA k32_lsqrth<>+16(SB)/4, $0x3f3504f3
+DATA k32_lsqrth<>+20(SB)/4, $0x3f3504f3
+DATA k32_lsqrth<>+24(SB)/4, $0x3f3504f3
+DATA k32_lsqrth<>+28(SB)/4, $0x3f3504f3
+DATA k32_lsqrth<>+32(SB)/4, $0x3f3504f3
+DATA k32_lsqrth<>+36(SB)/4, $0x3f3504f3
+DATA k32_lsqrth<>+40(SB)/4, $0x3f3504f3
+DATA k32_lsqrth<>+44(SB)/4, $0x3f3504f3
+DATA k32_lsqrth<>+48(SB)/4, $0x3f3504f3
+DATA k32_lsqrth<>+52(SB)/4, $0x3f3504f3
+DATA k32_lsqrth<>+56(SB)/4, $0x3f3504f3
+DATA k32_lsqrth<>+60(SB)/4, $0x3f3504f3
+GLOBL k32_lsqrth<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lkmagic<>+0(SB)/4, $0x4b000000
+DATA k32_lkmagic<>+4(SB)/4, $0x4b000000
+DATA k32_lkmagic<>+8(SB)/4, $0x4b000000
+DATA k32_lkmagic<>+12(SB)/4, $0x4b000000
+DATA k32_lkmagic<>+16(SB)/4, $0x4b000000
+DATA k32_lkmagic<>+20(SB)/4, $0x4b000000
+DATA k32_lkmagic<>+24(SB)/4, $0x4b000000
+DATA k32_lkmagic<>+28(SB)/4, $0x4b000000
+DATA k32_lkmagic<>+32(SB)/4, $0x4b000000
+DATA k32_lkmagic<>+36(SB)/4, $0x4b000000
+DATA k32_lkmagic<>+40(SB)/4, $0x4b000000
+DATA k32_lkmagic<>+44(SB)/4, $0x4b000000
+DATA k32_lkmagic<>+48(SB)/4, $0x4b000000
+DATA k32_lkmagic<>+52(SB)/4, $0x4b000000
+DATA k32_lkmagic<>+56(SB)/4, $0x4b000000
+DATA k32_lkmagic<>+60(SB)/4, $0x4b000000
+GLOBL k32_lkmagic<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lkbias<>+0(SB)/4, $0x4b00007f
+DATA k32_lkbias<>+4(SB)/4, $0x4b00007f
+DATA k32_lkbias<>+8(SB)/4, $0x4b00007f
+DATA k32_lkbias<>+12(SB)/4, $0x4b00007f
+DATA k32_lkbias<>+16(SB)/4, $0x4b00007f
+DATA k32_lkbias<>+20(SB)/4, $0x4b00007f
+DATA k32_lkbias<>+24(SB)/4, $0x4b00007f
+DATA k32_lkbias<>+28(SB)/4, $0x4b00007f
+DATA k32_lkbias<>+32(SB)/4, $0x4b00007f
+DATA k32_lkbias<>+36(SB)/4, $0x4b00007f
+DATA k32_lkbias<>+40(SB)/4, $0x4b00007f
+DATA k32_lkbias<>+44(SB)/4, $0x4b00007f
+DATA k32_lkbias<>+48(SB)/4, $0x4b00007f
+DATA k32_lkbias<>+52(SB)/4, $0x4b00007f
+DATA k32_lkbias<>+56(SB)/4, $0x4b00007f
+DATA k32_lkbias<>+60(SB)/4, $0x4b00007f
+GLOBL k32_lkbias<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lone<>+0(SB)/4, $0x3f800000
+DATA k32_lone<>+4(SB)/4, $0x3f800000
+DATA k32_lone<>+8(SB)/4, $0x3f800000
+DATA k32_lone<>+12(SB)/4, $0x3f800000
+DATA k32_lone<>+16(SB)/4, $0x3f800000
+DATA k32_lone<>+20(SB)/4, $0x3f800000
+DATA k32_lone<>+24(SB)/4, $0x3f800000
+DATA k32_lone<>+28(SB)/4, $0x3f800000
+DATA k32_lone<>+32(SB)/4, $0x3f800000
+DATA k32_lone<>+36(SB)/4, $0x3f800000
+DATA k32_lone<>+40(SB)/4, $0x3f800000
+DATA k32_lone<>+44(SB)/4, $0x3f800000
+DATA k32_lone<>+48(SB)/4, $0x3f800000
+DATA k32_lone<>+52(SB)/4, $0x3f800000
+DATA k32_lone<>+56(SB)/4, $0x3f800000
+DATA k32_lone<>+60(SB)/4, $0x3f800000
+GLOBL k32_lone<>(SB), RODATA|NOPTR, $64
+
+DATA k32_ltwo<>+0(SB)/4, $0x40000000
+DATA k32_ltwo<>+4(SB)/4, $0x40000000
+DATA k32_ltwo<>+8(SB)/4, $0x40000000
+DATA k32_ltwo<>+12(SB)/4, $0x40000000
+DATA k32_ltwo<>+16(SB)/4, $0x40000000
+DATA k32_ltwo<>+20(SB)/4, $0x40000000
+DATA k32_ltwo<>+24(SB)/4, $0x40000000
+DATA k32_ltwo<>+28(SB)/4, $0x40000000
+DATA k32_ltwo<>+32(SB)/4, $0x40000000
+DATA k32_ltwo<>+36(SB)/4, $0x40000000
+DATA k32_ltwo<>+40(SB)/4, $0x40000000
+DATA k32_ltwo<>+44(SB)/4, $0x40000000
+DATA k32_ltwo<>+48(SB)/4, $0x40000000
+DATA k32_ltwo<>+52(SB)/4, $0x40000000
+DATA k32_ltwo<>+56(SB)/4, $0x40000000
+DATA k32_ltwo<>+60(SB)/4, $0x40000000
+GLOBL k32_ltwo<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lhalf<>+0(SB)/4, $0x3f000000
+DATA k32_lhalf<>+4(SB)/4, $0x3f000000
+DATA k32_lhalf<>+8(SB)/4, $0x3f000000
+DATA k32_lhalf<>+12(SB)/4, $0x3f000000
+DATA k32_lhalf<>+16(SB)/4, $0x3f000000
+DATA k32_lhalf<>+20(SB)/4, $0x3f000000
+DATA k32_lhalf<>+24(SB)/4, $0x3f000000
+DATA k32_lhalf<>+28(SB)/4, $0x3f000000
+DATA k32_lhalf<>+32(SB)/4, $0x3f000000
+DATA k32_lhalf<>+36(SB)/4, $0x3f000000
+DATA k32_lhalf<>+40(SB)/4, $0x3f000000
+DATA k32_lhalf<>+44(SB)/4, $0x3f000000
+DATA k32_lhalf<>+48(SB)/4, $0x3f000000
+DATA k32_lhalf<>+52(SB)/4, $0x3f000000
+DATA k32_lhalf<>+56(SB)/4, $0x3f000000
+DATA k32_lhalf<>+60(SB)/4, $0x3f000000
+GLOBL k32_lhalf<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lq3<>+0(SB)/4, $0x3e6eea6d
+DATA k32_lq3<>+4(SB)/4, $0x3e6eea6d
+DATA k32_lq3<>+8(SB)/4, $0x3e6eea6d
+DATA k32_lq3<>+12(SB)/4, $0x3e6eea6d
+DATA k32_lq3<>+16(SB)/4, $0x3e6eea6d
+DATA k32_lq3<>+20(SB)/4, $0x3e6eea6d
+DATA k32_lq3<>+24(SB)/4, $0x3e6eea6d
+DATA k32_lq3<>+28(SB)/4, $0x3e6eea6d
+DATA k32_lq3<>+32(SB)/4, $0x3e6eea6d
+DATA k32_lq3<>+36(SB)/4, $0x3e6eea6d
+DATA k32_lq3<>+40(SB)/4, $0x3e6eea6d
+DATA k32_lq3<>+44(SB)/4, $0x3e6eea6d
+DATA k32_lq3<>+48(SB)/4, $0x3e6eea6d
+DATA k32_lq3<>+52(SB)/4, $0x3e6eea6d
+DATA k32_lq3<>+56(SB)/4, $0x3e6eea6d
+DATA k32_lq3<>+60(SB)/4, $0x3e6eea6d
+GLOBL k32_lq3<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lq2<>+0(SB)/4, $0x3e922e14
+DATA k32_lq2<>+4(SB)/4, $0x3e922e14
+DATA k32_lq2<>+8(SB)/4, $0x3e922e14
+DATA k32_lq2<>+12(SB)/4, $0x3e922e14
+DATA k32_lq2<>+16(SB)/4, $0x3e922e14
+DATA k32_lq2<>+20(SB)/4, $0x3e922e14
+DATA k32_lq2<>+24(SB)/4, $0x3e922e14
+DATA k32_lq2<>+28(SB)/4, $0x3e922e14
+DATA k32_lq2<>+32(SB)/4, $0x3e922e14
+DATA k32_lq2<>+36(SB)/4, $0x3e922e14
+DATA k32_lq2<>+40(SB)/4, $0x3e922e14
+DATA k32_lq2<>+44(SB)/4, $0x3e922e14
+DATA k32_lq2<>+48(SB)/4, $0x3e922e14
+DATA k32_lq2<>+52(SB)/4, $0x3e922e14
+DATA k32_lq2<>+56(SB)/4, $0x3e922e14
+DATA k32_lq2<>+60(SB)/4, $0x3e922e14
+GLOBL k32_lq2<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lq1<>+0(SB)/4, $0x3eccccf6
+DATA k32_lq1<>+4(SB)/4, $0x3eccccf6
+DATA k32_lq1<>+8(SB)/4, $0x3eccccf6
+DATA k32_lq1<>+12(SB)/4, $0x3eccccf6
+DATA k32_lq1<>+16(SB)/4, $0x3eccccf6
+DATA k32_lq1<>+20(SB)/4, $0x3eccccf6
+DATA k32_lq1<>+24(SB)/4, $0x3eccccf6
+DATA k32_lq1<>+28(SB)/4, $0x3eccccf6
+DATA k32_lq1<>+32(SB)/4, $0x3eccccf6
+DATA k32_lq1<>+36(SB)/4, $0x3eccccf6
+DATA k32_lq1<>+40(SB)/4, $0x3eccccf6
+DATA k32_lq1<>+44(SB)/4, $0x3eccccf6
+DATA k32_lq1<>+48(SB)/4, $0x3eccccf6
+DATA k32_lq1<>+52(SB)/4, $0x3eccccf6
+DATA k32_lq1<>+56(SB)/4, $0x3eccccf6
+DATA k32_lq1<>+60(SB)/4, $0x3eccccf6
+GLOBL k32_lq1<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lq0<>+0(SB)/4, $0x3f2aaaab
+DATA k32_lq0<>+4(SB)/4, $0x3f2aaaab
+DATA k32_lq0<>+8(SB)/4, $0x3f2aaaab
+DATA k32_lq0<>+12(SB)/4, $0x3f2aaaab
+DATA k32_lq0<>+16(SB)/4, $0x3f2aaaab
+DATA k32_lq0<>+20(SB)/4, $0x3f2aaaab
+DATA k32_lq0<>+24(SB)/4, $0x3f2aaaab
+DATA k32_lq0<>+28(SB)/4, $0x3f2aaaab
+DATA k32_lq0<>+32(SB)/4, $0x3f2aaaab
+DATA k32_lq0<>+36(SB)/4, $0x3f2aaaab
+DATA k32_lq0<>+40(SB)/4, $0x3f2aaaab
+DATA k32_lq0<>+44(SB)/4, $0x3f2aaaab
+DATA k32_lq0<>+48(SB)/4, $0x3f2aaaab
+DATA k32_lq0<>+52(SB)/4, $0x3f2aaaab
+DATA k32_lq0<>+56(SB)/4, $0x3f2aaaab
+DATA k32_lq0<>+60(SB)/4, $0x3f2aaaab
+GLOBL k32_lq0<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lln2lo<>+0(SB)/4, $0x3717f7d2
+DATA k32_lln2lo<>+4(SB)/4, $0x3717f7d2
+DATA k32_lln2lo<>+8(SB)/4, $0x3717f7d2
+DATA k32_lln2lo<>+12(SB)/4, $0x3717f7d2
+DATA k32_lln2lo<>+16(SB)/4, $0x3717f7d2
+DATA k32_lln2lo<>+20(SB)/4, $0x3717f7d2
+DATA k32_lln2lo<>+24(SB)/4, $0x3717f7d2
+DATA k32_lln2lo<>+28(SB)/4, $0x3717f7d2
+DATA k32_lln2lo<>+32(SB)/4, $0x3717f7d2
+DATA k32_lln2lo<>+36(SB)/4, $0x3717f7d2
+DATA k32_lln2lo<>+40(SB)/4, $0x3717f7d2
+DATA k32_lln2lo<>+44(SB)/4, $0x3717f7d2
+DATA k32_lln2lo<>+48(SB)/4, $0x3717f7d2
+DATA k32_lln2lo<>+52(SB)/4, $0x3717f7d2
+DATA k32_lln2lo<>+56(SB)/4, $0x3717f7d2
+DATA k32_lln2lo<>+60(SB)/4, $0x3717f7d2
+GLOBL k32_lln2lo<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lln2hi<>+0(SB)/4, $0x3f317180
+DATA k32_lln2hi<>+4(SB)/4, $0x3f317180
+DATA k32_lln2hi<>+8(SB)/4, $0x3f317180
+DATA k32_lln2hi<>+12(SB)/4, $0x3f317180
+DATA k32_lln2hi<>+16(SB)/4, $0x3f317180
+DATA k32_lln2hi<>+20(SB)/4, $0x3f317180
+DATA k32_lln2hi<>+24(SB)/4, $0x3f317180
+DATA k32_lln2hi<>+28(SB)/4, $0x3f317180
+DATA k32_lln2hi<>+32(SB)/4, $0x3f317180
+DATA k32_lln2hi<>+36(SB)/4, $0x3f317180
+DATA k32_lln2hi<>+40(SB)/4, $0x3f317180
+DATA k32_lln2hi<>+44(SB)/4, $0x3f317180
+DATA k32_lln2hi<>+48(SB)/4, $0x3f317180
+DATA k32_lln2hi<>+52(SB)/4, $0x3f317180
+DATA k32_lln2hi<>+56(SB)/4, $0x3f317180
+DATA k32_lln2hi<>+60(SB)/4, $0x3f317180
+GLOBL k32_lln2hi<>(SB), RODATA|NOPTR, $64
+
+DATA k32_ltiny<>+0(SB)/4, $0x00800000
+DATA k32_ltiny<>+4(SB)/4, $0x00800000
+DATA k32_ltiny<>+8(SB)/4, $0x00800000
+DATA k32_ltiny<>+12(SB)/4, $0x00800000
+DATA k32_ltiny<>+16(SB)/4, $0x00800000
+DATA k32_ltiny<>+20(SB)/4, $0x00800000
+DATA k32_ltiny<>+24(SB)/4, $0x00800000
+DATA k32_ltiny<>+28(SB)/4, $0x00800000
+DATA k32_ltiny<>+32(SB)/4, $0x00800000
+DATA k32_ltiny<>+36(SB)/4, $0x00800000
+DATA k32_ltiny<>+40(SB)/4, $0x00800000
+DATA k32_ltiny<>+44(SB)/4, $0x00800000
+DATA k32_ltiny<>+48(SB)/4, $0x00800000
+DATA k32_ltiny<>+52(SB)/4, $0x00800000
+DATA k32_ltiny<>+56(SB)/4, $0x00800000
+DATA k32_ltiny<>+60(SB)/4, $0x00800000
+GLOBL k32_ltiny<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lsubsc<>+0(SB)/4, $0x4b000000
+DATA k32_lsubsc<>+4(SB)/4, $0x4b000000
+DATA k32_lsubsc<>+8(SB)/4, $0x4b000000
+DATA k32_lsubsc<>+12(SB)/4, $0x4b000000
+DATA k32_lsubsc<>+16(SB)/4, $0x4b000000
+DATA k32_lsubsc<>+20(SB)/4, $0x4b000000
+DATA k32_lsubsc<>+24(SB)/4, $0x4b000000
+DATA k32_lsubsc<>+28(SB)/4, $0x4b000000
+DATA k32_lsubsc<>+32(SB)/4, $0x4b000000
+DATA k32_lsubsc<>+36(SB)/4, $0x4b000000
+DATA k32_lsubsc<>+40(SB)/4, $0x4b000000
+DATA k32_lsubsc<>+44(SB)/4, $0x4b000000
+DATA k32_lsubsc<>+48(SB)/4, $0x4b000000
+DATA k32_lsubsc<>+52(SB)/4, $0x4b000000
+DATA k32_lsubsc<>+56(SB)/4, $0x4b000000
+DATA k32_lsubsc<>+60(SB)/4, $0x4b000000
+GLOBL k32_lsubsc<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lsubk<>+0(SB)/4, $0x41b80000
+DATA k32_lsubk<>+4(SB)/4, $0x41b80000
+DATA k32_lsubk<>+8(SB)/4, $0x41b80000
+DATA k32_lsubk<>+12(SB)/4, $0x41b80000
+DATA k32_lsubk<>+16(SB)/4, $0x41b80000
+DATA k32_lsubk<>+20(SB)/4, $0x41b80000
+DATA k32_lsubk<>+24(SB)/4, $0x41b80000
+DATA k32_lsubk<>+28(SB)/4, $0x41b80000
+DATA k32_lsubk<>+32(SB)/4, $0x41b80000
+DATA k32_lsubk<>+36(SB)/4, $0x41b80000
+DATA k32_lsubk<>+40(SB)/4, $0x41b80000
+DATA k32_lsubk<>+44(SB)/4, $0x41b80000
+DATA k32_lsubk<>+48(SB)/4, $0x41b80000
+DATA k32_lsubk<>+52(SB)/4, $0x41b80000
+DATA k32_lsubk<>+56(SB)/4, $0x41b80000
+DATA k32_lsubk<>+60(SB)/4, $0x41b80000
+GLOBL k32_lsubk<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lzero<>+0(SB)/4, $0x00000000
+DATA k32_lzero<>+4(SB)/4, $0x00000000
+DATA k32_lzero<>+8(SB)/4, $0x00000000
+DATA k32_lzero<>+12(SB)/4, $0x00000000
+DATA k32_lzero<>+16(SB)/4, $0x00000000
+DATA k32_lzero<>+20(SB)/4, $0x00000000
+DATA k32_lzero<>+24(SB)/4, $0x00000000
+DATA k32_lzero<>+28(SB)/4, $0x00000000
+DATA k32_lzero<>+32(SB)/4, $0x00000000
+DATA k32_lzero<>+36(SB)/4, $0x00000000
+DATA k32_lzero<>+40(SB)/4, $0x00000000
+DATA k32_lzero<>+44(SB)/4, $0x00000000
+DATA k32_lzero<>+48(SB)/4, $0x00000000
+DATA k32_lzero<>+52(SB)/4, $0x00000000
+DATA k32_lzero<>+56(SB)/4, $0x00000000
+DATA k32_lzero<>+60(SB)/4, $0x00000000
+GLOBL k32_lzero<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lneginf<>+0(SB)/4, $0xff800000
+DATA k32_lneginf<>+4(SB)/4, $0xff800000
+DATA k32_lneginf<>+8(SB)/4, $0xff800000
+DATA k32_lneginf<>+12(SB)/4, $0xff800000
+DATA k32_lneginf<>+16(SB)/4, $0xff800000
+DATA k32_lneginf<>+20(SB)/4, $0xff800000
+DATA k32_lneginf<>+24(SB)/4, $0xff800000
+DATA k32_lneginf<>+28(SB)/4, $0xff800000
+DATA k32_lneginf<>+32(SB)/4, $0xff800000
+DATA k32_lneginf<>+36(SB)/4, $0xff800000
+DATA k32_lneginf<>+40(SB)/4, $0xff800000
+DATA k32_lneginf<>+44(SB)/4, $0xff800000
+DATA k32_lneginf<>+48(SB)/4, $0xff800000
+DATA k32_lneginf<>+52(SB)/4, $0xff800000
+DATA k32_lneginf<>+56(SB)/4, $0xff800000
+DATA k32_lneginf<>+60(SB)/4, $0xff800000
+GLOBL k32_lneginf<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lnan<>+0(SB)/4, $0x7fc00000
+DATA k32_lnan<>+4(SB)/4, $0x7fc00000
+DATA k32_lnan<>+8(SB)/4, $0x7fc00000
+DATA k32_lnan<>+12(SB)/4, $0x7fc00000
+DATA k32_lnan<>+16(SB)/4, $0x7fc00000
+DATA k32_lnan<>+20(SB)/4, $0x7fc00000
+DATA k32_lnan<>+24(SB)/4, $0x7fc00000
+DATA k32_lnan<>+28(SB)/4, $0x7fc00000
+DATA k32_lnan<>+32(SB)/4, $0x7fc00000
+DATA k32_lnan<>+36(SB)/4, $0x7fc00000
+DATA k32_lnan<>+40(SB)/4, $0x7fc00000
+DATA k32_lnan<>+44(SB)/4, $0x7fc00000
+DATA k32_lnan<>+48(SB)/4, $0x7fc00000
+DATA k32_lnan<>+52(SB)/4, $0x7fc00000
+DATA k32_lnan<>+56(SB)/4, $0x7fc00000
+DATA k32_lnan<>+60(SB)/4, $0x7fc00000
+GLOBL k32_lnan<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lposinf<>+0(SB)/4, $0x7f800000
+DATA k32_lposinf<>+4(SB)/4, $0x7f800000
+DATA k32_lposinf<>+8(SB)/4, $0x7f800000
+DATA k32_lposinf<>+12(SB)/4, $0x7f800000
+DATA k32_lposinf<>+16(SB)/4, $0x7f800000
+DATA k32_lposinf<>+20(SB)/4, $0x7f800000
+DATA k32_lposinf<>+24(SB)/4, $0x7f800000
+DATA k32_lposinf<>+28(SB)/4, $0x7f800000
+DATA k32_lposinf<>+32(SB)/4, $0x7f800000
+DATA k32_lposinf<>+36(SB)/4, $0x7f800000
+DATA k32_lposinf<>+40(SB)/4, $0x7f800000
+DATA k32_lposinf<>+44(SB)/4, $0x7f800000
+DATA k32_lposinf<>+48(SB)/4, $0x7f800000
+DATA k32_lposinf<>+52(SB)/4, $0x7f800000
+DATA k32_lposinf<>+56(SB)/4, $0x7f800000
+DATA k32_lposinf<>+60(SB)/4, $0x7f800000
+GLOBL k32_lposinf<>(SB), RODATA|NOPTR, $64
+
 // func maxSumExp64AVX2(s []float64) (m float64, sum float64)
 // Requires: AVX, AVX2, FMA3, SSE2
 TEXT ·maxSumExp64AVX2(SB), NOSPLIT, $0-40
@@ -3780,6 +4665,725 @@ done5:
 	VZEROUPPER
 	RET
 
+// func log64AVX2(dst []float64, x []float64)
+// Requires: AVX, AVX2, FMA3
+TEXT ·log64AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ x_base+24(FP), CX
+	MOVQ x_len+32(FP), DX
+
+loop1:
+	CMPQ        DX, $0x00000010
+	JL          next2
+	VMOVUPD     (CX), Y0
+	VMOVUPD     32(CX), Y1
+	VMOVUPD     64(CX), Y2
+	VMOVUPD     96(CX), Y3
+	VPADDQ      k64_lbadoff<>+0(SB), Y0, Y4
+	VPCMPGTQ    k64_lbadthr<>+0(SB), Y4, Y4
+	VPADDQ      k64_lbadoff<>+0(SB), Y1, Y5
+	VPCMPGTQ    k64_lbadthr<>+0(SB), Y5, Y5
+	VPOR        Y5, Y4, Y4
+	VPADDQ      k64_lbadoff<>+0(SB), Y2, Y5
+	VPCMPGTQ    k64_lbadthr<>+0(SB), Y5, Y5
+	VPOR        Y5, Y4, Y4
+	VPADDQ      k64_lbadoff<>+0(SB), Y3, Y5
+	VPCMPGTQ    k64_lbadthr<>+0(SB), Y5, Y5
+	VPOR        Y5, Y4, Y4
+	VMOVMSKPD   Y4, BX
+	TESTL       BX, BX
+	JNZ         logslow3
+	VPADDQ      k64_loff<>+0(SB), Y0, Y0
+	VPAND       k64_lmant<>+0(SB), Y0, Y4
+	VPADDQ      k64_lsqrth<>+0(SB), Y4, Y4
+	VPSRLQ      $0x34, Y0, Y0
+	VPOR        k64_lkmagic<>+0(SB), Y0, Y0
+	VSUBPD      k64_lkbias<>+0(SB), Y0, Y0
+	VSUBPD      k64_lone<>+0(SB), Y4, Y4
+	VADDPD      k64_ltwo<>+0(SB), Y4, Y5
+	VDIVPD      Y5, Y4, Y6
+	VMULPD      k64_lhalf<>+0(SB), Y4, Y7
+	VMULPD      Y4, Y7, Y7
+	VMULPD      Y6, Y6, Y5
+	VMOVUPD     k64_lq6<>+0(SB), Y8
+	VFMADD213PD k64_lq5<>+0(SB), Y5, Y8
+	VFMADD213PD k64_lq4<>+0(SB), Y5, Y8
+	VFMADD213PD k64_lq3<>+0(SB), Y5, Y8
+	VFMADD213PD k64_lq2<>+0(SB), Y5, Y8
+	VFMADD213PD k64_lq1<>+0(SB), Y5, Y8
+	VFMADD213PD k64_lq0<>+0(SB), Y5, Y8
+	VFMADD213PD Y7, Y5, Y8
+	VMULPD      k64_lln2lo<>+0(SB), Y0, Y5
+	VFMADD231PD Y6, Y8, Y5
+	VSUBPD      Y5, Y7, Y5
+	VSUBPD      Y4, Y5, Y5
+	VFMSUB231PD k64_lln2hi<>+0(SB), Y0, Y5
+	VMOVUPD     Y5, (AX)
+	VPADDQ      k64_loff<>+0(SB), Y1, Y0
+	VPAND       k64_lmant<>+0(SB), Y0, Y1
+	VPADDQ      k64_lsqrth<>+0(SB), Y1, Y1
+	VPSRLQ      $0x34, Y0, Y0
+	VPOR        k64_lkmagic<>+0(SB), Y0, Y0
+	VSUBPD      k64_lkbias<>+0(SB), Y0, Y0
+	VSUBPD      k64_lone<>+0(SB), Y1, Y1
+	VADDPD      k64_ltwo<>+0(SB), Y1, Y4
+	VDIVPD      Y4, Y1, Y5
+	VMULPD      k64_lhalf<>+0(SB), Y1, Y6
+	VMULPD      Y1, Y6, Y6
+	VMULPD      Y5, Y5, Y4
+	VMOVUPD     k64_lq6<>+0(SB), Y7
+	VFMADD213PD k64_lq5<>+0(SB), Y4, Y7
+	VFMADD213PD k64_lq4<>+0(SB), Y4, Y7
+	VFMADD213PD k64_lq3<>+0(SB), Y4, Y7
+	VFMADD213PD k64_lq2<>+0(SB), Y4, Y7
+	VFMADD213PD k64_lq1<>+0(SB), Y4, Y7
+	VFMADD213PD k64_lq0<>+0(SB), Y4, Y7
+	VFMADD213PD Y6, Y4, Y7
+	VMULPD      k64_lln2lo<>+0(SB), Y0, Y4
+	VFMADD231PD Y5, Y7, Y4
+	VSUBPD      Y4, Y6, Y4
+	VSUBPD      Y1, Y4, Y4
+	VFMSUB231PD k64_lln2hi<>+0(SB), Y0, Y4
+	VMOVUPD     Y4, 32(AX)
+	VPADDQ      k64_loff<>+0(SB), Y2, Y0
+	VPAND       k64_lmant<>+0(SB), Y0, Y1
+	VPADDQ      k64_lsqrth<>+0(SB), Y1, Y1
+	VPSRLQ      $0x34, Y0, Y0
+	VPOR        k64_lkmagic<>+0(SB), Y0, Y0
+	VSUBPD      k64_lkbias<>+0(SB), Y0, Y0
+	VSUBPD      k64_lone<>+0(SB), Y1, Y1
+	VADDPD      k64_ltwo<>+0(SB), Y1, Y2
+	VDIVPD      Y2, Y1, Y4
+	VMULPD      k64_lhalf<>+0(SB), Y1, Y5
+	VMULPD      Y1, Y5, Y5
+	VMULPD      Y4, Y4, Y2
+	VMOVUPD     k64_lq6<>+0(SB), Y6
+	VFMADD213PD k64_lq5<>+0(SB), Y2, Y6
+	VFMADD213PD k64_lq4<>+0(SB), Y2, Y6
+	VFMADD213PD k64_lq3<>+0(SB), Y2, Y6
+	VFMADD213PD k64_lq2<>+0(SB), Y2, Y6
+	VFMADD213PD k64_lq1<>+0(SB), Y2, Y6
+	VFMADD213PD k64_lq0<>+0(SB), Y2, Y6
+	VFMADD213PD Y5, Y2, Y6
+	VMULPD      k64_lln2lo<>+0(SB), Y0, Y2
+	VFMADD231PD Y4, Y6, Y2
+	VSUBPD      Y2, Y5, Y2
+	VSUBPD      Y1, Y2, Y2
+	VFMSUB231PD k64_lln2hi<>+0(SB), Y0, Y2
+	VMOVUPD     Y2, 64(AX)
+	VPADDQ      k64_loff<>+0(SB), Y3, Y0
+	VPAND       k64_lmant<>+0(SB), Y0, Y1
+	VPADDQ      k64_lsqrth<>+0(SB), Y1, Y1
+	VPSRLQ      $0x34, Y0, Y0
+	VPOR        k64_lkmagic<>+0(SB), Y0, Y0
+	VSUBPD      k64_lkbias<>+0(SB), Y0, Y0
+	VSUBPD      k64_lone<>+0(SB), Y1, Y1
+	VADDPD      k64_ltwo<>+0(SB), Y1, Y2
+	VDIVPD      Y2, Y1, Y3
+	VMULPD      k64_lhalf<>+0(SB), Y1, Y4
+	VMULPD      Y1, Y4, Y4
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     k64_lq6<>+0(SB), Y5
+	VFMADD213PD k64_lq5<>+0(SB), Y2, Y5
+	VFMADD213PD k64_lq4<>+0(SB), Y2, Y5
+	VFMADD213PD k64_lq3<>+0(SB), Y2, Y5
+	VFMADD213PD k64_lq2<>+0(SB), Y2, Y5
+	VFMADD213PD k64_lq1<>+0(SB), Y2, Y5
+	VFMADD213PD k64_lq0<>+0(SB), Y2, Y5
+	VFMADD213PD Y4, Y2, Y5
+	VMULPD      k64_lln2lo<>+0(SB), Y0, Y2
+	VFMADD231PD Y3, Y5, Y2
+	VSUBPD      Y2, Y4, Y2
+	VSUBPD      Y1, Y2, Y2
+	VFMSUB231PD k64_lln2hi<>+0(SB), Y0, Y2
+	VMOVUPD     Y2, 96(AX)
+	JMP         logjoin4
+
+logslow3:
+	VCMPPD      $0x11, k64_ltiny<>+0(SB), Y0, Y4
+	VMULPD      k64_lsubsc<>+0(SB), Y0, Y5
+	VBLENDVPD   Y4, Y5, Y0, Y0
+	VPADDQ      k64_loff<>+0(SB), Y0, Y5
+	VPAND       k64_lmant<>+0(SB), Y5, Y6
+	VPADDQ      k64_lsqrth<>+0(SB), Y6, Y6
+	VPSRLQ      $0x34, Y5, Y5
+	VPOR        k64_lkmagic<>+0(SB), Y5, Y5
+	VSUBPD      k64_lkbias<>+0(SB), Y5, Y5
+	VANDPD      k64_lsubk<>+0(SB), Y4, Y4
+	VSUBPD      Y4, Y5, Y5
+	VSUBPD      k64_lone<>+0(SB), Y6, Y6
+	VADDPD      k64_ltwo<>+0(SB), Y6, Y4
+	VDIVPD      Y4, Y6, Y7
+	VMULPD      k64_lhalf<>+0(SB), Y6, Y8
+	VMULPD      Y6, Y8, Y8
+	VMULPD      Y7, Y7, Y4
+	VMOVUPD     k64_lq6<>+0(SB), Y9
+	VFMADD213PD k64_lq5<>+0(SB), Y4, Y9
+	VFMADD213PD k64_lq4<>+0(SB), Y4, Y9
+	VFMADD213PD k64_lq3<>+0(SB), Y4, Y9
+	VFMADD213PD k64_lq2<>+0(SB), Y4, Y9
+	VFMADD213PD k64_lq1<>+0(SB), Y4, Y9
+	VFMADD213PD k64_lq0<>+0(SB), Y4, Y9
+	VFMADD213PD Y8, Y4, Y9
+	VMULPD      k64_lln2lo<>+0(SB), Y5, Y4
+	VFMADD231PD Y7, Y9, Y4
+	VSUBPD      Y4, Y8, Y4
+	VSUBPD      Y6, Y4, Y4
+	VFMSUB231PD k64_lln2hi<>+0(SB), Y5, Y4
+	VCMPPD      $0x00, k64_lzero<>+0(SB), Y0, Y5
+	VBLENDVPD   Y5, k64_lneginf<>+0(SB), Y4, Y4
+	VCMPPD      $0x11, k64_lzero<>+0(SB), Y0, Y5
+	VBLENDVPD   Y5, k64_lnan<>+0(SB), Y4, Y4
+	VCMPPD      $0x15, k64_lposinf<>+0(SB), Y0, Y5
+	VBLENDVPD   Y5, Y0, Y4, Y4
+	VMOVUPD     Y4, (AX)
+	VCMPPD      $0x11, k64_ltiny<>+0(SB), Y1, Y0
+	VMULPD      k64_lsubsc<>+0(SB), Y1, Y4
+	VBLENDVPD   Y0, Y4, Y1, Y1
+	VPADDQ      k64_loff<>+0(SB), Y1, Y4
+	VPAND       k64_lmant<>+0(SB), Y4, Y5
+	VPADDQ      k64_lsqrth<>+0(SB), Y5, Y5
+	VPSRLQ      $0x34, Y4, Y4
+	VPOR        k64_lkmagic<>+0(SB), Y4, Y4
+	VSUBPD      k64_lkbias<>+0(SB), Y4, Y4
+	VANDPD      k64_lsubk<>+0(SB), Y0, Y0
+	VSUBPD      Y0, Y4, Y4
+	VSUBPD      k64_lone<>+0(SB), Y5, Y5
+	VADDPD      k64_ltwo<>+0(SB), Y5, Y0
+	VDIVPD      Y0, Y5, Y6
+	VMULPD      k64_lhalf<>+0(SB), Y5, Y7
+	VMULPD      Y5, Y7, Y7
+	VMULPD      Y6, Y6, Y0
+	VMOVUPD     k64_lq6<>+0(SB), Y8
+	VFMADD213PD k64_lq5<>+0(SB), Y0, Y8
+	VFMADD213PD k64_lq4<>+0(SB), Y0, Y8
+	VFMADD213PD k64_lq3<>+0(SB), Y0, Y8
+	VFMADD213PD k64_lq2<>+0(SB), Y0, Y8
+	VFMADD213PD k64_lq1<>+0(SB), Y0, Y8
+	VFMADD213PD k64_lq0<>+0(SB), Y0, Y8
+	VFMADD213PD Y7, Y0, Y8
+	VMULPD      k64_lln2lo<>+0(SB), Y4, Y0
+	VFMADD231PD Y6, Y8, Y0
+	VSUBPD      Y0, Y7, Y0
+	VSUBPD      Y5, Y0, Y0
+	VFMSUB231PD k64_lln2hi<>+0(SB), Y4, Y0
+	VCMPPD      $0x00, k64_lzero<>+0(SB), Y1, Y4
+	VBLENDVPD   Y4, k64_lneginf<>+0(SB), Y0, Y0
+	VCMPPD      $0x11, k64_lzero<>+0(SB), Y1, Y4
+	VBLENDVPD   Y4, k64_lnan<>+0(SB), Y0, Y0
+	VCMPPD      $0x15, k64_lposinf<>+0(SB), Y1, Y4
+	VBLENDVPD   Y4, Y1, Y0, Y0
+	VMOVUPD     Y0, 32(AX)
+	VCMPPD      $0x11, k64_ltiny<>+0(SB), Y2, Y0
+	VMULPD      k64_lsubsc<>+0(SB), Y2, Y1
+	VBLENDVPD   Y0, Y1, Y2, Y2
+	VPADDQ      k64_loff<>+0(SB), Y2, Y1
+	VPAND       k64_lmant<>+0(SB), Y1, Y4
+	VPADDQ      k64_lsqrth<>+0(SB), Y4, Y4
+	VPSRLQ      $0x34, Y1, Y1
+	VPOR        k64_lkmagic<>+0(SB), Y1, Y1
+	VSUBPD      k64_lkbias<>+0(SB), Y1, Y1
+	VANDPD      k64_lsubk<>+0(SB), Y0, Y0
+	VSUBPD      Y0, Y1, Y1
+	VSUBPD      k64_lone<>+0(SB), Y4, Y4
+	VADDPD      k64_ltwo<>+0(SB), Y4, Y0
+	VDIVPD      Y0, Y4, Y5
+	VMULPD      k64_lhalf<>+0(SB), Y4, Y6
+	VMULPD      Y4, Y6, Y6
+	VMULPD      Y5, Y5, Y0
+	VMOVUPD     k64_lq6<>+0(SB), Y7
+	VFMADD213PD k64_lq5<>+0(SB), Y0, Y7
+	VFMADD213PD k64_lq4<>+0(SB), Y0, Y7
+	VFMADD213PD k64_lq3<>+0(SB), Y0, Y7
+	VFMADD213PD k64_lq2<>+0(SB), Y0, Y7
+	VFMADD213PD k64_lq1<>+0(SB), Y0, Y7
+	VFMADD213PD k64_lq0<>+0(SB), Y0, Y7
+	VFMADD213PD Y6, Y0, Y7
+	VMULPD      k64_lln2lo<>+0(SB), Y1, Y0
+	VFMADD231PD Y5, Y7, Y0
+	VSUBPD      Y0, Y6, Y0
+	VSUBPD      Y4, Y0, Y0
+	VFMSUB231PD k64_lln2hi<>+0(SB), Y1, Y0
+	VCMPPD      $0x00, k64_lzero<>+0(SB), Y2, Y1
+	VBLENDVPD   Y1, k64_lneginf<>+0(SB), Y0, Y0
+	VCMPPD      $0x11, k64_lzero<>+0(SB), Y2, Y1
+	VBLENDVPD   Y1, k64_lnan<>+0(SB), Y0, Y0
+	VCMPPD      $0x15, k64_lposinf<>+0(SB), Y2, Y1
+	VBLENDVPD   Y1, Y2, Y0, Y0
+	VMOVUPD     Y0, 64(AX)
+	VCMPPD      $0x11, k64_ltiny<>+0(SB), Y3, Y0
+	VMULPD      k64_lsubsc<>+0(SB), Y3, Y1
+	VBLENDVPD   Y0, Y1, Y3, Y3
+	VPADDQ      k64_loff<>+0(SB), Y3, Y1
+	VPAND       k64_lmant<>+0(SB), Y1, Y2
+	VPADDQ      k64_lsqrth<>+0(SB), Y2, Y2
+	VPSRLQ      $0x34, Y1, Y1
+	VPOR        k64_lkmagic<>+0(SB), Y1, Y1
+	VSUBPD      k64_lkbias<>+0(SB), Y1, Y1
+	VANDPD      k64_lsubk<>+0(SB), Y0, Y0
+	VSUBPD      Y0, Y1, Y1
+	VSUBPD      k64_lone<>+0(SB), Y2, Y2
+	VADDPD      k64_ltwo<>+0(SB), Y2, Y0
+	VDIVPD      Y0, Y2, Y4
+	VMULPD      k64_lhalf<>+0(SB), Y2, Y5
+	VMULPD      Y2, Y5, Y5
+	VMULPD      Y4, Y4, Y0
+	VMOVUPD     k64_lq6<>+0(SB), Y6
+	VFMADD213PD k64_lq5<>+0(SB), Y0, Y6
+	VFMADD213PD k64_lq4<>+0(SB), Y0, Y6
+	VFMADD213PD k64_lq3<>+0(SB), Y0, Y6
+	VFMADD213PD k64_lq2<>+0(SB), Y0, Y6
+	VFMADD213PD k64_lq1<>+0(SB), Y0, Y6
+	VFMADD213PD k64_lq0<>+0(SB), Y0, Y6
+	VFMADD213PD Y5, Y0, Y6
+	VMULPD      k64_lln2lo<>+0(SB), Y1, Y0
+	VFMADD231PD Y4, Y6, Y0
+	VSUBPD      Y0, Y5, Y0
+	VSUBPD      Y2, Y0, Y0
+	VFMSUB231PD k64_lln2hi<>+0(SB), Y1, Y0
+	VCMPPD      $0x00, k64_lzero<>+0(SB), Y3, Y1
+	VBLENDVPD   Y1, k64_lneginf<>+0(SB), Y0, Y0
+	VCMPPD      $0x11, k64_lzero<>+0(SB), Y3, Y1
+	VBLENDVPD   Y1, k64_lnan<>+0(SB), Y0, Y0
+	VCMPPD      $0x15, k64_lposinf<>+0(SB), Y3, Y1
+	VBLENDVPD   Y1, Y3, Y0, Y0
+	VMOVUPD     Y0, 96(AX)
+
+logjoin4:
+	ADDQ $0x00000080, AX
+	ADDQ $0x00000080, CX
+	SUBQ $0x00000010, DX
+	JMP  loop1
+
+next2:
+loop5:
+	CMPQ        DX, $0x00000004
+	JL          next6
+	VMOVUPD     (CX), Y0
+	VPADDQ      k64_lbadoff<>+0(SB), Y0, Y1
+	VPCMPGTQ    k64_lbadthr<>+0(SB), Y1, Y1
+	VMOVMSKPD   Y1, BX
+	TESTL       BX, BX
+	JNZ         logslow7
+	VPADDQ      k64_loff<>+0(SB), Y0, Y0
+	VPAND       k64_lmant<>+0(SB), Y0, Y1
+	VPADDQ      k64_lsqrth<>+0(SB), Y1, Y1
+	VPSRLQ      $0x34, Y0, Y0
+	VPOR        k64_lkmagic<>+0(SB), Y0, Y0
+	VSUBPD      k64_lkbias<>+0(SB), Y0, Y0
+	VSUBPD      k64_lone<>+0(SB), Y1, Y1
+	VADDPD      k64_ltwo<>+0(SB), Y1, Y2
+	VDIVPD      Y2, Y1, Y3
+	VMULPD      k64_lhalf<>+0(SB), Y1, Y4
+	VMULPD      Y1, Y4, Y4
+	VMULPD      Y3, Y3, Y2
+	VMOVUPD     k64_lq6<>+0(SB), Y5
+	VFMADD213PD k64_lq5<>+0(SB), Y2, Y5
+	VFMADD213PD k64_lq4<>+0(SB), Y2, Y5
+	VFMADD213PD k64_lq3<>+0(SB), Y2, Y5
+	VFMADD213PD k64_lq2<>+0(SB), Y2, Y5
+	VFMADD213PD k64_lq1<>+0(SB), Y2, Y5
+	VFMADD213PD k64_lq0<>+0(SB), Y2, Y5
+	VFMADD213PD Y4, Y2, Y5
+	VMULPD      k64_lln2lo<>+0(SB), Y0, Y2
+	VFMADD231PD Y3, Y5, Y2
+	VSUBPD      Y2, Y4, Y2
+	VSUBPD      Y1, Y2, Y2
+	VFMSUB231PD k64_lln2hi<>+0(SB), Y0, Y2
+	VMOVUPD     Y2, (AX)
+	JMP         logjoin8
+
+logslow7:
+	VCMPPD      $0x11, k64_ltiny<>+0(SB), Y0, Y1
+	VMULPD      k64_lsubsc<>+0(SB), Y0, Y2
+	VBLENDVPD   Y1, Y2, Y0, Y0
+	VPADDQ      k64_loff<>+0(SB), Y0, Y2
+	VPAND       k64_lmant<>+0(SB), Y2, Y3
+	VPADDQ      k64_lsqrth<>+0(SB), Y3, Y3
+	VPSRLQ      $0x34, Y2, Y2
+	VPOR        k64_lkmagic<>+0(SB), Y2, Y2
+	VSUBPD      k64_lkbias<>+0(SB), Y2, Y2
+	VANDPD      k64_lsubk<>+0(SB), Y1, Y1
+	VSUBPD      Y1, Y2, Y2
+	VSUBPD      k64_lone<>+0(SB), Y3, Y3
+	VADDPD      k64_ltwo<>+0(SB), Y3, Y1
+	VDIVPD      Y1, Y3, Y4
+	VMULPD      k64_lhalf<>+0(SB), Y3, Y5
+	VMULPD      Y3, Y5, Y5
+	VMULPD      Y4, Y4, Y1
+	VMOVUPD     k64_lq6<>+0(SB), Y6
+	VFMADD213PD k64_lq5<>+0(SB), Y1, Y6
+	VFMADD213PD k64_lq4<>+0(SB), Y1, Y6
+	VFMADD213PD k64_lq3<>+0(SB), Y1, Y6
+	VFMADD213PD k64_lq2<>+0(SB), Y1, Y6
+	VFMADD213PD k64_lq1<>+0(SB), Y1, Y6
+	VFMADD213PD k64_lq0<>+0(SB), Y1, Y6
+	VFMADD213PD Y5, Y1, Y6
+	VMULPD      k64_lln2lo<>+0(SB), Y2, Y1
+	VFMADD231PD Y4, Y6, Y1
+	VSUBPD      Y1, Y5, Y1
+	VSUBPD      Y3, Y1, Y1
+	VFMSUB231PD k64_lln2hi<>+0(SB), Y2, Y1
+	VCMPPD      $0x00, k64_lzero<>+0(SB), Y0, Y2
+	VBLENDVPD   Y2, k64_lneginf<>+0(SB), Y1, Y1
+	VCMPPD      $0x11, k64_lzero<>+0(SB), Y0, Y2
+	VBLENDVPD   Y2, k64_lnan<>+0(SB), Y1, Y1
+	VCMPPD      $0x15, k64_lposinf<>+0(SB), Y0, Y2
+	VBLENDVPD   Y2, Y0, Y1, Y1
+	VMOVUPD     Y1, (AX)
+
+logjoin8:
+	ADDQ $0x00000020, AX
+	ADDQ $0x00000020, CX
+	SUBQ $0x00000004, DX
+	JMP  loop5
+
+next6:
+	TESTQ       DX, DX
+	JZ          done9
+	LEAQ        ymmtailmask<>+32(SB), BX
+	SHLQ        $0x03, DX
+	NEGQ        DX
+	VMOVDQU     (BX)(DX*1), Y0
+	VMASKMOVPD  (CX), Y0, Y1
+	VPADDQ      k64_lbadoff<>+0(SB), Y1, Y2
+	VPCMPGTQ    k64_lbadthr<>+0(SB), Y2, Y2
+	VPAND       Y0, Y2, Y2
+	VMOVMSKPD   Y2, CX
+	TESTL       CX, CX
+	JNZ         logslow10
+	VPADDQ      k64_loff<>+0(SB), Y1, Y1
+	VPAND       k64_lmant<>+0(SB), Y1, Y2
+	VPADDQ      k64_lsqrth<>+0(SB), Y2, Y2
+	VPSRLQ      $0x34, Y1, Y1
+	VPOR        k64_lkmagic<>+0(SB), Y1, Y1
+	VSUBPD      k64_lkbias<>+0(SB), Y1, Y1
+	VSUBPD      k64_lone<>+0(SB), Y2, Y2
+	VADDPD      k64_ltwo<>+0(SB), Y2, Y3
+	VDIVPD      Y3, Y2, Y4
+	VMULPD      k64_lhalf<>+0(SB), Y2, Y5
+	VMULPD      Y2, Y5, Y5
+	VMULPD      Y4, Y4, Y3
+	VMOVUPD     k64_lq6<>+0(SB), Y6
+	VFMADD213PD k64_lq5<>+0(SB), Y3, Y6
+	VFMADD213PD k64_lq4<>+0(SB), Y3, Y6
+	VFMADD213PD k64_lq3<>+0(SB), Y3, Y6
+	VFMADD213PD k64_lq2<>+0(SB), Y3, Y6
+	VFMADD213PD k64_lq1<>+0(SB), Y3, Y6
+	VFMADD213PD k64_lq0<>+0(SB), Y3, Y6
+	VFMADD213PD Y5, Y3, Y6
+	VMULPD      k64_lln2lo<>+0(SB), Y1, Y3
+	VFMADD231PD Y4, Y6, Y3
+	VSUBPD      Y3, Y5, Y3
+	VSUBPD      Y2, Y3, Y3
+	VFMSUB231PD k64_lln2hi<>+0(SB), Y1, Y3
+	VMASKMOVPD  Y3, Y0, (AX)
+	JMP         logjoin11
+
+logslow10:
+	VCMPPD      $0x11, k64_ltiny<>+0(SB), Y1, Y2
+	VMULPD      k64_lsubsc<>+0(SB), Y1, Y3
+	VBLENDVPD   Y2, Y3, Y1, Y1
+	VPADDQ      k64_loff<>+0(SB), Y1, Y3
+	VPAND       k64_lmant<>+0(SB), Y3, Y4
+	VPADDQ      k64_lsqrth<>+0(SB), Y4, Y4
+	VPSRLQ      $0x34, Y3, Y3
+	VPOR        k64_lkmagic<>+0(SB), Y3, Y3
+	VSUBPD      k64_lkbias<>+0(SB), Y3, Y3
+	VANDPD      k64_lsubk<>+0(SB), Y2, Y2
+	VSUBPD      Y2, Y3, Y3
+	VSUBPD      k64_lone<>+0(SB), Y4, Y4
+	VADDPD      k64_ltwo<>+0(SB), Y4, Y2
+	VDIVPD      Y2, Y4, Y5
+	VMULPD      k64_lhalf<>+0(SB), Y4, Y6
+	VMULPD      Y4, Y6, Y6
+	VMULPD      Y5, Y5, Y2
+	VMOVUPD     k64_lq6<>+0(SB), Y7
+	VFMADD213PD k64_lq5<>+0(SB), Y2, Y7
+	VFMADD213PD k64_lq4<>+0(SB), Y2, Y7
+	VFMADD213PD k64_lq3<>+0(SB), Y2, Y7
+	VFMADD213PD k64_lq2<>+0(SB), Y2, Y7
+	VFMADD213PD k64_lq1<>+0(SB), Y2, Y7
+	VFMADD213PD k64_lq0<>+0(SB), Y2, Y7
+	VFMADD213PD Y6, Y2, Y7
+	VMULPD      k64_lln2lo<>+0(SB), Y3, Y2
+	VFMADD231PD Y5, Y7, Y2
+	VSUBPD      Y2, Y6, Y2
+	VSUBPD      Y4, Y2, Y2
+	VFMSUB231PD k64_lln2hi<>+0(SB), Y3, Y2
+	VCMPPD      $0x00, k64_lzero<>+0(SB), Y1, Y3
+	VBLENDVPD   Y3, k64_lneginf<>+0(SB), Y2, Y2
+	VCMPPD      $0x11, k64_lzero<>+0(SB), Y1, Y3
+	VBLENDVPD   Y3, k64_lnan<>+0(SB), Y2, Y2
+	VCMPPD      $0x15, k64_lposinf<>+0(SB), Y1, Y3
+	VBLENDVPD   Y3, Y1, Y2, Y2
+	VMASKMOVPD  Y2, Y0, (AX)
+
+logjoin11:
+done9:
+	VZEROUPPER
+	RET
+
+DATA k64_lbadoff<>+0(SB)/8, $0x7ff0000000000000
+DATA k64_lbadoff<>+8(SB)/8, $0x7ff0000000000000
+DATA k64_lbadoff<>+16(SB)/8, $0x7ff0000000000000
+DATA k64_lbadoff<>+24(SB)/8, $0x7ff0000000000000
+DATA k64_lbadoff<>+32(SB)/8, $0x7ff0000000000000
+DATA k64_lbadoff<>+40(SB)/8, $0x7ff0000000000000
+DATA k64_lbadoff<>+48(SB)/8, $0x7ff0000000000000
+DATA k64_lbadoff<>+56(SB)/8, $0x7ff0000000000000
+GLOBL k64_lbadoff<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lbadthr<>+0(SB)/8, $0xffdfffffffffffff
+DATA k64_lbadthr<>+8(SB)/8, $0xffdfffffffffffff
+DATA k64_lbadthr<>+16(SB)/8, $0xffdfffffffffffff
+DATA k64_lbadthr<>+24(SB)/8, $0xffdfffffffffffff
+DATA k64_lbadthr<>+32(SB)/8, $0xffdfffffffffffff
+DATA k64_lbadthr<>+40(SB)/8, $0xffdfffffffffffff
+DATA k64_lbadthr<>+48(SB)/8, $0xffdfffffffffffff
+DATA k64_lbadthr<>+56(SB)/8, $0xffdfffffffffffff
+GLOBL k64_lbadthr<>(SB), RODATA|NOPTR, $64
+
+DATA k64_loff<>+0(SB)/8, $0x00095f619980c433
+DATA k64_loff<>+8(SB)/8, $0x00095f619980c433
+DATA k64_loff<>+16(SB)/8, $0x00095f619980c433
+DATA k64_loff<>+24(SB)/8, $0x00095f619980c433
+DATA k64_loff<>+32(SB)/8, $0x00095f619980c433
+DATA k64_loff<>+40(SB)/8, $0x00095f619980c433
+DATA k64_loff<>+48(SB)/8, $0x00095f619980c433
+DATA k64_loff<>+56(SB)/8, $0x00095f619980c433
+GLOBL k64_loff<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lmant<>+0(SB)/8, $0x000fffffffffffff
+DATA k64_lmant<>+8(SB)/8, $0x000fffffffffffff
+DATA k64_lmant<>+16(SB)/8, $0x000fffffffffffff
+DATA k64_lmant<>+24(SB)/8, $0x000fffffffffffff
+DATA k64_lmant<>+32(SB)/8, $0x000fffffffffffff
+DATA k64_lmant<>+40(SB)/8, $0x000fffffffffffff
+DATA k64_lmant<>+48(SB)/8, $0x000fffffffffffff
+DATA k64_lmant<>+56(SB)/8, $0x000fffffffffffff
+GLOBL k64_lmant<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lsqrth<>+0(SB)/8, $0x3fe6a09e667f3bcd
+DATA k64_lsqrth<>+8(SB)/8, $0x3fe6a09e667f3bcd
+DATA k64_lsqrth<>+16(SB)/8, $0x3fe6a09e667f3bcd
+DATA k64_lsqrth<>+24(SB)/8, $0x3fe6a09e667f3bcd
+DATA k64_lsqrth<>+32(SB)/8, $0x3fe6a09e667f3bcd
+DATA k64_lsqrth<>+40(SB)/8, $0x3fe6a09e667f3bcd
+DATA k64_lsqrth<>+48(SB)/8, $0x3fe6a09e667f3bcd
+DATA k64_lsqrth<>+56(SB)/8, $0x3fe6a09e667f3bcd
+GLOBL k64_lsqrth<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lkmagic<>+0(SB)/8, $0x4330000000000000
+DATA k64_lkmagic<>+8(SB)/8, $0x4330000000000000
+DATA k64_lkmagic<>+16(SB)/8, $0x4330000000000000
+DATA k64_lkmagic<>+24(SB)/8, $0x4330000000000000
+DATA k64_lkmagic<>+32(SB)/8, $0x4330000000000000
+DATA k64_lkmagic<>+40(SB)/8, $0x4330000000000000
+DATA k64_lkmagic<>+48(SB)/8, $0x4330000000000000
+DATA k64_lkmagic<>+56(SB)/8, $0x4330000000000000
+GLOBL k64_lkmagic<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lkbias<>+0(SB)/8, $0x43300000000003ff
+DATA k64_lkbias<>+8(SB)/8, $0x43300000000003ff
+DATA k64_lkbias<>+16(SB)/8, $0x43300000000003ff
+DATA k64_lkbias<>+24(SB)/8, $0x43300000000003ff
+DATA k64_lkbias<>+32(SB)/8, $0x43300000000003ff
+DATA k64_lkbias<>+40(SB)/8, $0x43300000000003ff
+DATA k64_lkbias<>+48(SB)/8, $0x43300000000003ff
+DATA k64_lkbias<>+56(SB)/8, $0x43300000000003ff
+GLOBL k64_lkbias<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lone<>+0(SB)/8, $0x3ff0000000000000
+DATA k64_lone<>+8(SB)/8, $0x3ff0000000000000
+DATA k64_lone<>+16(SB)/8, $0x3ff0000000000000
+DATA k64_lone<>+24(SB)/8, $0x3ff0000000000000
+DATA k64_lone<>+32(SB)/8, $0x3ff0000000000000
+DATA k64_lone<>+40(SB)/8, $0x3ff0000000000000
+DATA k64_lone<>+48(SB)/8, $0x3ff0000000000000
+DATA k64_lone<>+56(SB)/8, $0x3ff0000000000000
+GLOBL k64_lone<>(SB), RODATA|NOPTR, $64
+
+DATA k64_ltwo<>+0(SB)/8, $0x4000000000000000
+DATA k64_ltwo<>+8(SB)/8, $0x4000000000000000
+DATA k64_ltwo<>+16(SB)/8, $0x4000000000000000
+DATA k64_ltwo<>+24(SB)/8, $0x4000000000000000
+DATA k64_ltwo<>+32(SB)/8, $0x4000000000000000
+DATA k64_ltwo<>+40(SB)/8, $0x4000000000000000
+DATA k64_ltwo<>+48(SB)/8, $0x4000000000000000
+DATA k64_ltwo<>+56(SB)/8, $0x4000000000000000
+GLOBL k64_ltwo<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lhalf<>+0(SB)/8, $0x3fe0000000000000
+DATA k64_lhalf<>+8(SB)/8, $0x3fe0000000000000
+DATA k64_lhalf<>+16(SB)/8, $0x3fe0000000000000
+DATA k64_lhalf<>+24(SB)/8, $0x3fe0000000000000
+DATA k64_lhalf<>+32(SB)/8, $0x3fe0000000000000
+DATA k64_lhalf<>+40(SB)/8, $0x3fe0000000000000
+DATA k64_lhalf<>+48(SB)/8, $0x3fe0000000000000
+DATA k64_lhalf<>+56(SB)/8, $0x3fe0000000000000
+GLOBL k64_lhalf<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lq6<>+0(SB)/8, $0x3fc2b5f68a50d903
+DATA k64_lq6<>+8(SB)/8, $0x3fc2b5f68a50d903
+DATA k64_lq6<>+16(SB)/8, $0x3fc2b5f68a50d903
+DATA k64_lq6<>+24(SB)/8, $0x3fc2b5f68a50d903
+DATA k64_lq6<>+32(SB)/8, $0x3fc2b5f68a50d903
+DATA k64_lq6<>+40(SB)/8, $0x3fc2b5f68a50d903
+DATA k64_lq6<>+48(SB)/8, $0x3fc2b5f68a50d903
+DATA k64_lq6<>+56(SB)/8, $0x3fc2b5f68a50d903
+GLOBL k64_lq6<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lq5<>+0(SB)/8, $0x3fc39fdcceb4bb45
+DATA k64_lq5<>+8(SB)/8, $0x3fc39fdcceb4bb45
+DATA k64_lq5<>+16(SB)/8, $0x3fc39fdcceb4bb45
+DATA k64_lq5<>+24(SB)/8, $0x3fc39fdcceb4bb45
+DATA k64_lq5<>+32(SB)/8, $0x3fc39fdcceb4bb45
+DATA k64_lq5<>+40(SB)/8, $0x3fc39fdcceb4bb45
+DATA k64_lq5<>+48(SB)/8, $0x3fc39fdcceb4bb45
+DATA k64_lq5<>+56(SB)/8, $0x3fc39fdcceb4bb45
+GLOBL k64_lq5<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lq4<>+0(SB)/8, $0x3fc7462b91b8df65
+DATA k64_lq4<>+8(SB)/8, $0x3fc7462b91b8df65
+DATA k64_lq4<>+16(SB)/8, $0x3fc7462b91b8df65
+DATA k64_lq4<>+24(SB)/8, $0x3fc7462b91b8df65
+DATA k64_lq4<>+32(SB)/8, $0x3fc7462b91b8df65
+DATA k64_lq4<>+40(SB)/8, $0x3fc7462b91b8df65
+DATA k64_lq4<>+48(SB)/8, $0x3fc7462b91b8df65
+DATA k64_lq4<>+56(SB)/8, $0x3fc7462b91b8df65
+GLOBL k64_lq4<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lq3<>+0(SB)/8, $0x3fcc71c62d5e53e0
+DATA k64_lq3<>+8(SB)/8, $0x3fcc71c62d5e53e0
+DATA k64_lq3<>+16(SB)/8, $0x3fcc71c62d5e53e0
+DATA k64_lq3<>+24(SB)/8, $0x3fcc71c62d5e53e0
+DATA k64_lq3<>+32(SB)/8, $0x3fcc71c62d5e53e0
+DATA k64_lq3<>+40(SB)/8, $0x3fcc71c62d5e53e0
+DATA k64_lq3<>+48(SB)/8, $0x3fcc71c62d5e53e0
+DATA k64_lq3<>+56(SB)/8, $0x3fcc71c62d5e53e0
+GLOBL k64_lq3<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lq2<>+0(SB)/8, $0x3fd2492492dfd86c
+DATA k64_lq2<>+8(SB)/8, $0x3fd2492492dfd86c
+DATA k64_lq2<>+16(SB)/8, $0x3fd2492492dfd86c
+DATA k64_lq2<>+24(SB)/8, $0x3fd2492492dfd86c
+DATA k64_lq2<>+32(SB)/8, $0x3fd2492492dfd86c
+DATA k64_lq2<>+40(SB)/8, $0x3fd2492492dfd86c
+DATA k64_lq2<>+48(SB)/8, $0x3fd2492492dfd86c
+DATA k64_lq2<>+56(SB)/8, $0x3fd2492492dfd86c
+GLOBL k64_lq2<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lq1<>+0(SB)/8, $0x3fd9999999995273
+DATA k64_lq1<>+8(SB)/8, $0x3fd9999999995273
+DATA k64_lq1<>+16(SB)/8, $0x3fd9999999995273
+DATA k64_lq1<>+24(SB)/8, $0x3fd9999999995273
+DATA k64_lq1<>+32(SB)/8, $0x3fd9999999995273
+DATA k64_lq1<>+40(SB)/8, $0x3fd9999999995273
+DATA k64_lq1<>+48(SB)/8, $0x3fd9999999995273
+DATA k64_lq1<>+56(SB)/8, $0x3fd9999999995273
+GLOBL k64_lq1<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lq0<>+0(SB)/8, $0x3fe5555555555558
+DATA k64_lq0<>+8(SB)/8, $0x3fe5555555555558
+DATA k64_lq0<>+16(SB)/8, $0x3fe5555555555558
+DATA k64_lq0<>+24(SB)/8, $0x3fe5555555555558
+DATA k64_lq0<>+32(SB)/8, $0x3fe5555555555558
+DATA k64_lq0<>+40(SB)/8, $0x3fe5555555555558
+DATA k64_lq0<>+48(SB)/8, $0x3fe5555555555558
+DATA k64_lq0<>+56(SB)/8, $0x3fe5555555555558
+GLOBL k64_lq0<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lln2lo<>+0(SB)/8, $0x3dea39ef00000000
+DATA k64_lln2lo<>+8(SB)/8, $0x3dea39ef00000000
+DATA k64_lln2lo<>+16(SB)/8, $0x3dea39ef00000000
+DATA k64_lln2lo<>+24(SB)/8, $0x3dea39ef00000000
+DATA k64_lln2lo<>+32(SB)/8, $0x3dea39ef00000000
+DATA k64_lln2lo<>+40(SB)/8, $0x3dea39ef00000000
+DATA k64_lln2lo<>+48(SB)/8, $0x3dea39ef00000000
+DATA k64_lln2lo<>+56(SB)/8, $0x3dea39ef00000000
+GLOBL k64_lln2lo<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lln2hi<>+0(SB)/8, $0x3fe62e42fee00000
+DATA k64_lln2hi<>+8(SB)/8, $0x3fe62e42fee00000
+DATA k64_lln2hi<>+16(SB)/8, $0x3fe62e42fee00000
+DATA k64_lln2hi<>+24(SB)/8, $0x3fe62e42fee00000
+DATA k64_lln2hi<>+32(SB)/8, $0x3fe62e42fee00000
+DATA k64_lln2hi<>+40(SB)/8, $0x3fe62e42fee00000
+DATA k64_lln2hi<>+48(SB)/8, $0x3fe62e42fee00000
+DATA k64_lln2hi<>+56(SB)/8, $0x3fe62e42fee00000
+GLOBL k64_lln2hi<>(SB), RODATA|NOPTR, $64
+
+DATA k64_ltiny<>+0(SB)/8, $0x0010000000000000
+DATA k64_ltiny<>+8(SB)/8, $0x0010000000000000
+DATA k64_ltiny<>+16(SB)/8, $0x0010000000000000
+DATA k64_ltiny<>+24(SB)/8, $0x0010000000000000
+DATA k64_ltiny<>+32(SB)/8, $0x0010000000000000
+DATA k64_ltiny<>+40(SB)/8, $0x0010000000000000
+DATA k64_ltiny<>+48(SB)/8, $0x0010000000000000
+DATA k64_ltiny<>+56(SB)/8, $0x0010000000000000
+GLOBL k64_ltiny<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lsubsc<>+0(SB)/8, $0x4330000000000000
+DATA k64_lsubsc<>+8(SB)/8, $0x4330000000000000
+DATA k64_lsubsc<>+16(SB)/8, $0x4330000000000000
+DATA k64_lsubsc<>+24(SB)/8, $0x4330000000000000
+DATA k64_lsubsc<>+32(SB)/8, $0x4330000000000000
+DATA k64_lsubsc<>+40(SB)/8, $0x4330000000000000
+DATA k64_lsubsc<>+48(SB)/8, $0x4330000000000000
+DATA k64_lsubsc<>+56(SB)/8, $0x4330000000000000
+GLOBL k64_lsubsc<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lsubk<>+0(SB)/8, $0x404a000000000000
+DATA k64_lsubk<>+8(SB)/8, $0x404a000000000000
+DATA k64_lsubk<>+16(SB)/8, $0x404a000000000000
+DATA k64_lsubk<>+24(SB)/8, $0x404a000000000000
+DATA k64_lsubk<>+32(SB)/8, $0x404a000000000000
+DATA k64_lsubk<>+40(SB)/8, $0x404a000000000000
+DATA k64_lsubk<>+48(SB)/8, $0x404a000000000000
+DATA k64_lsubk<>+56(SB)/8, $0x404a000000000000
+GLOBL k64_lsubk<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lzero<>+0(SB)/8, $0x0000000000000000
+DATA k64_lzero<>+8(SB)/8, $0x0000000000000000
+DATA k64_lzero<>+16(SB)/8, $0x0000000000000000
+DATA k64_lzero<>+24(SB)/8, $0x0000000000000000
+DATA k64_lzero<>+32(SB)/8, $0x0000000000000000
+DATA k64_lzero<>+40(SB)/8, $0x0000000000000000
+DATA k64_lzero<>+48(SB)/8, $0x0000000000000000
+DATA k64_lzero<>+56(SB)/8, $0x0000000000000000
+GLOBL k64_lzero<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lneginf<>+0(SB)/8, $0xfff0000000000000
+DATA k64_lneginf<>+8(SB)/8, $0xfff0000000000000
+DATA k64_lneginf<>+16(SB)/8, $0xfff0000000000000
+DATA k64_lneginf<>+24(SB)/8, $0xfff0000000000000
+DATA k64_lneginf<>+32(SB)/8, $0xfff0000000000000
+DATA k64_lneginf<>+40(SB)/8, $0xfff0000000000000
+DATA k64_lneginf<>+48(SB)/8, $0xfff0000000000000
+DATA k64_lneginf<>+56(SB)/8, $0xfff0000000000000
+GLOBL k64_lneginf<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lnan<>+0(SB)/8, $0x7ff8000000000001
+DATA k64_lnan<>+8(SB)/8, $0x7ff8000000000001
+DATA k64_lnan<>+16(SB)/8, $0x7ff8000000000001
+DATA k64_lnan<>+24(SB)/8, $0x7ff8000000000001
+DATA k64_lnan<>+32(SB)/8, $0x7ff8000000000001
+DATA k64_lnan<>+40(SB)/8, $0x7ff8000000000001
+DATA k64_lnan<>+48(SB)/8, $0x7ff8000000000001
+DATA k64_lnan<>+56(SB)/8, $0x7ff8000000000001
+GLOBL k64_lnan<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lposinf<>+0(SB)/8, $0x7ff0000000000000
+DATA k64_lposinf<>+8(SB)/8, $0x7ff0000000000000
+DATA k64_lposinf<>+16(SB)/8, $0x7ff0000000000000
+DATA k64_lposinf<>+24(SB)/8, $0x7ff0000000000000
+DATA k64_lposinf<>+32(SB)/8, $0x7ff0000000000000
+DATA k64_lposinf<>+40(SB)/8, $0x7ff0000000000000
+DATA k64_lposinf<>+48(SB)/8, $0x7ff0000000000000
+DATA k64_lposinf<>+56(SB)/8, $0x7ff0000000000000
+GLOBL k64_lposinf<>(SB), RODATA|NOPTR, $64
+
 // func maxSumExp32AVX512(s []float32) (m float32, sum float32)
 // Requires: AVX, AVX512F, SSE
 TEXT ·maxSumExp32AVX512(SB), NOSPLIT, $0-32
@@ -5256,6 +6860,268 @@ next4:
 done5:
 	VZEROUPPER
 	RET
+
+// func log32AVX512(dst []float32, x []float32)
+// Requires: AVX, AVX512F
+TEXT ·log32AVX512(SB), NOSPLIT, $0-48
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    x_base+24(FP), CX
+	MOVQ    x_len+32(FP), DX
+	VMOVUPS k32_loff<>+0(SB), Z0
+	VMOVUPS k32_lmant<>+0(SB), Z1
+	VMOVUPS k32_lsqrth<>+0(SB), Z2
+	VMOVUPS k32_lkmagic<>+0(SB), Z3
+	VMOVUPS k32_lkbias<>+0(SB), Z4
+	VMOVUPS k32_lone<>+0(SB), Z5
+	VMOVUPS k32_ltwo<>+0(SB), Z6
+	VMOVUPS k32_lhalf<>+0(SB), Z7
+	VMOVUPS k32_lln2lo<>+0(SB), Z8
+	VMOVUPS k32_lln2hi<>+0(SB), Z9
+	VMOVUPS k32_lq3<>+0(SB), Z10
+	VMOVUPS k32_lq2<>+0(SB), Z11
+	VMOVUPS k32_lq1<>+0(SB), Z12
+	VMOVUPS k32_lq0<>+0(SB), Z13
+	VMOVUPS k32_ltiny<>+0(SB), Z14
+	VMOVUPS k32_lsubsc<>+0(SB), Z15
+	VMOVUPS k32_lsubk<>+0(SB), Z16
+	VMOVUPS k32_lfix<>+0(SB), Z17
+
+loop1:
+	CMPQ         DX, $0x00000040
+	JL           next2
+	VMOVUPS      (CX), Z18
+	VMOVUPS      64(CX), Z19
+	VMOVUPS      128(CX), Z20
+	VMOVUPS      192(CX), Z21
+	VCMPPS       $0x11, Z14, Z18, K1
+	VMULPS       Z15, Z18, K1, Z18
+	VPADDD       Z0, Z18, Z22
+	VPANDD       Z1, Z22, Z23
+	VPADDD       Z2, Z23, Z23
+	VPSRLD       $0x17, Z22, Z22
+	VPORD        Z3, Z22, Z22
+	VSUBPS       Z4, Z22, Z22
+	VSUBPS       Z16, Z22, K1, Z22
+	VSUBPS       Z5, Z23, Z23
+	VADDPS       Z6, Z23, Z24
+	VRCP14PS     Z24, Z26
+	VMULPS       Z23, Z26, Z25
+	VMOVUPS      Z23, Z27
+	VFNMADD231PS Z24, Z25, Z27
+	VFMADD231PS  Z26, Z27, Z25
+	VMULPS       Z7, Z23, Z26
+	VMULPS       Z23, Z26, Z26
+	VMULPS       Z25, Z25, Z24
+	VMOVUPS      Z10, Z27
+	VFMADD213PS  Z11, Z24, Z27
+	VFMADD213PS  Z12, Z24, Z27
+	VFMADD213PS  Z13, Z24, Z27
+	VFMADD213PS  Z26, Z24, Z27
+	VMULPS       Z8, Z22, Z24
+	VFMADD231PS  Z25, Z27, Z24
+	VSUBPS       Z24, Z26, Z24
+	VSUBPS       Z23, Z24, Z24
+	VFMSUB231PS  Z9, Z22, Z24
+	VFIXUPIMMPS  $0x00, Z17, Z18, Z24
+	VMOVUPS      Z24, (AX)
+	VCMPPS       $0x11, Z14, Z19, K1
+	VMULPS       Z15, Z19, K1, Z19
+	VPADDD       Z0, Z19, Z18
+	VPANDD       Z1, Z18, Z22
+	VPADDD       Z2, Z22, Z22
+	VPSRLD       $0x17, Z18, Z18
+	VPORD        Z3, Z18, Z18
+	VSUBPS       Z4, Z18, Z18
+	VSUBPS       Z16, Z18, K1, Z18
+	VSUBPS       Z5, Z22, Z22
+	VADDPS       Z6, Z22, Z23
+	VRCP14PS     Z23, Z25
+	VMULPS       Z22, Z25, Z24
+	VMOVUPS      Z22, Z26
+	VFNMADD231PS Z23, Z24, Z26
+	VFMADD231PS  Z25, Z26, Z24
+	VMULPS       Z7, Z22, Z25
+	VMULPS       Z22, Z25, Z25
+	VMULPS       Z24, Z24, Z23
+	VMOVUPS      Z10, Z26
+	VFMADD213PS  Z11, Z23, Z26
+	VFMADD213PS  Z12, Z23, Z26
+	VFMADD213PS  Z13, Z23, Z26
+	VFMADD213PS  Z25, Z23, Z26
+	VMULPS       Z8, Z18, Z23
+	VFMADD231PS  Z24, Z26, Z23
+	VSUBPS       Z23, Z25, Z23
+	VSUBPS       Z22, Z23, Z23
+	VFMSUB231PS  Z9, Z18, Z23
+	VFIXUPIMMPS  $0x00, Z17, Z19, Z23
+	VMOVUPS      Z23, 64(AX)
+	VCMPPS       $0x11, Z14, Z20, K1
+	VMULPS       Z15, Z20, K1, Z20
+	VPADDD       Z0, Z20, Z18
+	VPANDD       Z1, Z18, Z19
+	VPADDD       Z2, Z19, Z19
+	VPSRLD       $0x17, Z18, Z18
+	VPORD        Z3, Z18, Z18
+	VSUBPS       Z4, Z18, Z18
+	VSUBPS       Z16, Z18, K1, Z18
+	VSUBPS       Z5, Z19, Z19
+	VADDPS       Z6, Z19, Z22
+	VRCP14PS     Z22, Z24
+	VMULPS       Z19, Z24, Z23
+	VMOVUPS      Z19, Z25
+	VFNMADD231PS Z22, Z23, Z25
+	VFMADD231PS  Z24, Z25, Z23
+	VMULPS       Z7, Z19, Z24
+	VMULPS       Z19, Z24, Z24
+	VMULPS       Z23, Z23, Z22
+	VMOVUPS      Z10, Z25
+	VFMADD213PS  Z11, Z22, Z25
+	VFMADD213PS  Z12, Z22, Z25
+	VFMADD213PS  Z13, Z22, Z25
+	VFMADD213PS  Z24, Z22, Z25
+	VMULPS       Z8, Z18, Z22
+	VFMADD231PS  Z23, Z25, Z22
+	VSUBPS       Z22, Z24, Z22
+	VSUBPS       Z19, Z22, Z22
+	VFMSUB231PS  Z9, Z18, Z22
+	VFIXUPIMMPS  $0x00, Z17, Z20, Z22
+	VMOVUPS      Z22, 128(AX)
+	VCMPPS       $0x11, Z14, Z21, K1
+	VMULPS       Z15, Z21, K1, Z21
+	VPADDD       Z0, Z21, Z18
+	VPANDD       Z1, Z18, Z19
+	VPADDD       Z2, Z19, Z19
+	VPSRLD       $0x17, Z18, Z18
+	VPORD        Z3, Z18, Z18
+	VSUBPS       Z4, Z18, Z18
+	VSUBPS       Z16, Z18, K1, Z18
+	VSUBPS       Z5, Z19, Z19
+	VADDPS       Z6, Z19, Z20
+	VRCP14PS     Z20, Z23
+	VMULPS       Z19, Z23, Z22
+	VMOVUPS      Z19, Z24
+	VFNMADD231PS Z20, Z22, Z24
+	VFMADD231PS  Z23, Z24, Z22
+	VMULPS       Z7, Z19, Z23
+	VMULPS       Z19, Z23, Z23
+	VMULPS       Z22, Z22, Z20
+	VMOVUPS      Z10, Z24
+	VFMADD213PS  Z11, Z20, Z24
+	VFMADD213PS  Z12, Z20, Z24
+	VFMADD213PS  Z13, Z20, Z24
+	VFMADD213PS  Z23, Z20, Z24
+	VMULPS       Z8, Z18, Z20
+	VFMADD231PS  Z22, Z24, Z20
+	VSUBPS       Z20, Z23, Z20
+	VSUBPS       Z19, Z20, Z20
+	VFMSUB231PS  Z9, Z18, Z20
+	VFIXUPIMMPS  $0x00, Z17, Z21, Z20
+	VMOVUPS      Z20, 192(AX)
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	SUBQ         $0x00000040, DX
+	JMP          loop1
+
+next2:
+loop3:
+	CMPQ         DX, $0x00000010
+	JL           next4
+	VMOVUPS      (CX), Z18
+	VCMPPS       $0x11, Z14, Z18, K1
+	VMULPS       Z15, Z18, K1, Z18
+	VPADDD       Z0, Z18, Z19
+	VPANDD       Z1, Z19, Z20
+	VPADDD       Z2, Z20, Z20
+	VPSRLD       $0x17, Z19, Z19
+	VPORD        Z3, Z19, Z19
+	VSUBPS       Z4, Z19, Z19
+	VSUBPS       Z16, Z19, K1, Z19
+	VSUBPS       Z5, Z20, Z20
+	VADDPS       Z6, Z20, Z21
+	VRCP14PS     Z21, Z23
+	VMULPS       Z20, Z23, Z22
+	VMOVUPS      Z20, Z24
+	VFNMADD231PS Z21, Z22, Z24
+	VFMADD231PS  Z23, Z24, Z22
+	VMULPS       Z7, Z20, Z23
+	VMULPS       Z20, Z23, Z23
+	VMULPS       Z22, Z22, Z21
+	VMOVUPS      Z10, Z24
+	VFMADD213PS  Z11, Z21, Z24
+	VFMADD213PS  Z12, Z21, Z24
+	VFMADD213PS  Z13, Z21, Z24
+	VFMADD213PS  Z23, Z21, Z24
+	VMULPS       Z8, Z19, Z21
+	VFMADD231PS  Z22, Z24, Z21
+	VSUBPS       Z21, Z23, Z21
+	VSUBPS       Z20, Z21, Z21
+	VFMSUB231PS  Z9, Z19, Z21
+	VFIXUPIMMPS  $0x00, Z17, Z18, Z21
+	VMOVUPS      Z21, (AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          loop3
+
+next4:
+	TESTQ        DX, DX
+	JZ           done5
+	LEAQ         ktailmask<>+0(SB), BX
+	KMOVW        (BX)(DX*2), K1
+	VMOVUPS.Z    (CX), K1, Z18
+	VCMPPS       $0x11, Z14, Z18, K2
+	VMULPS       Z15, Z18, K2, Z18
+	VPADDD       Z0, Z18, Z0
+	VPANDD       Z1, Z0, Z1
+	VPADDD       Z2, Z1, Z1
+	VPSRLD       $0x17, Z0, Z0
+	VPORD        Z3, Z0, Z0
+	VSUBPS       Z4, Z0, Z0
+	VSUBPS       Z16, Z0, K2, Z0
+	VSUBPS       Z5, Z1, Z1
+	VADDPS       Z6, Z1, Z2
+	VRCP14PS     Z2, Z4
+	VMULPS       Z1, Z4, Z3
+	VMOVUPS      Z1, Z5
+	VFNMADD231PS Z2, Z3, Z5
+	VFMADD231PS  Z4, Z5, Z3
+	VMULPS       Z7, Z1, Z4
+	VMULPS       Z1, Z4, Z4
+	VMULPS       Z3, Z3, Z2
+	VMOVUPS      Z10, Z5
+	VFMADD213PS  Z11, Z2, Z5
+	VFMADD213PS  Z12, Z2, Z5
+	VFMADD213PS  Z13, Z2, Z5
+	VFMADD213PS  Z4, Z2, Z5
+	VMULPS       Z8, Z0, Z2
+	VFMADD231PS  Z3, Z5, Z2
+	VSUBPS       Z2, Z4, Z2
+	VSUBPS       Z1, Z2, Z2
+	VFMSUB231PS  Z9, Z0, Z2
+	VFIXUPIMMPS  $0x00, Z17, Z18, Z2
+	VMOVUPS      Z2, K1, (AX)
+
+done5:
+	VZEROUPPER
+	RET
+
+DATA k32_lfix<>+0(SB)/4, $0x03538422
+DATA k32_lfix<>+4(SB)/4, $0x03538422
+DATA k32_lfix<>+8(SB)/4, $0x03538422
+DATA k32_lfix<>+12(SB)/4, $0x03538422
+DATA k32_lfix<>+16(SB)/4, $0x03538422
+DATA k32_lfix<>+20(SB)/4, $0x03538422
+DATA k32_lfix<>+24(SB)/4, $0x03538422
+DATA k32_lfix<>+28(SB)/4, $0x03538422
+DATA k32_lfix<>+32(SB)/4, $0x03538422
+DATA k32_lfix<>+36(SB)/4, $0x03538422
+DATA k32_lfix<>+40(SB)/4, $0x03538422
+DATA k32_lfix<>+44(SB)/4, $0x03538422
+DATA k32_lfix<>+48(SB)/4, $0x03538422
+DATA k32_lfix<>+52(SB)/4, $0x03538422
+DATA k32_lfix<>+56(SB)/4, $0x03538422
+DATA k32_lfix<>+60(SB)/4, $0x03538422
+GLOBL k32_lfix<>(SB), RODATA|NOPTR, $64
 
 // func maxSumExp64AVX512(s []float64) (m float64, sum float64)
 // Requires: AVX, AVX512F, SSE2
@@ -6861,3 +8727,254 @@ next4:
 done5:
 	VZEROUPPER
 	RET
+
+// func log64AVX512(dst []float64, x []float64)
+// Requires: AVX, AVX512F
+TEXT ·log64AVX512(SB), NOSPLIT, $0-48
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    x_base+24(FP), CX
+	MOVQ    x_len+32(FP), DX
+	VMOVUPD k64_loff<>+0(SB), Z0
+	VMOVUPD k64_lmant<>+0(SB), Z1
+	VMOVUPD k64_lsqrth<>+0(SB), Z2
+	VMOVUPD k64_lkmagic<>+0(SB), Z3
+	VMOVUPD k64_lkbias<>+0(SB), Z4
+	VMOVUPD k64_lone<>+0(SB), Z5
+	VMOVUPD k64_ltwo<>+0(SB), Z6
+	VMOVUPD k64_lhalf<>+0(SB), Z7
+	VMOVUPD k64_lln2lo<>+0(SB), Z8
+	VMOVUPD k64_lln2hi<>+0(SB), Z9
+	VMOVUPD k64_lq6<>+0(SB), Z10
+	VMOVUPD k64_lq5<>+0(SB), Z11
+	VMOVUPD k64_lq4<>+0(SB), Z12
+	VMOVUPD k64_lq3<>+0(SB), Z13
+	VMOVUPD k64_lq2<>+0(SB), Z14
+	VMOVUPD k64_lq1<>+0(SB), Z15
+	VMOVUPD k64_lq0<>+0(SB), Z16
+	VMOVUPD k64_ltiny<>+0(SB), Z17
+	VMOVUPD k64_lsubsc<>+0(SB), Z18
+	VMOVUPD k64_lsubk<>+0(SB), Z19
+	VMOVUPD k64_lfix<>+0(SB), Z20
+
+loop1:
+	CMPQ        DX, $0x00000020
+	JL          next2
+	VMOVUPD     (CX), Z21
+	VMOVUPD     64(CX), Z22
+	VMOVUPD     128(CX), Z23
+	VMOVUPD     192(CX), Z24
+	VCMPPD      $0x11, Z17, Z21, K1
+	VMULPD      Z18, Z21, K1, Z21
+	VPADDQ      Z0, Z21, Z25
+	VPANDQ      Z1, Z25, Z26
+	VPADDQ      Z2, Z26, Z26
+	VPSRLQ      $0x34, Z25, Z25
+	VPORQ       Z3, Z25, Z25
+	VSUBPD      Z4, Z25, Z25
+	VSUBPD      Z19, Z25, K1, Z25
+	VSUBPD      Z5, Z26, Z26
+	VADDPD      Z6, Z26, Z27
+	VDIVPD      Z27, Z26, Z28
+	VMULPD      Z7, Z26, Z29
+	VMULPD      Z26, Z29, Z29
+	VMULPD      Z28, Z28, Z27
+	VMOVUPD     Z10, Z30
+	VFMADD213PD Z11, Z27, Z30
+	VFMADD213PD Z12, Z27, Z30
+	VFMADD213PD Z13, Z27, Z30
+	VFMADD213PD Z14, Z27, Z30
+	VFMADD213PD Z15, Z27, Z30
+	VFMADD213PD Z16, Z27, Z30
+	VFMADD213PD Z29, Z27, Z30
+	VMULPD      Z8, Z25, Z27
+	VFMADD231PD Z28, Z30, Z27
+	VSUBPD      Z27, Z29, Z27
+	VSUBPD      Z26, Z27, Z27
+	VFMSUB231PD Z9, Z25, Z27
+	VFIXUPIMMPD $0x00, Z20, Z21, Z27
+	VMOVUPD     Z27, (AX)
+	VCMPPD      $0x11, Z17, Z22, K1
+	VMULPD      Z18, Z22, K1, Z22
+	VPADDQ      Z0, Z22, Z21
+	VPANDQ      Z1, Z21, Z25
+	VPADDQ      Z2, Z25, Z25
+	VPSRLQ      $0x34, Z21, Z21
+	VPORQ       Z3, Z21, Z21
+	VSUBPD      Z4, Z21, Z21
+	VSUBPD      Z19, Z21, K1, Z21
+	VSUBPD      Z5, Z25, Z25
+	VADDPD      Z6, Z25, Z26
+	VDIVPD      Z26, Z25, Z27
+	VMULPD      Z7, Z25, Z28
+	VMULPD      Z25, Z28, Z28
+	VMULPD      Z27, Z27, Z26
+	VMOVUPD     Z10, Z29
+	VFMADD213PD Z11, Z26, Z29
+	VFMADD213PD Z12, Z26, Z29
+	VFMADD213PD Z13, Z26, Z29
+	VFMADD213PD Z14, Z26, Z29
+	VFMADD213PD Z15, Z26, Z29
+	VFMADD213PD Z16, Z26, Z29
+	VFMADD213PD Z28, Z26, Z29
+	VMULPD      Z8, Z21, Z26
+	VFMADD231PD Z27, Z29, Z26
+	VSUBPD      Z26, Z28, Z26
+	VSUBPD      Z25, Z26, Z26
+	VFMSUB231PD Z9, Z21, Z26
+	VFIXUPIMMPD $0x00, Z20, Z22, Z26
+	VMOVUPD     Z26, 64(AX)
+	VCMPPD      $0x11, Z17, Z23, K1
+	VMULPD      Z18, Z23, K1, Z23
+	VPADDQ      Z0, Z23, Z21
+	VPANDQ      Z1, Z21, Z22
+	VPADDQ      Z2, Z22, Z22
+	VPSRLQ      $0x34, Z21, Z21
+	VPORQ       Z3, Z21, Z21
+	VSUBPD      Z4, Z21, Z21
+	VSUBPD      Z19, Z21, K1, Z21
+	VSUBPD      Z5, Z22, Z22
+	VADDPD      Z6, Z22, Z25
+	VDIVPD      Z25, Z22, Z26
+	VMULPD      Z7, Z22, Z27
+	VMULPD      Z22, Z27, Z27
+	VMULPD      Z26, Z26, Z25
+	VMOVUPD     Z10, Z28
+	VFMADD213PD Z11, Z25, Z28
+	VFMADD213PD Z12, Z25, Z28
+	VFMADD213PD Z13, Z25, Z28
+	VFMADD213PD Z14, Z25, Z28
+	VFMADD213PD Z15, Z25, Z28
+	VFMADD213PD Z16, Z25, Z28
+	VFMADD213PD Z27, Z25, Z28
+	VMULPD      Z8, Z21, Z25
+	VFMADD231PD Z26, Z28, Z25
+	VSUBPD      Z25, Z27, Z25
+	VSUBPD      Z22, Z25, Z25
+	VFMSUB231PD Z9, Z21, Z25
+	VFIXUPIMMPD $0x00, Z20, Z23, Z25
+	VMOVUPD     Z25, 128(AX)
+	VCMPPD      $0x11, Z17, Z24, K1
+	VMULPD      Z18, Z24, K1, Z24
+	VPADDQ      Z0, Z24, Z21
+	VPANDQ      Z1, Z21, Z22
+	VPADDQ      Z2, Z22, Z22
+	VPSRLQ      $0x34, Z21, Z21
+	VPORQ       Z3, Z21, Z21
+	VSUBPD      Z4, Z21, Z21
+	VSUBPD      Z19, Z21, K1, Z21
+	VSUBPD      Z5, Z22, Z22
+	VADDPD      Z6, Z22, Z23
+	VDIVPD      Z23, Z22, Z25
+	VMULPD      Z7, Z22, Z26
+	VMULPD      Z22, Z26, Z26
+	VMULPD      Z25, Z25, Z23
+	VMOVUPD     Z10, Z27
+	VFMADD213PD Z11, Z23, Z27
+	VFMADD213PD Z12, Z23, Z27
+	VFMADD213PD Z13, Z23, Z27
+	VFMADD213PD Z14, Z23, Z27
+	VFMADD213PD Z15, Z23, Z27
+	VFMADD213PD Z16, Z23, Z27
+	VFMADD213PD Z26, Z23, Z27
+	VMULPD      Z8, Z21, Z23
+	VFMADD231PD Z25, Z27, Z23
+	VSUBPD      Z23, Z26, Z23
+	VSUBPD      Z22, Z23, Z23
+	VFMSUB231PD Z9, Z21, Z23
+	VFIXUPIMMPD $0x00, Z20, Z24, Z23
+	VMOVUPD     Z23, 192(AX)
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000020, DX
+	JMP         loop1
+
+next2:
+loop3:
+	CMPQ        DX, $0x00000008
+	JL          next4
+	VMOVUPD     (CX), Z21
+	VCMPPD      $0x11, Z17, Z21, K1
+	VMULPD      Z18, Z21, K1, Z21
+	VPADDQ      Z0, Z21, Z22
+	VPANDQ      Z1, Z22, Z23
+	VPADDQ      Z2, Z23, Z23
+	VPSRLQ      $0x34, Z22, Z22
+	VPORQ       Z3, Z22, Z22
+	VSUBPD      Z4, Z22, Z22
+	VSUBPD      Z19, Z22, K1, Z22
+	VSUBPD      Z5, Z23, Z23
+	VADDPD      Z6, Z23, Z24
+	VDIVPD      Z24, Z23, Z25
+	VMULPD      Z7, Z23, Z26
+	VMULPD      Z23, Z26, Z26
+	VMULPD      Z25, Z25, Z24
+	VMOVUPD     Z10, Z27
+	VFMADD213PD Z11, Z24, Z27
+	VFMADD213PD Z12, Z24, Z27
+	VFMADD213PD Z13, Z24, Z27
+	VFMADD213PD Z14, Z24, Z27
+	VFMADD213PD Z15, Z24, Z27
+	VFMADD213PD Z16, Z24, Z27
+	VFMADD213PD Z26, Z24, Z27
+	VMULPD      Z8, Z22, Z24
+	VFMADD231PD Z25, Z27, Z24
+	VSUBPD      Z24, Z26, Z24
+	VSUBPD      Z23, Z24, Z24
+	VFMSUB231PD Z9, Z22, Z24
+	VFIXUPIMMPD $0x00, Z20, Z21, Z24
+	VMOVUPD     Z24, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000008, DX
+	JMP         loop3
+
+next4:
+	TESTQ       DX, DX
+	JZ          done5
+	LEAQ        ktailmask<>+0(SB), BX
+	KMOVW       (BX)(DX*2), K1
+	VMOVUPD.Z   (CX), K1, Z21
+	VCMPPD      $0x11, Z17, Z21, K2
+	VMULPD      Z18, Z21, K2, Z21
+	VPADDQ      Z0, Z21, Z0
+	VPANDQ      Z1, Z0, Z1
+	VPADDQ      Z2, Z1, Z1
+	VPSRLQ      $0x34, Z0, Z0
+	VPORQ       Z3, Z0, Z0
+	VSUBPD      Z4, Z0, Z0
+	VSUBPD      Z19, Z0, K2, Z0
+	VSUBPD      Z5, Z1, Z1
+	VADDPD      Z6, Z1, Z2
+	VDIVPD      Z2, Z1, Z3
+	VMULPD      Z7, Z1, Z4
+	VMULPD      Z1, Z4, Z4
+	VMULPD      Z3, Z3, Z2
+	VMOVUPD     Z10, Z5
+	VFMADD213PD Z11, Z2, Z5
+	VFMADD213PD Z12, Z2, Z5
+	VFMADD213PD Z13, Z2, Z5
+	VFMADD213PD Z14, Z2, Z5
+	VFMADD213PD Z15, Z2, Z5
+	VFMADD213PD Z16, Z2, Z5
+	VFMADD213PD Z4, Z2, Z5
+	VMULPD      Z8, Z0, Z2
+	VFMADD231PD Z3, Z5, Z2
+	VSUBPD      Z2, Z4, Z2
+	VSUBPD      Z1, Z2, Z2
+	VFMSUB231PD Z9, Z0, Z2
+	VFIXUPIMMPD $0x00, Z20, Z21, Z2
+	VMOVUPD     Z2, K1, (AX)
+
+done5:
+	VZEROUPPER
+	RET
+
+DATA k64_lfix<>+0(SB)/8, $0x0000000003538422
+DATA k64_lfix<>+8(SB)/8, $0x0000000003538422
+DATA k64_lfix<>+16(SB)/8, $0x0000000003538422
+DATA k64_lfix<>+24(SB)/8, $0x0000000003538422
+DATA k64_lfix<>+32(SB)/8, $0x0000000003538422
+DATA k64_lfix<>+40(SB)/8, $0x0000000003538422
+DATA k64_lfix<>+48(SB)/8, $0x0000000003538422
+DATA k64_lfix<>+56(SB)/8, $0x0000000003538422
+GLOBL k64_lfix<>(SB), RODATA|NOPTR, $64

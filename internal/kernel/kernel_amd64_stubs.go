@@ -49,6 +49,11 @@ func expSum32AVX2(dst []float32, s []float32, m float32) float32
 //go:noescape
 func scale32AVX2(dst []float32, a float32)
 
+// log32AVX2 is log32 for AVX2.
+//
+//go:noescape
+func log32AVX2(dst []float32, x []float32)
+
 // maxSumExp64AVX2 is maxSumExp64 for AVX2: the lanes' max and sum, NaN sum if the row holds NaN or +Inf.
 //
 //go:noescape
@@ -93,6 +98,11 @@ func expSum64AVX2(dst []float64, s []float64, m float64) float64
 //
 //go:noescape
 func scale64AVX2(dst []float64, a float64)
+
+// log64AVX2 is log64 for AVX2.
+//
+//go:noescape
+func log64AVX2(dst []float64, x []float64)
 
 // maxSumExp32AVX512 is maxSumExp32 for AVX512: the lanes' max and sum, NaN sum if the row holds NaN or +Inf.
 //
@@ -139,6 +149,11 @@ func expSum32AVX512(dst []float32, s []float32, m float32) float32
 //go:noescape
 func scale32AVX512(dst []float32, a float32)
 
+// log32AVX512 is log32 for AVX512.
+//
+//go:noescape
+func log32AVX512(dst []float32, x []float32)
+
 // maxSumExp64AVX512 is maxSumExp64 for AVX512: the lanes' max and sum, NaN sum if the row holds NaN or +Inf.
 //
 //go:noescape
@@ -183,3 +198,8 @@ func expSum64AVX512(dst []float64, s []float64, m float64) float64
 //
 //go:noescape
 func scale64AVX512(dst []float64, a float64)
+
+// log64AVX512 is log64 for AVX512.
+//
+//go:noescape
+func log64AVX512(dst []float64, x []float64)

@@ -144,6 +144,26 @@ func exp64Generic(dst, x []float64) {
 	}
 }
 
+func log32Generic(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = float32(math.Log(float64(v)))
+	}
+}
+
+func log64Generic(dst, x []float64) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		if v > 0 && v < 0x1p-1022 {
+			// math.Log's amd64 assembly takes subnormals for 2^−1023:
+			// scale them into the normal range first.
+			dst[i] = math.Log(v*0x1p52) - 52*math.Ln2
+			continue
+		}
+		dst[i] = math.Log(v)
+	}
+}
+
 func sum32Generic(s []float32) float32 {
 	var a0, a1, a2, a3 float32
 	i := 0

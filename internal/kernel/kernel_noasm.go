@@ -24,6 +24,8 @@ func expScaleCols64(dst, s []float64, C, stride int, m, scale []float64) {
 }
 func exp32(dst, x []float32)                       { exp32Generic(dst, x) }
 func exp64(dst, x []float64)                       { exp64Generic(dst, x) }
+func log32(dst, x []float32)                       { log32Generic(dst, x) }
+func log64(dst, x []float64)                       { log64Generic(dst, x) }
 func max32(s []float32) (float32, bool)            { return max32Generic(s) }
 func max64(s []float64) (float64, bool)            { return max64Generic(s) }
 func expSum32(dst, s []float32, m float32) float32 { return expSum32Generic(dst, s, m) }

@@ -863,3 +863,277 @@ func TestMaxExpSumScale64(t *testing.T) {
 		}
 	})
 }
+
+// Log inputs: the sums of exponentials the kernel is meant for, a wide
+// log-uniform spread, values near 1, subnormals, and special values.
+var logGens = []rowGen{
+	{"sums", func(r *rand.Rand, i, n int) float64 { return 1 + 999*r.Float64() }},
+	{"logspread", func(r *rand.Rand, i, n int) float64 { return math.Exp(1400 * (r.Float64() - 0.5)) }},
+	{"near1", func(r *rand.Rand, i, n int) float64 { return 1 + 1e-3*r.NormFloat64() }},
+	{"subnormal", func(r *rand.Rand, i, n int) float64 { return 1e-40 * r.Float64() }},
+	{"subnormal64", func(r *rand.Rand, i, n int) float64 { return 1e-310 * r.Float64() }},
+	{"special", func(r *rand.Rand, i, n int) float64 {
+		return []float64{0, math.Copysign(0, -1), 1, inf, -inf, nan, -1, 2.5, 1e-45, 5e-324, math.MaxFloat64}[r.IntN(11)]
+	}},
+	{"special-last", func(r *rand.Rand, i, n int) float64 {
+		if i == n-1 {
+			return -2
+		}
+		return 3 + r.Float64()
+	}},
+}
+
+// logUlps32 is the error of got = log(x) in ulps against math.Log, with
+// infinities, zeros and NaN required to be exact.
+func logUlps32(got, x float32) float64 {
+	want := math.Log(float64(x))
+	if float64(got) == want && !math.IsInf(want, 0) || float64(got) == want && math.Signbit(float64(got)) == math.Signbit(want) || got != got && want != want {
+		return 0
+	}
+	if math.IsInf(want, 0) || want != want || math.IsInf(float64(got), 0) || got != got {
+		return math.Inf(1)
+	}
+	return ulps32(got, want)
+}
+
+func logUlps64(got, want float64) float64 {
+	if got == want || got != got && want != want {
+		return 0
+	}
+	if math.IsInf(want, 0) || want != want || math.IsInf(got, 0) || got != got {
+		return math.Inf(1)
+	}
+	return ulps64(got, want)
+}
+
+func TestLog32(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, g := range logGens {
+			for _, n := range testLens {
+				x := row32(g, n, 10)
+				want := make([]float32, n)
+				log32Generic(want, x)
+				all, dst := guarded32(n)
+				Log32(dst, x)
+				checkGuard32(t, all, n)
+				in := append([]float32(nil), x...)
+				Log32(in, in) // in place
+				for i := range want {
+					if u := logUlps32(dst[i], x[i]); u > 2 || math.Float32bits(in[i]) != math.Float32bits(dst[i]) && !(in[i] != in[i] && dst[i] != dst[i]) {
+						t.Fatalf("%s n=%d: [%d] log(%v) = %v (in place %v, %.2f ulp); want %v",
+							g.name, n, i, x[i], dst[i], in[i], u, want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestLog64(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, g := range logGens {
+			for _, n := range testLens {
+				x := row64(g, n, 10)
+				want := make([]float64, n)
+				log64Generic(want, x)
+				all, dst := guarded64(n)
+				Log64(dst, x)
+				checkGuard64(t, all, n)
+				in := append([]float64(nil), x...)
+				Log64(in, in)
+				for i := range want {
+					if u := logUlps64(dst[i], want[i]); u > 2 || math.Float64bits(in[i]) != math.Float64bits(dst[i]) && !(in[i] != in[i] && dst[i] != dst[i]) {
+						t.Fatalf("%s n=%d: [%d] log(%v) = %v (in place %v, %.2f ulp); want %v",
+							g.name, n, i, x[i], dst[i], in[i], u, want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestLog32ULP sweeps every 97th float32 bit pattern (all signs, zeros,
+// NaNs, infinities and subnormals among them) against math.Log.
+func TestLog32ULP(t *testing.T) {
+	step := uint64(97)
+	if testing.Short() {
+		step = 9973
+	}
+	forEachImpl(t, func(t *testing.T) {
+		const chunk = 1 << 16
+		x := make([]float32, 0, chunk)
+		y := make([]float32, chunk)
+		worst, worstX := 0.0, float32(0)
+		flush := func() {
+			Log32(y[:len(x)], x)
+			for i, v := range x {
+				if u := logUlps32(y[i], v); u > worst {
+					worst, worstX = u, v
+				}
+			}
+			x = x[:0]
+		}
+		for b := uint64(0); b < 1<<32; b += step {
+			x = append(x, math.Float32frombits(uint32(b)))
+			if len(x) == chunk {
+				flush()
+			}
+		}
+		// The neighbourhood of 1, where log is small, bit by bit.
+		for b := uint32(0x3f7f0000); b < 0x3f810000; b++ {
+			x = append(x, math.Float32frombits(b))
+			if len(x) == chunk {
+				flush()
+			}
+		}
+		flush()
+		t.Logf("max error %.3f ulp at x = %v", worst, worstX)
+		if worst > 2 {
+			t.Errorf("max error %.3f ulp at x = %v (log = %v)", worst, worstX, math.Log(float64(worstX)))
+		}
+	})
+}
+
+// logSample64 returns random bit patterns, positive values spread over the
+// whole range (subnormals included) and values near 1.
+func logSample64(n int, seed uint64) []float64 {
+	r := rand.New(rand.NewPCG(seed, seed))
+	x := make([]float64, n)
+	for i := range x {
+		switch i % 4 {
+		case 0:
+			x[i] = math.Float64frombits(r.Uint64())
+		case 1:
+			x[i] = math.Float64frombits(r.Uint64() >> 1) // positive, NaN and +Inf among them
+		case 2:
+			x[i] = math.Float64frombits(r.Uint64N(1 << 52)) // subnormal
+		default:
+			x[i] = 1 + (2*r.Float64()-1)*math.Ldexp(1, -r.IntN(50))
+		}
+	}
+	return x
+}
+
+// TestLog64ULP samples the range against the portable code: math.Log
+// (within 1 ulp), subnormals scaled first.
+func TestLog64ULP(t *testing.T) {
+	n := 4 << 20
+	if testing.Short() {
+		n = 1 << 16
+	}
+	x := logSample64(n, 11)
+	x = append(x, 0, math.Copysign(0, -1), inf, -inf, nan, 1, math.SmallestNonzeroFloat64, math.MaxFloat64, 0x1p-1022, math.Nextafter(1, 0), math.Sqrt2, math.Sqrt2/2)
+	want := make([]float64, len(x))
+	log64Generic(want, x)
+	forEachImpl(t, func(t *testing.T) {
+		y := make([]float64, len(x))
+		Log64(y, x)
+		worst, worstX := 0.0, 0.0
+		for i, v := range x {
+			if u := logUlps64(y[i], want[i]); u > worst {
+				worst, worstX = u, v
+			}
+		}
+		t.Logf("max error %.3f ulp (vs generic) at x = %v", worst, worstX)
+		if worst > 2 {
+			t.Errorf("max error %.3f ulp at x = %v", worst, worstX)
+		}
+	})
+}
+
+// bigLog returns log(x) to about 200 bits for positive finite x:
+// x = 2^k·m, m in [√½, √2), log m = 2·atanh((m−1)/(m+1)) by its series.
+func bigLog(x float64) *big.Float {
+	const prec = 200
+	nf := func() *big.Float { return new(big.Float).SetPrec(prec) }
+	ln2 := nf() // Σ 1/(i·2^i)
+	for i := 1; i < 220; i++ {
+		ln2.Add(ln2, nf().SetMantExp(nf().Quo(nf().SetInt64(1), nf().SetInt64(int64(i))), -i))
+	}
+	fr, k := math.Frexp(x) // x = fr·2^k, fr in [½, 1)
+	if fr < math.Sqrt2/2 {
+		fr, k = fr*2, k-1
+	}
+	m := nf().SetFloat64(fr)
+	one := nf().SetInt64(1)
+	s := nf().Quo(nf().Sub(m, one), nf().Add(m, one))
+	s2 := nf().Mul(s, s)
+	sum, p := nf(), nf().Set(s)
+	for j := 0; j < 50; j++ {
+		sum.Add(sum, nf().Quo(p, nf().SetInt64(int64(2*j+1))))
+		p.Mul(p, s2)
+	}
+	sum.Mul(sum, nf().SetInt64(2))
+	return sum.Add(sum, nf().Mul(ln2, nf().SetInt64(int64(k))))
+}
+
+// TestLog64ULPExact measures Log64 against a 200-bit reference.
+func TestLog64ULPExact(t *testing.T) {
+	n := 20000
+	if testing.Short() {
+		n = 1000
+	}
+	x := logSample64(n, 12)
+	for i, v := range x {
+		if !(v > 0 && v <= math.MaxFloat64) {
+			x[i] = 1 / (1 + float64(i))
+		}
+	}
+	ref := make([]*big.Float, n)
+	for i, v := range x {
+		ref[i] = bigLog(v)
+	}
+	forEachImpl(t, func(t *testing.T) {
+		y := make([]float64, n)
+		Log64(y, x)
+		worst, worstX := 0.0, 0.0
+		for i, v := range x {
+			want, _ := ref[i].Float64()
+			if want == 0 {
+				if y[i] != 0 {
+					t.Errorf("Log64(%v) = %v; want 0", v, y[i])
+				}
+				continue
+			}
+			e := math.Max(float64(math.Ilogb(want)), -1022)
+			d, _ := new(big.Float).Sub(new(big.Float).SetPrec(200).SetFloat64(y[i]), ref[i]).Float64()
+			if u := math.Abs(d) / math.Ldexp(1, int(e)-52); u > worst {
+				worst, worstX = u, v
+			}
+		}
+		t.Logf("max error %.3f ulp (vs 200-bit log) at x = %v", worst, worstX)
+		if worst > 2 {
+			t.Errorf("max error %.3f ulp at x = %v", worst, worstX)
+		}
+	})
+}
+
+func TestLogSpecial(t *testing.T) {
+	negz32 := float32(math.Copysign(0, -1))
+	forEachImpl(t, func(t *testing.T) {
+		x32 := []float32{0, negz32, 1, float32(inf), float32(-inf), float32(nan), -1, -1e-45, 1e-45, math.MaxFloat32, 2}
+		y32 := make([]float32, len(x32))
+		Log32(y32, x32)
+		for i, v := range x32 {
+			want := float32(math.Log(float64(v)))
+			if math.Float32bits(y32[i]) != math.Float32bits(want) && !(want != want && y32[i] != y32[i]) {
+				if want != want || math.IsInf(float64(want), 0) || want == 0 || ulps32(y32[i], math.Log(float64(v))) > 1 {
+					t.Errorf("Log32(%v) = %v; want %v", v, y32[i], want)
+				}
+			}
+		}
+		x64 := []float64{0, math.Copysign(0, -1), 1, inf, -inf, nan, -1, -5e-324, 5e-324, math.MaxFloat64, 2}
+		y64 := make([]float64, len(x64))
+		Log64(y64, x64)
+		want64 := make([]float64, len(x64))
+		log64Generic(want64, x64)
+		for i, v := range x64 {
+			want := want64[i]
+			if math.Float64bits(y64[i]) != math.Float64bits(want) && !(want != want && y64[i] != y64[i]) {
+				if want != want || math.IsInf(want, 0) || want == 0 || ulps64(y64[i], want) > 1 {
+					t.Errorf("Log64(%v) = %v; want %v", v, y64[i], want)
+				}
+			}
+		}
+	})
+}

@@ -96,18 +96,29 @@ func fitExp(deg int) []float64 {
 		}
 		return sum
 	}
+	out := []float64{1, 1}
+	return append(out, interpolate(q, 0, 0.35, nq)...)
+}
+
+// interpolate returns the coefficients of the polynomial of degree n−1
+// through f at the n Chebyshev nodes of [mid − half, mid + half], in
+// 256-bit arithmetic.
+func interpolate(f func(*big.Float) *big.Float, mid, half float64, n int) []float64 {
+	const prec = 256
+	nf := func(x float64) *big.Float { return new(big.Float).SetPrec(prec).SetFloat64(x) }
+	nq := n
 	// Vandermonde system A c = b at the nodes.
 	A := make([][]*big.Float, nq)
 	b := make([]*big.Float, nq)
 	for i := 0; i < nq; i++ {
-		r := nf(0.35 * math.Cos(math.Pi*(float64(i)+0.5)/float64(nq)))
+		r := nf(mid + half*math.Cos(math.Pi*(float64(i)+0.5)/float64(nq)))
 		A[i] = make([]*big.Float, nq)
 		p := nf(1)
 		for j := 0; j < nq; j++ {
 			A[i][j] = new(big.Float).SetPrec(prec).Set(p)
 			p.Mul(p, r)
 		}
-		b[i] = q(r)
+		b[i] = f(r)
 	}
 	// Gaussian elimination with partial pivoting.
 	for col := 0; col < nq; col++ {
@@ -135,7 +146,7 @@ func fitExp(deg int) []float64 {
 		}
 		c[i] = s.Quo(s, A[i][i])
 	}
-	out := []float64{1, 1}
+	var out []float64
 	for _, v := range c {
 		f, _ := v.Float64()
 		out = append(out, f)
@@ -158,9 +169,14 @@ func (g *gen) constMem(name string) Mem {
 	}
 	m := GLOBL(fmt.Sprintf("k%s_%s", g.bits(), name), RODATA|NOPTR)
 	for off := 0; off < 64; off += g.es {
-		if g.f64 {
+		switch {
+		case c.raw && g.f64:
+			DATA(off, U64(c.b64))
+		case c.raw:
+			DATA(off, U32(c.b32))
+		case g.f64:
 			DATA(off, U64(math.Float64bits(c.f64)))
-		} else {
+		default:
 			DATA(off, U32(math.Float32bits(float32(c.f32))))
 		}
 	}

@@ -25,6 +25,7 @@ func main() {
 		g.maxK()
 		g.expSum()
 		g.scale()
+		g.log()
 	}
 	Generate()
 }
