@@ -27,6 +27,7 @@ var (
 		kc: 256, mc: 6 * 40, nc: 16 * 256,
 		kernel:    kernel6x16AVX2,
 		transpose: transpose8AVX,
+		copyRows:  copyRows16AVX,
 	}
 	avx512 = impl{
 		name: "avx512",
@@ -34,6 +35,16 @@ var (
 		kc: 256, mc: 14 * 24, nc: 32 * 128,
 		kernel:    kernel14x32AVX512,
 		transpose: transpose8AVX,
+		copyRows:  copyRows32AVX,
+		short:     &avx512x8,
+	}
+	avx512x8 = impl{
+		name: "avx512",
+		mr:   8, nr: 32,
+		kc: 256, mc: 8 * 40, nc: 32 * 128,
+		kernel:    kernel8x32AVX512,
+		transpose: transpose8AVX,
+		copyRows:  copyRows32AVX,
 	}
 )
 

@@ -14,7 +14,22 @@ func kernel6x16AVX2(k int, alpha float32, a []float32, b []float32, beta float32
 //go:noescape
 func kernel14x32AVX512(k int, alpha float32, a []float32, b []float32, beta float32, c []float32, ldc int)
 
+// kernel8x32AVX512 is the 8×32 micro-kernel: see kernelGeneric.
+//
+//go:noescape
+func kernel8x32AVX512(k int, alpha float32, a []float32, b []float32, beta float32, c []float32, ldc int)
+
 // transpose8AVX is, for p < kc&^7 and r < 8, d[p*ld2+r] = src[r*ld+p].
 //
 //go:noescape
 func transpose8AVX(d []float32, ld2 int, src []float32, ld int, kc int)
+
+// copyRows16AVX is, for p < kc, copy(d[p*16:][:16], src[p*ld:][:16]).
+//
+//go:noescape
+func copyRows16AVX(d []float32, src []float32, ld int, kc int)
+
+// copyRows32AVX is, for p < kc, copy(d[p*32:][:32], src[p*ld:][:32]).
+//
+//go:noescape
+func copyRows32AVX(d []float32, src []float32, ld int, kc int)

@@ -3,13 +3,19 @@ package gemm
 // packB packs the kc×nc block of op(b) at (pc, jc) into micro-panels of nr
 // columns: element (p, j) of panel q goes to dst[q·nr·kc + p·nr + j], the
 // columns past nc are zero.
-func packB(tr transposer, dst []float32, trans bool, b []float32, ldb, pc, jc, kc, nc, nr int) {
+func packB(tr transposer, cp rowCopier, dst []float32, trans bool, b []float32, ldb, pc, jc, kc, nc, nr int) {
 	for q := 0; q*nr < nc; q++ {
 		w := min(nr, nc-q*nr)
 		d := dst[q*nr*kc : (q+1)*nr*kc]
 		j0 := jc + q*nr
 		if !trans {
 			// op(b)(p, j) = b[p·ldb + j]: copy row pieces.
+			o := (pc)*ldb + j0
+			if w == nr && cp != nil {
+				_ = b[o+(kc-1)*ldb+nr-1]
+				cp(d[:kc*nr], b[o:], ldb, kc)
+				continue
+			}
 			for p := range kc {
 				src := b[(pc+p)*ldb+j0:]
 				row := d[p*nr : p*nr+nr]
@@ -77,6 +83,10 @@ func scatter(tr transposer, d []float32, ld2 int, src []float32, off, ld, w, kc 
 		scatterGo(d[w8:], ld2, src, off+w8*ld, ld, w-w8, kc)
 	}
 }
+
+// rowCopier is an assembly copyRows for width nr: for p < kc,
+// d[p·nr:][:nr] = src[p·ld:][:nr].
+type rowCopier func(d, src []float32, ld, kc int)
 
 // transposer is an assembly transpose8: for p < kc&^7 and r < 8,
 // d[p·ld2+r] = src[r·ld+p].

@@ -13,4 +13,9 @@ func avx512Kernel() {
 		vec:  func() reg.VecVirtual { return ZMM() },
 		zero: func(v reg.VecVirtual) { VPXORD(v, v, v) },
 	}.emit()
+	micro{
+		name: "kernel8x32AVX512", mr: 8, nr: 32, w: 16,
+		vec:  func() reg.VecVirtual { return ZMM() },
+		zero: func(v reg.VecVirtual) { VPXORD(v, v, v) },
+	}.emit()
 }

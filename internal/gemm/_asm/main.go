@@ -17,6 +17,8 @@ func main() {
 	avx2Kernel()
 	avx512Kernel()
 	transpose8()
+	copyRows(16)
+	copyRows(32)
 	Generate()
 }
 
