@@ -92,3 +92,11 @@ func scale[T Float](dst []T, a float64) {
 	}
 	kernel.Scale64(as64(dst), a)
 }
+
+func logOf[T Float](dst, x []T) {
+	if is32[T]() {
+		kernel.Log32(as32(dst), as32(x))
+		return
+	}
+	kernel.Log64(as64(dst), as64(x))
+}

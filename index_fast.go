@@ -75,11 +75,12 @@ func (k *indexKind[T, I]) fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int
 	pos0 := n*inner + j0
 	ignore := int64(k.set.ignore)
 
-	var mBuf, sumBuf, scaleBuf [256]T
-	m, sum, scale := mBuf[:L], sumBuf[:L], scaleBuf[:L]
+	var mBuf, sumBuf, logBuf, scaleBuf [256]T
+	m, sum, logSum, scale := mBuf[:L], sumBuf[:L], logBuf[:L], scaleBuf[:L]
 	if maxSumExpCols(m, sum, s, C, inner) {
 		return false // a NaN somewhere in the block: let the generic path look
 	}
+	logOf(logSum, sum) // ignored positions' sums may be anything: no matter
 	loss, counted, left := p.loss, p.counted, p.left
 	for j := range L {
 		y := int64(k.targets[pos0+j])
@@ -99,7 +100,7 @@ func (k *indexKind[T, I]) fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int
 			if math.IsInf(sy, -1) {
 				return false
 			}
-			l = w * ((mj - sy) + math.Log(float64(sum[j])))
+			l = w * ((mj - sy) + float64(logSum[j]))
 		}
 		gw := c.g * w
 		if !isFinite(l) || !(math.Abs(gw) <= maxFloat[T]()) {
