@@ -43,20 +43,28 @@ func crossEntropy[T Float, I Integer](grad, logits []T, shape []int, targets []I
 	// Validate the targets and find the mean's denominator Σ w_y: a pass
 	// over the P targets, not over the logits.
 	denom, wmax, ignored := 0.0, 0.0, 0
+	ignore, C := int64(s.ignore), uint64(l.C)
 	for pos, t := range targets {
 		y := int64(t)
-		if y == int64(s.ignore) {
+		if y == ignore {
 			ignored++
 			continue
 		}
-		if y < 0 || y >= int64(l.C) {
+		if uint64(y) >= C {
 			return Result{}, &InputError{Op: op, What: "targets", Position: pos, Class: -1,
 				Value: float64(y), HasValue: true, Shape: shape, Err: ErrTarget,
 				Detail: targetRangeDetail(l.C, s.ignore)}
 		}
-		w := s.weight(int(y))
-		denom += w
-		wmax = max(wmax, w)
+		if s.weights != nil {
+			w := float64(s.weights[y])
+			denom += w
+			if w > wmax {
+				wmax = w
+			}
+		}
+	}
+	if s.weights == nil {
+		denom = float64(len(targets) - ignored)
 	}
 	if s.reduction == Mean && s.weights != nil && (!isFinite(denom) || denom > 0 && denom < 0x1p-1000) {
 		// Σ w_y overflows or is nearly subnormal: scale the weights.
