@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -281,4 +282,36 @@ func TestSgemmAllocs(t *testing.T) {
 			t.Errorf("allocs = %v, want 0", allocs)
 		}
 	})
+}
+
+// TestSgemmConcurrent runs calls on several goroutines at once, as nn's
+// shards do (run it with -race): each must get its own packing buffers.
+func TestSgemmConcurrent(t *testing.T) {
+	const m, n, k = 37, 45, 70
+	a := make([]float32, m*k)
+	b := make([]float32, k*n)
+	for i := range a {
+		a[i] = float32(i%11) - 5
+	}
+	for i := range b {
+		b[i] = float32(i%7) - 3
+	}
+	want := make([]float32, m*n)
+	Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			c := make([]float32, m*n)
+			for range 20 {
+				Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+				for i := range c {
+					if c[i] != want[i] {
+						t.Errorf("goroutine %d: c[%d] = %v, want %v", g, i, c[i], want[i])
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
