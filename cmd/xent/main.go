@@ -1,6 +1,5 @@
 // Command xent computes softmax cross-entropy losses and their gradients
-// from NumPy files, and (in later versions) trains and evaluates the
-// package's CNN on MNIST.
+// from NumPy files, and trains and evaluates a CNN (package nn) on MNIST.
 //
 // Usage:
 //
@@ -9,6 +8,8 @@
 // The commands are:
 //
 //	loss    compute a loss and its gradient from .npy files (SPEC section 4)
+//	train   train a LeNet-style CNN on MNIST (or multi-digit MNIST)
+//	eval    evaluate a trained checkpoint on the test set
 //
 // Run "xent help <command>" or "xent <command> --help" for a command's
 // flags. Help goes to standard output and exits 0.

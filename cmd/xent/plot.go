@@ -22,7 +22,7 @@ func writeCurves(path string, epochs []epochMetrics, multiLabel bool) error {
 	loss := plot.New()
 	loss.Title.Text = "loss"
 	loss.X.Label.Text = "epoch"
-	loss.Y.Label.Text = "mean loss per image"
+	loss.Y.Label.Text = "mean loss"
 	if err := addLine(loss, "train", color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, epochs,
 		func(e epochMetrics) float64 { return e.TrainLoss }); err != nil {
 		return err
