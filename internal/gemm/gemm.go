@@ -106,6 +106,9 @@ type impl struct {
 	kernel func(k int, alpha float32, a, b []float32, beta float32, c []float32, ldc int)
 	// transpose, if not nil, speeds up the packing of transposed panels.
 	transpose transposer
+	// half, if not nil, is the mr×(nr/2) kernel, for a last panel of B at
+	// most nr/2 wide.
+	half func(k int, alpha float32, a, b []float32, beta float32, c []float32, ldc int)
 	// copyRows, if not nil, speeds up the packing of B panels.
 	copyRows rowCopier
 	// short, if not nil, is a kernel with fewer rows (and as fast per
@@ -132,24 +135,28 @@ func (im *impl) run(w *workspace, transA, transB bool, m, n, k int, alpha float3
 			if pc > 0 {
 				bet = 1
 			}
-			packB(im.transpose, im.copyRows, w.b, transB, b, ldb, pc, jc, kcur, ncur, nr)
+			packB(im.transpose, im.copyRows, w.b, transB, b, ldb, pc, jc, kcur, ncur, nr, im.half != nil)
 			for ic := 0; ic < m; ic += mc {
 				mcur := min(mc, m-ic)
 				packA(im.transpose, w.a, transA, a, lda, ic, pc, mcur, kcur, mr)
 				for jr := 0; jr < ncur; jr += nr {
 					nrr := min(nr, ncur-jr)
-					bp := w.b[jr*kcur : (jr+nr)*kcur]
+					kernel, pw := im.kernel, nr
+					if im.half != nil && nrr <= nr/2 {
+						kernel, pw = im.half, nr/2
+					}
+					bp := w.b[jr*kcur : jr*kcur+pw*kcur]
 					for ir := 0; ir < mcur; ir += mr {
 						mrr := min(mr, mcur-ir)
 						ap := w.a[ir*kcur : (ir+mr)*kcur]
 						ci := (ic+ir)*ldc + jc + jr
-						if mrr == mr && nrr == nr {
-							im.kernel(kcur, alpha, ap, bp, bet, c[ci:], ldc)
+						if mrr == mr && nrr == pw {
+							kernel(kcur, alpha, ap, bp, bet, c[ci:], ldc)
 							continue
 						}
-						im.kernel(kcur, alpha, ap, bp, 0, tile, nr)
+						kernel(kcur, alpha, ap, bp, 0, tile, pw)
 						for i := range mrr {
-							t := tile[i*nr : i*nr+nrr]
+							t := tile[i*pw : i*pw+nrr]
 							row := c[ci+i*ldc : ci+i*ldc+nrr]
 							if bet == 0 {
 								copy(row, t)

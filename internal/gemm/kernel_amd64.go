@@ -26,6 +26,7 @@ var (
 		mr:   6, nr: 16,
 		kc: 256, mc: 6 * 40, nc: 16 * 256,
 		kernel:    kernel6x16AVX2,
+		half:      kernel6x8AVX2,
 		transpose: transpose8AVX,
 		copyRows:  copyRows16AVX,
 	}
@@ -34,6 +35,7 @@ var (
 		mr:   14, nr: 32,
 		kc: 256, mc: 14 * 24, nc: 32 * 128,
 		kernel:    kernel14x32AVX512,
+		half:      kernel14x16AVX512,
 		transpose: transpose8AVX,
 		copyRows:  copyRows32AVX,
 		short:     &avx512x8,
@@ -43,6 +45,7 @@ var (
 		mr:   8, nr: 32,
 		kc: 256, mc: 8 * 40, nc: 32 * 128,
 		kernel:    kernel8x32AVX512,
+		half:      kernel8x16AVX512,
 		transpose: transpose8AVX,
 		copyRows:  copyRows32AVX,
 	}

@@ -123,6 +123,88 @@ store:
 	VZEROUPPER
 	RET
 
+// func kernel6x8AVX2(k int, alpha float32, a []float32, b []float32, beta float32, c []float32, ldc int)
+// Requires: AVX, FMA3
+TEXT ·kernel6x8AVX2(SB), NOSPLIT, $0-104
+	MOVQ   k+0(FP), AX
+	MOVQ   a_base+16(FP), CX
+	MOVQ   b_base+40(FP), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+loop:
+	VMOVUPS      (DX), Y6
+	VBROADCASTSS (CX), Y7
+	VFMADD231PS  Y7, Y6, Y0
+	VBROADCASTSS 4(CX), Y7
+	VFMADD231PS  Y7, Y6, Y1
+	VBROADCASTSS 8(CX), Y7
+	VFMADD231PS  Y7, Y6, Y2
+	VBROADCASTSS 12(CX), Y7
+	VFMADD231PS  Y7, Y6, Y3
+	VBROADCASTSS 16(CX), Y7
+	VFMADD231PS  Y7, Y6, Y4
+	VBROADCASTSS 20(CX), Y7
+	VFMADD231PS  Y7, Y6, Y5
+	ADDQ         $0x00000018, CX
+	ADDQ         $0x00000020, DX
+	DECQ         AX
+	JNZ          loop
+
+	// c = alpha·acc (+ beta·c)
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+8(FP), Y6
+	VMULPS       Y6, Y0, Y0
+	VMULPS       Y6, Y1, Y1
+	VMULPS       Y6, Y2, Y2
+	VMULPS       Y6, Y3, Y3
+	VMULPS       Y6, Y4, Y4
+	VMULPS       Y6, Y5, Y5
+	MOVL         beta+64(FP), DX
+	SHLL         $0x01, DX
+	JZ           store
+	VBROADCASTSS beta+64(FP), Y6
+	VFMADD231PS  (AX), Y6, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Y6, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Y6, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Y6, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Y6, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Y6, Y5
+	VMOVUPS      Y5, (AX)
+	VZEROUPPER
+	RET
+
+store:
+	VMOVUPS Y0, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Y1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Y2, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Y3, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Y4, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Y5, (AX)
+	VZEROUPPER
+	RET
+
 // func kernel14x32AVX512(k int, alpha float32, a []float32, b []float32, beta float32, c []float32, ldc int)
 // Requires: AVX, AVX512F
 TEXT ·kernel14x32AVX512(SB), NOSPLIT, $0-104
@@ -362,6 +444,160 @@ store:
 	VZEROUPPER
 	RET
 
+// func kernel14x16AVX512(k int, alpha float32, a []float32, b []float32, beta float32, c []float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernel14x16AVX512(SB), NOSPLIT, $0-104
+	MOVQ   k+0(FP), AX
+	MOVQ   a_base+16(FP), CX
+	MOVQ   b_base+40(FP), DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+
+loop:
+	VMOVUPS      (DX), Z14
+	VBROADCASTSS (CX), Z15
+	VFMADD231PS  Z15, Z14, Z0
+	VBROADCASTSS 4(CX), Z15
+	VFMADD231PS  Z15, Z14, Z1
+	VBROADCASTSS 8(CX), Z15
+	VFMADD231PS  Z15, Z14, Z2
+	VBROADCASTSS 12(CX), Z15
+	VFMADD231PS  Z15, Z14, Z3
+	VBROADCASTSS 16(CX), Z15
+	VFMADD231PS  Z15, Z14, Z4
+	VBROADCASTSS 20(CX), Z15
+	VFMADD231PS  Z15, Z14, Z5
+	VBROADCASTSS 24(CX), Z15
+	VFMADD231PS  Z15, Z14, Z6
+	VBROADCASTSS 28(CX), Z15
+	VFMADD231PS  Z15, Z14, Z7
+	VBROADCASTSS 32(CX), Z15
+	VFMADD231PS  Z15, Z14, Z8
+	VBROADCASTSS 36(CX), Z15
+	VFMADD231PS  Z15, Z14, Z9
+	VBROADCASTSS 40(CX), Z15
+	VFMADD231PS  Z15, Z14, Z10
+	VBROADCASTSS 44(CX), Z15
+	VFMADD231PS  Z15, Z14, Z11
+	VBROADCASTSS 48(CX), Z15
+	VFMADD231PS  Z15, Z14, Z12
+	VBROADCASTSS 52(CX), Z15
+	VFMADD231PS  Z15, Z14, Z13
+	ADDQ         $0x00000038, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          loop
+
+	// c = alpha·acc (+ beta·c)
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+8(FP), Z14
+	VMULPS       Z14, Z0, Z0
+	VMULPS       Z14, Z1, Z1
+	VMULPS       Z14, Z2, Z2
+	VMULPS       Z14, Z3, Z3
+	VMULPS       Z14, Z4, Z4
+	VMULPS       Z14, Z5, Z5
+	VMULPS       Z14, Z6, Z6
+	VMULPS       Z14, Z7, Z7
+	VMULPS       Z14, Z8, Z8
+	VMULPS       Z14, Z9, Z9
+	VMULPS       Z14, Z10, Z10
+	VMULPS       Z14, Z11, Z11
+	VMULPS       Z14, Z12, Z12
+	VMULPS       Z14, Z13, Z13
+	MOVL         beta+64(FP), DX
+	SHLL         $0x01, DX
+	JZ           store
+	VBROADCASTSS beta+64(FP), Z14
+	VFMADD231PS  (AX), Z14, Z0
+	VMOVUPS      Z0, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z14, Z1
+	VMOVUPS      Z1, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z14, Z2
+	VMOVUPS      Z2, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z14, Z3
+	VMOVUPS      Z3, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z14, Z4
+	VMOVUPS      Z4, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z14, Z5
+	VMOVUPS      Z5, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z14, Z6
+	VMOVUPS      Z6, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z14, Z7
+	VMOVUPS      Z7, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z14, Z8
+	VMOVUPS      Z8, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z14, Z9
+	VMOVUPS      Z9, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z14, Z10
+	VMOVUPS      Z10, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z14, Z11
+	VMOVUPS      Z11, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z14, Z12
+	VMOVUPS      Z12, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z14, Z13
+	VMOVUPS      Z13, (AX)
+	VZEROUPPER
+	RET
+
+store:
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z3, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z4, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z5, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z6, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z7, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z8, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z9, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z10, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z11, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z12, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z13, (AX)
+	VZEROUPPER
+	RET
+
 // func kernel8x32AVX512(k int, alpha float32, a []float32, b []float32, beta float32, c []float32, ldc int)
 // Requires: AVX, AVX512F
 TEXT ·kernel8x32AVX512(SB), NOSPLIT, $0-104
@@ -508,6 +744,106 @@ store:
 	ADDQ    CX, AX
 	VMOVUPS Z14, (AX)
 	VMOVUPS Z15, 64(AX)
+	VZEROUPPER
+	RET
+
+// func kernel8x16AVX512(k int, alpha float32, a []float32, b []float32, beta float32, c []float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernel8x16AVX512(SB), NOSPLIT, $0-104
+	MOVQ   k+0(FP), AX
+	MOVQ   a_base+16(FP), CX
+	MOVQ   b_base+40(FP), DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+loop:
+	VMOVUPS      (DX), Z8
+	VBROADCASTSS (CX), Z9
+	VFMADD231PS  Z9, Z8, Z0
+	VBROADCASTSS 4(CX), Z9
+	VFMADD231PS  Z9, Z8, Z1
+	VBROADCASTSS 8(CX), Z9
+	VFMADD231PS  Z9, Z8, Z2
+	VBROADCASTSS 12(CX), Z9
+	VFMADD231PS  Z9, Z8, Z3
+	VBROADCASTSS 16(CX), Z9
+	VFMADD231PS  Z9, Z8, Z4
+	VBROADCASTSS 20(CX), Z9
+	VFMADD231PS  Z9, Z8, Z5
+	VBROADCASTSS 24(CX), Z9
+	VFMADD231PS  Z9, Z8, Z6
+	VBROADCASTSS 28(CX), Z9
+	VFMADD231PS  Z9, Z8, Z7
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          loop
+
+	// c = alpha·acc (+ beta·c)
+	MOVQ         c_base+72(FP), AX
+	MOVQ         ldc+96(FP), CX
+	SHLQ         $0x02, CX
+	VBROADCASTSS alpha+8(FP), Z8
+	VMULPS       Z8, Z0, Z0
+	VMULPS       Z8, Z1, Z1
+	VMULPS       Z8, Z2, Z2
+	VMULPS       Z8, Z3, Z3
+	VMULPS       Z8, Z4, Z4
+	VMULPS       Z8, Z5, Z5
+	VMULPS       Z8, Z6, Z6
+	VMULPS       Z8, Z7, Z7
+	MOVL         beta+64(FP), DX
+	SHLL         $0x01, DX
+	JZ           store
+	VBROADCASTSS beta+64(FP), Z8
+	VFMADD231PS  (AX), Z8, Z0
+	VMOVUPS      Z0, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z8, Z1
+	VMOVUPS      Z1, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z8, Z2
+	VMOVUPS      Z2, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z8, Z3
+	VMOVUPS      Z3, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z8, Z4
+	VMOVUPS      Z4, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z8, Z5
+	VMOVUPS      Z5, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z8, Z6
+	VMOVUPS      Z6, (AX)
+	ADDQ         CX, AX
+	VFMADD231PS  (AX), Z8, Z7
+	VMOVUPS      Z7, (AX)
+	VZEROUPPER
+	RET
+
+store:
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z3, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z4, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z5, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z6, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z7, (AX)
 	VZEROUPPER
 	RET
 

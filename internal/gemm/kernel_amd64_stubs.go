@@ -9,15 +9,30 @@ package gemm
 //go:noescape
 func kernel6x16AVX2(k int, alpha float32, a []float32, b []float32, beta float32, c []float32, ldc int)
 
+// kernel6x8AVX2 is the 6×8 micro-kernel: see kernelGeneric.
+//
+//go:noescape
+func kernel6x8AVX2(k int, alpha float32, a []float32, b []float32, beta float32, c []float32, ldc int)
+
 // kernel14x32AVX512 is the 14×32 micro-kernel: see kernelGeneric.
 //
 //go:noescape
 func kernel14x32AVX512(k int, alpha float32, a []float32, b []float32, beta float32, c []float32, ldc int)
 
+// kernel14x16AVX512 is the 14×16 micro-kernel: see kernelGeneric.
+//
+//go:noescape
+func kernel14x16AVX512(k int, alpha float32, a []float32, b []float32, beta float32, c []float32, ldc int)
+
 // kernel8x32AVX512 is the 8×32 micro-kernel: see kernelGeneric.
 //
 //go:noescape
 func kernel8x32AVX512(k int, alpha float32, a []float32, b []float32, beta float32, c []float32, ldc int)
+
+// kernel8x16AVX512 is the 8×16 micro-kernel: see kernelGeneric.
+//
+//go:noescape
+func kernel8x16AVX512(k int, alpha float32, a []float32, b []float32, beta float32, c []float32, ldc int)
 
 // transpose8AVX is, for p < kc&^7 and r < 8, d[p*ld2+r] = src[r*ld+p].
 //

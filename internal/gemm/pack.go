@@ -2,33 +2,38 @@ package gemm
 
 // packB packs the kc×nc block of op(b) at (pc, jc) into micro-panels of nr
 // columns: element (p, j) of panel q goes to dst[q·nr·kc + p·nr + j], the
-// columns past nc are zero.
-func packB(tr transposer, cp rowCopier, dst []float32, trans bool, b []float32, ldb, pc, jc, kc, nc, nr int) {
+// columns past nc are zero. If half is set, a last panel of at most nr/2
+// columns is packed nr/2 wide.
+func packB(tr transposer, cp rowCopier, dst []float32, trans bool, b []float32, ldb, pc, jc, kc, nc, nr int, half bool) {
 	for q := 0; q*nr < nc; q++ {
 		w := min(nr, nc-q*nr)
-		d := dst[q*nr*kc : (q+1)*nr*kc]
+		pw := nr
+		if half && w <= nr/2 {
+			pw = nr / 2
+		}
+		d := dst[q*nr*kc : q*nr*kc+pw*kc]
 		j0 := jc + q*nr
 		if !trans {
 			// op(b)(p, j) = b[p·ldb + j]: copy row pieces.
-			o := (pc)*ldb + j0
+			o := pc*ldb + j0
 			if w == nr && cp != nil {
 				_ = b[o+(kc-1)*ldb+nr-1]
-				cp(d[:kc*nr], b[o:], ldb, kc)
+				cp(d, b[o:], ldb, kc)
 				continue
 			}
 			for p := range kc {
-				src := b[(pc+p)*ldb+j0:]
-				row := d[p*nr : p*nr+nr]
+				src := b[o+p*ldb:]
+				row := d[p*pw : p*pw+pw]
 				copy(row[:w], src[:w])
 				clear(row[w:])
 			}
 			continue
 		}
 		// op(b)(p, j) = b[j·ldb + p]: scatter each row of b down a column.
-		scatter(tr, d, nr, b, (j0)*ldb+pc, ldb, w, kc)
-		if w < nr {
+		scatter(tr, d, pw, b, j0*ldb+pc, ldb, w, kc)
+		if w < pw {
 			for p := range kc {
-				clear(d[p*nr+w : p*nr+nr])
+				clear(d[p*pw+w : p*pw+pw])
 			}
 		}
 	}
