@@ -93,9 +93,10 @@ func dataDir(flag string) (string, error) {
 }
 
 // loadData reads MNIST from dir and returns the training and test sets of
-// the task: at most limit and testLimit samples (0: the whole split, or
-// 60000 and 10000 generated images for the multi-label task). The error
-// of a missing or corrupt file names it and says how to fix it.
+// the task: the first limit and testLimit images of the MNIST splits (0:
+// all), or for the multi-label task that many generated images (0: 60000
+// and 10000). The error of a missing or corrupt file names it and says
+// how to fix it.
 func loadData(dir, task string, seed uint64, limit, testLimit int) (train, test dataset, err error) {
 	tr, te, err := mnist.Load(dir)
 	if err != nil {
@@ -119,7 +120,15 @@ func loadData(dir, task string, seed uint64, limit, testLimit int) (train, test 
 	if err != nil {
 		return nil, nil, err
 	}
-	return &multiData{gtr, cut(multiTrainImages, limit)}, &multiData{gte, cut(multiTestImages, testLimit)}, nil
+	return &multiData{gtr, orDefault(limit, multiTrainImages)}, &multiData{gte, orDefault(testLimit, multiTestImages)}, nil
+}
+
+// orDefault returns n, or def when n is 0.
+func orDefault(n, def int) int {
+	if n > 0 {
+		return n
+	}
+	return def
 }
 
 // cut returns min(n, limit), or n when limit is 0.
