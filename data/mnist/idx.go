@@ -193,7 +193,19 @@ func readIDX(br *bufio.Reader, size int64, want uint32, proto *FormatError) (*ID
 		zr.Multistream(false)
 		gp := *proto
 		gp.Gzip = true
-		return decodeIDX(zr, want, MaxIDXBytes, &gp)
+		idx, err := decodeIDX(zr, want, MaxIDXBytes, &gp)
+		if err != nil {
+			return nil, err
+		}
+		// One gzip member must make the whole file: anything after it
+		// (junk, or a second member whose data would be dropped) is an
+		// error, as trailing bytes are in a raw file.
+		if _, err := br.Peek(1); err != io.EOF {
+			e := *proto
+			e.Gzip, e.Msg = true, "bytes after the end of the gzip data"
+			return nil, &e
+		}
+		return idx, nil
 	}
 	// Raw: the data cannot exceed the file size.
 	return decodeIDX(br, want, size, proto)
