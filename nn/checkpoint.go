@@ -113,6 +113,11 @@ func (net *Net) Restore(c *Checkpoint, opt Optimizer) error {
 	if len(c.Params) != len(net.params) {
 		return fmt.Errorf("nn: %w: %d parameters, the network has %d", ErrCheckpoint, len(c.Params), len(net.params))
 	}
+	for i, v := range c.Params {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("nn: %w: parameter %d is %v", ErrCheckpoint, i, v)
+		}
+	}
 	pcg := new(rand.PCG)
 	if err := pcg.UnmarshalBinary(c.RNG); err != nil {
 		return fmt.Errorf("nn: %w: random generator state: %v", ErrCheckpoint, err)
