@@ -11,6 +11,15 @@
 # bench/torch_train.py on the same first IMAGES training images, after 5
 # warm-up steps. Defaults: 2 threads, 12800 images, batch 64, and the
 # default network (conv1 8, conv2 16, hidden 128).
+#
+# Measured on two quiet cores (torch 1.13 from Debian), images/s:
+#   conv1/conv2   xent   pytorch   xent/pytorch
+#   8/16          7481    3860     1.94   (a second run: 9668 / 4982, 1.94)
+#   16/32         3141    1968     1.60   (6400 images)
+#   32/64         1476    1216     1.21   (6400 images)
+# While other jobs load the cores, PyTorch's OpenMP threads suffer more than
+# xent's goroutines (8/16: 3467 vs 1294; 16/32: 2234 vs 187), so compare
+# only runs made on a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${1:-2}

@@ -32,7 +32,7 @@ func newTargets(ds dataset, n int) nn.Targets {
 	return nn.Targets{Labels: make([]int32, n)}
 }
 
-// resize returns t with its used slice cut to n samples (n ≤ the size it
+// resizeTargets returns t with its slices cut to n samples (n ≤ the size it
 // was made for).
 func resizeTargets(t nn.Targets, n int) nn.Targets {
 	if t.Values != nil {
