@@ -59,12 +59,18 @@
 //
 // # Speed
 //
-// Each position is read twice while it stays in cache: one online pass for
-// the max and the sum of exponentials (Milakov and Gimelshein, 2018) plus the
-// target terms, then one pass writing the gradient. The passes are SIMD
-// kernels (internal/kernel: AVX-512 or AVX2+FMA assembly on amd64, chosen at
-// run time; portable Go elsewhere and under the purego build tag). Large
-// inputs are split into fixed chunks across a pool of goroutines; results are
+// A row of logits is read from memory once and its gradient written once;
+// the other passes find the row in cache. Forward only, one online pass
+// finds the max and the sum of exponentials together (Milakov and
+// Gimelshein, 2018). With a gradient, the common case (index targets, no
+// smoothing) takes three passes: the max, the exponentials written straight
+// into the gradient with their sum, and a scale, so that each exponential is
+// computed once; the other kinds take the online pass and then write scaled
+// exponentials. Spatial inputs (class stride > 1) are processed in blocks of
+// positions, vectorised across the positions. The passes are SIMD kernels
+// (internal/kernel: AVX-512 or AVX2+FMA assembly on amd64, chosen at run
+// time; portable Go elsewhere and under the purego build tag). Large inputs
+// are split into fixed chunks across a pool of goroutines; results are
 // bitwise identical whatever Options.Threads is, and a call allocates
 // nothing in steady state (except the Losses slice of a None reduction when
 // the caller does not give one).

@@ -84,7 +84,7 @@ func crossEntropy[T Float, I Integer](grad, logits []T, shape []int, targets []I
 
 	k := getState[indexKind[T, I]]()
 	defer putState(k)
-	*k = indexKind[T, I]{targets: targets, set: s, C: l.C}
+	*k = indexKind[T, I]{targets: targets, set: s, C: l.C, logC: math.Log(float64(l.C))}
 
 	c := getState[softmaxCall[T]]()
 	defer putState(c)
@@ -120,6 +120,7 @@ type indexKind[T Float, I Integer] struct {
 	targets []I
 	set     settings[T]
 	C       int
+	logC    float64 // log C, a bound on log Σ exp(s_c − m)
 }
 
 func (k *indexKind[T, I]) skip(pos int) bool {
