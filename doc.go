@@ -18,6 +18,9 @@
 //     no framework ships).
 //   - SigmoidCrossEntropy: per-class sigmoid cross-entropy, for comparison
 //     (PyTorch's BCEWithLogitsLoss).
+//   - SigmoidFocal: the per-class sigmoid focal loss of Lin et al.
+//     (torchvision's sigmoid_focal_loss): the sigmoid cross-entropy times
+//     (1 − p_t)^γ, with an optional α balance (Focal, DefaultFocal).
 //   - Softmax and LogSoftmax.
 //
 // Each loss reduces with Mean (the default), Sum or None, and writes the
@@ -43,8 +46,8 @@
 //   - Losses are accumulated in float64 whatever the logits' type, so a
 //     float32 loss does not overflow where the true value is finite. A finite
 //     input whose loss is still not representable is an error (ErrOverflow).
-//   - With None, the sigmoid loss keeps one loss per element (as PyTorch
-//     does), the others one per position.
+//   - With None, the sigmoid and focal losses keep one loss per element (as
+//     PyTorch does), the others one per position.
 //
 // # Bad input
 //

@@ -81,7 +81,7 @@ func abnormal(xs ...float64) bool {
 }
 
 func productOrderDiffers(c *fuzzCase, t64, w, u []float64) bool {
-	if c.kind == kindSigmoid || w == nil {
+	if c.kind == kindSigmoid || c.kind == kindFocal || w == nil {
 		return false
 	}
 	// The upstream gradients a position may get: 1 (Sum), a mean's 1/n
@@ -134,6 +134,10 @@ var (
 	weightPalette = []float64{1, 1, 1, 0.5, 2, 0, 1e-300, 5e-324, 1e30, 3e38, 1e308, -1, nan, inf}
 	// upstreamPalette: a byte picks one of these.
 	upstreamPalette = []float64{1, 1, -1, 0.5, -2, 0, 1e-300, 1e30, -3e38, 1e308, nan, inf}
+	// gammaPalette: a byte picks the focal γ (the first is the default).
+	gammaPalette = []float64{2, 0, 0.5, 1, 3, 0.25, 1.5, 7, 1e-300, 1e300, -1, nan, inf}
+	// alphaPalette: a byte picks the focal α; −2 means none.
+	alphaPalette = []float64{-2, -2, 0.25, 0.5, 0, 1, 0.75, -0.1, 1.5, nan}
 )
 
 // fuzzCase is a decoded fuzz input.
@@ -146,12 +150,21 @@ type fuzzCase struct {
 	idx     []int
 	dense   []float64
 	opts    Options[float64]
+	focal   Focal // kindFocal only
 }
 
 func (c *fuzzCase) String() string {
-	return fmt.Sprintf("%v f32=%v inPlace=%v shape=%v\nlogits=%v\nidx=%v dense=%v\nreduction=%v weights=%v ignore=%v ε=%v upstream=%v",
+	return fmt.Sprintf("%v f32=%v inPlace=%v shape=%v\nlogits=%v\nidx=%v dense=%v\nreduction=%v weights=%v ignore=%v ε=%v upstream=%v focal=%+v",
 		c.kind, c.f32, c.inPlace, c.shape, c.logits, c.idx, c.dense, c.opts.Reduction, c.opts.Weights,
-		c.opts.Ignore, c.opts.LabelSmoothing, c.opts.Upstream)
+		c.opts.Ignore, c.opts.LabelSmoothing, c.opts.Upstream, c.focal)
+}
+
+// fuzzCall runs the case's entry point.
+func fuzzCall[T Float](c *fuzzCase, grad, logits []T, dense []T, opts *Options[T]) (Result, error) {
+	if c.kind == kindFocal {
+		return SigmoidFocal(grad, logits, c.shape, dense, c.focal, opts)
+	}
+	return callLoss(c.kind, grad, logits, c.shape, c.idx, dense, opts)
 }
 
 func decodeFuzz(kind lossKind, data []byte) *fuzzCase {
@@ -215,12 +228,18 @@ func decodeFuzz(kind lossKind, data []byte) *fuzzCase {
 	}
 	if flags&64 != 0 && c.opts.Reduction == None {
 		n := g.P
-		if kind == kindSigmoid {
+		if kind == kindSigmoid || kind == kindFocal {
 			n = g.size
 		}
 		c.opts.Upstream = make([]float64, n)
 		for i := range c.opts.Upstream {
 			c.opts.Upstream[i] = upstreamPalette[r.next()%uint8(len(upstreamPalette))]
+		}
+	}
+	if kind == kindFocal {
+		c.focal.Gamma = gammaPalette[r.next()%uint8(len(gammaPalette))]
+		if a := alphaPalette[r.next()%uint8(len(alphaPalette))]; a != -2 {
+			c.focal = c.focal.WithAlpha(a)
 		}
 	}
 	return c
@@ -276,7 +295,7 @@ func checkFuzz[T Float](t *testing.T, c *fuzzCase) {
 			grad[i] = 7
 		}
 	}
-	r, err := callLoss(c.kind, grad, in, c.shape, c.idx, dense, &opts)
+	r, err := fuzzCall(c, grad, in, dense, &opts)
 	if err != nil {
 		found := false
 		for _, s := range sentinels {
@@ -307,7 +326,7 @@ func checkFuzz[T Float](t *testing.T, c *fuzzCase) {
 			// Known bug: are the per-position losses finite?
 			o := opts
 			o.Reduction = None
-			rn, err := callLoss(c.kind, nil, logits, c.shape, c.idx, dense, &o)
+			rn, err := fuzzCall(c, nil, logits, dense, &o)
 			finite := err == nil
 			for _, l := range rn.Losses {
 				finite = finite && isFinite(l)
@@ -336,6 +355,10 @@ func checkFuzz[T Float](t *testing.T, c *fuzzCase) {
 	}
 	if c.kind == kindSigmoid {
 		checkSigmoidGrad(t, c, grad, s64, t64, w64, u64)
+		return
+	}
+	if c.kind == kindFocal {
+		checkFocalGrad(t, c, grad, s64, t64, w64, u64)
 		return
 	}
 	if r.Loss < 0 {

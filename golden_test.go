@@ -12,12 +12,13 @@ import (
 
 // The golden vectors in testdata/golden are written by gen.py beside them:
 // PyTorch (torch.nn.functional.cross_entropy and
-// binary_cross_entropy_with_logits) where PyTorch implements the rule of
+// binary_cross_entropy_with_logits, and torchvision's sigmoid_focal_loss
+// written in torch ops with autograd gradients) where PyTorch implements the rule of
 // SPEC section 2, and a float64 NumPy reference where it does not (means with
 // a zero denominator, masked classes, ignored or skipped positions holding
 // NaN or −Inf). Regenerate with: /usr/bin/python3 testdata/golden/gen.py
 
-var goldenFiles = []string{"index.json", "dense.json", "multilabel.json", "bce.json", "masked.json"}
+var goldenFiles = []string{"index.json", "dense.json", "multilabel.json", "bce.json", "masked.json", "focal.json"}
 
 // goldenFloat is a JSON number, or one of the strings "nan", "inf", "-inf".
 type goldenFloat float64
@@ -63,6 +64,17 @@ type goldenCase struct {
 	Loss           []goldenFloat `json:"loss"`
 	Grad           []goldenFloat `json:"grad"`
 	Source         string        `json:"source"`
+	FocalGamma     float64       `json:"focal_gamma"`
+	FocalAlpha     *float64      `json:"focal_alpha"` // null: no α
+}
+
+// focal returns the focal loss parameters of a "focal" case.
+func (c *goldenCase) focal() Focal {
+	f := Focal{Gamma: c.FocalGamma}
+	if c.FocalAlpha != nil {
+		f = f.WithAlpha(*c.FocalAlpha)
+	}
+	return f
 }
 
 type goldenFile struct {
@@ -118,11 +130,11 @@ func (c *goldenCase) check() error {
 				return fmt.Errorf("index target %v is not an integer", v)
 			}
 		}
-	case "dense", "multilabel", "bce":
+	case "dense", "multilabel", "bce", "focal":
 		if len(c.Targets) != n {
 			return fmt.Errorf("%d targets for %d logits", len(c.Targets), n)
 		}
-		if c.Kind == "bce" {
+		if c.Kind == "bce" || c.Kind == "focal" {
 			losses = n
 		}
 	default:
@@ -229,6 +241,8 @@ func goldenCall[T Float](c *goldenCase, grad, logits []T, opts *Options[T]) (Res
 		return MultiLabel(grad, logits, c.Shape, toFloats[T](c.Targets), opts)
 	case "bce":
 		return SigmoidCrossEntropy(grad, logits, c.Shape, toFloats[T](c.Targets), opts)
+	case "focal":
+		return SigmoidFocal(grad, logits, c.Shape, toFloats[T](c.Targets), c.focal(), opts)
 	}
 	return Result{}, fmt.Errorf("unknown kind %q", c.Kind)
 }

@@ -19,12 +19,15 @@ const (
 	kindDense
 	kindMulti
 	kindSigmoid
+	// kindFocal is SigmoidFocal, with the case's Focal; it is not in
+	// allKinds (callLoss does not know it): see focal_test.go.
+	kindFocal
 )
 
 var allKinds = []lossKind{kindIndex, kindDense, kindMulti, kindSigmoid}
 
 func (k lossKind) String() string {
-	return [...]string{"index", "dense", "multilabel", "sigmoid"}[k]
+	return [...]string{"index", "dense", "multilabel", "sigmoid", "focal"}[k]
 }
 
 // callLoss runs the entry point of kind k; idx is used by the index kind,
@@ -69,6 +72,7 @@ type gcase struct {
 	idx    []int
 	dense  []float64
 	opts   Options[float64]
+	focal  Focal // kindFocal only
 }
 
 // eval runs the case on logits (the case's own when nil) and returns the
@@ -80,7 +84,15 @@ func (c *gcase) eval(grad, logits []float64) (float64, Result, error) {
 	}
 	o := c.opts
 	o.Losses = nil
-	r, err := callLoss(c.kind, grad, logits, c.shape, c.idx, c.dense, &o)
+	var (
+		r   Result
+		err error
+	)
+	if c.kind == kindFocal {
+		r, err = SigmoidFocal(grad, logits, c.shape, c.dense, c.focal, &o)
+	} else {
+		r, err = callLoss(c.kind, grad, logits, c.shape, c.idx, c.dense, &o)
+	}
 	if err != nil || o.Reduction != None {
 		return r.Loss, r, err
 	}

@@ -18,12 +18,14 @@ import "math"
 // It returns an error wrapping one of the package's sentinel errors on bad
 // input; grad is then all zeros.
 func SigmoidCrossEntropy[T Float](grad, logits []T, shape []int, targets []T, opts *Options[T]) (Result, error) {
-	r, err := sigmoidCrossEntropy(grad, logits, shape, targets, opts)
+	r, err := elementwise("SigmoidCrossEntropy", grad, logits, shape, targets, opts, nil)
 	return r, failed(err, grad, opts)
 }
 
-func sigmoidCrossEntropy[T Float](grad, logits []T, shape []int, targets []T, opts *Options[T]) (Result, error) {
-	const op = "SigmoidCrossEntropy"
+// elementwise is the driver of the elementwise losses: the sigmoid
+// cross-entropy when focal is nil, the focal loss otherwise. The loss of
+// each element is c.term's.
+func elementwise[T Float](op string, grad, logits []T, shape []int, targets []T, opts *Options[T], focal *focalParams) (Result, error) {
 	l, err := parseShape(op, shape, len(logits))
 	if err != nil {
 		return Result{}, err
@@ -39,8 +41,8 @@ func sigmoidCrossEntropy[T Float](grad, logits []T, shape []int, targets []T, op
 	g, _ := meanScale(op, s.reduction, denom) // P·C ≥ 1 or 0: never overflows
 	c := getState[sigmoidCall[T]]()
 	defer putState(c)
-	*c = sigmoidCall[T]{l: l, logits: logits, targets: targets, grad: grad, set: s,
-		g: g, parts: c.parts}
+	*c = sigmoidCall[T]{op: op, l: l, logits: logits, targets: targets, grad: grad, set: s,
+		g: g, focal: focal, parts: c.parts}
 	chunks := (l.size + chunkElements - 1) / chunkElements
 	c.parts = grow(c.parts, chunks)
 	clear(c.parts)
@@ -58,13 +60,24 @@ func sigmoidCrossEntropy[T Float](grad, logits []T, shape []int, targets []T, op
 	return finish(op, &s, loss, denom, l.P)
 }
 
-// sigmoidCall is the state of one SigmoidCrossEntropy call.
+// sigmoidCall is the state of one call of an elementwise loss
+// (SigmoidCrossEntropy or SigmoidFocal).
 type sigmoidCall[T Float] struct {
+	op                    string
 	l                     layout
 	logits, targets, grad []T
 	set                   settings[T]
 	g                     float64
+	focal                 *focalParams // nil: the sigmoid cross-entropy
 	parts                 []chunkResult
+}
+
+// term returns the loss of one element and its derivative.
+func (c *sigmoidCall[T]) term(s, t, w float64) (loss, grad float64, err error) {
+	if c.focal != nil {
+		return focalTerm(s, t, w, c.focal)
+	}
+	return sigmoidTerm(s, t, w)
 }
 
 func (c *sigmoidCall[T]) runChunk(chunk int) {
@@ -80,7 +93,7 @@ func (c *sigmoidCall[T]) runChunk(chunk int) {
 		if c.set.upstream != nil {
 			g = float64(c.set.upstream[i])
 		}
-		loss, grad, err := sigmoidTerm(s, t, w)
+		loss, grad, err := c.term(s, t, w)
 		if err == nil && !isFinite(g) {
 			err = &InputError{What: "upstream gradient", Value: g, HasValue: true, Err: ErrOption}
 		}
@@ -89,7 +102,7 @@ func (c *sigmoidCall[T]) runChunk(chunk int) {
 		}
 		if err != nil {
 			e := err.(*InputError)
-			e.Op, e.Shape, e.Class = "SigmoidCrossEntropy", c.l.shape, class
+			e.Op, e.Shape, e.Class = c.op, c.l.shape, class
 			e.Position = (i/(C*inner))*inner + i%inner
 			p.err = err
 			return

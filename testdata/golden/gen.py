@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the golden vectors in this directory (index.json, dense.json,
-multilabel.json, bce.json, masked.json) for golden_test.go.
+multilabel.json, bce.json, masked.json, focal.json) for golden_test.go.
 
 Run from anywhere with Debian's python3-torch:
 
@@ -205,6 +205,37 @@ def ref_bce(x, t, w):
     return losses, grads, float(x.size)
 
 
+def ref_focal(x, t, w, gamma, alpha):
+    """The sigmoid focal loss (torchvision's definition, soft targets) and its
+    analytic derivative, elementwise; alpha None means no alpha factor."""
+    shape = x.shape
+    wb = np.broadcast_to(w.reshape((1, -1) + (1,) * (len(shape) - 2)), shape)
+    x, t, wb = x.ravel(), t.ravel(), wb.ravel()
+    losses = np.zeros(x.size)
+    grads = np.zeros(x.size)
+    for i in range(x.size):
+        s, tt, ww = x[i], t[i], wb[i]
+        a = ww if alpha is None else ww * (alpha * tt + (1.0 - alpha) * (1.0 - tt))
+        if s == -np.inf:
+            assert a * tt == 0, "positive target on a masked element"
+            continue
+        if a == 0:
+            continue
+        e = math.exp(-abs(s))
+        sig, sbar = 1.0 / (1.0 + e), e / (1.0 + e)
+        if s < 0:
+            sig, sbar = sbar, sig
+        ce = max(s, 0.0) - s * tt + math.log1p(e)
+        q = tt * sbar + (1.0 - tt) * sig
+        mod = q ** gamma
+        d = sig - tt
+        if gamma != 0 and q > 0:
+            d += gamma * ce * (1.0 - 2.0 * tt) * sig * sbar / q
+        losses[i] = a * mod * ce
+        grads[i] = a * mod * d
+    return losses, grads, float(x.size)
+
+
 def reference(case_in):
     """The expected (loss, grad) from the float64 reference, grad in the
     logits' layout."""
@@ -218,6 +249,10 @@ def reference(case_in):
     up = case_in["upstream"]
     if kind == "bce":
         losses, grads, den = ref_bce(x, case_in["t"].reshape(shape), w)
+        loss, g = ref_reduce(kind, losses, grads, None, den, red, up)
+        return loss, g
+    if kind == "focal":
+        losses, grads, den = ref_focal(x, case_in["t"].reshape(shape), w, *case_in["focal"])
         loss, g = ref_reduce(kind, losses, grads, None, den, red, up)
         return loss, g
     s2 = positions(x)
@@ -254,6 +289,11 @@ def torch_compute(ci, dtype):
             t = t / m
         t = torch.tensor(t, dtype=tdt)
         loss = F.cross_entropy(x, t, weight=w, reduction=red, label_smoothing=ci["eps"])
+    elif kind == "focal":
+        t = torch.tensor(ci["t"].reshape(shape), dtype=tdt)
+        if w is not None:
+            w = w.reshape((C,) + (1,) * (len(shape) - 2))
+        loss = torch_focal(x, t, w, red, *ci["focal"])
     else:
         t = torch.tensor(ci["t"].reshape(shape), dtype=tdt)
         if w is not None:
@@ -269,6 +309,29 @@ def torch_compute(ci, dtype):
     return out_loss, out_grad
 
 
+def torch_focal(x, t, w, red, gamma, alpha):
+    """torchvision's sigmoid_focal_loss in torch ops, with 1 - p_t computed as
+    t*sigmoid(-x) + (1-t)*sigmoid(x) (no cancellation) and q**gamma guarded
+    where q = 0 (whose autograd would give 0 * inf)."""
+    ce = F.binary_cross_entropy_with_logits(x, t, reduction="none")
+    q = t * torch.sigmoid(-x) + (1 - t) * torch.sigmoid(x)
+    if gamma == 0:
+        mod = torch.ones_like(q)
+    else:
+        pos = q > 0
+        mod = torch.where(pos, torch.where(pos, q, torch.ones_like(q)) ** gamma, torch.zeros_like(q))
+    loss = ce * mod
+    if alpha is not None:
+        loss = (alpha * t + (1 - alpha) * (1 - t)) * loss
+    if w is not None:
+        loss = w * loss
+    if red == "mean":
+        return loss.mean()
+    if red == "sum":
+        return loss.sum()
+    return loss
+
+
 # ---------------------------------------------------------------- cases
 
 class Builder:
@@ -278,7 +341,7 @@ class Builder:
         self.seed = 1000 * (hash_name(kind_file) % 1000)
 
     def add(self, name, kind, shape, make, weights=None, ignore=-100, eps=0.0,
-            reduction="mean", source="torch"):
+            reduction="mean", source="torch", focal=None):
         """make(rng) -> (logits, targets) in float64, logits in the shape,
         targets per position (index) or in the shape."""
         self.seed += 1
@@ -291,13 +354,13 @@ class Builder:
             else:
                 t = cast(np.asarray(t, dtype=np.float64).reshape(shape), dtype)
             w = None if weights is None else cast(weights, dtype)
-            n_loss = x.size if kind == "bce" else x.size // shape[1]
+            n_loss = x.size if kind in ("bce", "focal") else x.size // shape[1]
             up = None
             if reduction == "none":
                 up = cast(rng.normal(0.0, 1.0, size=n_loss), dtype)
                 up[::5] = 1.0
             ci = dict(kind=kind, shape=list(shape), x=x, t=t.astype(np.float64), w=w,
-                      ignore=ignore, eps=eps, reduction=reduction, upstream=up)
+                      ignore=ignore, eps=eps, reduction=reduction, upstream=up, focal=focal)
             ref_loss, ref_grad = reference(ci)
             ref_grad = np.asarray(ref_grad).ravel()
             if source == "torch":
@@ -313,6 +376,10 @@ class Builder:
                 if dtype == "float32":
                     loss, grad = cast(loss, dtype), cast(grad, dtype)
             assert np.all(np.isfinite(loss)) and np.all(np.isfinite(grad)), name
+            extra = {}
+            if kind == "focal":
+                extra = {"focal_gamma": float(focal[0]),
+                         "focal_alpha": None if focal[1] is None else float(focal[1])}
             self.cases.append({
                 "name": "%s/%s" % (name, dtype),
                 "kind": kind,
@@ -328,6 +395,7 @@ class Builder:
                 "loss": enc_list(loss),
                 "grad": enc_list(grad),
                 "source": source,
+                **extra,
             })
 
 
@@ -740,12 +808,48 @@ def gen_masked():
     return b
 
 
+# focal ------------------------------------------------------------------
+
+def gen_focal():
+    b = Builder("focal")
+    w5, w37 = class_weights(5, 51), class_weights(37, 52)
+    reds = ("mean", "sum", "none")
+    for gamma in (0, 0.5, 2, 3):
+        for alpha in (None, 0.25):
+            fp = (gamma, alpha)
+            tag = "g%g" % gamma + ("" if alpha is None else "_a%g" % alpha)
+            for red in reds:
+                b.add("%s_c5_binary_%s" % (tag, red), "focal", [16, 5], mk_bce([16, 5], "mixed", "binary"),
+                      reduction=red, focal=fp)
+                b.add("%s_c5_soft_weights_%s" % (tag, red), "focal", [16, 5], mk_bce([16, 5], "mixed", "soft"),
+                      weights=w5, reduction=red, focal=fp)
+                b.add("%s_spatial_n2_c4_d3x5_soft_weights_%s" % (tag, red), "focal", [2, 4, 3, 5],
+                      mk_bce([2, 4, 3, 5], "mixed", "soft"), weights=class_weights(4, 53), reduction=red, focal=fp)
+            b.add("%s_c1_binary_mean" % tag, "focal", [12, 1], mk_bce([12, 1], "mixed", "binary"), focal=fp)
+            b.add("%s_c37_soft_weights_scale10_mean" % tag, "focal", [8, 37], mk_bce([8, 37], 10.0, "soft"),
+                  weights=w37, focal=fp)
+    for alpha in (0.0, 0.5, 1.0):
+        b.add("g2_a%g_c5_soft_sum" % alpha, "focal", [16, 5], mk_bce([16, 5], "mixed", "soft"),
+              reduction="sum", focal=(2, alpha))
+    b.add("g1_c5_binary_scale30_mean", "focal", [16, 5], mk_bce([16, 5], 30.0, "binary"), focal=(1, None))
+    b.add("g1.5_a0.75_spatial_n3_c5_d4_binary_none", "focal", [3, 5, 4], mk_bce([3, 5, 4], "mixed", "binary"),
+          reduction="none", focal=(1.5, 0.75))
+    # masked elements (-inf logits with target 0, or zero weight): NumPy reference
+    wm = class_weights(5, 54)  # wm[1] == 0
+    for red in reds:
+        b.add("masked_g2_c5_%s" % red, "focal", [16, 5], mk_masked_bce([16, 5], "mixed"), reduction=red,
+              focal=(2, None), source="numpy-ref")
+        b.add("masked_g0.5_a0.25_c5_weights_zero_weight_target_%s" % red, "focal", [16, 5],
+              mk_masked_bce([16, 5], "mixed", 1), weights=wm, reduction=red, focal=(0.5, 0.25), source="numpy-ref")
+    return b
+
+
 def main():
     torch.set_num_threads(1)
     print("torch", torch.__version__, "numpy", np.__version__)
     for fname, gen in (("index.json", gen_index), ("dense.json", gen_dense),
                        ("multilabel.json", gen_multilabel), ("bce.json", gen_bce),
-                       ("masked.json", gen_masked)):
+                       ("masked.json", gen_masked), ("focal.json", gen_focal)):
         write(fname, gen().cases)
 
 
