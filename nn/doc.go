@@ -8,8 +8,8 @@
 // N = batch size, C = channels, H, W = height and width, F = features,
 // K = classes. Images are (N, C, H, W) and features (N, F), row-major, batch
 // first. A batch passed to a Net is a flat []float32 of N·InputSize()
-// values; labels are []int32 (N); dense, multi-label and sigmoid targets are
-// []float32 (N, K).
+// values; labels are []int32 (N); dense, multi-label, sigmoid and focal
+// targets are []float32 (N, K).
 //
 // # Layers
 //
@@ -23,10 +23,12 @@
 //
 // The loss is a layer too (Loss, Caffe's SoftmaxWithLoss): LossKind selects
 // xent.CrossEntropy (index targets), xent.CrossEntropyDense,
-// xent.MultiLabel (softmax with 1/M targets) or xent.SigmoidCrossEntropy,
-// always with mean reduction (the mean of each kind is xent's: see the
-// package documentation there). Class weights, label smoothing and the
-// ignore index pass through to xent. Loss.Forward computes the loss and,
+// xent.MultiLabel (softmax with 1/M targets), xent.SigmoidCrossEntropy or
+// xent.SigmoidFocal (the focal loss of Lin et al., with Loss.Focal's γ,
+// default 2, and optional α), always with mean reduction (the mean of each
+// kind is xent's: see the package documentation there). Class weights,
+// label smoothing, the ignore index and the focal parameters pass through to
+// xent. Loss.Forward computes the loss and,
 // through xent's grad argument, the gradient of the mean with respect to
 // the logits; Loss.Backward hands it down.
 //

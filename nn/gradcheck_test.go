@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/xent-go/xent"
 )
 
 // The layers compute in float32. The gradient checks below are made
@@ -262,15 +264,22 @@ func TestLossLayerGradient(t *testing.T) {
 		kind   LossKind
 		t      Targets
 		smooth float64
+		focal  *xent.Focal // nil: NewLoss's
 	}{
-		{SoftmaxIndex, Targets{Labels: labels}, 0.1},
-		{SoftmaxDense, Targets{Values: soft}, 0.2},
-		{SoftmaxMultiLabel, Targets{Values: multi}, 0},
-		{Sigmoid, Targets{Values: soft}, 0},
+		{SoftmaxIndex, Targets{Labels: labels}, 0.1, nil},
+		{SoftmaxDense, Targets{Values: soft}, 0.2, nil},
+		{SoftmaxMultiLabel, Targets{Values: multi}, 0, nil},
+		{Sigmoid, Targets{Values: soft}, 0, nil},
+		{SigmoidFocal, Targets{Values: soft}, 0, nil},
+		{SigmoidFocal, Targets{Values: multi}, 0, &xent.Focal{Gamma: 0.5, Alpha: 0.25, UseAlpha: true}},
+		{SigmoidFocal, Targets{Values: multi}, 0, &xent.Focal{Gamma: 3}},
 	} {
 		l := NewLoss(tc.kind)
 		l.Weights = weights
 		l.LabelSmoothing = tc.smooth
+		if tc.focal != nil {
+			l.Focal = *tc.focal
+		}
 		if _, err := l.Forward(&logits, tc.t, true); err != nil {
 			t.Fatalf("%v: %v", tc.kind, err)
 		}

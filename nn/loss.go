@@ -25,11 +25,15 @@ const (
 	// Sigmoid is the per-class sigmoid (binary) cross-entropy
 	// (xent.SigmoidCrossEntropy); targets are Targets.Values.
 	Sigmoid
+	// SigmoidFocal is the per-class sigmoid focal loss
+	// (xent.SigmoidFocal) with the parameters Loss.Focal; targets are
+	// Targets.Values, in [0, 1].
+	SigmoidFocal
 )
 
-var lossKindNames = [...]string{"softmax", "dense", "multilabel", "sigmoid"}
+var lossKindNames = [...]string{"softmax", "dense", "multilabel", "sigmoid", "focal"}
 
-// String returns "softmax", "dense", "multilabel" or "sigmoid".
+// String returns "softmax", "dense", "multilabel", "sigmoid" or "focal".
 func (k LossKind) String() string {
 	if k >= 0 && int(k) < len(lossKindNames) {
 		return lossKindNames[k]
@@ -44,7 +48,7 @@ func ParseLossKind(s string) (LossKind, error) {
 			return LossKind(i), nil
 		}
 	}
-	return 0, fmt.Errorf("nn: loss %q is not one of softmax, dense, multilabel, sigmoid", s)
+	return 0, fmt.Errorf("nn: loss %q is not one of softmax, dense, multilabel, sigmoid, focal", s)
 }
 
 // Targets holds the targets of a batch of N samples. Exactly one field is
@@ -66,7 +70,7 @@ type Targets struct {
 // The reduction is always the mean, with xent's rule for each kind (SPEC
 // 2.1–2.4): over the samples not ignored (weighted), over all samples
 // (dense), over the samples with at least one label (multi-label), over
-// N·C elements (sigmoid).
+// N·C elements (sigmoid and focal).
 type Loss struct {
 	// Kind is the loss.
 	Kind LossKind
@@ -76,6 +80,10 @@ type Loss struct {
 	LabelSmoothing float64
 	// Ignore is the ignore index for SoftmaxIndex (zero value: −100).
 	Ignore xent.Ignore
+	// Focal holds γ and the optional α of SigmoidFocal (ignored by the
+	// other kinds). NewLoss sets xent.DefaultFocal(), γ = 2 without α; the
+	// zero value, γ = 0, is the sigmoid cross-entropy.
+	Focal xent.Focal
 	// Threads is passed to xent; 0 means 1, since a batch of logits is
 	// small.
 	Threads int
@@ -87,8 +95,9 @@ type Loss struct {
 	fn func(grad, logits []float32, shape []int, t Targets, opts *xent.Options[float32]) (xent.Result, error)
 }
 
-// NewLoss returns a Loss layer of the given kind with default options.
-func NewLoss(kind LossKind) *Loss { return &Loss{Kind: kind} }
+// NewLoss returns a Loss layer of the given kind with default options
+// (for SigmoidFocal, γ = 2 without α).
+func NewLoss(kind LossKind) *Loss { return &Loss{Kind: kind, Focal: xent.DefaultFocal()} }
 
 // Name describes the loss.
 func (l *Loss) Name() string { return "loss(" + l.Kind.String() + ")" }
@@ -147,6 +156,8 @@ func (l *Loss) Forward(logits *Tensor, t Targets, wantGrad bool) (float64, error
 		res, err = xent.MultiLabel(grad, logits.Data, logits.Shape, t.Values, opts)
 	case l.Kind == Sigmoid:
 		res, err = xent.SigmoidCrossEntropy(grad, logits.Data, logits.Shape, t.Values, opts)
+	case l.Kind == SigmoidFocal:
+		res, err = xent.SigmoidFocal(grad, logits.Data, logits.Shape, t.Values, l.Focal, opts)
 	default:
 		return 0, fmt.Errorf("nn: unknown loss kind %d", int(l.Kind))
 	}
