@@ -316,3 +316,106 @@ func BenchmarkLog64(b *testing.B) {
 		}
 	}
 }
+
+// colBenchShapes are spatial blocks C×L at a row stride: 21 classes over
+// 256 positions of a 128×128 map, a few positions of the same map, and
+// 1000 classes over a 4×4 map.
+var colBenchShapes = [][3]int{ // C, L, stride
+	{21, 256, 16384},
+	{21, 16, 16384},
+	{21, 4, 16384},
+	{1000, 16, 16},
+}
+
+// benchCols runs f under every implementation on each shape as
+// impl=…/C=…/L=…. SetBytes counts the block's logits once.
+func benchCols(b *testing.B, f func(s, dst, m, sum []float32, C, stride int)) {
+	for _, name := range Implementations() {
+		for _, sh := range colBenchShapes {
+			C, L, stride := sh[0], sh[1], sh[2]
+			b.Run(fmt.Sprintf("impl=%s/C=%d/L=%d", name, C, L), func(b *testing.B) {
+				s := make([]float32, (C-1)*stride+L)
+				r := rand.New(rand.NewPCG(1, 2))
+				for i := range s {
+					s[i] = 4 * float32(r.NormFloat64())
+				}
+				dst := append([]float32(nil), s...)
+				m, sum := make([]float32, L), make([]float32, L)
+				MaxSumExpCols32(m, sum, s, C, stride)
+				b.SetBytes(int64(4 * C * L))
+				restore, _ := Select(name)
+				defer restore()
+				for b.Loop() {
+					f(s, dst, m, sum, C, stride)
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkMaxCols32(b *testing.B) {
+	benchCols(b, func(s, dst, m, sum []float32, C, stride int) {
+		MaxCols32(m, s, C, stride)
+	})
+}
+
+func BenchmarkExpSumCols32(b *testing.B) {
+	benchCols(b, func(s, dst, m, sum []float32, C, stride int) {
+		ExpSumCols32(dst, s, C, stride, m, sum)
+	})
+}
+
+func BenchmarkScaleCols32(b *testing.B) {
+	benchCols(b, func(s, dst, m, sum []float32, C, stride int) {
+		ScaleCols32(dst, C, stride, sum) // sum ≈ 1 after the first pass
+	})
+}
+
+// BenchmarkColsPasses32 compares, on the same blocks in one run, the
+// two-pass pair (MaxSumExpCols32, ExpScaleCols32) with the three-pass
+// triple (MaxCols32, ExpSumCols32, ScaleCols32), each writing the softmax
+// into dst, as impl=…/kind=2pass|3pass/C=…/L=….
+func BenchmarkColsPasses32(b *testing.B) {
+	for _, name := range Implementations() {
+		for _, sh := range colBenchShapes {
+			C, L, stride := sh[0], sh[1], sh[2]
+			s := make([]float32, (C-1)*stride+L)
+			r := rand.New(rand.NewPCG(1, 2))
+			for i := range s {
+				s[i] = 4 * float32(r.NormFloat64())
+			}
+			dst := append([]float32(nil), s...)
+			m, sum, a := make([]float32, L), make([]float32, L), make([]float32, L)
+			kinds := []struct {
+				name string
+				f    func()
+			}{
+				{"2pass", func() {
+					MaxSumExpCols32(m, sum, s, C, stride)
+					for j := range a {
+						a[j] = 1 / sum[j]
+					}
+					ExpScaleCols32(dst, s, C, stride, m, a)
+				}},
+				{"3pass", func() {
+					MaxCols32(m, s, C, stride)
+					ExpSumCols32(dst, s, C, stride, m, sum)
+					for j := range a {
+						a[j] = 1 / sum[j]
+					}
+					ScaleCols32(dst, C, stride, a)
+				}},
+			}
+			for _, k := range kinds {
+				b.Run(fmt.Sprintf("impl=%s/kind=%s/C=%d/L=%d", name, k.name, C, L), func(b *testing.B) {
+					b.SetBytes(int64(4 * C * L))
+					restore, _ := Select(name)
+					defer restore()
+					for b.Loop() {
+						k.f()
+					}
+				})
+			}
+		}
+	}
+}

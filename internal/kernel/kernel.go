@@ -138,3 +138,52 @@ func Sum32(s []float32) float32 { return sum32(s) }
 
 // Sum64 is Sum32 for float64.
 func Sum64(s []float64) float64 { return sum64(s) }
+
+// MaxCols32 is Max32 for L = len(m) positions laid out in columns, as in
+// MaxSumExpCols32:
+//
+//	for j := range m {
+//		m[j] = max_c s[c*stride+j]    (over the values that are not NaN)
+//	}
+//
+// nan reports whether any of the values read is NaN; m[j] is −Inf if C = 0
+// or position j holds only −Inf and NaN. With ExpSumCols32 and ScaleCols32
+// it makes a three-pass alternative to MaxSumExpCols32 + ExpScaleCols32
+// that computes each exponential once. stride ≥ len(m), and s holds at
+// least (C−1)*stride+len(m) elements.
+func MaxCols32(m, s []float32, C, stride int) (nan bool) { return maxCols32(m, s, C, stride) }
+
+// MaxCols64 is MaxCols32 for float64.
+func MaxCols64(m, s []float64, C, stride int) (nan bool) { return maxCols64(m, s, C, stride) }
+
+// ExpSumCols32 is ExpSum32 for positions laid out in columns:
+//
+//	for j := range m { sum[j] = 0 }
+//	for c := 0; c < C; c++ {
+//		for j := range m {
+//			dst[c*stride+j] = exp(s[c*stride+j] − m[j])
+//			sum[j] += dst[c*stride+j]
+//		}
+//	}
+//
+// dst may be s itself; len(sum) == len(m). Every m[j] is finite, but it
+// need not be the max: s − m may be positive, and the values written for
+// such a position may overflow to +Inf.
+func ExpSumCols32(dst, s []float32, C, stride int, m, sum []float32) {
+	expSumCols32(dst, s, C, stride, m, sum)
+}
+
+// ExpSumCols64 is ExpSumCols32 for float64.
+func ExpSumCols64(dst, s []float64, C, stride int, m, sum []float64) {
+	expSumCols64(dst, s, C, stride, m, sum)
+}
+
+// ScaleCols32 is Scale32 for positions laid out in columns, L = len(a):
+//
+//	for c := 0; c < C; c++ {
+//		for j := range a { dst[c*stride+j] *= a[j] }
+//	}
+func ScaleCols32(dst []float32, C, stride int, a []float32) { scaleCols32(dst, C, stride, a) }
+
+// ScaleCols64 is ScaleCols32 for float64.
+func ScaleCols64(dst []float64, C, stride int, a []float64) { scaleCols64(dst, C, stride, a) }

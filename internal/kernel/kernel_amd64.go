@@ -259,3 +259,66 @@ func scale64(dst []float64, a float64) {
 		scale64Generic(dst, a)
 	}
 }
+
+// The three-pass Cols kernels. The assembly maxCols skips and flags NaN as
+// the portable code does, so it needs no fallback.
+
+func maxCols32(m, s []float32, C, stride int) bool {
+	if useAVX512 {
+		return maxCols32AVX512(m, s, C, stride)
+	} else if useAVX2 {
+		return maxCols32AVX2(m, s, C, stride)
+	}
+	return maxCols32Generic(m, s, C, stride)
+}
+
+func maxCols64(m, s []float64, C, stride int) bool {
+	if useAVX512 {
+		return maxCols64AVX512(m, s, C, stride)
+	} else if useAVX2 {
+		return maxCols64AVX2(m, s, C, stride)
+	}
+	return maxCols64Generic(m, s, C, stride)
+}
+
+func expSumCols32(dst, s []float32, C, stride int, m, sum []float32) {
+	sum = sum[:len(m)]
+	if useAVX512 {
+		expSumCols32AVX512(dst, s, C, stride, m, sum)
+	} else if useAVX2 {
+		expSumCols32AVX2(dst, s, C, stride, m, sum)
+	} else {
+		expSumCols32Generic(dst, s, C, stride, m, sum)
+	}
+}
+
+func expSumCols64(dst, s []float64, C, stride int, m, sum []float64) {
+	sum = sum[:len(m)]
+	if useAVX512 {
+		expSumCols64AVX512(dst, s, C, stride, m, sum)
+	} else if useAVX2 {
+		expSumCols64AVX2(dst, s, C, stride, m, sum)
+	} else {
+		expSumCols64Generic(dst, s, C, stride, m, sum)
+	}
+}
+
+func scaleCols32(dst []float32, C, stride int, a []float32) {
+	if useAVX512 {
+		scaleCols32AVX512(dst, C, stride, a)
+	} else if useAVX2 {
+		scaleCols32AVX2(dst, C, stride, a)
+	} else {
+		scaleCols32Generic(dst, C, stride, a)
+	}
+}
+
+func scaleCols64(dst []float64, C, stride int, a []float64) {
+	if useAVX512 {
+		scaleCols64AVX512(dst, C, stride, a)
+	} else if useAVX2 {
+		scaleCols64AVX2(dst, C, stride, a)
+	} else {
+		scaleCols64Generic(dst, C, stride, a)
+	}
+}

@@ -2730,6 +2730,586 @@ DATA k32_lposinf<>+56(SB)/4, $0x7f800000
 DATA k32_lposinf<>+60(SB)/4, $0x7f800000
 GLOBL k32_lposinf<>(SB), RODATA|NOPTR, $64
 
+// func maxCols32AVX2(m []float32, s []float32, C int, stride int) (nan bool)
+// Requires: AVX
+TEXT ·maxCols32AVX2(SB), NOSPLIT, $0-65
+	MOVQ    m_base+0(FP), AX
+	MOVQ    m_len+8(FP), CX
+	MOVQ    s_base+24(FP), DX
+	MOVQ    C+48(FP), BX
+	MOVQ    stride+56(FP), SI
+	SHLQ    $0x02, SI
+	VMOVUPS k32_neginf<>+0(SB), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    DX, DX
+
+blk1:
+	CMPQ    CX, $0x00000020
+	JL      blknext2
+	VMOVUPS Y0, Y2
+	VMOVUPS Y0, Y3
+	VMOVUPS Y0, Y4
+	VMOVUPS Y0, Y5
+	MOVQ    DX, DI
+	MOVQ    BX, R8
+
+c3:
+	TESTQ   R8, R8
+	JZ      cdone4
+	VMOVUPS (DI), Y6
+	VCMPPS  $0x03, Y6, Y6, Y7
+	VORPS   Y7, Y1, Y1
+	VMAXPS  Y2, Y6, Y2
+	VMOVUPS 32(DI), Y6
+	VCMPPS  $0x03, Y6, Y6, Y7
+	VORPS   Y7, Y1, Y1
+	VMAXPS  Y3, Y6, Y3
+	VMOVUPS 64(DI), Y6
+	VCMPPS  $0x03, Y6, Y6, Y7
+	VORPS   Y7, Y1, Y1
+	VMAXPS  Y4, Y6, Y4
+	VMOVUPS 96(DI), Y6
+	VCMPPS  $0x03, Y6, Y6, Y7
+	VORPS   Y7, Y1, Y1
+	VMAXPS  Y5, Y6, Y5
+	ADDQ    SI, DI
+	DECQ    R8
+	JMP     c3
+
+cdone4:
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, 32(AX)
+	VMOVUPS Y4, 64(AX)
+	VMOVUPS Y5, 96(AX)
+	ADDQ    $0x00000080, DX
+	ADDQ    $0x00000080, AX
+	SUBQ    $0x00000020, CX
+	JMP     blk1
+
+blknext2:
+blk5:
+	CMPQ    CX, $0x00000010
+	JL      blknext6
+	VMOVUPS Y0, Y2
+	VMOVUPS Y0, Y3
+	MOVQ    DX, DI
+	MOVQ    BX, R8
+
+c7:
+	TESTQ   R8, R8
+	JZ      cdone8
+	VMOVUPS (DI), Y4
+	VCMPPS  $0x03, Y4, Y4, Y5
+	VORPS   Y5, Y1, Y1
+	VMAXPS  Y2, Y4, Y2
+	VMOVUPS 32(DI), Y4
+	VCMPPS  $0x03, Y4, Y4, Y5
+	VORPS   Y5, Y1, Y1
+	VMAXPS  Y3, Y4, Y3
+	ADDQ    SI, DI
+	DECQ    R8
+	JMP     c7
+
+cdone8:
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, 32(AX)
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
+	JMP     blk5
+
+blknext6:
+blk9:
+	CMPQ    CX, $0x00000008
+	JL      blknext10
+	VMOVUPS Y0, Y2
+	MOVQ    DX, DI
+	MOVQ    BX, R8
+
+c11:
+	TESTQ   R8, R8
+	JZ      cdone12
+	VMOVUPS (DI), Y3
+	VCMPPS  $0x03, Y3, Y3, Y4
+	VORPS   Y4, Y1, Y1
+	VMAXPS  Y2, Y3, Y2
+	ADDQ    SI, DI
+	DECQ    R8
+	JMP     c11
+
+cdone12:
+	VMOVUPS Y2, (AX)
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, AX
+	SUBQ    $0x00000008, CX
+	JMP     blk9
+
+blknext10:
+	TESTQ   CX, CX
+	JZ      blkdone13
+	LEAQ    ymmtailmask<>+32(SB), DI
+	SHLQ    $0x02, CX
+	NEGQ    CX
+	VMOVDQU (DI)(CX*1), Y2
+	VMOVUPS Y0, Y0
+	MOVQ    DX, CX
+	MOVQ    BX, DX
+
+c14:
+	TESTQ      DX, DX
+	JZ         cdone15
+	VMASKMOVPS (CX), Y2, Y3
+	VCMPPS     $0x03, Y3, Y3, Y4
+	VORPS      Y4, Y1, Y1
+	VMAXPS     Y0, Y3, Y0
+	ADDQ       SI, CX
+	DECQ       DX
+	JMP        c14
+
+cdone15:
+	VMASKMOVPS Y0, Y2, (AX)
+
+blkdone13:
+	VMOVMSKPS Y1, AX
+	TESTL     AX, AX
+	SETNE     AL
+	MOVB      AL, nan+64(FP)
+	VZEROUPPER
+	RET
+
+// func expSumCols32AVX2(dst []float32, s []float32, C int, stride int, m []float32, sum []float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·expSumCols32AVX2(SB), NOSPLIT, $0-112
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    s_base+24(FP), CX
+	MOVQ    C+48(FP), DX
+	MOVQ    stride+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    m_base+64(FP), SI
+	MOVQ    m_len+72(FP), DI
+	MOVQ    sum_base+88(FP), R8
+	VMOVUPS k32_lo<>+0(SB), Y0
+	VMOVUPS k32_hi<>+0(SB), Y1
+	SUBQ    CX, AX
+	MOVQ    CX, CX
+	MOVQ    R8, R8
+
+blk1:
+	CMPQ   DI, $0x00000020
+	JL     blknext2
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	MOVQ   CX, R9
+	MOVQ   DX, R10
+
+c3:
+	TESTQ        R10, R10
+	JZ           cdone4
+	VMOVUPS      (R9), Y6
+	VSUBPS       (SI), Y6, Y6
+	VMOVUPS      32(R9), Y7
+	VSUBPS       32(SI), Y7, Y7
+	VMOVUPS      64(R9), Y8
+	VSUBPS       64(SI), Y8, Y8
+	VMOVUPS      96(R9), Y9
+	VSUBPS       96(SI), Y9, Y9
+	VMAXPS       Y6, Y0, Y6
+	VMINPS       Y6, Y1, Y6
+	VMOVUPS      k32_magicfu<>+0(SB), Y10
+	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y10
+	VSUBPS       k32_magicfu<>+0(SB), Y10, Y11
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y6
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y6
+	VMOVUPS      k32_p6<>+0(SB), Y12
+	VFMADD213PS  k32_p5<>+0(SB), Y6, Y12
+	VFMADD213PS  k32_p4<>+0(SB), Y6, Y12
+	VFMADD213PS  k32_p3<>+0(SB), Y6, Y12
+	VFMADD213PS  k32_p2<>+0(SB), Y6, Y12
+	VFMADD213PS  k32_p1<>+0(SB), Y6, Y12
+	VFMADD213PS  k32_p1<>+0(SB), Y6, Y12
+	VPSRLD       $0x01, Y10, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VPSLLD       $0x17, Y10, Y10
+	VPSUBD       Y11, Y10, Y10
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y10, Y12, Y6
+	VMOVUPS      Y6, (R9)(AX*1)
+	VADDPS       Y6, Y2, Y2
+	VMAXPS       Y7, Y0, Y7
+	VMINPS       Y7, Y1, Y7
+	VMOVUPS      k32_magicfu<>+0(SB), Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y6
+	VSUBPS       k32_magicfu<>+0(SB), Y6, Y10
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y7
+	VMOVUPS      k32_p6<>+0(SB), Y11
+	VFMADD213PS  k32_p5<>+0(SB), Y7, Y11
+	VFMADD213PS  k32_p4<>+0(SB), Y7, Y11
+	VFMADD213PS  k32_p3<>+0(SB), Y7, Y11
+	VFMADD213PS  k32_p2<>+0(SB), Y7, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y11
+	VPSRLD       $0x01, Y6, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VPSLLD       $0x17, Y6, Y6
+	VPSUBD       Y10, Y6, Y6
+	VMULPS       Y10, Y11, Y11
+	VMULPS       Y6, Y11, Y7
+	VMOVUPS      Y7, 32(R9)(AX*1)
+	VADDPS       Y7, Y3, Y3
+	VMAXPS       Y8, Y0, Y8
+	VMINPS       Y8, Y1, Y8
+	VMOVUPS      k32_magicfu<>+0(SB), Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y6
+	VSUBPS       k32_magicfu<>+0(SB), Y6, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y8
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y8
+	VMOVUPS      k32_p6<>+0(SB), Y10
+	VFMADD213PS  k32_p5<>+0(SB), Y8, Y10
+	VFMADD213PS  k32_p4<>+0(SB), Y8, Y10
+	VFMADD213PS  k32_p3<>+0(SB), Y8, Y10
+	VFMADD213PS  k32_p2<>+0(SB), Y8, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y10
+	VPSRLD       $0x01, Y6, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSUBD       Y7, Y6, Y6
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y6, Y10, Y8
+	VMOVUPS      Y8, 64(R9)(AX*1)
+	VADDPS       Y8, Y4, Y4
+	VMAXPS       Y9, Y0, Y9
+	VMINPS       Y9, Y1, Y9
+	VMOVUPS      k32_magicfu<>+0(SB), Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y6
+	VSUBPS       k32_magicfu<>+0(SB), Y6, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y9
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y9
+	VMOVUPS      k32_p6<>+0(SB), Y8
+	VFMADD213PS  k32_p5<>+0(SB), Y9, Y8
+	VFMADD213PS  k32_p4<>+0(SB), Y9, Y8
+	VFMADD213PS  k32_p3<>+0(SB), Y9, Y8
+	VFMADD213PS  k32_p2<>+0(SB), Y9, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y8
+	VPSRLD       $0x01, Y6, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSUBD       Y7, Y6, Y6
+	VMULPS       Y7, Y8, Y8
+	VMULPS       Y6, Y8, Y9
+	VMOVUPS      Y9, 96(R9)(AX*1)
+	VADDPS       Y9, Y5, Y5
+	ADDQ         BX, R9
+	DECQ         R10
+	JMP          c3
+
+cdone4:
+	VMOVUPS Y2, (R8)
+	VMOVUPS Y3, 32(R8)
+	VMOVUPS Y4, 64(R8)
+	VMOVUPS Y5, 96(R8)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, SI
+	ADDQ    $0x00000080, R8
+	SUBQ    $0x00000020, DI
+	JMP     blk1
+
+blknext2:
+blk5:
+	CMPQ   DI, $0x00000010
+	JL     blknext6
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   CX, R9
+	MOVQ   DX, R10
+
+c7:
+	TESTQ        R10, R10
+	JZ           cdone8
+	VMOVUPS      (R9), Y4
+	VSUBPS       (SI), Y4, Y4
+	VMOVUPS      32(R9), Y5
+	VSUBPS       32(SI), Y5, Y5
+	VMAXPS       Y4, Y0, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      k32_magicfu<>+0(SB), Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y6
+	VSUBPS       k32_magicfu<>+0(SB), Y6, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y4
+	VMOVUPS      k32_p6<>+0(SB), Y8
+	VFMADD213PS  k32_p5<>+0(SB), Y4, Y8
+	VFMADD213PS  k32_p4<>+0(SB), Y4, Y8
+	VFMADD213PS  k32_p3<>+0(SB), Y4, Y8
+	VFMADD213PS  k32_p2<>+0(SB), Y4, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y8
+	VPSRLD       $0x01, Y6, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSUBD       Y7, Y6, Y6
+	VMULPS       Y7, Y8, Y8
+	VMULPS       Y6, Y8, Y4
+	VMOVUPS      Y4, (R9)(AX*1)
+	VADDPS       Y4, Y2, Y2
+	VMAXPS       Y5, Y0, Y5
+	VMINPS       Y5, Y1, Y5
+	VMOVUPS      k32_magicfu<>+0(SB), Y4
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y4
+	VSUBPS       k32_magicfu<>+0(SB), Y4, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y5
+	VMOVUPS      k32_p6<>+0(SB), Y7
+	VFMADD213PS  k32_p5<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_p4<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_p3<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_p2<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y7
+	VPSRLD       $0x01, Y4, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y4, Y4
+	VPSUBD       Y6, Y4, Y4
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y4, Y7, Y5
+	VMOVUPS      Y5, 32(R9)(AX*1)
+	VADDPS       Y5, Y3, Y3
+	ADDQ         BX, R9
+	DECQ         R10
+	JMP          c7
+
+cdone8:
+	VMOVUPS Y2, (R8)
+	VMOVUPS Y3, 32(R8)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, SI
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000010, DI
+	JMP     blk5
+
+blknext6:
+blk9:
+	CMPQ   DI, $0x00000008
+	JL     blknext10
+	VXORPS Y2, Y2, Y2
+	MOVQ   CX, R9
+	MOVQ   DX, R10
+
+c11:
+	TESTQ        R10, R10
+	JZ           cdone12
+	VMOVUPS      (R9), Y3
+	VSUBPS       (SI), Y3, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMINPS       Y3, Y1, Y3
+	VMOVUPS      k32_magicfu<>+0(SB), Y4
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y4
+	VSUBPS       k32_magicfu<>+0(SB), Y4, Y5
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y5, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y5, Y3
+	VMOVUPS      k32_p6<>+0(SB), Y6
+	VFMADD213PS  k32_p5<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_p4<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_p3<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_p2<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y6
+	VPSRLD       $0x01, Y4, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VPSUBD       Y5, Y4, Y4
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y4, Y6, Y3
+	VMOVUPS      Y3, (R9)(AX*1)
+	VADDPS       Y3, Y2, Y2
+	ADDQ         BX, R9
+	DECQ         R10
+	JMP          c11
+
+cdone12:
+	VMOVUPS Y2, (R8)
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, SI
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000008, DI
+	JMP     blk9
+
+blknext10:
+	TESTQ      DI, DI
+	JZ         blkdone13
+	LEAQ       ymmtailmask<>+32(SB), R9
+	SHLQ       $0x02, DI
+	NEGQ       DI
+	VMOVDQU    (R9)(DI*1), Y2
+	VMASKMOVPS (SI), Y2, Y3
+	VXORPS     Y4, Y4, Y4
+	MOVQ       DX, DX
+
+c14:
+	TESTQ        DX, DX
+	JZ           cdone15
+	VMASKMOVPS   (CX), Y2, Y5
+	VSUBPS       Y3, Y5, Y5
+	VMAXPS       Y5, Y0, Y5
+	VMINPS       Y5, Y1, Y5
+	VMOVUPS      k32_magicfu<>+0(SB), Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y6
+	VSUBPS       k32_magicfu<>+0(SB), Y6, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y5
+	VMOVUPS      k32_p6<>+0(SB), Y8
+	VFMADD213PS  k32_p5<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_p4<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_p3<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_p2<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y8
+	VPSRLD       $0x01, Y6, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSUBD       Y7, Y6, Y6
+	VMULPS       Y7, Y8, Y8
+	VMULPS       Y6, Y8, Y5
+	VMASKMOVPS   Y5, Y2, (CX)(AX*1)
+	VADDPS       Y5, Y4, Y4
+	ADDQ         BX, CX
+	DECQ         DX
+	JMP          c14
+
+cdone15:
+	VMASKMOVPS Y4, Y2, (R8)
+
+blkdone13:
+	VZEROUPPER
+	RET
+
+// func scaleCols32AVX2(dst []float32, C int, stride int, a []float32)
+// Requires: AVX
+TEXT ·scaleCols32AVX2(SB), NOSPLIT, $0-64
+	MOVQ dst_base+0(FP), AX
+	MOVQ C+24(FP), CX
+	MOVQ stride+32(FP), DX
+	SHLQ $0x02, DX
+	MOVQ a_base+40(FP), BX
+	MOVQ a_len+48(FP), SI
+	MOVQ AX, AX
+
+blk1:
+	CMPQ    SI, $0x00000020
+	JL      blknext2
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	VMOVUPS 64(BX), Y2
+	VMOVUPS 96(BX), Y3
+	MOVQ    AX, DI
+	MOVQ    CX, R8
+
+c3:
+	TESTQ   R8, R8
+	JZ      cdone4
+	VMOVUPS (DI), Y4
+	VMULPS  Y0, Y4, Y4
+	VMOVUPS Y4, (DI)
+	VMOVUPS 32(DI), Y4
+	VMULPS  Y1, Y4, Y4
+	VMOVUPS Y4, 32(DI)
+	VMOVUPS 64(DI), Y4
+	VMULPS  Y2, Y4, Y4
+	VMOVUPS Y4, 64(DI)
+	VMOVUPS 96(DI), Y4
+	VMULPS  Y3, Y4, Y4
+	VMOVUPS Y4, 96(DI)
+	ADDQ    DX, DI
+	DECQ    R8
+	JMP     c3
+
+cdone4:
+	ADDQ $0x00000080, AX
+	ADDQ $0x00000080, BX
+	SUBQ $0x00000020, SI
+	JMP  blk1
+
+blknext2:
+blk5:
+	CMPQ    SI, $0x00000010
+	JL      blknext6
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	MOVQ    AX, DI
+	MOVQ    CX, R8
+
+c7:
+	TESTQ   R8, R8
+	JZ      cdone8
+	VMOVUPS (DI), Y2
+	VMULPS  Y0, Y2, Y2
+	VMOVUPS Y2, (DI)
+	VMOVUPS 32(DI), Y2
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS Y2, 32(DI)
+	ADDQ    DX, DI
+	DECQ    R8
+	JMP     c7
+
+cdone8:
+	ADDQ $0x00000040, AX
+	ADDQ $0x00000040, BX
+	SUBQ $0x00000010, SI
+	JMP  blk5
+
+blknext6:
+blk9:
+	CMPQ    SI, $0x00000008
+	JL      blknext10
+	VMOVUPS (BX), Y0
+	MOVQ    AX, DI
+	MOVQ    CX, R8
+
+c11:
+	TESTQ   R8, R8
+	JZ      cdone12
+	VMOVUPS (DI), Y1
+	VMULPS  Y0, Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    DX, DI
+	DECQ    R8
+	JMP     c11
+
+cdone12:
+	ADDQ $0x00000020, AX
+	ADDQ $0x00000020, BX
+	SUBQ $0x00000008, SI
+	JMP  blk9
+
+blknext10:
+	TESTQ      SI, SI
+	JZ         blkdone13
+	LEAQ       ymmtailmask<>+32(SB), DI
+	SHLQ       $0x02, SI
+	NEGQ       SI
+	VMOVDQU    (DI)(SI*1), Y0
+	VMASKMOVPS (BX), Y0, Y1
+	MOVQ       CX, CX
+
+c14:
+	TESTQ      CX, CX
+	JZ         cdone15
+	VMASKMOVPS (AX), Y0, Y2
+	VMULPS     Y1, Y2, Y2
+	VMASKMOVPS Y2, Y0, (AX)
+	ADDQ       DX, AX
+	DECQ       CX
+	JMP        c14
+
+cdone15:
+blkdone13:
+	VZEROUPPER
+	RET
+
 // func maxSumExp64AVX2(s []float64) (m float64, sum float64)
 // Requires: AVX, AVX2, FMA3, SSE2
 TEXT ·maxSumExp64AVX2(SB), NOSPLIT, $0-40
@@ -5384,6 +5964,626 @@ DATA k64_lposinf<>+48(SB)/8, $0x7ff0000000000000
 DATA k64_lposinf<>+56(SB)/8, $0x7ff0000000000000
 GLOBL k64_lposinf<>(SB), RODATA|NOPTR, $64
 
+// func maxCols64AVX2(m []float64, s []float64, C int, stride int) (nan bool)
+// Requires: AVX
+TEXT ·maxCols64AVX2(SB), NOSPLIT, $0-65
+	MOVQ    m_base+0(FP), AX
+	MOVQ    m_len+8(FP), CX
+	MOVQ    s_base+24(FP), DX
+	MOVQ    C+48(FP), BX
+	MOVQ    stride+56(FP), SI
+	SHLQ    $0x03, SI
+	VMOVUPD k64_neginf<>+0(SB), Y0
+	VXORPD  Y1, Y1, Y1
+	MOVQ    DX, DX
+
+blk1:
+	CMPQ    CX, $0x00000010
+	JL      blknext2
+	VMOVUPD Y0, Y2
+	VMOVUPD Y0, Y3
+	VMOVUPD Y0, Y4
+	VMOVUPD Y0, Y5
+	MOVQ    DX, DI
+	MOVQ    BX, R8
+
+c3:
+	TESTQ   R8, R8
+	JZ      cdone4
+	VMOVUPD (DI), Y6
+	VCMPPD  $0x03, Y6, Y6, Y7
+	VORPD   Y7, Y1, Y1
+	VMAXPD  Y2, Y6, Y2
+	VMOVUPD 32(DI), Y6
+	VCMPPD  $0x03, Y6, Y6, Y7
+	VORPD   Y7, Y1, Y1
+	VMAXPD  Y3, Y6, Y3
+	VMOVUPD 64(DI), Y6
+	VCMPPD  $0x03, Y6, Y6, Y7
+	VORPD   Y7, Y1, Y1
+	VMAXPD  Y4, Y6, Y4
+	VMOVUPD 96(DI), Y6
+	VCMPPD  $0x03, Y6, Y6, Y7
+	VORPD   Y7, Y1, Y1
+	VMAXPD  Y5, Y6, Y5
+	ADDQ    SI, DI
+	DECQ    R8
+	JMP     c3
+
+cdone4:
+	VMOVUPD Y2, (AX)
+	VMOVUPD Y3, 32(AX)
+	VMOVUPD Y4, 64(AX)
+	VMOVUPD Y5, 96(AX)
+	ADDQ    $0x00000080, DX
+	ADDQ    $0x00000080, AX
+	SUBQ    $0x00000010, CX
+	JMP     blk1
+
+blknext2:
+blk5:
+	CMPQ    CX, $0x00000008
+	JL      blknext6
+	VMOVUPD Y0, Y2
+	VMOVUPD Y0, Y3
+	MOVQ    DX, DI
+	MOVQ    BX, R8
+
+c7:
+	TESTQ   R8, R8
+	JZ      cdone8
+	VMOVUPD (DI), Y4
+	VCMPPD  $0x03, Y4, Y4, Y5
+	VORPD   Y5, Y1, Y1
+	VMAXPD  Y2, Y4, Y2
+	VMOVUPD 32(DI), Y4
+	VCMPPD  $0x03, Y4, Y4, Y5
+	VORPD   Y5, Y1, Y1
+	VMAXPD  Y3, Y4, Y3
+	ADDQ    SI, DI
+	DECQ    R8
+	JMP     c7
+
+cdone8:
+	VMOVUPD Y2, (AX)
+	VMOVUPD Y3, 32(AX)
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000008, CX
+	JMP     blk5
+
+blknext6:
+blk9:
+	CMPQ    CX, $0x00000004
+	JL      blknext10
+	VMOVUPD Y0, Y2
+	MOVQ    DX, DI
+	MOVQ    BX, R8
+
+c11:
+	TESTQ   R8, R8
+	JZ      cdone12
+	VMOVUPD (DI), Y3
+	VCMPPD  $0x03, Y3, Y3, Y4
+	VORPD   Y4, Y1, Y1
+	VMAXPD  Y2, Y3, Y2
+	ADDQ    SI, DI
+	DECQ    R8
+	JMP     c11
+
+cdone12:
+	VMOVUPD Y2, (AX)
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, AX
+	SUBQ    $0x00000004, CX
+	JMP     blk9
+
+blknext10:
+	TESTQ   CX, CX
+	JZ      blkdone13
+	LEAQ    ymmtailmask<>+32(SB), DI
+	SHLQ    $0x03, CX
+	NEGQ    CX
+	VMOVDQU (DI)(CX*1), Y2
+	VMOVUPD Y0, Y0
+	MOVQ    DX, CX
+	MOVQ    BX, DX
+
+c14:
+	TESTQ      DX, DX
+	JZ         cdone15
+	VMASKMOVPD (CX), Y2, Y3
+	VCMPPD     $0x03, Y3, Y3, Y4
+	VORPD      Y4, Y1, Y1
+	VMAXPD     Y0, Y3, Y0
+	ADDQ       SI, CX
+	DECQ       DX
+	JMP        c14
+
+cdone15:
+	VMASKMOVPD Y0, Y2, (AX)
+
+blkdone13:
+	VMOVMSKPD Y1, AX
+	TESTL     AX, AX
+	SETNE     AL
+	MOVB      AL, nan+64(FP)
+	VZEROUPPER
+	RET
+
+// func expSumCols64AVX2(dst []float64, s []float64, C int, stride int, m []float64, sum []float64)
+// Requires: AVX, AVX2, FMA3
+TEXT ·expSumCols64AVX2(SB), NOSPLIT, $0-112
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    s_base+24(FP), CX
+	MOVQ    C+48(FP), DX
+	MOVQ    stride+56(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    m_base+64(FP), SI
+	MOVQ    m_len+72(FP), DI
+	MOVQ    sum_base+88(FP), R8
+	VMOVUPD k64_lo<>+0(SB), Y0
+	VMOVUPD k64_hi<>+0(SB), Y1
+	SUBQ    CX, AX
+	MOVQ    CX, CX
+	MOVQ    R8, R8
+
+blk1:
+	CMPQ   DI, $0x00000010
+	JL     blknext2
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	MOVQ   CX, R9
+	MOVQ   DX, R10
+
+c3:
+	TESTQ        R10, R10
+	JZ           cdone4
+	VMOVUPD      (R9), Y6
+	VSUBPD       (SI), Y6, Y6
+	VMOVUPD      32(R9), Y7
+	VSUBPD       32(SI), Y7, Y7
+	VMOVUPD      64(R9), Y8
+	VSUBPD       64(SI), Y8, Y8
+	VMOVUPD      96(R9), Y9
+	VSUBPD       96(SI), Y9, Y9
+	VMAXPD       Y6, Y0, Y6
+	VMINPD       Y6, Y1, Y6
+	VMOVUPD      k64_magicfu<>+0(SB), Y10
+	VFMADD231PD  k64_log2e<>+0(SB), Y6, Y10
+	VSUBPD       k64_magicfu<>+0(SB), Y10, Y11
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y6
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y6
+	VMOVUPD      k64_p11<>+0(SB), Y12
+	VFMADD213PD  k64_p10<>+0(SB), Y6, Y12
+	VFMADD213PD  k64_p9<>+0(SB), Y6, Y12
+	VFMADD213PD  k64_p8<>+0(SB), Y6, Y12
+	VFMADD213PD  k64_p7<>+0(SB), Y6, Y12
+	VFMADD213PD  k64_p6<>+0(SB), Y6, Y12
+	VFMADD213PD  k64_p5<>+0(SB), Y6, Y12
+	VFMADD213PD  k64_p4<>+0(SB), Y6, Y12
+	VFMADD213PD  k64_p3<>+0(SB), Y6, Y12
+	VFMADD213PD  k64_p2<>+0(SB), Y6, Y12
+	VFMADD213PD  k64_p1<>+0(SB), Y6, Y12
+	VFMADD213PD  k64_p1<>+0(SB), Y6, Y12
+	VPSRLQ       $0x01, Y10, Y11
+	VPSLLQ       $0x34, Y11, Y11
+	VPSLLQ       $0x34, Y10, Y10
+	VPSUBQ       Y11, Y10, Y10
+	VMULPD       Y11, Y12, Y12
+	VMULPD       Y10, Y12, Y6
+	VMOVUPD      Y6, (R9)(AX*1)
+	VADDPD       Y6, Y2, Y2
+	VMAXPD       Y7, Y0, Y7
+	VMINPD       Y7, Y1, Y7
+	VMOVUPD      k64_magicfu<>+0(SB), Y6
+	VFMADD231PD  k64_log2e<>+0(SB), Y7, Y6
+	VSUBPD       k64_magicfu<>+0(SB), Y6, Y10
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y7
+	VMOVUPD      k64_p11<>+0(SB), Y11
+	VFMADD213PD  k64_p10<>+0(SB), Y7, Y11
+	VFMADD213PD  k64_p9<>+0(SB), Y7, Y11
+	VFMADD213PD  k64_p8<>+0(SB), Y7, Y11
+	VFMADD213PD  k64_p7<>+0(SB), Y7, Y11
+	VFMADD213PD  k64_p6<>+0(SB), Y7, Y11
+	VFMADD213PD  k64_p5<>+0(SB), Y7, Y11
+	VFMADD213PD  k64_p4<>+0(SB), Y7, Y11
+	VFMADD213PD  k64_p3<>+0(SB), Y7, Y11
+	VFMADD213PD  k64_p2<>+0(SB), Y7, Y11
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y11
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y11
+	VPSRLQ       $0x01, Y6, Y10
+	VPSLLQ       $0x34, Y10, Y10
+	VPSLLQ       $0x34, Y6, Y6
+	VPSUBQ       Y10, Y6, Y6
+	VMULPD       Y10, Y11, Y11
+	VMULPD       Y6, Y11, Y7
+	VMOVUPD      Y7, 32(R9)(AX*1)
+	VADDPD       Y7, Y3, Y3
+	VMAXPD       Y8, Y0, Y8
+	VMINPD       Y8, Y1, Y8
+	VMOVUPD      k64_magicfu<>+0(SB), Y6
+	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y6
+	VSUBPD       k64_magicfu<>+0(SB), Y6, Y7
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y7, Y8
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y7, Y8
+	VMOVUPD      k64_p11<>+0(SB), Y10
+	VFMADD213PD  k64_p10<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_p9<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_p8<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_p7<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_p6<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_p5<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_p4<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_p3<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_p2<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y10
+	VPSRLQ       $0x01, Y6, Y7
+	VPSLLQ       $0x34, Y7, Y7
+	VPSLLQ       $0x34, Y6, Y6
+	VPSUBQ       Y7, Y6, Y6
+	VMULPD       Y7, Y10, Y10
+	VMULPD       Y6, Y10, Y8
+	VMOVUPD      Y8, 64(R9)(AX*1)
+	VADDPD       Y8, Y4, Y4
+	VMAXPD       Y9, Y0, Y9
+	VMINPD       Y9, Y1, Y9
+	VMOVUPD      k64_magicfu<>+0(SB), Y6
+	VFMADD231PD  k64_log2e<>+0(SB), Y9, Y6
+	VSUBPD       k64_magicfu<>+0(SB), Y6, Y7
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y7, Y9
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y7, Y9
+	VMOVUPD      k64_p11<>+0(SB), Y8
+	VFMADD213PD  k64_p10<>+0(SB), Y9, Y8
+	VFMADD213PD  k64_p9<>+0(SB), Y9, Y8
+	VFMADD213PD  k64_p8<>+0(SB), Y9, Y8
+	VFMADD213PD  k64_p7<>+0(SB), Y9, Y8
+	VFMADD213PD  k64_p6<>+0(SB), Y9, Y8
+	VFMADD213PD  k64_p5<>+0(SB), Y9, Y8
+	VFMADD213PD  k64_p4<>+0(SB), Y9, Y8
+	VFMADD213PD  k64_p3<>+0(SB), Y9, Y8
+	VFMADD213PD  k64_p2<>+0(SB), Y9, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y9, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y9, Y8
+	VPSRLQ       $0x01, Y6, Y7
+	VPSLLQ       $0x34, Y7, Y7
+	VPSLLQ       $0x34, Y6, Y6
+	VPSUBQ       Y7, Y6, Y6
+	VMULPD       Y7, Y8, Y8
+	VMULPD       Y6, Y8, Y9
+	VMOVUPD      Y9, 96(R9)(AX*1)
+	VADDPD       Y9, Y5, Y5
+	ADDQ         BX, R9
+	DECQ         R10
+	JMP          c3
+
+cdone4:
+	VMOVUPD Y2, (R8)
+	VMOVUPD Y3, 32(R8)
+	VMOVUPD Y4, 64(R8)
+	VMOVUPD Y5, 96(R8)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, SI
+	ADDQ    $0x00000080, R8
+	SUBQ    $0x00000010, DI
+	JMP     blk1
+
+blknext2:
+blk5:
+	CMPQ   DI, $0x00000008
+	JL     blknext6
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	MOVQ   CX, R9
+	MOVQ   DX, R10
+
+c7:
+	TESTQ        R10, R10
+	JZ           cdone8
+	VMOVUPD      (R9), Y4
+	VSUBPD       (SI), Y4, Y4
+	VMOVUPD      32(R9), Y5
+	VSUBPD       32(SI), Y5, Y5
+	VMAXPD       Y4, Y0, Y4
+	VMINPD       Y4, Y1, Y4
+	VMOVUPD      k64_magicfu<>+0(SB), Y6
+	VFMADD231PD  k64_log2e<>+0(SB), Y4, Y6
+	VSUBPD       k64_magicfu<>+0(SB), Y6, Y7
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y7, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y7, Y4
+	VMOVUPD      k64_p11<>+0(SB), Y8
+	VFMADD213PD  k64_p10<>+0(SB), Y4, Y8
+	VFMADD213PD  k64_p9<>+0(SB), Y4, Y8
+	VFMADD213PD  k64_p8<>+0(SB), Y4, Y8
+	VFMADD213PD  k64_p7<>+0(SB), Y4, Y8
+	VFMADD213PD  k64_p6<>+0(SB), Y4, Y8
+	VFMADD213PD  k64_p5<>+0(SB), Y4, Y8
+	VFMADD213PD  k64_p4<>+0(SB), Y4, Y8
+	VFMADD213PD  k64_p3<>+0(SB), Y4, Y8
+	VFMADD213PD  k64_p2<>+0(SB), Y4, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y8
+	VPSRLQ       $0x01, Y6, Y7
+	VPSLLQ       $0x34, Y7, Y7
+	VPSLLQ       $0x34, Y6, Y6
+	VPSUBQ       Y7, Y6, Y6
+	VMULPD       Y7, Y8, Y8
+	VMULPD       Y6, Y8, Y4
+	VMOVUPD      Y4, (R9)(AX*1)
+	VADDPD       Y4, Y2, Y2
+	VMAXPD       Y5, Y0, Y5
+	VMINPD       Y5, Y1, Y5
+	VMOVUPD      k64_magicfu<>+0(SB), Y4
+	VFMADD231PD  k64_log2e<>+0(SB), Y5, Y4
+	VSUBPD       k64_magicfu<>+0(SB), Y4, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y5
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y5
+	VMOVUPD      k64_p11<>+0(SB), Y7
+	VFMADD213PD  k64_p10<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_p9<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_p8<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_p7<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_p6<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_p5<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_p4<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_p3<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_p2<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y5, Y7
+	VPSRLQ       $0x01, Y4, Y6
+	VPSLLQ       $0x34, Y6, Y6
+	VPSLLQ       $0x34, Y4, Y4
+	VPSUBQ       Y6, Y4, Y4
+	VMULPD       Y6, Y7, Y7
+	VMULPD       Y4, Y7, Y5
+	VMOVUPD      Y5, 32(R9)(AX*1)
+	VADDPD       Y5, Y3, Y3
+	ADDQ         BX, R9
+	DECQ         R10
+	JMP          c7
+
+cdone8:
+	VMOVUPD Y2, (R8)
+	VMOVUPD Y3, 32(R8)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, SI
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000008, DI
+	JMP     blk5
+
+blknext6:
+blk9:
+	CMPQ   DI, $0x00000004
+	JL     blknext10
+	VXORPD Y2, Y2, Y2
+	MOVQ   CX, R9
+	MOVQ   DX, R10
+
+c11:
+	TESTQ        R10, R10
+	JZ           cdone12
+	VMOVUPD      (R9), Y3
+	VSUBPD       (SI), Y3, Y3
+	VMAXPD       Y3, Y0, Y3
+	VMINPD       Y3, Y1, Y3
+	VMOVUPD      k64_magicfu<>+0(SB), Y4
+	VFMADD231PD  k64_log2e<>+0(SB), Y3, Y4
+	VSUBPD       k64_magicfu<>+0(SB), Y4, Y5
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y5, Y3
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y5, Y3
+	VMOVUPD      k64_p11<>+0(SB), Y6
+	VFMADD213PD  k64_p10<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p9<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p8<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p7<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p6<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p5<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p4<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p3<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p2<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p1<>+0(SB), Y3, Y6
+	VFMADD213PD  k64_p1<>+0(SB), Y3, Y6
+	VPSRLQ       $0x01, Y4, Y5
+	VPSLLQ       $0x34, Y5, Y5
+	VPSLLQ       $0x34, Y4, Y4
+	VPSUBQ       Y5, Y4, Y4
+	VMULPD       Y5, Y6, Y6
+	VMULPD       Y4, Y6, Y3
+	VMOVUPD      Y3, (R9)(AX*1)
+	VADDPD       Y3, Y2, Y2
+	ADDQ         BX, R9
+	DECQ         R10
+	JMP          c11
+
+cdone12:
+	VMOVUPD Y2, (R8)
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, SI
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000004, DI
+	JMP     blk9
+
+blknext10:
+	TESTQ      DI, DI
+	JZ         blkdone13
+	LEAQ       ymmtailmask<>+32(SB), R9
+	SHLQ       $0x03, DI
+	NEGQ       DI
+	VMOVDQU    (R9)(DI*1), Y2
+	VMASKMOVPD (SI), Y2, Y3
+	VXORPD     Y4, Y4, Y4
+	MOVQ       DX, DX
+
+c14:
+	TESTQ        DX, DX
+	JZ           cdone15
+	VMASKMOVPD   (CX), Y2, Y5
+	VSUBPD       Y3, Y5, Y5
+	VMAXPD       Y5, Y0, Y5
+	VMINPD       Y5, Y1, Y5
+	VMOVUPD      k64_magicfu<>+0(SB), Y6
+	VFMADD231PD  k64_log2e<>+0(SB), Y5, Y6
+	VSUBPD       k64_magicfu<>+0(SB), Y6, Y7
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y7, Y5
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y7, Y5
+	VMOVUPD      k64_p11<>+0(SB), Y8
+	VFMADD213PD  k64_p10<>+0(SB), Y5, Y8
+	VFMADD213PD  k64_p9<>+0(SB), Y5, Y8
+	VFMADD213PD  k64_p8<>+0(SB), Y5, Y8
+	VFMADD213PD  k64_p7<>+0(SB), Y5, Y8
+	VFMADD213PD  k64_p6<>+0(SB), Y5, Y8
+	VFMADD213PD  k64_p5<>+0(SB), Y5, Y8
+	VFMADD213PD  k64_p4<>+0(SB), Y5, Y8
+	VFMADD213PD  k64_p3<>+0(SB), Y5, Y8
+	VFMADD213PD  k64_p2<>+0(SB), Y5, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y5, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y5, Y8
+	VPSRLQ       $0x01, Y6, Y7
+	VPSLLQ       $0x34, Y7, Y7
+	VPSLLQ       $0x34, Y6, Y6
+	VPSUBQ       Y7, Y6, Y6
+	VMULPD       Y7, Y8, Y8
+	VMULPD       Y6, Y8, Y5
+	VMASKMOVPD   Y5, Y2, (CX)(AX*1)
+	VADDPD       Y5, Y4, Y4
+	ADDQ         BX, CX
+	DECQ         DX
+	JMP          c14
+
+cdone15:
+	VMASKMOVPD Y4, Y2, (R8)
+
+blkdone13:
+	VZEROUPPER
+	RET
+
+// func scaleCols64AVX2(dst []float64, C int, stride int, a []float64)
+// Requires: AVX
+TEXT ·scaleCols64AVX2(SB), NOSPLIT, $0-64
+	MOVQ dst_base+0(FP), AX
+	MOVQ C+24(FP), CX
+	MOVQ stride+32(FP), DX
+	SHLQ $0x03, DX
+	MOVQ a_base+40(FP), BX
+	MOVQ a_len+48(FP), SI
+	MOVQ AX, AX
+
+blk1:
+	CMPQ    SI, $0x00000010
+	JL      blknext2
+	VMOVUPD (BX), Y0
+	VMOVUPD 32(BX), Y1
+	VMOVUPD 64(BX), Y2
+	VMOVUPD 96(BX), Y3
+	MOVQ    AX, DI
+	MOVQ    CX, R8
+
+c3:
+	TESTQ   R8, R8
+	JZ      cdone4
+	VMOVUPD (DI), Y4
+	VMULPD  Y0, Y4, Y4
+	VMOVUPD Y4, (DI)
+	VMOVUPD 32(DI), Y4
+	VMULPD  Y1, Y4, Y4
+	VMOVUPD Y4, 32(DI)
+	VMOVUPD 64(DI), Y4
+	VMULPD  Y2, Y4, Y4
+	VMOVUPD Y4, 64(DI)
+	VMOVUPD 96(DI), Y4
+	VMULPD  Y3, Y4, Y4
+	VMOVUPD Y4, 96(DI)
+	ADDQ    DX, DI
+	DECQ    R8
+	JMP     c3
+
+cdone4:
+	ADDQ $0x00000080, AX
+	ADDQ $0x00000080, BX
+	SUBQ $0x00000010, SI
+	JMP  blk1
+
+blknext2:
+blk5:
+	CMPQ    SI, $0x00000008
+	JL      blknext6
+	VMOVUPD (BX), Y0
+	VMOVUPD 32(BX), Y1
+	MOVQ    AX, DI
+	MOVQ    CX, R8
+
+c7:
+	TESTQ   R8, R8
+	JZ      cdone8
+	VMOVUPD (DI), Y2
+	VMULPD  Y0, Y2, Y2
+	VMOVUPD Y2, (DI)
+	VMOVUPD 32(DI), Y2
+	VMULPD  Y1, Y2, Y2
+	VMOVUPD Y2, 32(DI)
+	ADDQ    DX, DI
+	DECQ    R8
+	JMP     c7
+
+cdone8:
+	ADDQ $0x00000040, AX
+	ADDQ $0x00000040, BX
+	SUBQ $0x00000008, SI
+	JMP  blk5
+
+blknext6:
+blk9:
+	CMPQ    SI, $0x00000004
+	JL      blknext10
+	VMOVUPD (BX), Y0
+	MOVQ    AX, DI
+	MOVQ    CX, R8
+
+c11:
+	TESTQ   R8, R8
+	JZ      cdone12
+	VMOVUPD (DI), Y1
+	VMULPD  Y0, Y1, Y1
+	VMOVUPD Y1, (DI)
+	ADDQ    DX, DI
+	DECQ    R8
+	JMP     c11
+
+cdone12:
+	ADDQ $0x00000020, AX
+	ADDQ $0x00000020, BX
+	SUBQ $0x00000004, SI
+	JMP  blk9
+
+blknext10:
+	TESTQ      SI, SI
+	JZ         blkdone13
+	LEAQ       ymmtailmask<>+32(SB), DI
+	SHLQ       $0x03, SI
+	NEGQ       SI
+	VMOVDQU    (DI)(SI*1), Y0
+	VMASKMOVPD (BX), Y0, Y1
+	MOVQ       CX, CX
+
+c14:
+	TESTQ      CX, CX
+	JZ         cdone15
+	VMASKMOVPD (AX), Y0, Y2
+	VMULPD     Y1, Y2, Y2
+	VMASKMOVPD Y2, Y0, (AX)
+	ADDQ       DX, AX
+	DECQ       CX
+	JMP        c14
+
+cdone15:
+blkdone13:
+	VZEROUPPER
+	RET
+
 // func maxSumExp32AVX512(s []float32) (m float32, sum float32)
 // Requires: AVX, AVX512F, SSE
 TEXT ·maxSumExp32AVX512(SB), NOSPLIT, $0-32
@@ -7122,6 +8322,557 @@ DATA k32_lfix<>+52(SB)/4, $0x03538422
 DATA k32_lfix<>+56(SB)/4, $0x03538422
 DATA k32_lfix<>+60(SB)/4, $0x03538422
 GLOBL k32_lfix<>(SB), RODATA|NOPTR, $64
+
+// func maxCols32AVX512(m []float32, s []float32, C int, stride int) (nan bool)
+// Requires: AVX, AVX512F
+TEXT ·maxCols32AVX512(SB), NOSPLIT, $0-65
+	MOVQ    m_base+0(FP), AX
+	MOVQ    m_len+8(FP), CX
+	MOVQ    s_base+24(FP), DX
+	MOVQ    C+48(FP), BX
+	MOVQ    stride+56(FP), SI
+	SHLQ    $0x02, SI
+	VMOVUPS k32_neginf<>+0(SB), Z0
+	KXORW   K1, K1, K1
+	MOVQ    DX, DX
+
+blk1:
+	CMPQ    CX, $0x00000040
+	JL      blknext2
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	VMOVUPS Z0, Z3
+	VMOVUPS Z0, Z4
+	MOVQ    DX, DI
+	MOVQ    BX, R8
+
+c3:
+	TESTQ   R8, R8
+	JZ      cdone4
+	VMOVUPS (DI), Z5
+	VCMPPS  $0x03, Z5, Z5, K2
+	KORW    K2, K1, K1
+	VMAXPS  Z1, Z5, Z1
+	VMOVUPS 64(DI), Z5
+	VCMPPS  $0x03, Z5, Z5, K2
+	KORW    K2, K1, K1
+	VMAXPS  Z2, Z5, Z2
+	VMOVUPS 128(DI), Z5
+	VCMPPS  $0x03, Z5, Z5, K2
+	KORW    K2, K1, K1
+	VMAXPS  Z3, Z5, Z3
+	VMOVUPS 192(DI), Z5
+	VCMPPS  $0x03, Z5, Z5, K2
+	KORW    K2, K1, K1
+	VMAXPS  Z4, Z5, Z4
+	ADDQ    SI, DI
+	DECQ    R8
+	JMP     c3
+
+cdone4:
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z2, 64(AX)
+	VMOVUPS Z3, 128(AX)
+	VMOVUPS Z4, 192(AX)
+	ADDQ    $0x00000100, DX
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, CX
+	JMP     blk1
+
+blknext2:
+blk5:
+	CMPQ    CX, $0x00000020
+	JL      blknext6
+	VMOVUPS Z0, Z1
+	VMOVUPS Z0, Z2
+	MOVQ    DX, DI
+	MOVQ    BX, R8
+
+c7:
+	TESTQ   R8, R8
+	JZ      cdone8
+	VMOVUPS (DI), Z3
+	VCMPPS  $0x03, Z3, Z3, K2
+	KORW    K2, K1, K1
+	VMAXPS  Z1, Z3, Z1
+	VMOVUPS 64(DI), Z3
+	VCMPPS  $0x03, Z3, Z3, K2
+	KORW    K2, K1, K1
+	VMAXPS  Z2, Z3, Z2
+	ADDQ    SI, DI
+	DECQ    R8
+	JMP     c7
+
+cdone8:
+	VMOVUPS Z1, (AX)
+	VMOVUPS Z2, 64(AX)
+	ADDQ    $0x00000080, DX
+	ADDQ    $0x00000080, AX
+	SUBQ    $0x00000020, CX
+	JMP     blk5
+
+blknext6:
+blk9:
+	CMPQ    CX, $0x00000010
+	JL      blknext10
+	VMOVUPS Z0, Z1
+	MOVQ    DX, DI
+	MOVQ    BX, R8
+
+c11:
+	TESTQ   R8, R8
+	JZ      cdone12
+	VMOVUPS (DI), Z2
+	VCMPPS  $0x03, Z2, Z2, K2
+	KORW    K2, K1, K1
+	VMAXPS  Z1, Z2, Z1
+	ADDQ    SI, DI
+	DECQ    R8
+	JMP     c11
+
+cdone12:
+	VMOVUPS Z1, (AX)
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
+	JMP     blk9
+
+blknext10:
+	TESTQ   CX, CX
+	JZ      blkdone13
+	LEAQ    ktailmask<>+0(SB), DI
+	KMOVW   (DI)(CX*2), K2
+	VMOVUPS Z0, Z0
+	MOVQ    DX, CX
+	MOVQ    BX, DX
+
+c14:
+	TESTQ     DX, DX
+	JZ        cdone15
+	VMOVUPS.Z (CX), K2, Z1
+	VCMPPS    $0x03, Z1, Z1, K3
+	KORW      K3, K1, K1
+	VMAXPS    Z0, Z1, Z0
+	ADDQ      SI, CX
+	DECQ      DX
+	JMP       c14
+
+cdone15:
+	VMOVUPS Z0, K2, (AX)
+
+blkdone13:
+	KMOVW K1, AX
+	TESTL AX, AX
+	SETNE AL
+	MOVB  AL, nan+64(FP)
+	VZEROUPPER
+	RET
+
+// func expSumCols32AVX512(dst []float32, s []float32, C int, stride int, m []float32, sum []float32)
+// Requires: AVX, AVX512F
+TEXT ·expSumCols32AVX512(SB), NOSPLIT, $0-112
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    s_base+24(FP), CX
+	MOVQ    C+48(FP), DX
+	MOVQ    stride+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    m_base+64(FP), SI
+	MOVQ    m_len+72(FP), DI
+	MOVQ    sum_base+88(FP), R8
+	VMOVUPS k32_lo<>+0(SB), Z0
+	VMOVUPS k32_hi<>+0(SB), Z1
+	VMOVUPS k32_log2e<>+0(SB), Z2
+	VMOVUPS k32_magic<>+0(SB), Z3
+	VMOVUPS k32_ln2hi<>+0(SB), Z4
+	VMOVUPS k32_ln2lo<>+0(SB), Z5
+	VMOVUPS k32_p6<>+0(SB), Z6
+	VMOVUPS k32_p5<>+0(SB), Z7
+	VMOVUPS k32_p4<>+0(SB), Z8
+	VMOVUPS k32_p3<>+0(SB), Z9
+	VMOVUPS k32_p2<>+0(SB), Z10
+	VMOVUPS k32_p1<>+0(SB), Z11
+	SUBQ    CX, AX
+	MOVQ    CX, CX
+	MOVQ    R8, R8
+
+blk1:
+	CMPQ    DI, $0x00000040
+	JL      blknext2
+	VMOVUPS (SI), Z12
+	VPXORD  Z13, Z13, Z13
+	VMOVUPS 64(SI), Z14
+	VPXORD  Z15, Z15, Z15
+	VMOVUPS 128(SI), Z16
+	VPXORD  Z17, Z17, Z17
+	VMOVUPS 192(SI), Z18
+	VPXORD  Z19, Z19, Z19
+	MOVQ    CX, R9
+	MOVQ    DX, R10
+
+c3:
+	TESTQ        R10, R10
+	JZ           cdone4
+	VMOVUPS      (R9), Z20
+	VSUBPS       Z12, Z20, Z20
+	VMOVUPS      64(R9), Z21
+	VSUBPS       Z14, Z21, Z21
+	VMOVUPS      128(R9), Z22
+	VSUBPS       Z16, Z22, Z22
+	VMOVUPS      192(R9), Z23
+	VSUBPS       Z18, Z23, Z23
+	VMAXPS       Z20, Z0, Z20
+	VMINPS       Z20, Z1, Z20
+	VMOVUPS      Z3, Z24
+	VFMADD231PS  Z2, Z20, Z24
+	VSUBPS       Z3, Z24, Z24
+	VFNMADD231PS Z4, Z24, Z20
+	VFNMADD231PS Z5, Z24, Z20
+	VMOVUPS      Z6, Z29
+	VFMADD213PS  Z7, Z20, Z29
+	VFMADD213PS  Z8, Z20, Z29
+	VFMADD213PS  Z9, Z20, Z29
+	VFMADD213PS  Z10, Z20, Z29
+	VFMADD213PS  Z11, Z20, Z29
+	VFMADD213PS  Z11, Z20, Z29
+	VSCALEFPS    Z24, Z29, Z20
+	VMOVUPS      Z20, (R9)(AX*1)
+	VADDPS       Z20, Z13, Z13
+	VMAXPS       Z21, Z0, Z21
+	VMINPS       Z21, Z1, Z21
+	VMOVUPS      Z3, Z20
+	VFMADD231PS  Z2, Z21, Z20
+	VSUBPS       Z3, Z20, Z20
+	VFNMADD231PS Z4, Z20, Z21
+	VFNMADD231PS Z5, Z20, Z21
+	VMOVUPS      Z6, Z24
+	VFMADD213PS  Z7, Z21, Z24
+	VFMADD213PS  Z8, Z21, Z24
+	VFMADD213PS  Z9, Z21, Z24
+	VFMADD213PS  Z10, Z21, Z24
+	VFMADD213PS  Z11, Z21, Z24
+	VFMADD213PS  Z11, Z21, Z24
+	VSCALEFPS    Z20, Z24, Z21
+	VMOVUPS      Z21, 64(R9)(AX*1)
+	VADDPS       Z21, Z15, Z15
+	VMAXPS       Z22, Z0, Z22
+	VMINPS       Z22, Z1, Z22
+	VMOVUPS      Z3, Z20
+	VFMADD231PS  Z2, Z22, Z20
+	VSUBPS       Z3, Z20, Z20
+	VFNMADD231PS Z4, Z20, Z22
+	VFNMADD231PS Z5, Z20, Z22
+	VMOVUPS      Z6, Z21
+	VFMADD213PS  Z7, Z22, Z21
+	VFMADD213PS  Z8, Z22, Z21
+	VFMADD213PS  Z9, Z22, Z21
+	VFMADD213PS  Z10, Z22, Z21
+	VFMADD213PS  Z11, Z22, Z21
+	VFMADD213PS  Z11, Z22, Z21
+	VSCALEFPS    Z20, Z21, Z22
+	VMOVUPS      Z22, 128(R9)(AX*1)
+	VADDPS       Z22, Z17, Z17
+	VMAXPS       Z23, Z0, Z23
+	VMINPS       Z23, Z1, Z23
+	VMOVUPS      Z3, Z20
+	VFMADD231PS  Z2, Z23, Z20
+	VSUBPS       Z3, Z20, Z20
+	VFNMADD231PS Z4, Z20, Z23
+	VFNMADD231PS Z5, Z20, Z23
+	VMOVUPS      Z6, Z21
+	VFMADD213PS  Z7, Z23, Z21
+	VFMADD213PS  Z8, Z23, Z21
+	VFMADD213PS  Z9, Z23, Z21
+	VFMADD213PS  Z10, Z23, Z21
+	VFMADD213PS  Z11, Z23, Z21
+	VFMADD213PS  Z11, Z23, Z21
+	VSCALEFPS    Z20, Z21, Z23
+	VMOVUPS      Z23, 192(R9)(AX*1)
+	VADDPS       Z23, Z19, Z19
+	ADDQ         BX, R9
+	DECQ         R10
+	JMP          c3
+
+cdone4:
+	VMOVUPS Z13, (R8)
+	VMOVUPS Z15, 64(R8)
+	VMOVUPS Z17, 128(R8)
+	VMOVUPS Z19, 192(R8)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, SI
+	ADDQ    $0x00000100, R8
+	SUBQ    $0x00000040, DI
+	JMP     blk1
+
+blknext2:
+blk5:
+	CMPQ    DI, $0x00000020
+	JL      blknext6
+	VMOVUPS (SI), Z12
+	VPXORD  Z25, Z25, Z25
+	VMOVUPS 64(SI), Z13
+	VPXORD  Z26, Z26, Z26
+	MOVQ    CX, R9
+	MOVQ    DX, R10
+
+c7:
+	TESTQ        R10, R10
+	JZ           cdone8
+	VMOVUPS      (R9), Z14
+	VSUBPS       Z12, Z14, Z14
+	VMOVUPS      64(R9), Z15
+	VSUBPS       Z13, Z15, Z15
+	VMAXPS       Z14, Z0, Z14
+	VMINPS       Z14, Z1, Z14
+	VMOVUPS      Z3, Z16
+	VFMADD231PS  Z2, Z14, Z16
+	VSUBPS       Z3, Z16, Z16
+	VFNMADD231PS Z4, Z16, Z14
+	VFNMADD231PS Z5, Z16, Z14
+	VMOVUPS      Z6, Z17
+	VFMADD213PS  Z7, Z14, Z17
+	VFMADD213PS  Z8, Z14, Z17
+	VFMADD213PS  Z9, Z14, Z17
+	VFMADD213PS  Z10, Z14, Z17
+	VFMADD213PS  Z11, Z14, Z17
+	VFMADD213PS  Z11, Z14, Z17
+	VSCALEFPS    Z16, Z17, Z14
+	VMOVUPS      Z14, (R9)(AX*1)
+	VADDPS       Z14, Z25, Z25
+	VMAXPS       Z15, Z0, Z15
+	VMINPS       Z15, Z1, Z15
+	VMOVUPS      Z3, Z14
+	VFMADD231PS  Z2, Z15, Z14
+	VSUBPS       Z3, Z14, Z14
+	VFNMADD231PS Z4, Z14, Z15
+	VFNMADD231PS Z5, Z14, Z15
+	VMOVUPS      Z6, Z16
+	VFMADD213PS  Z7, Z15, Z16
+	VFMADD213PS  Z8, Z15, Z16
+	VFMADD213PS  Z9, Z15, Z16
+	VFMADD213PS  Z10, Z15, Z16
+	VFMADD213PS  Z11, Z15, Z16
+	VFMADD213PS  Z11, Z15, Z16
+	VSCALEFPS    Z14, Z16, Z15
+	VMOVUPS      Z15, 64(R9)(AX*1)
+	VADDPS       Z15, Z26, Z26
+	ADDQ         BX, R9
+	DECQ         R10
+	JMP          c7
+
+cdone8:
+	VMOVUPS Z25, (R8)
+	VMOVUPS Z26, 64(R8)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, SI
+	ADDQ    $0x00000080, R8
+	SUBQ    $0x00000020, DI
+	JMP     blk5
+
+blknext6:
+blk9:
+	CMPQ    DI, $0x00000010
+	JL      blknext10
+	VMOVUPS (SI), Z12
+	VPXORD  Z27, Z27, Z27
+	MOVQ    CX, R9
+	MOVQ    DX, R10
+
+c11:
+	TESTQ        R10, R10
+	JZ           cdone12
+	VMOVUPS      (R9), Z13
+	VSUBPS       Z12, Z13, Z13
+	VMAXPS       Z13, Z0, Z13
+	VMINPS       Z13, Z1, Z13
+	VMOVUPS      Z3, Z14
+	VFMADD231PS  Z2, Z13, Z14
+	VSUBPS       Z3, Z14, Z14
+	VFNMADD231PS Z4, Z14, Z13
+	VFNMADD231PS Z5, Z14, Z13
+	VMOVUPS      Z6, Z15
+	VFMADD213PS  Z7, Z13, Z15
+	VFMADD213PS  Z8, Z13, Z15
+	VFMADD213PS  Z9, Z13, Z15
+	VFMADD213PS  Z10, Z13, Z15
+	VFMADD213PS  Z11, Z13, Z15
+	VFMADD213PS  Z11, Z13, Z15
+	VSCALEFPS    Z14, Z15, Z13
+	VMOVUPS      Z13, (R9)(AX*1)
+	VADDPS       Z13, Z27, Z27
+	ADDQ         BX, R9
+	DECQ         R10
+	JMP          c11
+
+cdone12:
+	VMOVUPS Z27, (R8)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, SI
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000010, DI
+	JMP     blk9
+
+blknext10:
+	TESTQ     DI, DI
+	JZ        blkdone13
+	LEAQ      ktailmask<>+0(SB), R9
+	KMOVW     (R9)(DI*2), K1
+	VMOVUPS.Z (SI), K1, Z12
+	VPXORD    Z28, Z28, Z28
+	MOVQ      DX, DX
+
+c14:
+	TESTQ        DX, DX
+	JZ           cdone15
+	VMOVUPS.Z    (CX), K1, Z13
+	VSUBPS       Z12, Z13, Z13
+	VMAXPS       Z13, Z0, Z13
+	VMINPS       Z13, Z1, Z13
+	VMOVUPS      Z3, Z14
+	VFMADD231PS  Z2, Z13, Z14
+	VSUBPS       Z3, Z14, Z14
+	VFNMADD231PS Z4, Z14, Z13
+	VFNMADD231PS Z5, Z14, Z13
+	VMOVUPS      Z6, Z15
+	VFMADD213PS  Z7, Z13, Z15
+	VFMADD213PS  Z8, Z13, Z15
+	VFMADD213PS  Z9, Z13, Z15
+	VFMADD213PS  Z10, Z13, Z15
+	VFMADD213PS  Z11, Z13, Z15
+	VFMADD213PS  Z11, Z13, Z15
+	VSCALEFPS    Z14, Z15, Z13
+	VMOVUPS      Z13, K1, (CX)(AX*1)
+	VADDPS       Z13, Z28, Z28
+	ADDQ         BX, CX
+	DECQ         DX
+	JMP          c14
+
+cdone15:
+	VMOVUPS Z28, K1, (R8)
+
+blkdone13:
+	VZEROUPPER
+	RET
+
+// func scaleCols32AVX512(dst []float32, C int, stride int, a []float32)
+// Requires: AVX, AVX512F
+TEXT ·scaleCols32AVX512(SB), NOSPLIT, $0-64
+	MOVQ dst_base+0(FP), AX
+	MOVQ C+24(FP), CX
+	MOVQ stride+32(FP), DX
+	SHLQ $0x02, DX
+	MOVQ a_base+40(FP), BX
+	MOVQ a_len+48(FP), SI
+	MOVQ AX, AX
+
+blk1:
+	CMPQ    SI, $0x00000040
+	JL      blknext2
+	VMOVUPS (BX), Z0
+	VMOVUPS 64(BX), Z1
+	VMOVUPS 128(BX), Z2
+	VMOVUPS 192(BX), Z3
+	MOVQ    AX, DI
+	MOVQ    CX, R8
+
+c3:
+	TESTQ   R8, R8
+	JZ      cdone4
+	VMOVUPS (DI), Z4
+	VMULPS  Z0, Z4, Z4
+	VMOVUPS Z4, (DI)
+	VMOVUPS 64(DI), Z4
+	VMULPS  Z1, Z4, Z4
+	VMOVUPS Z4, 64(DI)
+	VMOVUPS 128(DI), Z4
+	VMULPS  Z2, Z4, Z4
+	VMOVUPS Z4, 128(DI)
+	VMOVUPS 192(DI), Z4
+	VMULPS  Z3, Z4, Z4
+	VMOVUPS Z4, 192(DI)
+	ADDQ    DX, DI
+	DECQ    R8
+	JMP     c3
+
+cdone4:
+	ADDQ $0x00000100, AX
+	ADDQ $0x00000100, BX
+	SUBQ $0x00000040, SI
+	JMP  blk1
+
+blknext2:
+blk5:
+	CMPQ    SI, $0x00000020
+	JL      blknext6
+	VMOVUPS (BX), Z0
+	VMOVUPS 64(BX), Z1
+	MOVQ    AX, DI
+	MOVQ    CX, R8
+
+c7:
+	TESTQ   R8, R8
+	JZ      cdone8
+	VMOVUPS (DI), Z2
+	VMULPS  Z0, Z2, Z2
+	VMOVUPS Z2, (DI)
+	VMOVUPS 64(DI), Z2
+	VMULPS  Z1, Z2, Z2
+	VMOVUPS Z2, 64(DI)
+	ADDQ    DX, DI
+	DECQ    R8
+	JMP     c7
+
+cdone8:
+	ADDQ $0x00000080, AX
+	ADDQ $0x00000080, BX
+	SUBQ $0x00000020, SI
+	JMP  blk5
+
+blknext6:
+blk9:
+	CMPQ    SI, $0x00000010
+	JL      blknext10
+	VMOVUPS (BX), Z0
+	MOVQ    AX, DI
+	MOVQ    CX, R8
+
+c11:
+	TESTQ   R8, R8
+	JZ      cdone12
+	VMOVUPS (DI), Z1
+	VMULPS  Z0, Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    DX, DI
+	DECQ    R8
+	JMP     c11
+
+cdone12:
+	ADDQ $0x00000040, AX
+	ADDQ $0x00000040, BX
+	SUBQ $0x00000010, SI
+	JMP  blk9
+
+blknext10:
+	TESTQ     SI, SI
+	JZ        blkdone13
+	LEAQ      ktailmask<>+0(SB), DI
+	KMOVW     (DI)(SI*2), K1
+	VMOVUPS.Z (BX), K1, Z0
+	MOVQ      CX, CX
+
+c14:
+	TESTQ     CX, CX
+	JZ        cdone15
+	VMOVUPS.Z (AX), K1, Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, K1, (AX)
+	ADDQ      DX, AX
+	DECQ      CX
+	JMP       c14
+
+cdone15:
+blkdone13:
+	VZEROUPPER
+	RET
 
 // func maxSumExp64AVX512(s []float64) (m float64, sum float64)
 // Requires: AVX, AVX512F, SSE2
@@ -8978,3 +10729,588 @@ DATA k64_lfix<>+40(SB)/8, $0x0000000003538422
 DATA k64_lfix<>+48(SB)/8, $0x0000000003538422
 DATA k64_lfix<>+56(SB)/8, $0x0000000003538422
 GLOBL k64_lfix<>(SB), RODATA|NOPTR, $64
+
+// func maxCols64AVX512(m []float64, s []float64, C int, stride int) (nan bool)
+// Requires: AVX, AVX512F
+TEXT ·maxCols64AVX512(SB), NOSPLIT, $0-65
+	MOVQ    m_base+0(FP), AX
+	MOVQ    m_len+8(FP), CX
+	MOVQ    s_base+24(FP), DX
+	MOVQ    C+48(FP), BX
+	MOVQ    stride+56(FP), SI
+	SHLQ    $0x03, SI
+	VMOVUPD k64_neginf<>+0(SB), Z0
+	KXORW   K1, K1, K1
+	MOVQ    DX, DX
+
+blk1:
+	CMPQ    CX, $0x00000020
+	JL      blknext2
+	VMOVUPD Z0, Z1
+	VMOVUPD Z0, Z2
+	VMOVUPD Z0, Z3
+	VMOVUPD Z0, Z4
+	MOVQ    DX, DI
+	MOVQ    BX, R8
+
+c3:
+	TESTQ   R8, R8
+	JZ      cdone4
+	VMOVUPD (DI), Z5
+	VCMPPD  $0x03, Z5, Z5, K2
+	KORW    K2, K1, K1
+	VMAXPD  Z1, Z5, Z1
+	VMOVUPD 64(DI), Z5
+	VCMPPD  $0x03, Z5, Z5, K2
+	KORW    K2, K1, K1
+	VMAXPD  Z2, Z5, Z2
+	VMOVUPD 128(DI), Z5
+	VCMPPD  $0x03, Z5, Z5, K2
+	KORW    K2, K1, K1
+	VMAXPD  Z3, Z5, Z3
+	VMOVUPD 192(DI), Z5
+	VCMPPD  $0x03, Z5, Z5, K2
+	KORW    K2, K1, K1
+	VMAXPD  Z4, Z5, Z4
+	ADDQ    SI, DI
+	DECQ    R8
+	JMP     c3
+
+cdone4:
+	VMOVUPD Z1, (AX)
+	VMOVUPD Z2, 64(AX)
+	VMOVUPD Z3, 128(AX)
+	VMOVUPD Z4, 192(AX)
+	ADDQ    $0x00000100, DX
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000020, CX
+	JMP     blk1
+
+blknext2:
+blk5:
+	CMPQ    CX, $0x00000010
+	JL      blknext6
+	VMOVUPD Z0, Z1
+	VMOVUPD Z0, Z2
+	MOVQ    DX, DI
+	MOVQ    BX, R8
+
+c7:
+	TESTQ   R8, R8
+	JZ      cdone8
+	VMOVUPD (DI), Z3
+	VCMPPD  $0x03, Z3, Z3, K2
+	KORW    K2, K1, K1
+	VMAXPD  Z1, Z3, Z1
+	VMOVUPD 64(DI), Z3
+	VCMPPD  $0x03, Z3, Z3, K2
+	KORW    K2, K1, K1
+	VMAXPD  Z2, Z3, Z2
+	ADDQ    SI, DI
+	DECQ    R8
+	JMP     c7
+
+cdone8:
+	VMOVUPD Z1, (AX)
+	VMOVUPD Z2, 64(AX)
+	ADDQ    $0x00000080, DX
+	ADDQ    $0x00000080, AX
+	SUBQ    $0x00000010, CX
+	JMP     blk5
+
+blknext6:
+blk9:
+	CMPQ    CX, $0x00000008
+	JL      blknext10
+	VMOVUPD Z0, Z1
+	MOVQ    DX, DI
+	MOVQ    BX, R8
+
+c11:
+	TESTQ   R8, R8
+	JZ      cdone12
+	VMOVUPD (DI), Z2
+	VCMPPD  $0x03, Z2, Z2, K2
+	KORW    K2, K1, K1
+	VMAXPD  Z1, Z2, Z1
+	ADDQ    SI, DI
+	DECQ    R8
+	JMP     c11
+
+cdone12:
+	VMOVUPD Z1, (AX)
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000008, CX
+	JMP     blk9
+
+blknext10:
+	TESTQ   CX, CX
+	JZ      blkdone13
+	LEAQ    ktailmask<>+0(SB), DI
+	KMOVW   (DI)(CX*2), K2
+	VMOVUPD Z0, Z0
+	MOVQ    DX, CX
+	MOVQ    BX, DX
+
+c14:
+	TESTQ     DX, DX
+	JZ        cdone15
+	VMOVUPD.Z (CX), K2, Z1
+	VCMPPD    $0x03, Z1, Z1, K3
+	KORW      K3, K1, K1
+	VMAXPD    Z0, Z1, Z0
+	ADDQ      SI, CX
+	DECQ      DX
+	JMP       c14
+
+cdone15:
+	VMOVUPD Z0, K2, (AX)
+
+blkdone13:
+	KMOVW K1, AX
+	TESTL AX, AX
+	SETNE AL
+	MOVB  AL, nan+64(FP)
+	VZEROUPPER
+	RET
+
+// func expSumCols64AVX512(dst []float64, s []float64, C int, stride int, m []float64, sum []float64)
+// Requires: AVX, AVX512F
+TEXT ·expSumCols64AVX512(SB), NOSPLIT, $0-112
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    s_base+24(FP), CX
+	MOVQ    C+48(FP), DX
+	MOVQ    stride+56(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    m_base+64(FP), SI
+	MOVQ    m_len+72(FP), DI
+	MOVQ    sum_base+88(FP), R8
+	VMOVUPD k64_lo<>+0(SB), Z0
+	VMOVUPD k64_hi<>+0(SB), Z1
+	VMOVUPD k64_log2e<>+0(SB), Z2
+	VMOVUPD k64_magic<>+0(SB), Z3
+	VMOVUPD k64_ln2hi<>+0(SB), Z4
+	VMOVUPD k64_ln2lo<>+0(SB), Z5
+	SUBQ    CX, AX
+	MOVQ    CX, CX
+	MOVQ    R8, R8
+
+blk1:
+	CMPQ    DI, $0x00000020
+	JL      blknext2
+	VMOVUPD (SI), Z6
+	VPXORD  Z7, Z7, Z7
+	VMOVUPD 64(SI), Z8
+	VPXORD  Z9, Z9, Z9
+	VMOVUPD 128(SI), Z10
+	VPXORD  Z11, Z11, Z11
+	VMOVUPD 192(SI), Z12
+	VPXORD  Z13, Z13, Z13
+	MOVQ    CX, R9
+	MOVQ    DX, R10
+
+c3:
+	TESTQ        R10, R10
+	JZ           cdone4
+	VMOVUPD      (R9), Z14
+	VSUBPD       Z6, Z14, Z14
+	VMOVUPD      64(R9), Z15
+	VSUBPD       Z8, Z15, Z15
+	VMOVUPD      128(R9), Z16
+	VSUBPD       Z10, Z16, Z16
+	VMOVUPD      192(R9), Z17
+	VSUBPD       Z12, Z17, Z17
+	VMAXPD       Z14, Z0, Z14
+	VMINPD       Z14, Z1, Z14
+	VMOVUPD      Z3, Z18
+	VFMADD231PD  Z2, Z14, Z18
+	VSUBPD       Z3, Z18, Z18
+	VFNMADD231PD Z4, Z18, Z14
+	VFNMADD231PD Z5, Z18, Z14
+	VMOVUPD      k64_p11<>+0(SB), Z23
+	VFMADD213PD  k64_p10<>+0(SB), Z14, Z23
+	VFMADD213PD  k64_p9<>+0(SB), Z14, Z23
+	VFMADD213PD  k64_p8<>+0(SB), Z14, Z23
+	VFMADD213PD  k64_p7<>+0(SB), Z14, Z23
+	VFMADD213PD  k64_p6<>+0(SB), Z14, Z23
+	VFMADD213PD  k64_p5<>+0(SB), Z14, Z23
+	VFMADD213PD  k64_p4<>+0(SB), Z14, Z23
+	VFMADD213PD  k64_p3<>+0(SB), Z14, Z23
+	VFMADD213PD  k64_p2<>+0(SB), Z14, Z23
+	VFMADD213PD  k64_p1<>+0(SB), Z14, Z23
+	VFMADD213PD  k64_p1<>+0(SB), Z14, Z23
+	VSCALEFPD    Z18, Z23, Z14
+	VMOVUPD      Z14, (R9)(AX*1)
+	VADDPD       Z14, Z7, Z7
+	VMAXPD       Z15, Z0, Z15
+	VMINPD       Z15, Z1, Z15
+	VMOVUPD      Z3, Z14
+	VFMADD231PD  Z2, Z15, Z14
+	VSUBPD       Z3, Z14, Z14
+	VFNMADD231PD Z4, Z14, Z15
+	VFNMADD231PD Z5, Z14, Z15
+	VMOVUPD      k64_p11<>+0(SB), Z18
+	VFMADD213PD  k64_p10<>+0(SB), Z15, Z18
+	VFMADD213PD  k64_p9<>+0(SB), Z15, Z18
+	VFMADD213PD  k64_p8<>+0(SB), Z15, Z18
+	VFMADD213PD  k64_p7<>+0(SB), Z15, Z18
+	VFMADD213PD  k64_p6<>+0(SB), Z15, Z18
+	VFMADD213PD  k64_p5<>+0(SB), Z15, Z18
+	VFMADD213PD  k64_p4<>+0(SB), Z15, Z18
+	VFMADD213PD  k64_p3<>+0(SB), Z15, Z18
+	VFMADD213PD  k64_p2<>+0(SB), Z15, Z18
+	VFMADD213PD  k64_p1<>+0(SB), Z15, Z18
+	VFMADD213PD  k64_p1<>+0(SB), Z15, Z18
+	VSCALEFPD    Z14, Z18, Z15
+	VMOVUPD      Z15, 64(R9)(AX*1)
+	VADDPD       Z15, Z9, Z9
+	VMAXPD       Z16, Z0, Z16
+	VMINPD       Z16, Z1, Z16
+	VMOVUPD      Z3, Z14
+	VFMADD231PD  Z2, Z16, Z14
+	VSUBPD       Z3, Z14, Z14
+	VFNMADD231PD Z4, Z14, Z16
+	VFNMADD231PD Z5, Z14, Z16
+	VMOVUPD      k64_p11<>+0(SB), Z15
+	VFMADD213PD  k64_p10<>+0(SB), Z16, Z15
+	VFMADD213PD  k64_p9<>+0(SB), Z16, Z15
+	VFMADD213PD  k64_p8<>+0(SB), Z16, Z15
+	VFMADD213PD  k64_p7<>+0(SB), Z16, Z15
+	VFMADD213PD  k64_p6<>+0(SB), Z16, Z15
+	VFMADD213PD  k64_p5<>+0(SB), Z16, Z15
+	VFMADD213PD  k64_p4<>+0(SB), Z16, Z15
+	VFMADD213PD  k64_p3<>+0(SB), Z16, Z15
+	VFMADD213PD  k64_p2<>+0(SB), Z16, Z15
+	VFMADD213PD  k64_p1<>+0(SB), Z16, Z15
+	VFMADD213PD  k64_p1<>+0(SB), Z16, Z15
+	VSCALEFPD    Z14, Z15, Z16
+	VMOVUPD      Z16, 128(R9)(AX*1)
+	VADDPD       Z16, Z11, Z11
+	VMAXPD       Z17, Z0, Z17
+	VMINPD       Z17, Z1, Z17
+	VMOVUPD      Z3, Z14
+	VFMADD231PD  Z2, Z17, Z14
+	VSUBPD       Z3, Z14, Z14
+	VFNMADD231PD Z4, Z14, Z17
+	VFNMADD231PD Z5, Z14, Z17
+	VMOVUPD      k64_p11<>+0(SB), Z15
+	VFMADD213PD  k64_p10<>+0(SB), Z17, Z15
+	VFMADD213PD  k64_p9<>+0(SB), Z17, Z15
+	VFMADD213PD  k64_p8<>+0(SB), Z17, Z15
+	VFMADD213PD  k64_p7<>+0(SB), Z17, Z15
+	VFMADD213PD  k64_p6<>+0(SB), Z17, Z15
+	VFMADD213PD  k64_p5<>+0(SB), Z17, Z15
+	VFMADD213PD  k64_p4<>+0(SB), Z17, Z15
+	VFMADD213PD  k64_p3<>+0(SB), Z17, Z15
+	VFMADD213PD  k64_p2<>+0(SB), Z17, Z15
+	VFMADD213PD  k64_p1<>+0(SB), Z17, Z15
+	VFMADD213PD  k64_p1<>+0(SB), Z17, Z15
+	VSCALEFPD    Z14, Z15, Z17
+	VMOVUPD      Z17, 192(R9)(AX*1)
+	VADDPD       Z17, Z13, Z13
+	ADDQ         BX, R9
+	DECQ         R10
+	JMP          c3
+
+cdone4:
+	VMOVUPD Z7, (R8)
+	VMOVUPD Z9, 64(R8)
+	VMOVUPD Z11, 128(R8)
+	VMOVUPD Z13, 192(R8)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, SI
+	ADDQ    $0x00000100, R8
+	SUBQ    $0x00000020, DI
+	JMP     blk1
+
+blknext2:
+blk5:
+	CMPQ    DI, $0x00000010
+	JL      blknext6
+	VMOVUPD (SI), Z6
+	VPXORD  Z19, Z19, Z19
+	VMOVUPD 64(SI), Z7
+	VPXORD  Z20, Z20, Z20
+	MOVQ    CX, R9
+	MOVQ    DX, R10
+
+c7:
+	TESTQ        R10, R10
+	JZ           cdone8
+	VMOVUPD      (R9), Z8
+	VSUBPD       Z6, Z8, Z8
+	VMOVUPD      64(R9), Z9
+	VSUBPD       Z7, Z9, Z9
+	VMAXPD       Z8, Z0, Z8
+	VMINPD       Z8, Z1, Z8
+	VMOVUPD      Z3, Z10
+	VFMADD231PD  Z2, Z8, Z10
+	VSUBPD       Z3, Z10, Z10
+	VFNMADD231PD Z4, Z10, Z8
+	VFNMADD231PD Z5, Z10, Z8
+	VMOVUPD      k64_p11<>+0(SB), Z11
+	VFMADD213PD  k64_p10<>+0(SB), Z8, Z11
+	VFMADD213PD  k64_p9<>+0(SB), Z8, Z11
+	VFMADD213PD  k64_p8<>+0(SB), Z8, Z11
+	VFMADD213PD  k64_p7<>+0(SB), Z8, Z11
+	VFMADD213PD  k64_p6<>+0(SB), Z8, Z11
+	VFMADD213PD  k64_p5<>+0(SB), Z8, Z11
+	VFMADD213PD  k64_p4<>+0(SB), Z8, Z11
+	VFMADD213PD  k64_p3<>+0(SB), Z8, Z11
+	VFMADD213PD  k64_p2<>+0(SB), Z8, Z11
+	VFMADD213PD  k64_p1<>+0(SB), Z8, Z11
+	VFMADD213PD  k64_p1<>+0(SB), Z8, Z11
+	VSCALEFPD    Z10, Z11, Z8
+	VMOVUPD      Z8, (R9)(AX*1)
+	VADDPD       Z8, Z19, Z19
+	VMAXPD       Z9, Z0, Z9
+	VMINPD       Z9, Z1, Z9
+	VMOVUPD      Z3, Z8
+	VFMADD231PD  Z2, Z9, Z8
+	VSUBPD       Z3, Z8, Z8
+	VFNMADD231PD Z4, Z8, Z9
+	VFNMADD231PD Z5, Z8, Z9
+	VMOVUPD      k64_p11<>+0(SB), Z10
+	VFMADD213PD  k64_p10<>+0(SB), Z9, Z10
+	VFMADD213PD  k64_p9<>+0(SB), Z9, Z10
+	VFMADD213PD  k64_p8<>+0(SB), Z9, Z10
+	VFMADD213PD  k64_p7<>+0(SB), Z9, Z10
+	VFMADD213PD  k64_p6<>+0(SB), Z9, Z10
+	VFMADD213PD  k64_p5<>+0(SB), Z9, Z10
+	VFMADD213PD  k64_p4<>+0(SB), Z9, Z10
+	VFMADD213PD  k64_p3<>+0(SB), Z9, Z10
+	VFMADD213PD  k64_p2<>+0(SB), Z9, Z10
+	VFMADD213PD  k64_p1<>+0(SB), Z9, Z10
+	VFMADD213PD  k64_p1<>+0(SB), Z9, Z10
+	VSCALEFPD    Z8, Z10, Z9
+	VMOVUPD      Z9, 64(R9)(AX*1)
+	VADDPD       Z9, Z20, Z20
+	ADDQ         BX, R9
+	DECQ         R10
+	JMP          c7
+
+cdone8:
+	VMOVUPD Z19, (R8)
+	VMOVUPD Z20, 64(R8)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, SI
+	ADDQ    $0x00000080, R8
+	SUBQ    $0x00000010, DI
+	JMP     blk5
+
+blknext6:
+blk9:
+	CMPQ    DI, $0x00000008
+	JL      blknext10
+	VMOVUPD (SI), Z6
+	VPXORD  Z21, Z21, Z21
+	MOVQ    CX, R9
+	MOVQ    DX, R10
+
+c11:
+	TESTQ        R10, R10
+	JZ           cdone12
+	VMOVUPD      (R9), Z7
+	VSUBPD       Z6, Z7, Z7
+	VMAXPD       Z7, Z0, Z7
+	VMINPD       Z7, Z1, Z7
+	VMOVUPD      Z3, Z8
+	VFMADD231PD  Z2, Z7, Z8
+	VSUBPD       Z3, Z8, Z8
+	VFNMADD231PD Z4, Z8, Z7
+	VFNMADD231PD Z5, Z8, Z7
+	VMOVUPD      k64_p11<>+0(SB), Z9
+	VFMADD213PD  k64_p10<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p9<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p8<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p7<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p6<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p5<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p4<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p3<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p2<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p1<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p1<>+0(SB), Z7, Z9
+	VSCALEFPD    Z8, Z9, Z7
+	VMOVUPD      Z7, (R9)(AX*1)
+	VADDPD       Z7, Z21, Z21
+	ADDQ         BX, R9
+	DECQ         R10
+	JMP          c11
+
+cdone12:
+	VMOVUPD Z21, (R8)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, SI
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000008, DI
+	JMP     blk9
+
+blknext10:
+	TESTQ     DI, DI
+	JZ        blkdone13
+	LEAQ      ktailmask<>+0(SB), R9
+	KMOVW     (R9)(DI*2), K1
+	VMOVUPD.Z (SI), K1, Z6
+	VPXORD    Z22, Z22, Z22
+	MOVQ      DX, DX
+
+c14:
+	TESTQ        DX, DX
+	JZ           cdone15
+	VMOVUPD.Z    (CX), K1, Z7
+	VSUBPD       Z6, Z7, Z7
+	VMAXPD       Z7, Z0, Z7
+	VMINPD       Z7, Z1, Z7
+	VMOVUPD      Z3, Z8
+	VFMADD231PD  Z2, Z7, Z8
+	VSUBPD       Z3, Z8, Z8
+	VFNMADD231PD Z4, Z8, Z7
+	VFNMADD231PD Z5, Z8, Z7
+	VMOVUPD      k64_p11<>+0(SB), Z9
+	VFMADD213PD  k64_p10<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p9<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p8<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p7<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p6<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p5<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p4<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p3<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p2<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p1<>+0(SB), Z7, Z9
+	VFMADD213PD  k64_p1<>+0(SB), Z7, Z9
+	VSCALEFPD    Z8, Z9, Z7
+	VMOVUPD      Z7, K1, (CX)(AX*1)
+	VADDPD       Z7, Z22, Z22
+	ADDQ         BX, CX
+	DECQ         DX
+	JMP          c14
+
+cdone15:
+	VMOVUPD Z22, K1, (R8)
+
+blkdone13:
+	VZEROUPPER
+	RET
+
+// func scaleCols64AVX512(dst []float64, C int, stride int, a []float64)
+// Requires: AVX, AVX512F
+TEXT ·scaleCols64AVX512(SB), NOSPLIT, $0-64
+	MOVQ dst_base+0(FP), AX
+	MOVQ C+24(FP), CX
+	MOVQ stride+32(FP), DX
+	SHLQ $0x03, DX
+	MOVQ a_base+40(FP), BX
+	MOVQ a_len+48(FP), SI
+	MOVQ AX, AX
+
+blk1:
+	CMPQ    SI, $0x00000020
+	JL      blknext2
+	VMOVUPD (BX), Z0
+	VMOVUPD 64(BX), Z1
+	VMOVUPD 128(BX), Z2
+	VMOVUPD 192(BX), Z3
+	MOVQ    AX, DI
+	MOVQ    CX, R8
+
+c3:
+	TESTQ   R8, R8
+	JZ      cdone4
+	VMOVUPD (DI), Z4
+	VMULPD  Z0, Z4, Z4
+	VMOVUPD Z4, (DI)
+	VMOVUPD 64(DI), Z4
+	VMULPD  Z1, Z4, Z4
+	VMOVUPD Z4, 64(DI)
+	VMOVUPD 128(DI), Z4
+	VMULPD  Z2, Z4, Z4
+	VMOVUPD Z4, 128(DI)
+	VMOVUPD 192(DI), Z4
+	VMULPD  Z3, Z4, Z4
+	VMOVUPD Z4, 192(DI)
+	ADDQ    DX, DI
+	DECQ    R8
+	JMP     c3
+
+cdone4:
+	ADDQ $0x00000100, AX
+	ADDQ $0x00000100, BX
+	SUBQ $0x00000020, SI
+	JMP  blk1
+
+blknext2:
+blk5:
+	CMPQ    SI, $0x00000010
+	JL      blknext6
+	VMOVUPD (BX), Z0
+	VMOVUPD 64(BX), Z1
+	MOVQ    AX, DI
+	MOVQ    CX, R8
+
+c7:
+	TESTQ   R8, R8
+	JZ      cdone8
+	VMOVUPD (DI), Z2
+	VMULPD  Z0, Z2, Z2
+	VMOVUPD Z2, (DI)
+	VMOVUPD 64(DI), Z2
+	VMULPD  Z1, Z2, Z2
+	VMOVUPD Z2, 64(DI)
+	ADDQ    DX, DI
+	DECQ    R8
+	JMP     c7
+
+cdone8:
+	ADDQ $0x00000080, AX
+	ADDQ $0x00000080, BX
+	SUBQ $0x00000010, SI
+	JMP  blk5
+
+blknext6:
+blk9:
+	CMPQ    SI, $0x00000008
+	JL      blknext10
+	VMOVUPD (BX), Z0
+	MOVQ    AX, DI
+	MOVQ    CX, R8
+
+c11:
+	TESTQ   R8, R8
+	JZ      cdone12
+	VMOVUPD (DI), Z1
+	VMULPD  Z0, Z1, Z1
+	VMOVUPD Z1, (DI)
+	ADDQ    DX, DI
+	DECQ    R8
+	JMP     c11
+
+cdone12:
+	ADDQ $0x00000040, AX
+	ADDQ $0x00000040, BX
+	SUBQ $0x00000008, SI
+	JMP  blk9
+
+blknext10:
+	TESTQ     SI, SI
+	JZ        blkdone13
+	LEAQ      ktailmask<>+0(SB), DI
+	KMOVW     (DI)(SI*2), K1
+	VMOVUPD.Z (BX), K1, Z0
+	MOVQ      CX, CX
+
+c14:
+	TESTQ     CX, CX
+	JZ        cdone15
+	VMOVUPD.Z (AX), K1, Z1
+	VMULPD    Z0, Z1, Z1
+	VMOVUPD   Z1, K1, (AX)
+	ADDQ      DX, AX
+	DECQ      CX
+	JMP       c14
+
+cdone15:
+blkdone13:
+	VZEROUPPER
+	RET

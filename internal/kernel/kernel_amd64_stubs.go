@@ -54,6 +54,21 @@ func scale32AVX2(dst []float32, a float32)
 //go:noescape
 func log32AVX2(dst []float32, x []float32)
 
+// maxCols32AVX2 is maxCols32 for AVX2.
+//
+//go:noescape
+func maxCols32AVX2(m []float32, s []float32, C int, stride int) (nan bool)
+
+// expSumCols32AVX2 is expSumCols32 for AVX2.
+//
+//go:noescape
+func expSumCols32AVX2(dst []float32, s []float32, C int, stride int, m []float32, sum []float32)
+
+// scaleCols32AVX2 is scaleCols32 for AVX2.
+//
+//go:noescape
+func scaleCols32AVX2(dst []float32, C int, stride int, a []float32)
+
 // maxSumExp64AVX2 is maxSumExp64 for AVX2: the lanes' max and sum, NaN sum if the row holds NaN or +Inf.
 //
 //go:noescape
@@ -103,6 +118,21 @@ func scale64AVX2(dst []float64, a float64)
 //
 //go:noescape
 func log64AVX2(dst []float64, x []float64)
+
+// maxCols64AVX2 is maxCols64 for AVX2.
+//
+//go:noescape
+func maxCols64AVX2(m []float64, s []float64, C int, stride int) (nan bool)
+
+// expSumCols64AVX2 is expSumCols64 for AVX2.
+//
+//go:noescape
+func expSumCols64AVX2(dst []float64, s []float64, C int, stride int, m []float64, sum []float64)
+
+// scaleCols64AVX2 is scaleCols64 for AVX2.
+//
+//go:noescape
+func scaleCols64AVX2(dst []float64, C int, stride int, a []float64)
 
 // maxSumExp32AVX512 is maxSumExp32 for AVX512: the lanes' max and sum, NaN sum if the row holds NaN or +Inf.
 //
@@ -154,6 +184,21 @@ func scale32AVX512(dst []float32, a float32)
 //go:noescape
 func log32AVX512(dst []float32, x []float32)
 
+// maxCols32AVX512 is maxCols32 for AVX512.
+//
+//go:noescape
+func maxCols32AVX512(m []float32, s []float32, C int, stride int) (nan bool)
+
+// expSumCols32AVX512 is expSumCols32 for AVX512.
+//
+//go:noescape
+func expSumCols32AVX512(dst []float32, s []float32, C int, stride int, m []float32, sum []float32)
+
+// scaleCols32AVX512 is scaleCols32 for AVX512.
+//
+//go:noescape
+func scaleCols32AVX512(dst []float32, C int, stride int, a []float32)
+
 // maxSumExp64AVX512 is maxSumExp64 for AVX512: the lanes' max and sum, NaN sum if the row holds NaN or +Inf.
 //
 //go:noescape
@@ -203,3 +248,18 @@ func scale64AVX512(dst []float64, a float64)
 //
 //go:noescape
 func log64AVX512(dst []float64, x []float64)
+
+// maxCols64AVX512 is maxCols64 for AVX512.
+//
+//go:noescape
+func maxCols64AVX512(m []float64, s []float64, C int, stride int) (nan bool)
+
+// expSumCols64AVX512 is expSumCols64 for AVX512.
+//
+//go:noescape
+func expSumCols64AVX512(dst []float64, s []float64, C int, stride int, m []float64, sum []float64)
+
+// scaleCols64AVX512 is scaleCols64 for AVX512.
+//
+//go:noescape
+func scaleCols64AVX512(dst []float64, C int, stride int, a []float64)

@@ -247,3 +247,93 @@ func scale64Generic(dst []float64, a float64) {
 		dst[k] *= a
 	}
 }
+
+func maxCols32Generic(m, s []float32, C, stride int) (nan bool) {
+	L := len(m)
+	for j := range m {
+		m[j] = float32(math.Inf(-1))
+	}
+	for c := 0; c < C; c++ {
+		row := s[c*stride : c*stride+L]
+		for j, v := range row {
+			if v != v {
+				nan = true
+			} else if v > m[j] {
+				m[j] = v
+			}
+		}
+	}
+	return nan
+}
+
+func maxCols64Generic(m, s []float64, C, stride int) (nan bool) {
+	L := len(m)
+	for j := range m {
+		m[j] = math.Inf(-1)
+	}
+	for c := 0; c < C; c++ {
+		row := s[c*stride : c*stride+L]
+		for j, v := range row {
+			if v != v {
+				nan = true
+			} else if v > m[j] {
+				m[j] = v
+			}
+		}
+	}
+	return nan
+}
+
+func expSumCols32Generic(dst, s []float32, C, stride int, m, sum []float32) {
+	L := len(m)
+	sum = sum[:L]
+	for j := range sum {
+		sum[j] = 0
+	}
+	for c := 0; c < C; c++ {
+		in := s[c*stride : c*stride+L]
+		out := dst[c*stride : c*stride+L]
+		for j, v := range in {
+			e := float32(math.Exp(float64(v) - float64(m[j])))
+			out[j] = e
+			sum[j] += e
+		}
+	}
+}
+
+func expSumCols64Generic(dst, s []float64, C, stride int, m, sum []float64) {
+	L := len(m)
+	sum = sum[:L]
+	for j := range sum {
+		sum[j] = 0
+	}
+	for c := 0; c < C; c++ {
+		in := s[c*stride : c*stride+L]
+		out := dst[c*stride : c*stride+L]
+		for j, v := range in {
+			e := math.Exp(v - m[j])
+			out[j] = e
+			sum[j] += e
+		}
+	}
+}
+
+func scaleCols32Generic(dst []float32, C, stride int, a []float32) {
+	L := len(a)
+	for c := 0; c < C; c++ {
+		row := dst[c*stride : c*stride+L]
+		for j := range row {
+			row[j] *= a[j]
+		}
+	}
+}
+
+func scaleCols64Generic(dst []float64, C, stride int, a []float64) {
+	L := len(a)
+	for c := 0; c < C; c++ {
+		row := dst[c*stride : c*stride+L]
+		for j := range row {
+			row[j] *= a[j]
+		}
+	}
+}

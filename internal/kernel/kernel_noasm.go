@@ -34,3 +34,13 @@ func scale32(dst []float32, a float32)             { scale32Generic(dst, a) }
 func scale64(dst []float64, a float64)             { scale64Generic(dst, a) }
 func sum32(s []float32) float32                    { return sum32Generic(s) }
 func sum64(s []float64) float64                    { return sum64Generic(s) }
+func maxCols32(m, s []float32, C, stride int) bool { return maxCols32Generic(m, s, C, stride) }
+func maxCols64(m, s []float64, C, stride int) bool { return maxCols64Generic(m, s, C, stride) }
+func expSumCols32(dst, s []float32, C, stride int, m, sum []float32) {
+	expSumCols32Generic(dst, s, C, stride, m, sum)
+}
+func expSumCols64(dst, s []float64, C, stride int, m, sum []float64) {
+	expSumCols64Generic(dst, s, C, stride, m, sum)
+}
+func scaleCols32(dst []float32, C, stride int, a []float32) { scaleCols32Generic(dst, C, stride, a) }
+func scaleCols64(dst []float64, C, stride int, a []float64) { scaleCols64Generic(dst, C, stride, a) }

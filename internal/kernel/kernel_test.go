@@ -5,6 +5,9 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -1136,4 +1139,258 @@ func TestLogSpecial(t *testing.T) {
 			}
 		}
 	})
+}
+
+// colTol32 is the tolerance of a column sum of exponentials against the
+// portable one, summed in the same order: each term's own tolerance (see
+// close32) plus a rounding of the running sum per term.
+func colTol32(e []float32, d []float64, sum float32) float64 {
+	tol := float64(len(e)) * 0x1p-24 * math.Abs(float64(sum))
+	for i, v := range e {
+		dd := d[i]
+		if math.IsInf(dd, 0) || dd != dd {
+			dd = 0
+		}
+		tol += math.Abs(float64(v))*(4*0x1p-23+math.Abs(dd)*0x1p-24) + 2*0x1p-149
+	}
+	return tol
+}
+
+func colTol64(e []float64, d []float64, sum float64) float64 {
+	tol := float64(len(e)) * 0x1p-53 * math.Abs(sum)
+	for i, v := range e {
+		dd := d[i]
+		if math.IsInf(dd, 0) || dd != dd {
+			dd = 0
+		}
+		tol += math.Abs(v)*(4*0x1p-52+math.Abs(dd)*0x1p-53) + 2*0x1p-1074
+	}
+	return tol
+}
+
+func TestMaxCols32(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, g := range rowGens {
+			for _, sh := range colShapes {
+				C, L, stride := sh[0], sh[1], sh[2]
+				s := block32(g, C, L, stride, 5)
+				wm := make([]float32, L)
+				wnan := maxCols32Generic(wm, s, C, stride)
+				allm, m := guarded32(L)
+				isNaN := MaxCols32(m, s, C, stride)
+				checkGuard32(t, allm, L)
+				if isNaN != wnan {
+					t.Fatalf("%s C=%d L=%d stride=%d: nan = %v; want %v", g.name, C, L, stride, isNaN, wnan)
+				}
+				for j := range wm {
+					if math.Float32bits(m[j]) != math.Float32bits(wm[j]) {
+						t.Fatalf("%s C=%d L=%d stride=%d: [%d] m = %v; want %v", g.name, C, L, stride, j, m[j], wm[j])
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestMaxCols64(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, g := range rowGens {
+			for _, sh := range colShapes {
+				C, L, stride := sh[0], sh[1], sh[2]
+				s := block64(g, C, L, stride, 5)
+				wm := make([]float64, L)
+				wnan := maxCols64Generic(wm, s, C, stride)
+				allm, m := guarded64(L)
+				isNaN := MaxCols64(m, s, C, stride)
+				checkGuard64(t, allm, L)
+				if isNaN != wnan {
+					t.Fatalf("%s C=%d L=%d stride=%d: nan = %v; want %v", g.name, C, L, stride, isNaN, wnan)
+				}
+				for j := range wm {
+					if math.Float64bits(m[j]) != math.Float64bits(wm[j]) {
+						t.Fatalf("%s C=%d L=%d stride=%d: [%d] m = %v; want %v", g.name, C, L, stride, j, m[j], wm[j])
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestExpSumScaleCols32 runs ExpSumCols32 and ScaleCols32 on the max from
+// the portable MaxCols, with m[j] = 0 where the max is −Inf and on every
+// fifth position (as a caller discarding it would: s − m may then be
+// large and positive, the exponentials +Inf).
+func TestExpSumScaleCols32(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, g := range rowGens {
+			for _, sh := range colShapes {
+				C, L, stride := sh[0], sh[1], sh[2]
+				s := block32(g, C, L, stride, 6)
+				m := make([]float32, L)
+				maxCols32Generic(m, s, C, stride)
+				for j := range m {
+					if math.IsInf(float64(m[j]), 0) || j%5 == 4 {
+						m[j] = 0
+					}
+				}
+				want, wsum := append([]float32(nil), s...), make([]float32, L)
+				expSumCols32Generic(want, s, C, stride, m, wsum)
+				all, dst := guarded32(len(s))
+				copy(dst, s) // the gaps keep s's NaN sentinels
+				alls, sum := guarded32(L)
+				ExpSumCols32(dst, s, C, stride, m, sum)
+				checkGuard32(t, all, len(s))
+				checkGuard32(t, alls, L)
+				in, isum := append([]float32(nil), s...), make([]float32, L)
+				ExpSumCols32(in, in, C, stride, m, isum)
+				for i := range want {
+					if d := colD(s, C, stride, m, i); !close32(dst[i], want[i], d) ||
+						math.Float32bits(in[i]) != math.Float32bits(dst[i]) && !(in[i] != in[i] && dst[i] != dst[i]) {
+						t.Fatalf("%s C=%d L=%d stride=%d: ExpSumCols32 [%d] = %v (in place %v); want %v",
+							g.name, C, L, stride, i, dst[i], in[i], want[i])
+					}
+				}
+				for j := range wsum {
+					e, d := make([]float32, C), make([]float64, C)
+					for c := range e {
+						e[c], d[c] = want[c*stride+j], float64(s[c*stride+j])-float64(m[j])
+					}
+					if !sameOrClose(float64(sum[j]), float64(wsum[j]), 0, colTol32(e, d, wsum[j])) ||
+						math.Float32bits(isum[j]) != math.Float32bits(sum[j]) && !(isum[j] != isum[j] && sum[j] != sum[j]) {
+						t.Fatalf("%s C=%d L=%d stride=%d: ExpSumCols32 sum[%d] = %v (in place %v); want %v",
+							g.name, C, L, stride, j, sum[j], isum[j], wsum[j])
+					}
+				}
+				a := make([]float32, L)
+				for j := range a {
+					a[j] = 1 / sum[j]
+					if j%3 == 2 {
+						a[j] = 0x1p-140 // subnormal products
+					}
+				}
+				copy(want, dst)
+				scaleCols32Generic(want, C, stride, a)
+				ScaleCols32(dst, C, stride, a)
+				checkGuard32(t, all, len(s))
+				for i := range want {
+					if math.Float32bits(dst[i]) != math.Float32bits(want[i]) && !(dst[i] != dst[i] && want[i] != want[i]) {
+						t.Fatalf("%s C=%d L=%d stride=%d: ScaleCols32 [%d] = %v; want %v", g.name, C, L, stride, i, dst[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestExpSumScaleCols64(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, g := range rowGens {
+			for _, sh := range colShapes {
+				C, L, stride := sh[0], sh[1], sh[2]
+				s := block64(g, C, L, stride, 6)
+				m := make([]float64, L)
+				maxCols64Generic(m, s, C, stride)
+				for j := range m {
+					if math.IsInf(m[j], 0) || j%5 == 4 {
+						m[j] = 0
+					}
+				}
+				want, wsum := append([]float64(nil), s...), make([]float64, L)
+				expSumCols64Generic(want, s, C, stride, m, wsum)
+				all, dst := guarded64(len(s))
+				copy(dst, s)
+				alls, sum := guarded64(L)
+				ExpSumCols64(dst, s, C, stride, m, sum)
+				checkGuard64(t, all, len(s))
+				checkGuard64(t, alls, L)
+				in, isum := append([]float64(nil), s...), make([]float64, L)
+				ExpSumCols64(in, in, C, stride, m, isum)
+				for i := range want {
+					if d := colD(s, C, stride, m, i); !close64(dst[i], want[i], d) ||
+						math.Float64bits(in[i]) != math.Float64bits(dst[i]) && !(in[i] != in[i] && dst[i] != dst[i]) {
+						t.Fatalf("%s C=%d L=%d stride=%d: ExpSumCols64 [%d] = %v (in place %v); want %v",
+							g.name, C, L, stride, i, dst[i], in[i], want[i])
+					}
+				}
+				for j := range wsum {
+					e, d := make([]float64, C), make([]float64, C)
+					for c := range e {
+						e[c], d[c] = want[c*stride+j], s[c*stride+j]-m[j]
+					}
+					if !sameOrClose(sum[j], wsum[j], 0, colTol64(e, d, wsum[j])) ||
+						math.Float64bits(isum[j]) != math.Float64bits(sum[j]) && !(isum[j] != isum[j] && sum[j] != sum[j]) {
+						t.Fatalf("%s C=%d L=%d stride=%d: ExpSumCols64 sum[%d] = %v (in place %v); want %v",
+							g.name, C, L, stride, j, sum[j], isum[j], wsum[j])
+					}
+				}
+				a := make([]float64, L)
+				for j := range a {
+					a[j] = 1 / sum[j]
+					if j%3 == 2 {
+						a[j] = 0x1p-1060
+					}
+				}
+				copy(want, dst)
+				scaleCols64Generic(want, C, stride, a)
+				ScaleCols64(dst, C, stride, a)
+				checkGuard64(t, all, len(s))
+				for i := range want {
+					if math.Float64bits(dst[i]) != math.Float64bits(want[i]) && !(dst[i] != dst[i] && want[i] != want[i]) {
+						t.Fatalf("%s C=%d L=%d stride=%d: ScaleCols64 [%d] = %v; want %v", g.name, C, L, stride, i, dst[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestCols3Pass32 checks that the three-pass triple gives the softmax of
+// the two-pass pair on spatial blocks.
+func TestCols3Pass32(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, sh := range [][3]int{{21, 256, 16384}, {21, 5, 64}, {1000, 16, 16}, {3, 17, 19}} {
+			C, L, stride := sh[0], sh[1], sh[2]
+			s := block32(rowGens[0], C, L, stride, 7)
+			m, sum, a := make([]float32, L), make([]float32, L), make([]float32, L)
+			maxSumExpCols32Generic(m, sum, s, C, stride)
+			for j := range a {
+				a[j] = 1 / sum[j]
+			}
+			want := append([]float32(nil), s...)
+			expScaleCols32Generic(want, s, C, stride, m, a)
+			got := append([]float32(nil), s...)
+			MaxCols32(m, got, C, stride)
+			ExpSumCols32(got, got, C, stride, m, sum)
+			for j := range a {
+				a[j] = 1 / sum[j]
+			}
+			ScaleCols32(got, C, stride, a)
+			for i := range want {
+				if !sameOrClose(float64(got[i]), float64(want[i]), 1e-5, 1e-30) {
+					t.Fatalf("C=%d L=%d stride=%d: [%d] = %v; want %v", C, L, stride, i, got[i], want[i])
+				}
+			}
+		}
+	})
+}
+
+// TestAVX2Registers checks that no AVX2 function of the generated assembly
+// names a register only AVX-512 has (avo allocates Y16–Y31 when a kernel
+// needs more than 16 vectors, and the assembler then encodes EVEX), so
+// that the AVX2 code runs on machines without AVX-512.
+func TestAVX2Registers(t *testing.T) {
+	b, err := os.ReadFile("kernel_amd64.s")
+	if err != nil {
+		t.Skip(err)
+	}
+	evex := regexp.MustCompile(`\b([XY](1[6-9]|2[0-9]|3[01])|Z[0-9]+|K[1-7])\b`)
+	for _, f := range strings.Split(string(b), "\n// func ")[1:] {
+		name, _, _ := strings.Cut(f, "(")
+		if !strings.HasSuffix(name, "AVX2") {
+			continue
+		}
+		if r := evex.FindString(f); r != "" {
+			t.Errorf("%s uses %s", name, r)
+		}
+	}
 }

@@ -510,3 +510,239 @@ func (g *gen) scale() {
 	})
 	g.end()
 }
+
+// The three-pass spatial kernels: maxCols, expSumCols and scaleCols take
+// the positions in blocks of whole vectors (U, then 2, then 1, then the
+// masked tail), and walk each block down the rows c in order with its m,
+// sum or a in registers (AVX2, with 16 registers, reads m from memory).
+// The block's share of a row is whole cache lines (but for a last odd
+// vector on AVX2), so no line is wanted again after its block, and the
+// rows a multiple of 4 KiB apart (see maxSumExpCols) thrash nothing that
+// would be reused. Walking whole rows with the state in memory instead
+// costs a store and reload of it per vector and row, which serialises the
+// rows when L is small (and stalls them outright in the masked tail, where
+// a masked store does not forward to the load that follows it).
+
+// colsKernel is the work of a block of vectors at the byte offsets offs
+// (mask set for the tail): setup with cs, the pointers of the caller's
+// per-position slices moved to the block; body on the block of each row in
+// turn; finish with cs again.
+type colsKernel struct {
+	setup  func(cs []reg.Register, offs []int, mask Op)
+	body   func(row reg.Register, offs []int, mask Op)
+	finish func(cs []reg.Register, offs []int, mask Op)
+}
+
+// colsBlocks runs k over the L positions of the C rows of s (row c at
+// s + c·strideBytes), the pointers in cols (to per-position slices)
+// advancing with the blocks.
+func (g *gen) colsBlocks(ps, C, sb, L reg.Register, cols []reg.Register, k colsKernel) {
+	n, base := GP64(), GP64()
+	MOVQ(L, n)
+	MOVQ(ps, base)
+	cs := make([]reg.Register, len(cols))
+	for i, p := range cols {
+		cs[i] = GP64()
+		MOVQ(p, cs[i])
+	}
+	block := func(offs []int, mask Op) {
+		k.setup(cs, offs, mask)
+		g.overC(base, C, sb, func(q reg.Register) { k.body(q, offs, mask) })
+		k.finish(cs, offs, mask)
+	}
+	step := func(u int) {
+		top, next := g.lbl("blk"), g.lbl("blknext")
+		Label(top)
+		CMPQ(n, U32(g.W*u))
+		JL(LabelRef(next))
+		offs := make([]int, u)
+		for i := range offs {
+			offs[i] = i * g.W * g.es
+		}
+		block(offs, nil)
+		for _, p := range append([]reg.Register{base}, cs...) {
+			ADDQ(U32(g.W*u*g.es), p)
+		}
+		SUBQ(U32(g.W*u), n)
+		JMP(LabelRef(top))
+		Label(next)
+	}
+	if g.U > 2 {
+		step(g.U)
+	}
+	if g.U > 1 {
+		step(2) // a whole line where a line holds two vectors (AVX2)
+	}
+	step(1)
+	done := g.lbl("blkdone")
+	TESTQ(n, n)
+	JZ(LabelRef(done))
+	block([]int{0}, g.tailMask(n))
+	Label(done)
+}
+
+// nanFlag starts the flag of unordered compares (see maxK), or reads it
+// into the bool result.
+func (g *gen) nanFlag() reg.Register {
+	if g.z {
+		k := K()
+		KXORW(k, k, k)
+		return k
+	}
+	v := g.vec()
+	g.zero(v)
+	return v
+}
+
+func (g *gen) flagNaN(x reg.VecVirtual, flag reg.Register) {
+	const unord = 3
+	if g.z {
+		k := K()
+		g.pick(VCMPPS, VCMPPD)(Imm(unord), x, x, k)
+		KORW(k, flag, flag)
+	} else {
+		c := g.vec()
+		g.pick(VCMPPS, VCMPPD)(Imm(unord), x, x, c)
+		g.pick(VORPS, VORPD)(c, flag, flag)
+	}
+}
+
+func (g *gen) storeNaN(flag reg.Register) {
+	r := GP32()
+	if g.z {
+		KMOVW(flag, r)
+	} else if g.f64 {
+		VMOVMSKPD(flag, r)
+	} else {
+		VMOVMSKPS(flag, r)
+	}
+	TESTL(r, r)
+	out := GP8()
+	SETNE(out)
+	Store(out, ReturnIndex(0))
+}
+
+// maxCols: a running max per block with the NaN-ignoring operand order
+// (masked-off tail lanes read 0 and are never stored), NaN flagged by an
+// unordered compare; it needs no fallback.
+func (g *gen) maxCols() {
+	g.begin("maxCols", "(m, s []T, C, stride int) (nan bool)", "")
+	pm := Load(Param("m").Base(), GP64())
+	L := Load(Param("m").Len(), GP64())
+	ps := Load(Param("s").Base(), GP64())
+	C := Load(Param("C"), GP64())
+	sb := g.strideBytes()
+	g.hoist("neginf")
+	flag := g.nanFlag()
+	var M []reg.VecVirtual
+	g.colsBlocks(ps, C, sb, L, []reg.Register{pm}, colsKernel{
+		setup: func(cs []reg.Register, offs []int, mask Op) {
+			M = make([]reg.VecVirtual, len(offs))
+			for i := range M {
+				M[i] = g.vec()
+				g.mov(g.hot["neginf"], M[i])
+			}
+		},
+		body: func(row reg.Register, offs []int, mask Op) {
+			for i, off := range offs {
+				x := g.loadAt(row, off, mask)
+				g.flagNaN(x, flag)
+				g.max(M[i], x, M[i]) // NaN in x keeps M
+			}
+		},
+		finish: func(cs []reg.Register, offs []int, mask Op) {
+			for i, off := range offs {
+				g.storeAt(M[i], cs[0], off, mask)
+			}
+		},
+	})
+	g.storeNaN(flag)
+	g.end()
+}
+
+// expSumCols: dst = exp(s − m) with the full-range exponential (m is any
+// finite value, so s − m may be positive), summed per block in registers
+// from 0. Each row's subtractions are issued before its exponentials.
+func (g *gen) expSumCols() {
+	g.begin("expSumCols", "(dst, s []T, C, stride int, m, sum []T)", "")
+	pd := Load(Param("dst").Base(), GP64())
+	ps := Load(Param("s").Base(), GP64())
+	C := Load(Param("C"), GP64())
+	sb := g.strideBytes()
+	pm := Load(Param("m").Base(), GP64())
+	L := Load(Param("m").Len(), GP64())
+	psum := Load(Param("sum").Base(), GP64())
+	g.hoistExp(false)
+	doff := GP64()
+	MOVQ(pd, doff)
+	SUBQ(ps, doff) // dst − s: the dst element of s element q is q + doff
+	var M []Op
+	var S []reg.VecVirtual
+	g.colsBlocks(ps, C, sb, L, []reg.Register{pm, psum}, colsKernel{
+		setup: func(cs []reg.Register, offs []int, mask Op) {
+			// AVX2 has registers for the sums but not for m as well: its m
+			// stays a memory operand, but in the tail.
+			M, S = make([]Op, len(offs)), make([]reg.VecVirtual, len(offs))
+			for i, off := range offs {
+				if g.z || mask != nil {
+					M[i] = g.loadAt(cs[0], off, mask)
+				} else {
+					M[i] = at(cs[0], off)
+				}
+				S[i] = g.vec()
+				g.zero(S[i])
+			}
+		},
+		body: func(row reg.Register, offs []int, mask Op) {
+			xs := make([]reg.VecVirtual, len(offs))
+			for i, off := range offs {
+				xs[i] = g.loadAt(row, off, mask)
+				g.sub(M[i], xs[i], xs[i])
+			}
+			for i, off := range offs {
+				g.expv(xs[i], false)
+				dm := Mem{Base: row, Index: doff, Scale: 1, Disp: off}
+				if mask != nil {
+					g.maskStore(xs[i], mask, dm)
+				} else {
+					g.mov(xs[i], dm)
+				}
+				g.add(xs[i], S[i], S[i])
+			}
+		},
+		finish: func(cs []reg.Register, offs []int, mask Op) {
+			for i, off := range offs {
+				g.storeAt(S[i], cs[1], off, mask)
+			}
+		},
+	})
+	g.end()
+}
+
+// scaleCols: dst *= a, a per block in registers.
+func (g *gen) scaleCols() {
+	g.begin("scaleCols", "(dst []T, C, stride int, a []T)", "")
+	pd := Load(Param("dst").Base(), GP64())
+	C := Load(Param("C"), GP64())
+	sb := g.strideBytes()
+	pa := Load(Param("a").Base(), GP64())
+	L := Load(Param("a").Len(), GP64())
+	var A []reg.VecVirtual
+	g.colsBlocks(pd, C, sb, L, []reg.Register{pa}, colsKernel{
+		setup: func(cs []reg.Register, offs []int, mask Op) {
+			A = make([]reg.VecVirtual, len(offs))
+			for i, off := range offs {
+				A[i] = g.loadAt(cs[0], off, mask)
+			}
+		},
+		body: func(row reg.Register, offs []int, mask Op) {
+			for i, off := range offs {
+				x := g.loadAt(row, off, mask)
+				g.mul(A[i], x, x)
+				g.storeAt(x, row, off, mask)
+			}
+		},
+		finish: func(cs []reg.Register, offs []int, mask Op) {},
+	})
+	g.end()
+}

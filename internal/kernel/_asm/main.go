@@ -26,6 +26,9 @@ func main() {
 		g.expSum()
 		g.scale()
 		g.log()
+		g.maxCols()
+		g.expSumCols()
+		g.scaleCols()
 	}
 	Generate()
 }
