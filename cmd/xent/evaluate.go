@@ -40,6 +40,9 @@ func evaluate(net *nn.Net, ds dataset, kind nn.LossKind) (evalResult, error) {
 	t := newTargets(ds, b)
 	idx := make([]int, b)
 	loss := nn.NewLoss(kind)
+	if own := net.LossLayer(); own != nil && own.Kind == kind {
+		loss.Focal = own.Focal // the network's focal parameters
+	}
 	var logits []float32
 	var err error
 	// The multi-label metrics rank each class over the whole set.

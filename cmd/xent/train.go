@@ -25,6 +25,7 @@ var defaultTrain = trainConfig{
 	TotalEpochs: 4, Batch: 64, LR: 1e-3, LRDecay: 0.6, Optimizer: "adam", Momentum: 0.9,
 	Seed: 1, Threads: 2,
 	Conv1: 8, Conv2: 16, Hidden: 128,
+	FocalGamma: 2, FocalAlpha: -1, // used by --loss focal only (stored with every run)
 }
 
 // trainCommand builds "xent train".
@@ -32,7 +33,8 @@ func trainCommand() *Command {
 	c := &Command{
 		Name: "train",
 		UsageLine: "xent train [--epochs N] [--batch B] [--lr R] [--optimizer sgd|adam] [--seed S] [--threads T] " +
-			"[--data DIR] [--out DIR] [--resume CKPT|DIR] [--limit N] [--task single|multilabel] [--loss softmax|bce]",
+			"[--data DIR] [--out DIR] [--resume CKPT|DIR] [--limit N] [--task single|multilabel] [--loss softmax|bce|focal] " +
+			"[--focal-gamma G] [--focal-alpha A]",
 		Short: "train a LeNet-style CNN on MNIST (or multi-digit MNIST)",
 		Long: `
 Train trains a LeNet-style network (package nn: conv 5×5 → ReLU → maxpool 2,
@@ -69,12 +71,16 @@ training split with --seed, test images from its test split with a fixed
 seed; 60000 and 10000 of them, generated batch by batch). The losses:
   softmax  the multi-label softmax loss, targets 1/M on the M digits present
   bce      per-class sigmoid (binary) cross-entropy
-(focal is not available: package nn has no focal loss.) Reported per epoch:
+  focal    per-class sigmoid focal loss (Lin et al.): the cross-entropy
+           times (1 − p_t)^γ, γ = --focal-gamma (default 2), and times
+           α·t + (1−α)·(1−t) when --focal-alpha α is given (negative, the
+           default: no α); both are stored in the checkpoint
+Reported per epoch:
 test mAP (mean over digits of the average precision), top-M exact (the M
 top-scored digits are the M present), micro F1 and exact-set accuracy
 (test_accuracy) of the decisions: for softmax, a digit is predicted when its
-probability is at least half the largest one (p_c ≥ max p / 2); for bce,
-when σ(s_c) > 1/2 (logit > 0).
+probability is at least half the largest one (p_c ≥ max p / 2); for bce and
+focal, when σ(s_c) > 1/2 (logit > 0).
 
 --limit and --test-limit train and evaluate on the first N images only,
 for quick runs.`,
@@ -94,7 +100,9 @@ for quick runs.`,
 	fs.IntVar(&d.Limit, "limit", 0, "train on the first `N` images only (0: all; multilabel: N generated images, 0: 60000)")
 	fs.IntVar(&d.TestLimit, "test-limit", 0, "evaluate on the first `N` test images only (0: all; multilabel: N generated images, 0: 10000)")
 	fs.StringVar(&d.Task, "task", d.Task, "`task`: single (MNIST digits) or multilabel (several digits per image)")
-	fs.StringVar(&d.Loss, "loss", d.Loss, "`loss`: softmax, or bce for --task multilabel")
+	fs.StringVar(&d.Loss, "loss", d.Loss, "`loss`: softmax, or bce or focal for --task multilabel")
+	fs.Float64Var(&d.FocalGamma, "focal-gamma", d.FocalGamma, "focusing parameter `γ` ≥ 0 of --loss focal")
+	fs.Float64Var(&d.FocalAlpha, "focal-alpha", d.FocalAlpha, "balancing weight `α` in [0, 1] of --loss focal (negative: no α)")
 	fs.IntVar(&d.Conv1, "conv1", d.Conv1, "`channels` of the first convolution")
 	fs.IntVar(&d.Conv2, "conv2", d.Conv2, "`channels` of the second convolution")
 	fs.IntVar(&d.Hidden, "hidden", d.Hidden, "`width` of the hidden fully connected layer")
@@ -133,12 +141,16 @@ var configFlags = map[string]func(c *trainConfig) any{
 	"limit": func(c *trainConfig) any { return c.Limit }, "task": func(c *trainConfig) any { return c.Task },
 	"loss": func(c *trainConfig) any { return c.Loss }, "conv1": func(c *trainConfig) any { return c.Conv1 },
 	"conv2": func(c *trainConfig) any { return c.Conv2 }, "hidden": func(c *trainConfig) any { return c.Hidden },
-	"dropout": func(c *trainConfig) any { return c.Dropout },
+	"dropout":     func(c *trainConfig) any { return c.Dropout },
+	"focal-gamma": func(c *trainConfig) any { return c.FocalGamma }, "focal-alpha": func(c *trainConfig) any { return c.FocalAlpha },
 }
 
 func (o *trainFlags) run(set map[string]bool, stdout io.Writer) error {
 	if err := o.cfg.validate(); err != nil {
 		return err
+	}
+	if o.cfg.Loss != "focal" && o.resume == "" && (set["focal-gamma"] || set["focal-alpha"]) {
+		return usagef("--focal-gamma and --focal-alpha apply to --loss focal only")
 	}
 	r := &trainRun{cfg: o.cfg, out: o.out, prog: newProgress(stdout), stdout: stdout}
 	var ck *nn.Checkpoint

@@ -240,7 +240,11 @@ func TestTrainUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--loss", "focal", "--task", "multilabel"}, "no focal loss"},
+		{[]string{"--loss", "focal"}, "needs --task multilabel"},
+		{[]string{"--loss", "focal", "--task", "multilabel", "--focal-gamma", "-1"}, "--focal-gamma -1"},
+		{[]string{"--loss", "focal", "--task", "multilabel", "--focal-gamma", "NaN"}, "--focal-gamma NaN"},
+		{[]string{"--loss", "focal", "--task", "multilabel", "--focal-alpha", "1.5"}, "--focal-alpha 1.5"},
+		{[]string{"--loss", "bce", "--task", "multilabel", "--focal-gamma", "1"}, "apply to --loss focal only"},
 		{[]string{"--loss", "bce"}, "needs --task multilabel"},
 		{[]string{"--task", "pairs"}, "want single or multilabel"},
 		{[]string{"--optimizer", "rmsprop"}, "want sgd or adam"},
@@ -286,3 +290,49 @@ func TestTrainMultiLabel(t *testing.T) {
 }
 
 func fmtf(format string, v float64) string { return fmt.Sprintf(format, v) }
+
+// TestTrainFocal: a tiny multi-label run with the focal loss writes the
+// multi-label metrics and its γ and α; eval and --resume rebuild the same
+// loss from the checkpoint, and a resumed run refuses another γ.
+func TestTrainFocal(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	args := []string{"--task", "multilabel", "--loss", "focal", "--focal-gamma", "1.5", "--focal-alpha", "0.25",
+		"--limit", "128", "--test-limit", "64", "--epochs", "1", "--conv1", "4", "--conv2", "8", "--hidden", "32"}
+	out := trainOK(t, append(args, "--out", dir)...)
+	if !strings.Contains(out, "loss(focal)") || !strings.Contains(out, "loss focal") {
+		t.Errorf("stdout does not name the focal loss:\n%s", out)
+	}
+	m, raw := readMetrics(t, dir)
+	if m.Loss != "focal" || m.FocalGamma != 1.5 || m.FocalAlpha != 0.25 || raw["focal_gamma"] != 1.5 || raw["focal_alpha"] != 0.25 {
+		t.Errorf("config %+v", m.trainConfig)
+	}
+	row := raw["epochs"].([]any)[0].(map[string]any)
+	for _, f := range []string{"test_map", "test_topm_exact", "test_f1", "test_accuracy", "test_loss", "train_loss"} {
+		v, ok := row[f].(float64)
+		if !ok || !(v >= 0) || (f != "test_loss" && f != "train_loss" && v > 1) {
+			t.Errorf("%s = %v", f, row[f])
+		}
+	}
+	// eval scores with the checkpoint's γ and α: the same test loss.
+	code, evalOut, stderr := runXent("eval", "--model", filepath.Join(dir, checkpointFile), "--test-limit", "64")
+	if code != 0 || !strings.Contains(evalOut, fmt.Sprintf("test loss %.4f", m.Epochs[0].TestLoss)) ||
+		!strings.Contains(evalOut, "mAP "+ftoa(100*deref(m.Epochs[0].TestMAP))+"%") {
+		t.Errorf("eval: exit %d, stderr %q, stdout:\n%s", code, stderr, evalOut)
+	}
+	code, stdout, stderr := runXent("train", "--resume", dir, "--epochs", "2", "--focal-gamma", "3")
+	checkFailure(t, code, stdout, stderr, "", 2, "--focal-gamma 3 differs")
+	trainOK(t, "--resume", dir, "--epochs", "2", "--focal-gamma", "1.5")
+	m2, _ := readMetrics(t, dir)
+	if len(m2.Epochs) != 2 || m2.FocalGamma != 1.5 || m2.FocalAlpha != 0.25 {
+		t.Errorf("resumed: %d epochs, config %+v", len(m2.Epochs), m2.trainConfig)
+	}
+
+	// Without --focal-alpha: γ = 2 and no α, stored as α = −1.
+	dir2 := t.TempDir()
+	trainOK(t, "--task", "multilabel", "--loss", "focal", "--limit", "64", "--test-limit", "32", "--epochs", "1",
+		"--conv1", "4", "--conv2", "8", "--hidden", "32", "--out", dir2)
+	if m3, _ := readMetrics(t, dir2); m3.FocalGamma != 2 || m3.FocalAlpha != -1 {
+		t.Errorf("defaults: config %+v", m3.trainConfig)
+	}
+}

@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 
+	"github.com/xent-go/xent"
 	"github.com/xent-go/xent/nn"
 )
 
@@ -15,7 +17,7 @@ import (
 // top level.
 type trainConfig struct {
 	Task        string  `json:"task"`         // "single" or "multilabel"
-	Loss        string  `json:"loss"`         // "softmax" or "bce"
+	Loss        string  `json:"loss"`         // "softmax", "bce" or "focal"
 	TotalEpochs int     `json:"total_epochs"` // --epochs
 	Batch       int     `json:"batch"`
 	LR          float64 `json:"lr"`
@@ -31,6 +33,8 @@ type trainConfig struct {
 	Conv2       int     `json:"conv2"`
 	Hidden      int     `json:"hidden"`
 	Dropout     float64 `json:"dropout"`
+	FocalGamma  float64 `json:"focal_gamma,omitempty"` // γ of --loss focal (the other losses ignore it)
+	FocalAlpha  float64 `json:"focal_alpha,omitempty"` // α of --loss focal, < 0: no α (likewise)
 }
 
 // checkpointMeta is the JSON stored in a checkpoint's meta bytes.
@@ -61,9 +65,21 @@ func (c *trainConfig) lossKind() nn.LossKind {
 		return nn.SoftmaxIndex
 	case c.Loss == "softmax":
 		return nn.SoftmaxMultiLabel
+	case c.Loss == "focal":
+		return nn.SigmoidFocal
 	default:
 		return nn.Sigmoid
 	}
+}
+
+// focal returns the focal loss parameters of --loss focal: γ, and α when
+// FocalAlpha ≥ 0.
+func (c *trainConfig) focal() xent.Focal {
+	f := xent.Focal{Gamma: c.FocalGamma}
+	if c.FocalAlpha >= 0 {
+		f = f.WithAlpha(c.FocalAlpha)
+	}
+	return f
 }
 
 // validate checks the values that flags alone cannot; its errors are usage
@@ -81,9 +97,17 @@ func (c *trainConfig) validate() error {
 			return usagef("--loss bce needs --task multilabel; the single-label task trains with --loss softmax")
 		}
 	case "focal":
-		return usagef("--loss focal is not available: package nn has no focal loss; use softmax or bce")
+		if c.Task == "single" {
+			return usagef("--loss focal needs --task multilabel; the single-label task trains with --loss softmax")
+		}
+		if !(c.FocalGamma >= 0) || math.IsInf(c.FocalGamma, 1) {
+			return usagef("--focal-gamma %v: want a finite γ ≥ 0", c.FocalGamma)
+		}
+		if !(c.FocalAlpha <= 1) {
+			return usagef("--focal-alpha %v: want α in [0, 1], or a negative value for no α", c.FocalAlpha)
+		}
 	default:
-		return usagef("--loss %q: want softmax or bce", c.Loss)
+		return usagef("--loss %q: want softmax, bce or focal", c.Loss)
 	}
 	switch c.Optimizer {
 	case "sgd", "adam":
@@ -123,11 +147,15 @@ func (c *trainConfig) newNet() (*nn.Net, error) {
 	if c.Task == "multilabel" {
 		side = multiSide
 	}
-	return nn.NewLeNet(nn.LeNetConfig{
+	net, err := nn.NewLeNet(nn.LeNetConfig{
 		Height: side, Width: side, Classes: 10,
 		Conv1: c.Conv1, Conv2: c.Conv2, Hidden: c.Hidden, Dropout: c.Dropout,
 		Loss: c.lossKind(), Seed: c.Seed, Threads: c.Threads,
 	})
+	if err == nil && c.Loss == "focal" {
+		net.LossLayer().Focal = c.focal()
+	}
+	return net, err
 }
 
 // newOptimizer returns the optimiser the configuration describes, at the
