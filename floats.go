@@ -100,3 +100,26 @@ func logOf[T Float](dst, x []T) {
 	}
 	kernel.Log64(as64(dst), as64(x))
 }
+
+func maxCols[T Float](m, s []T, C, stride int) bool {
+	if is32[T]() {
+		return kernel.MaxCols32(as32(m), as32(s), C, stride)
+	}
+	return kernel.MaxCols64(as64(m), as64(s), C, stride)
+}
+
+func expSumCols[T Float](dst, s []T, C, stride int, m, sum []T) {
+	if is32[T]() {
+		kernel.ExpSumCols32(as32(dst), as32(s), C, stride, as32(m), as32(sum))
+		return
+	}
+	kernel.ExpSumCols64(as64(dst), as64(s), C, stride, as64(m), as64(sum))
+}
+
+func scaleCols[T Float](dst []T, C, stride int, a []T) {
+	if is32[T]() {
+		kernel.ScaleCols32(as32(dst), C, stride, as32(a))
+		return
+	}
+	kernel.ScaleCols64(as64(dst), C, stride, as64(a))
+}

@@ -67,6 +67,9 @@ func (k *indexKind[T, I]) fastRow(c *softmaxCall[T], p *chunkResult, pos int) bo
 }
 
 func (k *indexKind[T, I]) fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int) bool {
+	if c.grad != nil && threePass[T]() {
+		return k.fastBlock3(c, p, n, j0)
+	}
 	C, inner := k.C, c.l.inner
 	L := min(c.block, inner-j0)
 	base := n*C*inner + j0
@@ -124,6 +127,87 @@ func (k *indexKind[T, I]) fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int
 		if y == ignore {
 			for cl := range C {
 				d[cl*inner+j] = 0
+			}
+			continue
+		}
+		i := int(y)*inner + j
+		d[i] = T(float64(d[i]) - c.g*k.set.weight(int(y)))
+	}
+	return true
+}
+
+// fastBlock3 is fastBlock with a gradient, in three passes like fastRow3:
+// the max of each position; the exponentials written into the gradient with
+// their sums; a scale per position. Every check comes before the first
+// write.
+func (k *indexKind[T, I]) fastBlock3(c *softmaxCall[T], p *chunkResult, n, j0 int) bool {
+	C, inner := k.C, c.l.inner
+	L := min(c.block, inner-j0)
+	base := n*C*inner + j0
+	span := (C-1)*inner + L
+	s := c.logits[base : base+span]
+	pos0 := n*inner + j0
+	ignore := int64(k.set.ignore)
+
+	var mBuf, sumBuf, logBuf, scaleBuf [256]T
+	var gapBuf [256]float64
+	m, sum, logSum, scale, gap := mBuf[:L], sumBuf[:L], logBuf[:L], scaleBuf[:L], gapBuf[:L]
+	if maxCols(m, s, C, inner) {
+		return false // a NaN somewhere in the block: let the generic path look
+	}
+	for j := range L {
+		y := int64(k.targets[pos0+j])
+		if y == ignore {
+			m[j] = 0 // the exponentials of this column are discarded
+			continue
+		}
+		mj := float64(m[j])
+		if math.IsInf(mj, 0) {
+			return false
+		}
+		w := k.set.weight(int(y))
+		gap[j] = 0
+		if w != 0 {
+			sy := float64(s[int(y)*inner+j])
+			if math.IsInf(sy, -1) {
+				return false
+			}
+			gap[j] = mj - sy
+		}
+		if !isFinite(w*(gap[j]+k.logC)) || !(math.Abs(c.g*w) <= maxFloat[T]()) {
+			return false
+		}
+	}
+	d := c.grad[base : base+span]
+	expSumCols(d, s, C, inner, m, sum)
+	logOf(logSum, sum)
+	loss, counted, left := p.loss, p.counted, p.left
+	for j := range L {
+		y := int64(k.targets[pos0+j])
+		if y == ignore {
+			left++
+			scale[j] = 0
+			continue
+		}
+		w := k.set.weight(int(y))
+		l := 0.0
+		if w != 0 {
+			l = w * (gap[j] + float64(logSum[j]))
+		}
+		if c.losses != nil {
+			c.losses[pos0+j] = l
+		}
+		loss += l
+		counted++
+		scale[j] = T(c.g * w / float64(sum[j]))
+	}
+	p.loss, p.counted, p.left = loss, counted, left
+	scaleCols(d, C, inner, scale)
+	for j := range L {
+		y := int64(k.targets[pos0+j])
+		if y == ignore {
+			for cl := range C {
+				d[cl*inner+j] = 0 // also clears what exp wrote there
 			}
 			continue
 		}
