@@ -6,10 +6,11 @@ import (
 	"testing"
 )
 
-// TestTwoAndThreePasses: the two row strategies of the index fast path
-// (online max and sum then scaled exponentials; or max, exponentials with
-// their sum, then a scale) give the same loss and gradient up to rounding,
-// in both float types, with weights, ignored rows and masked classes.
+// TestTwoAndThreePasses: the two strategies of the index fast path (online
+// max and sum then scaled exponentials; or max, exponentials with their sum,
+// then a scale) give the same loss and gradient up to rounding, in both
+// float types, for rows and spatial blocks, with weights, ignored positions
+// and masked classes.
 func TestTwoAndThreePasses(t *testing.T) {
 	t.Run("float32", func(t *testing.T) { checkPasses[float32](t, &threePassFloat32, 2e-6) })
 	t.Run("float64", func(t *testing.T) { checkPasses[float64](t, &threePassFloat64, 1e-13) })
@@ -19,21 +20,26 @@ func checkPasses[T Float](t *testing.T, flag *bool, tol float64) {
 	saved := *flag
 	defer func() { *flag = saved }()
 	r := rand.New(rand.NewPCG(5, 6))
-	for _, shape := range [][]int{{7, 1}, {9, 3}, {33, 17}, {5, 1000}} {
+	for _, shape := range [][]int{{7, 1}, {9, 3}, {33, 17}, {5, 1000}, {3, 5, 7}, {2, 21, 40}, {2, 4, 3, 300}} {
 		N, C := shape[0], shape[1]
-		logits := make([]T, N*C)
+		inner := 1
+		for _, d := range shape[2:] {
+			inner *= d
+		}
+		logits := make([]T, N*C*inner)
 		for i := range logits {
 			logits[i] = T(r.NormFloat64() * 5)
 			if C > 2 && r.IntN(10) == 0 {
 				logits[i] = T(math.Inf(-1))
 			}
 		}
-		targets := make([]int, N)
-		for i := range targets {
-			targets[i] = r.IntN(C)
-			logits[i*C+targets[i]] = T(r.NormFloat64()) // never masked
+		targets := make([]int, N*inner)
+		for pos := range targets {
+			targets[pos] = r.IntN(C)
+			n, j := pos/inner, pos%inner
+			logits[(n*C+targets[pos])*inner+j] = T(r.NormFloat64()) // never masked
 			if r.IntN(5) == 0 {
-				targets[i] = DefaultIgnoreIndex
+				targets[pos] = DefaultIgnoreIndex
 			}
 		}
 		weights := make([]T, C)
