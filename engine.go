@@ -253,9 +253,7 @@ func (c *softmaxCall[T]) spatialBlock(p *chunkResult, n, j0 int) {
 		return
 	}
 	C, inner := c.l.C, c.l.inner
-	L := min(c.block, inner-j0)
-	base := n*C*inner + j0
-	span := (C-1)*inner + L
+	L, base, span, _ := c.blockAt(n, j0)
 	s := c.logits[base : base+span]
 
 	var mBuf, sumBuf, scaleBuf [256]T
@@ -300,9 +298,7 @@ func (c *softmaxCall[T]) spatialBlock(p *chunkResult, n, j0 int) {
 		for j := 0; j < L; j++ {
 			d := view[T]{c.grad, base + j, inner}
 			if skipped[j] {
-				for k := 0; k < C; k++ {
-					d.s[d.base+k*inner] = 0
-				}
+				zeroColumn(c.grad[base:base+span], C, inner, j)
 				continue
 			}
 			v := view[T]{c.logits, base + j, inner}
@@ -312,13 +308,29 @@ func (c *softmaxCall[T]) spatialBlock(p *chunkResult, n, j0 int) {
 	}
 	expScaleCols(c.grad[base:base+span], s, C, inner, m, scale)
 	for j := 0; j < L; j++ {
-		d := view[T]{c.grad, base + j, inner}
 		if skipped[j] {
-			for k := 0; k < C; k++ {
-				d.s[d.base+k*inner] = 0
-			}
+			zeroColumn(c.grad[base:base+span], C, inner, j)
 			continue
 		}
-		c.kind.correct(d, n*inner+j0+j, gBuf[j], tBuf[j])
+		c.kind.correct(view[T]{c.grad, base + j, inner}, n*inner+j0+j, gBuf[j], tBuf[j])
+	}
+}
+
+// blockAt returns the geometry of the spatial block of sample n that starts
+// at position j0 of its d1···dk positions: its L positions, where its
+// class-0 logit starts in the flat logits, the span from there to its last
+// logit, and its first flat position index.
+func (c *softmaxCall[T]) blockAt(n, j0 int) (L, base, span, pos0 int) {
+	C, inner := c.l.C, c.l.inner
+	L = min(c.block, inner-j0)
+	base = n*C*inner + j0
+	span = (C-1)*inner + L
+	return L, base, span, n*inner + j0
+}
+
+// zeroColumn zeroes position j of a block whose C values lie stride apart.
+func zeroColumn[T Float](d []T, C, stride, j int) {
+	for k := range C {
+		d[k*stride+j] = 0
 	}
 }

@@ -71,11 +71,8 @@ func (k *indexKind[T, I]) fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int
 		return k.fastBlock3(c, p, n, j0)
 	}
 	C, inner := k.C, c.l.inner
-	L := min(c.block, inner-j0)
-	base := n*C*inner + j0
-	span := (C-1)*inner + L
+	L, base, span, pos0 := c.blockAt(n, j0)
 	s := c.logits[base : base+span]
-	pos0 := n*inner + j0
 	ignore := int64(k.set.ignore)
 
 	var mBuf, sumBuf, logBuf, scaleBuf [256]T
@@ -125,9 +122,7 @@ func (k *indexKind[T, I]) fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int
 	for j := range L {
 		y := int64(k.targets[pos0+j])
 		if y == ignore {
-			for cl := range C {
-				d[cl*inner+j] = 0
-			}
+			zeroColumn(d, C, inner, j)
 			continue
 		}
 		i := int(y)*inner + j
@@ -142,11 +137,8 @@ func (k *indexKind[T, I]) fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int
 // write.
 func (k *indexKind[T, I]) fastBlock3(c *softmaxCall[T], p *chunkResult, n, j0 int) bool {
 	C, inner := k.C, c.l.inner
-	L := min(c.block, inner-j0)
-	base := n*C*inner + j0
-	span := (C-1)*inner + L
+	L, base, span, pos0 := c.blockAt(n, j0)
 	s := c.logits[base : base+span]
-	pos0 := n*inner + j0
 	ignore := int64(k.set.ignore)
 
 	var mBuf, sumBuf, logBuf, scaleBuf [256]T
@@ -206,9 +198,7 @@ func (k *indexKind[T, I]) fastBlock3(c *softmaxCall[T], p *chunkResult, n, j0 in
 	for j := range L {
 		y := int64(k.targets[pos0+j])
 		if y == ignore {
-			for cl := range C {
-				d[cl*inner+j] = 0 // also clears what exp wrote there
-			}
+			zeroColumn(d, C, inner, j) // also clears what exp wrote there
 			continue
 		}
 		i := int(y)*inner + j
