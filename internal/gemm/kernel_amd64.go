@@ -2,7 +2,11 @@
 
 package gemm
 
-import "golang.org/x/sys/cpu"
+import (
+	"golang.org/x/sys/cpu"
+
+	"github.com/xent-go/xent/internal/arch"
+)
 
 var (
 	hasAVX2   = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
@@ -12,9 +16,9 @@ var (
 	useAVX512 = hasAVX512
 )
 
-var archImpls = []archImpl{
-	{"avx2", hasAVX2, &useAVX2},
-	{"avx512", hasAVX512, &useAVX512},
+var archImpls = arch.List{
+	{Name: "avx2", Available: hasAVX2, Enabled: &useAVX2},
+	{Name: "avx512", Available: hasAVX512, Enabled: &useAVX512},
 }
 
 // The blocking: kc·nr·4 bytes of B micro-panel stay in L1 (48 KiB), the

@@ -3,6 +3,8 @@
 package kernel
 
 import (
+	"github.com/xent-go/xent/internal/arch"
+
 	"math"
 
 	"golang.org/x/sys/cpu"
@@ -17,9 +19,9 @@ var (
 	useAVX512 = hasAVX512
 )
 
-var archImpls = []archImpl{
-	{"avx2", hasAVX2, &useAVX2},
-	{"avx512", hasAVX512, &useAVX512},
+var archImpls = arch.List{
+	{Name: "avx2", Available: hasAVX2, Enabled: &useAVX2},
+	{Name: "avx512", Available: hasAVX512, Enabled: &useAVX512},
 }
 
 // The assembly maxSumExp returns the combined lanes' max and sum: the sum

@@ -2,9 +2,11 @@
 
 package kernel
 
+import "github.com/xent-go/xent/internal/arch"
+
 // Without assembly every kernel is the portable code.
 
-var archImpls []archImpl
+var archImpls arch.List
 
 func maxSumExp32(s []float32) (float32, float32, bool) { return maxSumExp32Generic(s) }
 func maxSumExp64(s []float64) (float64, float64, bool) { return maxSumExp64Generic(s) }

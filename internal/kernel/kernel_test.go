@@ -26,14 +26,7 @@ func forEachImpl(t *testing.T, f func(t *testing.T)) {
 }
 
 // useAsm reports whether an assembly implementation is selected now.
-func useAsm() bool {
-	for _, a := range archImpls {
-		if *a.enabled {
-			return true
-		}
-	}
-	return false
-}
+func useAsm() bool { return archImpls.AnyEnabled() }
 
 func TestSelect(t *testing.T) {
 	names := Implementations()
