@@ -35,6 +35,7 @@ var commands = []func() *Command{
 	trainCommand,
 	evalCommand,
 	benchCommand,
+	experimentCommand,
 }
 
 // usageError marks an error as a usage error (exit status 2).
