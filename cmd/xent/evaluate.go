@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/xent-go/xent"
 	"github.com/xent-go/xent/internal/metrics"
 	"github.com/xent-go/xent/nn"
 )
@@ -94,7 +95,7 @@ func evaluate(net *nn.Net, ds dataset, kind nn.LossKind) (evalResult, error) {
 		res.Accuracy = float64(correct) / float64(n)
 		return res, nil
 	}
-	res.MAP = metrics.MeanAP(scores, labels, n, classes)
+	res.MAP = metrics.MeanAP(rankScores(kind, scores, n, classes), labels, n, classes)
 	res.TopM = metrics.TopMExact(scores, labels, n, classes)
 	pred := decide(kind, scores, n, classes)
 	res.F1 = metrics.MicroF1(pred, labels)
@@ -123,4 +124,20 @@ func decide(kind nn.LossKind, logits []float32, n, classes int) []bool {
 		return metrics.DecideSoftmax(nil, logits, n, classes)
 	}
 	return metrics.DecideThreshold(nil, logits, 0)
+}
+
+// rankScores returns the scores by which mAP ranks each class over the
+// images: the logits for the sigmoid losses (σ is monotone), and for the
+// multi-label softmax the log-probabilities log p_c = s_c − log Σ exp s_j,
+// since the softmax defines the logits of an image only up to a constant
+// (ranking raw logits across images would rank that arbitrary offset).
+func rankScores(kind nn.LossKind, logits []float32, n, classes int) []float32 {
+	if kind != nn.SoftmaxMultiLabel {
+		return logits
+	}
+	out := make([]float32, len(logits))
+	if err := xent.LogSoftmax(out, logits, []int{n, classes}); err != nil {
+		return logits // non-finite logits: the scores say so anyway
+	}
+	return out
 }
