@@ -35,7 +35,7 @@ func settle[T Float](op string, opts *Options[T], l layout, nLosses int, accepts
 	if opts != nil {
 		o = *opts
 	}
-	s := settings[T]{reduction: o.Reduction, weights: o.Weights, ignore: o.Ignore.Index(),
+	s := settings[T]{reduction: o.Reduction, weights: o.Weights, wscale: 1, ignore: o.Ignore.Index(),
 		eps: o.LabelSmoothing, upstream: o.Upstream, threads: o.Threads}
 	if o.Reduction < Mean || o.Reduction > None {
 		return s, errorf(op, ErrOption, "unknown reduction %d", int(o.Reduction))
@@ -51,7 +51,6 @@ func settle[T Float](op string, opts *Options[T], l layout, nLosses int, accepts
 			}
 		}
 	}
-	s.wscale = 1
 	if !o.Ignore.IsDefault() && !accepts.ignore {
 		return s, errorf(op, ErrOption, "an ignore index applies to index targets only")
 	}
