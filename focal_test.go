@@ -417,8 +417,13 @@ func checkFocalGrad[T Float](t *testing.T, c *fuzzCase, grad []T, s, tg, w, u []
 			}
 			continue
 		}
-		sig := 1 / (1 + math.Exp(-x))
-		sbar := 1 / (1 + math.Exp(x))
+		// σ(x) and σ(−x) from exp(−|x|), which never overflows (1/(1+e^x)
+		// would give 0 for x past 709.78 where σ(−x) is subnormal).
+		e := math.Exp(-math.Abs(x))
+		sig, sbar := 1/(1+e), e/(1+e)
+		if x < 0 {
+			sig, sbar = sbar, sig
+		}
 		ce := math.Max(x, 0) - x*tt + math.Log1p(math.Exp(-math.Abs(x)))
 		q := tt*sbar + (1-tt)*sig
 		dq := (1 - 2*tt) * sig * sbar
