@@ -4,6 +4,8 @@
 // each keep one List and dispatch on its Enabled booleans.
 package arch
 
+import "golang.org/x/sys/cpu"
+
 // Arch is one assembly implementation: Available is fixed at start-up from
 // the CPU features; Enabled is what the package's dispatch reads.
 type Arch struct {
@@ -70,4 +72,22 @@ func (l List) AnyEnabled() bool {
 		}
 	}
 	return false
+}
+
+// The x86 features the assembly of this module needs, read once at
+// start-up: the AVX2 code uses FMA too, and the AVX-512 code (AVX512F only)
+// also uses AVX2 instructions on ymm registers.
+var (
+	HasAVX2   = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	HasAVX512 = HasAVX2 && cpu.X86.HasAVX512F
+)
+
+// X86 sets *avx2 and *avx512 to what the CPU supports and returns the list
+// of the two x86 implementations whose dispatch reads them.
+func X86(avx2, avx512 *bool) List {
+	*avx2, *avx512 = HasAVX2, HasAVX512
+	return List{
+		{Name: "avx2", Available: HasAVX2, Enabled: avx2},
+		{Name: "avx512", Available: HasAVX512, Enabled: avx512},
+	}
 }

@@ -2,24 +2,13 @@
 
 package gemm
 
-import (
-	"golang.org/x/sys/cpu"
+import "github.com/xent-go/xent/internal/arch"
 
-	"github.com/xent-go/xent/internal/arch"
-)
+// useAVX2 and useAVX512 are what the dispatch reads; tests flip them
+// through Select.
+var useAVX2, useAVX512 bool
 
-var (
-	hasAVX2   = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
-	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F
-
-	useAVX2   = hasAVX2
-	useAVX512 = hasAVX512
-)
-
-var archImpls = arch.List{
-	{Name: "avx2", Available: hasAVX2, Enabled: &useAVX2},
-	{Name: "avx512", Available: hasAVX512, Enabled: &useAVX512},
-}
+var archImpls = arch.X86(&useAVX2, &useAVX512)
 
 // The blocking: kc·nr·4 bytes of B micro-panel stay in L1 (48 KiB), the
 // mc·kc·4 bytes of packed A in L2 (1 MiB), and the packed B panel is at

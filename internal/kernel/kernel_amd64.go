@@ -3,26 +3,16 @@
 package kernel
 
 import (
-	"github.com/xent-go/xent/internal/arch"
-
 	"math"
 
-	"golang.org/x/sys/cpu"
+	"github.com/xent-go/xent/internal/arch"
 )
 
-// The AVX-512 code also uses AVX2 instructions on ymm registers.
-var (
-	hasAVX2   = cpu.X86.HasAVX && cpu.X86.HasAVX2 && cpu.X86.HasFMA
-	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F
+// useAVX2 and useAVX512 are what the dispatch reads; tests flip them
+// through Select.
+var useAVX2, useAVX512 bool
 
-	useAVX2   = hasAVX2
-	useAVX512 = hasAVX512
-)
-
-var archImpls = arch.List{
-	{Name: "avx2", Available: hasAVX2, Enabled: &useAVX2},
-	{Name: "avx512", Available: hasAVX512, Enabled: &useAVX512},
-}
+var archImpls = arch.X86(&useAVX2, &useAVX512)
 
 // The assembly maxSumExp returns the combined lanes' max and sum: the sum
 // is NaN if the row holds NaN (or +Inf), and 0 if the row is empty or all
