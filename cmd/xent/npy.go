@@ -112,6 +112,22 @@ func (a *npyArray) Len() int {
 	return 0
 }
 
+// Data returns the array's one non-nil slice ([]float32, []float64,
+// []int32 or []int64), or nil.
+func (a *npyArray) Data() any {
+	switch a.Dtype {
+	case float32Type:
+		return a.F32
+	case float64Type:
+		return a.F64
+	case int32Type:
+		return a.I32
+	case int64Type:
+		return a.I64
+	}
+	return nil
+}
+
 // npyHeader is the validated content of an .npy header.
 type npyHeader struct {
 	Dtype     dtype
