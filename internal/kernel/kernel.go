@@ -2,7 +2,9 @@
 // an online max and sum of exponentials over a row of logits, and the scaled
 // exponentials that make the gradient, for float32 and float64, over
 // contiguous rows (class stride 1) and over blocks of spatial positions
-// (class stride > 1, vectorised across positions).
+// (class stride > 1, vectorised across positions); and, for float32 spatial
+// blocks with index targets, the whole gradient in one kernel
+// (SoftmaxCols32).
 //
 // Each kernel is documented by its reference loop, which kernel_generic.go
 // implements in pure Go; that code is always compiled and is the oracle the
@@ -187,3 +189,54 @@ func ScaleCols32(dst []float32, C, stride int, a []float32) { scaleCols32(dst, C
 
 // ScaleCols64 is ScaleCols32 for float64.
 func ScaleCols64(dst []float64, C, stride int, a []float64) { scaleCols64(dst, C, stride, a) }
+
+// ColsMaxL and ColsMaxC bound the positions and classes of one
+// SoftmaxCols32 call.
+const (
+	ColsMaxL = 256
+	ColsMaxC = 64
+)
+
+// ColsBlock32 holds the per-position inputs and outputs of SoftmaxCols32
+// and its scratch, in one place (the assembly reads them at fixed offsets).
+type ColsBlock32 struct {
+	Y          [ColsMaxL]int32   // in: the target class, or −1 for none
+	GW         [ColsMaxL]float64 // in: the target's weight times the upstream gradient
+	M, Sum, SY [ColsMaxL]float32 // out: max, sum of exponentials, target logit
+	aux        [128]float32
+	tmp        [ColsMaxC * 16 * 2]float32
+}
+
+// SoftmaxCols32 writes the whole gradient of L ≤ ColsMaxL index-target
+// positions of C ≤ ColsMaxC classes laid out in columns (as in
+// MaxSumExpCols32), reading each logit once and writing each gradient
+// element once. With b's inputs Y and GW set for the L positions:
+//
+//	for j := 0; j < L; j++ {
+//		M[j] = max_c s[c*stride+j]
+//		SY[j] = s[Y[j]*stride+j] if Y[j] ≥ 0
+//		stop (return j) if a logit is NaN, M[j] is ±Inf or SY[j] is −Inf
+//		Sum[j] = Σ_c exp(s[c*stride+j] − M[j])
+//		a := float32(GW[j] / float64(Sum[j]))
+//		for c := 0; c < C; c++ {
+//			d[c*stride+j] = a * exp(s[c*stride+j] − M[j])
+//		}
+//		if Y[j] ≥ 0 { d[Y[j]*stride+j] = float32(float64(d[Y[j]*stride+j]) − GW[j]) }
+//	}
+//	return L
+//
+// It returns the number of leading positions done: it may stop a few
+// positions (up to a vector's worth) before a position that stops it, and
+// it leaves the columns from there on untouched, d included. d may be s
+// itself. A position with Y[j] = −1 and GW[j] = 0 (an ignored one) gets a
+// zero gradient.
+//
+// Only the AVX-512 code is worth calling: see HasSoftmaxCols.
+func SoftmaxCols32(d, s []float32, C, stride, L int, b *ColsBlock32) (done int) {
+	return softmaxCols32(d, s, C, stride, L, b)
+}
+
+// HasSoftmaxCols reports whether SoftmaxCols32 runs as assembly. Elsewhere
+// it is the portable reference loop, and the three passes MaxCols32,
+// ExpSumCols32 and ScaleCols32 are faster.
+func HasSoftmaxCols() bool { return hasSoftmaxCols() }

@@ -314,3 +314,18 @@ func scaleCols64(dst []float64, C, stride int, a []float64) {
 		scaleCols64Generic(dst, C, stride, a)
 	}
 }
+
+func softmaxCols32(d, s []float32, C, stride, L int, b *ColsBlock32) int {
+	if !useAVX512 {
+		return softmaxCols32Generic(d, s, C, stride, L, b)
+	}
+	if L > ColsMaxL || C > ColsMaxC {
+		panic("kernel: SoftmaxCols32 block too large")
+	}
+	if C > 0 && L > 0 {
+		_, _ = s[(C-1)*stride+L-1], d[(C-1)*stride+L-1]
+	}
+	return softmaxCols32AVX512(d, s, C, stride, L, &b.Y[0])
+}
+
+func hasSoftmaxCols() bool { return useAVX512 }

@@ -263,3 +263,8 @@ func expSumCols64AVX512(dst []float64, s []float64, C int, stride int, m []float
 //
 //go:noescape
 func scaleCols64AVX512(dst []float64, C int, stride int, a []float64)
+
+// softmaxCols32AVX512 is softmaxCols32 for AVX512.
+//
+//go:noescape
+func softmaxCols32AVX512(d []float32, s []float32, C int, stride int, L int, b *int32) (done int)

@@ -337,3 +337,39 @@ func scaleCols64Generic(dst []float64, C, stride int, a []float64) {
 		}
 	}
 }
+
+func softmaxCols32Generic(d, s []float32, C, stride, L int, b *ColsBlock32) (done int) {
+	for j := range L {
+		mj, nan := float32(math.Inf(-1)), false
+		for c := 0; c < C; c++ {
+			if v := s[c*stride+j]; v != v {
+				nan = true
+			} else if v > mj {
+				mj = v
+			}
+		}
+		y := int(b.Y[j])
+		var sy float32
+		if y >= 0 {
+			sy = s[y*stride+j]
+		}
+		if nan || math.IsInf(float64(mj), 0) || math.IsInf(float64(sy), -1) {
+			return j
+		}
+		var sj float32
+		for c := 0; c < C; c++ {
+			sj += float32(math.Exp(float64(s[c*stride+j]) - float64(mj)))
+		}
+		a := float32(b.GW[j] / float64(sj))
+		for c := 0; c < C; c++ {
+			i := c*stride + j
+			v := a * float32(math.Exp(float64(s[i])-float64(mj)))
+			if c == y {
+				v = float32(float64(v) - b.GW[j])
+			}
+			d[i] = v
+		}
+		b.M[j], b.Sum[j], b.SY[j] = mj, sj, sy
+	}
+	return L
+}

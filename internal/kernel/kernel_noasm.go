@@ -46,3 +46,9 @@ func expSumCols64(dst, s []float64, C, stride int, m, sum []float64) {
 }
 func scaleCols32(dst []float32, C, stride int, a []float32) { scaleCols32Generic(dst, C, stride, a) }
 func scaleCols64(dst []float64, C, stride int, a []float64) { scaleCols64Generic(dst, C, stride, a) }
+
+func softmaxCols32(d, s []float32, C, stride, L int, b *ColsBlock32) int {
+	return softmaxCols32Generic(d, s, C, stride, L, b)
+}
+
+func hasSoftmaxCols() bool { return false }

@@ -30,6 +30,7 @@ func main() {
 		g.expSumCols()
 		g.scaleCols()
 	}
+	avx512(false).softmaxCols()
 	Generate()
 }
 

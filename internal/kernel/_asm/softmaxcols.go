@@ -1,0 +1,304 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// softmaxCols: the whole gradient of index-target positions laid out in
+// columns, a step of vectors of positions at a time, reading each logit
+// once and writing each gradient element once (AVX-512, float32 only).
+//
+// With the rows 64 KiB apart (a 128×128 image), the C logits of one
+// position all map to the same L1 and L2 sets, so a kernel that walks the
+// rows three times (max; exponentials; scale) finds them gone each time.
+// Here a step's C rows are copied into tmp (contiguous, at most
+// C·colsStep·4 bytes, which stays in L1) while the max is taken, and the
+// exponentials and the scaled gradient are made from tmp:
+//
+//	pass 1, down the rows: x = s[c]; tmp[c] = x; M = max(M, x)
+//	the target logits sy, gathered from tmp
+//	pass 2, down tmp: e = exp(x − M); tmp[c] = e; S += e
+//	check: S is NaN if a logit is NaN or M is ±Inf; with a −Inf target
+//	       logit that stops the kernel before the step's first store,
+//	       returning the positions done
+//	a = float32(gw / float64(S)), in float64 as the Go code does
+//	the target's element, e_y·a − gw, in float64, from a gather of tmp
+//	pass 3, up tmp from the last row (the rows pass 1 read last are the
+//	       ones still in L1): d[c] = e·a, or the target's element where c == y
+//
+// Whole steps take colsU vectors side by side, for independent chains of
+// max, sum and exponentials; then single vectors, then a masked tail.
+//
+// The per-position inputs, outputs and tmp live in one ColsBlock32, at the
+// offsets below (checked by a test in package kernel).
+const (
+	cbY   = 0    // [256]int32
+	cbGW  = 1024 // [256]float64
+	cbM   = 3072 // [256]float32
+	cbSum = 4096
+	cbSY  = 5120
+	cbAux = 6144 // [2·colsU·16]float32: a and the targets' elements
+	cbTmp = 6656 // [64·16·colsU]float32
+
+	colsU = 2
+)
+
+func (g *gen) softmaxCols() {
+	g.begin("softmaxCols", "(d, s []T, C, stride, L int, b *int32) (done int)", "")
+	pd := Load(Param("d").Base(), GP64())
+	ps := Load(Param("s").Base(), GP64())
+	C := Load(Param("C"), GP64())
+	sb := g.strideBytes()
+	L := Load(Param("L"), GP64())
+	pb := Load(Param("b"), GP64())
+	g.hoist(g.expConsts(true)[:11]...) // the rest are memory operands
+	g.hoist("neginf")
+	doff := GP64()
+	MOVQ(pd, doff)
+	SUBQ(ps, doff) // d − s: the d element of s element q is q + doff
+	j := GP64()    // positions done
+	XORQ(j, j)
+	minus1, one := g.vec(), g.vec()
+	VPTERNLOGD(Imm(0xff), minus1, minus1, minus1) // all ones: −1 in every lane
+	VPSRLD(Imm(31), minus1, one)
+	field := func(off, scale int) Mem { return Mem{Base: pb, Index: j, Scale: uint8(scale), Disp: off} }
+	bail := "sc_bail"
+	// put stores v at the output field off for vector i of a step.
+	put := func(v reg.VecVirtual, off, i int, mask Op) {
+		if mask != nil {
+			g.maskStore(v, mask, field(off+64*i, 4))
+		} else {
+			g.mov(v, field(off+64*i, 4))
+		}
+	}
+
+	// step does u vectors of positions from j, the last one masked if mask
+	// is set; tmp's rows are u·64 bytes.
+	step := func(u int, mask Op) {
+		rowBytes := 64 * u
+		lanes := func(i int) Op {
+			if i == u-1 {
+				return mask
+			}
+			return nil
+		}
+		// Pass 1.
+		M := make([]reg.VecVirtual, u)
+		for i := range M {
+			M[i] = g.vec()
+			g.mov(g.hot["neginf"], M[i])
+		}
+		q, t, c := GP64(), GP64(), GP64()
+		LEAQ(Mem{Base: ps, Index: j, Scale: 4}, q)
+		LEAQ(Mem{Base: pb, Disp: cbTmp}, t)
+		MOVQ(C, c)
+		g.rows(c, func() {
+			for i := range M {
+				x := g.loadAt(q, 64*i, lanes(i))
+				g.max(M[i], x, M[i]) // NaN in x keeps M
+				g.mov(x, at(t, 64*i))
+			}
+			ADDQ(sb, q)
+			ADDQ(U32(rowBytes), t)
+		})
+		for i := range M {
+			put(M[i], cbM, i, lanes(i))
+		}
+
+		// The target logits, gathered from tmp; a −Inf one is flagged.
+		flag := K()
+		KXORW(flag, flag, flag)
+		// hasTarget is the mask of vector i's lanes with a target term.
+		hasTarget := func(i int) reg.Register {
+			k := K()
+			VPCMPD(Imm(1), field(cbY+64*i, 4), minus1, k) // −1 < y
+			if m := lanes(i); m != nil {
+				KANDW(m, k, k)
+			}
+			return k
+		}
+		// gather returns the elements of tmp at the rows y of vector i.
+		gather := func(i int, mask reg.Register) reg.VecVirtual {
+			idx := g.vec()
+			VMOVDQU32(field(cbY+64*i, 4), idx)
+			VPSLLD(Imm(uint64(4+log2(u))), idx, idx) // y·16·u
+			VPADDD(iotaTab(16*i), idx, idx)
+			v := g.vec()
+			g.zero(v)
+			VGATHERDPS(Mem{Base: pb, Index: idx, Scale: 4, Disp: cbTmp}, mask, v)
+			return v
+		}
+		for i := 0; i < u; i++ {
+			has := hasTarget(i)
+			gk := K()
+			KMOVW(has, gk) // the gather clears its mask
+			sy := gather(i, gk)
+			put(sy, cbSY, i, lanes(i))
+			inf := K()
+			VCMPPS(Imm(0), g.hot["neginf"], sy, has, inf) // sy == −Inf
+			KORW(inf, flag, flag)
+		}
+
+		// Pass 2.
+		S := make([]reg.VecVirtual, u)
+		for i := range S {
+			S[i] = g.vec()
+			g.zero(S[i])
+		}
+		LEAQ(Mem{Base: pb, Disp: cbTmp}, t)
+		MOVQ(C, c)
+		pf := GP64() // the next step's lines of each row, prefetched here
+		LEAQ(Mem{Base: ps, Index: j, Scale: 4, Disp: 64 * u}, pf)
+		g.rows(c, func() {
+			for i := 0; i < u; i++ {
+				PREFETCHT0(at(pf, 64*i))
+			}
+			ADDQ(sb, pf)
+			xs := make([]reg.VecVirtual, u)
+			for i := range xs {
+				xs[i] = g.load(at(t, 64*i))
+				g.sub(field(cbM+64*i, 4), xs[i], xs[i])
+			}
+			for i, x := range xs {
+				g.expv(x, true) // x ≤ 0 (or NaN)
+				g.mov(x, at(t, 64*i))
+				g.add(x, S[i], S[i])
+			}
+			ADDQ(U32(rowBytes), t)
+		})
+		for i := range S {
+			put(S[i], cbSum, i, lanes(i))
+			nan := K()
+			g.pick(VCMPPS, VCMPPD)(Imm(3), S[i], S[i], nan)
+			if m := lanes(i); m != nil {
+				KANDW(m, nan, nan)
+			}
+			KORW(nan, flag, flag)
+		}
+		KORTESTW(flag, flag)
+		JNZ(LabelRef(bail))
+
+		// a = float32(gw / float64(S)) and the target's element
+		// float32(float64(e_y·a) − gw), a half vector at a time.
+		half := func(v reg.VecVirtual, hi bool, gw Op, op func(w, x, dst Op)) reg.VecVirtual {
+			src := v.AsY()
+			if hi {
+				h := YMM()
+				VEXTRACTF64X4(Imm(1), v, h)
+				src = h
+			}
+			wide := g.vec()
+			VCVTPS2PD(src, wide)
+			op(gw, wide, wide)
+			out := YMM()
+			VCVTPD2PS(wide, out)
+			return out
+		}
+		join := func(lo, hi reg.VecVirtual) reg.VecVirtual {
+			v := g.vec()
+			VINSERTF64X4(Imm(1), hi, lo.AsZ(), v)
+			return v
+		}
+		div := func(gw, x, dst Op) { // dst = gw / x
+			w := g.vec()
+			VMOVUPD(gw, w)
+			VDIVPD(x, w, dst)
+		}
+		sub := func(gw, x, dst Op) { VSUBPD(gw, x, dst) } // dst = x − gw
+		aA := func(i int) Mem { return Mem{Base: pb, Disp: cbAux + 64*i} }
+		aFixed := func(i int) Mem { return Mem{Base: pb, Disp: cbAux + 64*(colsU+i)} }
+		for i := 0; i < u; i++ {
+			lo, hi := field(cbGW+128*i, 8), field(cbGW+128*i+64, 8)
+			A := join(half(S[i], false, lo, div), half(S[i], true, hi, div))
+			g.mov(A, aA(i))
+			ey := gather(i, hasTarget(i))
+			g.mul(A, ey, ey)
+			g.mov(join(half(ey, false, lo, sub), half(ey, true, hi, sub)), aFixed(i))
+		}
+
+		// Pass 3, up from the last row: q and t are one row past it.
+		cv := g.vec()
+		VPBROADCASTD(C.(reg.GPVirtual).As32(), cv)
+		MOVQ(C, c)
+		g.rows(c, func() {
+			SUBQ(sb, q)
+			SUBQ(U32(rowBytes), t)
+			VPSUBD(one, cv, cv)
+			for i := 0; i < u; i++ {
+				x := g.load(at(t, 64*i))
+				g.mul(aA(i), x, x)
+				hit := K()
+				VPCMPEQD(field(cbY+64*i, 4), cv, hit)
+				VMOVUPS(aFixed(i), hit, x)
+				dm := Mem{Base: q, Index: doff, Scale: 1, Disp: 64 * i}
+				if m := lanes(i); m != nil {
+					g.maskStore(x, m, dm)
+				} else {
+					g.mov(x, dm)
+				}
+			}
+		})
+	}
+
+	left := GP64() // L − j
+	MOVQ(L, left)
+	for _, u := range []int{colsU, 1} {
+		top, next := g.lbl("sc_step"), g.lbl("sc_next")
+		Label(top)
+		CMPQ(left, U32(16*u))
+		JL(LabelRef(next))
+		step(u, nil)
+		ADDQ(U32(16*u), j)
+		SUBQ(U32(16*u), left)
+		JMP(LabelRef(top))
+		Label(next)
+	}
+	out := "sc_out"
+	TESTQ(left, left)
+	JZ(LabelRef(out))
+	step(1, g.tailMask(left))
+	ADDQ(left, j)
+	Label(out)
+	Label(bail)
+	Store(j, ReturnIndex(0))
+	g.end()
+}
+
+func log2(n int) int {
+	k := 0
+	for 1<<k < n {
+		k++
+	}
+	return k
+}
+
+// rows emits a loop running body c times (c > 0 is not assumed).
+func (g *gen) rows(c reg.Register, body func()) {
+	top, done := g.lbl("row"), g.lbl("rowdone")
+	Label(top)
+	TESTQ(c, c)
+	JZ(LabelRef(done))
+	body()
+	DECQ(c)
+	JMP(LabelRef(top))
+	Label(done)
+}
+
+var iotaMems = map[int]Mem{}
+
+// iotaTab is the int32 vector from, from+1, …, from+15.
+func iotaTab(from int) Mem {
+	m, ok := iotaMems[from]
+	if !ok {
+		m = GLOBL(fmt.Sprintf("iota32_%d", from), RODATA|NOPTR)
+		for i := 0; i < 16; i++ {
+			DATA(4*i, U32(uint32(from+i)))
+		}
+		iotaMems[from] = m
+	}
+	return m
+}

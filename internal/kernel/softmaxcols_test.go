@@ -1,0 +1,197 @@
+package kernel
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"unsafe"
+)
+
+// TestColsBlockLayout: the assembly reads ColsBlock32 at fixed offsets
+// (see _asm/softmaxcols.go).
+func TestColsBlockLayout(t *testing.T) {
+	var b ColsBlock32
+	for _, f := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"Y", unsafe.Offsetof(b.Y), 0},
+		{"GW", unsafe.Offsetof(b.GW), 1024},
+		{"M", unsafe.Offsetof(b.M), 3072},
+		{"Sum", unsafe.Offsetof(b.Sum), 4096},
+		{"SY", unsafe.Offsetof(b.SY), 5120},
+		{"aux", unsafe.Offsetof(b.aux), 6144},
+		{"tmp", unsafe.Offsetof(b.tmp), 6656},
+	} {
+		if f.got != f.want {
+			t.Errorf("offset of %s = %d; the assembly reads it at %d", f.name, f.got, f.want)
+		}
+	}
+}
+
+// softmaxCols3Pass32 is SoftmaxCols32 made of the three-pass kernels and
+// Go, the way package xent did it before the fused kernel: the fused
+// AVX-512 kernel must match it bit for bit.
+func softmaxCols3Pass32(d, s []float32, C, stride, L int, b *ColsBlock32) {
+	m, sum := b.M[:L], b.Sum[:L]
+	MaxCols32(m, s, C, stride)
+	for j := range L {
+		if y := b.Y[j]; y >= 0 {
+			b.SY[j] = s[int(y)*stride+j]
+		}
+	}
+	ExpSumCols32(d, s, C, stride, m, sum)
+	a := make([]float32, L)
+	for j := range a {
+		a[j] = float32(b.GW[j] / float64(sum[j]))
+	}
+	ScaleCols32(d, C, stride, a)
+	for j := range L {
+		if y := b.Y[j]; y >= 0 {
+			i := int(y)*stride + j
+			d[i] = float32(float64(d[i]) - b.GW[j])
+		}
+	}
+}
+
+// softmaxColsCase sets targets (some ignored) and gw (some zero) for the
+// positions of C classes.
+func softmaxColsCase(r *rand.Rand, C int, b *ColsBlock32) {
+	for j := range b.Y {
+		b.Y[j] = int32(r.IntN(C))
+		b.GW[j] = 1 / 3.0 * (1 + r.Float64())
+		switch r.IntN(8) {
+		case 0:
+			b.Y[j], b.GW[j] = -1, 0
+		case 1:
+			b.GW[j] = 0
+		}
+	}
+}
+
+func TestSoftmaxCols32(t *testing.T) {
+	shapes := [][3]int{{21, 256, 16384}, {21, 256, 256}, {1, 17, 17}, {2, 40, 40}, {5, 1, 3}, {64, 33, 100}, {21, 15, 16}, {3, 16, 16}, {7, 0, 5}}
+	forEachImpl(t, func(t *testing.T) {
+		exact := HasSoftmaxCols() || !useAsm()
+		for _, g := range rowGens {
+			for _, sh := range shapes {
+				C, L, stride := sh[0], sh[1], sh[2]
+				r := rand.New(rand.NewPCG(uint64(C), uint64(L)))
+				s := block32(g, C, L, stride, uint64(stride))
+				var want, got ColsBlock32
+				softmaxColsCase(r, C, &want)
+				wd := append([]float32(nil), s...)
+				softmaxCols3Pass32(wd, s, C, stride, L, &want)
+				if hasNaNOrInf(want.M[:L]) || hasNaN(s) || hasNegInf(want.SY[:L], want.Y[:L]) {
+					continue // blocks that stop early are TestSoftmaxCols32Stops' business
+				}
+				for _, inPlace := range []bool{false, true} {
+					got.Y, got.GW = want.Y, want.GW
+					d := make([]float32, len(s))
+					in := s
+					if inPlace {
+						d = append([]float32(nil), s...)
+						in = d
+					}
+					if done := SoftmaxCols32(d, in, C, stride, L, &got); done != L {
+						t.Fatalf("%s C=%d L=%d: done = %d; want %d", g.name, C, L, done, L)
+					}
+					for i := range wd {
+						if i%stride >= L {
+							continue
+						}
+						if exact && math.Float32bits(d[i]) != math.Float32bits(wd[i]) ||
+							!exact && !sameOrClose(float64(d[i]), float64(wd[i]), 1e-5, 1e-30) {
+							t.Fatalf("%s C=%d L=%d stride=%d in place %v: d[%d] = %v; want %v (three passes)",
+								g.name, C, L, stride, inPlace, i, d[i], wd[i])
+						}
+					}
+					for j := range L {
+						if got.M[j] != want.M[j] || got.SY[j] != want.SY[j] && want.Y[j] >= 0 ||
+							exact && got.Sum[j] != want.Sum[j] || !sameOrClose(float64(got.Sum[j]), float64(want.Sum[j]), 1e-5, 0) {
+							t.Fatalf("%s C=%d L=%d: M, SY, Sum[%d] = %v, %v, %v; want %v, %v, %v", g.name, C, L, j,
+								got.M[j], got.SY[j], got.Sum[j], want.M[j], want.SY[j], want.Sum[j])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+func hasNaN(x []float32) bool {
+	for _, v := range x {
+		if v != v {
+			return true
+		}
+	}
+	return false
+}
+
+func hasNaNOrInf(x []float32) bool {
+	for _, v := range x {
+		if v != v || math.IsInf(float64(v), 0) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasNegInf(sy []float32, y []int32) bool {
+	for j, v := range sy {
+		if y[j] >= 0 && math.IsInf(float64(v), -1) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSoftmaxCols32Stops puts a NaN, a +Inf, a column of −Inf or a −Inf
+// target logit at position j: the kernel must stop at or up to a vector
+// before j, with the positions before it done and the rest of d untouched.
+func TestSoftmaxCols32Stops(t *testing.T) {
+	const C, L, stride = 7, 50, 64
+	forEachImpl(t, func(t *testing.T) {
+		for _, bad := range []string{"nan", "+inf", "-inf column", "-inf target"} {
+			for _, j := range []int{0, 1, 15, 16, 17, 33, 49} {
+				r := rand.New(rand.NewPCG(uint64(j), 9))
+				s := block32(rowGens[0], C, L, stride, uint64(j))
+				var b ColsBlock32
+				softmaxColsCase(r, C, &b)
+				switch bad {
+				case "nan":
+					s[3*stride+j] = float32(math.NaN())
+				case "+inf":
+					s[5*stride+j] = float32(math.Inf(1))
+				case "-inf column":
+					for c := range C {
+						s[c*stride+j] = float32(math.Inf(-1))
+					}
+				default:
+					b.Y[j] = 2
+					s[2*stride+j] = float32(math.Inf(-1))
+				}
+				want := b
+				wd := make([]float32, len(s))
+				softmaxCols3Pass32(wd, s, C, stride, j, &want)
+				d := make([]float32, len(s))
+				for i := range d {
+					d[i] = -7
+				}
+				done := SoftmaxCols32(d, s, C, stride, L, &b)
+				if done > j || done < j&^63 {
+					t.Fatalf("%s at %d: done = %d", bad, j, done)
+				}
+				for i, v := range d {
+					col := i % stride
+					switch {
+					case col >= done && v != -7:
+						t.Fatalf("%s at %d: d[%d] (position %d) = %v, written after done = %d", bad, j, i, col, v, done)
+					case col < done && !sameOrClose(float64(v), float64(wd[i]), 1e-5, 1e-30):
+						t.Fatalf("%s at %d: d[%d] = %v; want %v", bad, j, i, v, wd[i])
+					}
+				}
+			}
+		}
+	})
+}
