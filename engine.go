@@ -252,8 +252,14 @@ func (c *softmaxCall[T]) spatialBlock(p *chunkResult, n, j0 int) {
 	if c.fast != nil && c.fast.fastBlock(c, p, n, j0) {
 		return
 	}
+	c.spatialSpan(p, n, j0, min(c.block, c.l.inner-j0))
+}
+
+// spatialSpan is spatialBlock for the L positions from j0 (L ≤ the block
+// size), without the fast path.
+func (c *softmaxCall[T]) spatialSpan(p *chunkResult, n, j0, L int) {
 	C, inner := c.l.C, c.l.inner
-	L, base, span, _ := c.blockAt(n, j0)
+	base, span := c.spanAt(n, j0, L)
 	s := c.logits[base : base+span]
 
 	var mBuf, sumBuf, scaleBuf [256]T
@@ -321,11 +327,16 @@ func (c *softmaxCall[T]) spatialBlock(p *chunkResult, n, j0 int) {
 // class-0 logit starts in the flat logits, the span from there to its last
 // logit, and its first flat position index.
 func (c *softmaxCall[T]) blockAt(n, j0 int) (L, base, span, pos0 int) {
+	L = min(c.block, c.l.inner-j0)
+	base, span = c.spanAt(n, j0, L)
+	return L, base, span, n*c.l.inner + j0
+}
+
+// spanAt is blockAt for L positions from j0: where their class-0 logit
+// starts and the span to their last logit.
+func (c *softmaxCall[T]) spanAt(n, j0, L int) (base, span int) {
 	C, inner := c.l.C, c.l.inner
-	L = min(c.block, inner-j0)
-	base = n*C*inner + j0
-	span = (C-1)*inner + L
-	return L, base, span, n*inner + j0
+	return n*C*inner + j0, (C-1)*inner + L
 }
 
 // zeroColumn zeroes position j of a block whose C values lie stride apart.

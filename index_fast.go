@@ -1,6 +1,10 @@
 package xent
 
-import "math"
+import (
+	"math"
+
+	"github.com/xent-go/xent/internal/kernel"
+)
 
 // The common case of index targets, without label smoothing and without a
 // per-position upstream gradient, gets its own straight-line loops: per
@@ -9,7 +13,9 @@ import "math"
 // generic path computes, in the same order; on anything unusual (a NaN, an
 // infinite max, a masked target, an overflow) they return false before
 // writing anything, and the generic path, which finds and reports the
-// problem, takes the position or block again.
+// problem, takes the position or block again. (The fused float32 block
+// writes the positions before the unusual one and hands the generic path
+// the rest of the block.)
 
 // fastPath is the optional interface of a kind with such loops.
 type fastPath[T Float] interface {
@@ -134,56 +140,68 @@ func (k *indexKind[T, I]) fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int
 // fastBlock3 is fastBlock with a gradient, in three passes like fastRow3:
 // the max of each position; the exponentials written into the gradient with
 // their sums; a scale per position. Every check comes before the first
-// write.
+// write. The per-position loops are kept lean (no calls, weights looked up
+// only when there are weights): with C = 21 they cost as much as the
+// kernels.
 func (k *indexKind[T, I]) fastBlock3(c *softmaxCall[T], p *chunkResult, n, j0 int) bool {
 	C, inner := k.C, c.l.inner
+	if is32[T]() && C <= maxFusedC && fusedCols && kernel.HasSoftmaxCols() {
+		return k.fusedBlock(c, p, n, j0)
+	}
 	L, base, span, pos0 := c.blockAt(n, j0)
 	s := c.logits[base : base+span]
+	targets := k.targets[pos0 : pos0+L]
 	ignore := int64(k.set.ignore)
+	g, logC, top := c.g, k.logC, maxFloat[T]()
 
 	var mBuf, sumBuf, logBuf, scaleBuf [256]T
-	var gapBuf [256]float64
-	m, sum, logSum, scale, gap := mBuf[:L], sumBuf[:L], logBuf[:L], scaleBuf[:L], gapBuf[:L]
+	var gapBuf, wBuf [256]float64
+	var atBuf [256]int // the target's offset in the block, or −1 if ignored
+	m, sum, logSum, scale := mBuf[:L], sumBuf[:L], logBuf[:L], scaleBuf[:L]
+	gap, wt, at := gapBuf[:L], wBuf[:L], atBuf[:L]
 	if maxCols(m, s, C, inner) {
 		return false // a NaN somewhere in the block: let the generic path look
 	}
-	for j := range L {
-		y := int64(k.targets[pos0+j])
+	for j, t := range targets {
+		y := int64(t)
 		if y == ignore {
 			m[j] = 0 // the exponentials of this column are discarded
+			at[j] = -1
 			continue
 		}
 		mj := float64(m[j])
-		if math.IsInf(mj, 0) {
-			return false
+		if !(math.Abs(mj) <= top) {
+			return false // +Inf, or a column of −Inf
 		}
-		w := k.set.weight(int(y))
-		gap[j] = 0
+		w := 1.0
+		if k.set.weights != nil {
+			w = k.set.weight(int(y))
+		}
+		i := int(y)*inner + j
+		d := 0.0
 		if w != 0 {
-			sy := float64(s[int(y)*inner+j])
-			if math.IsInf(sy, -1) {
+			sy := float64(s[i])
+			if sy < -top {
 				return false
 			}
-			gap[j] = mj - sy
+			d = mj - sy
 		}
-		if !isFinite(w*(gap[j]+k.logC)) || !(math.Abs(c.g*w) <= maxFloat[T]()) {
+		if !isFinite(w*(d+logC)) || !(math.Abs(g*w) <= top) {
 			return false
 		}
+		gap[j], wt[j], at[j] = d, w, i
 	}
 	d := c.grad[base : base+span]
 	expSumCols(d, s, C, inner, m, sum)
 	logOf(logSum, sum)
-	loss, counted, left := p.loss, p.counted, p.left
-	for j := range L {
-		y := int64(k.targets[pos0+j])
-		if y == ignore {
-			left++
+	loss, counted := p.loss, p.counted
+	for j, i := range at {
+		if i < 0 {
 			scale[j] = 0
 			continue
 		}
-		w := k.set.weight(int(y))
 		l := 0.0
-		if w != 0 {
+		if w := wt[j]; w != 0 {
 			l = w * (gap[j] + float64(logSum[j]))
 		}
 		if c.losses != nil {
@@ -191,18 +209,17 @@ func (k *indexKind[T, I]) fastBlock3(c *softmaxCall[T], p *chunkResult, n, j0 in
 		}
 		loss += l
 		counted++
-		scale[j] = T(c.g * w / float64(sum[j]))
+		scale[j] = T(g * wt[j] / float64(sum[j]))
 	}
-	p.loss, p.counted, p.left = loss, counted, left
+	p.left += L - (counted - p.counted)
+	p.loss, p.counted = loss, counted
 	scaleCols(d, C, inner, scale)
-	for j := range L {
-		y := int64(k.targets[pos0+j])
-		if y == ignore {
+	for j, i := range at {
+		if i < 0 {
 			zeroColumn(d, C, inner, j) // also clears what exp wrote there
 			continue
 		}
-		i := int(y)*inner + j
-		d[i] = T(float64(d[i]) - c.g*k.set.weight(int(y)))
+		d[i] = T(float64(d[i]) - g*wt[j])
 	}
 	return true
 }
@@ -261,5 +278,79 @@ func (k *indexKind[T, I]) fastRow3(c *softmaxCall[T], p *chunkResult, pos, y int
 	p.counted++
 	scale(d, gw/sum)
 	d[y] = T(float64(d[y]) - gw)
+	return true
+}
+
+// maxFusedC is the most classes fusedBlock takes: its scratch, C vectors of
+// positions, stays in L1.
+const maxFusedC = kernel.ColsMaxC
+
+// fusedCols may be turned off by tests, to compare with the three passes.
+var fusedCols = true
+
+// fusedBlock is fastBlock3 for float32 where the fused kernel runs as
+// assembly: one kernel call reads each logit once and writes each gradient
+// element once, which matters most when the rows of a block are a multiple
+// of 4 KiB apart (an image), since then a position's logits share their
+// cache sets and the three-pass kernels find them evicted on every pass.
+// The kernel stops, before writing it, at a position with a NaN, an
+// infinite max or a −Inf target logit, and the generic path takes the rest
+// of the block from there.
+func (k *indexKind[T, I]) fusedBlock(c *softmaxCall[T], p *chunkResult, n, j0 int) bool {
+	C, inner := k.C, c.l.inner
+	L, base, span, pos0 := c.blockAt(n, j0)
+	s, d := c.logits[base:base+span], c.grad[base:base+span]
+	targets := k.targets[pos0 : pos0+L]
+	ignore := int64(k.set.ignore)
+	g, top := c.g, maxFloat[T]()
+	// Every loss w·(m − s_y + log Σ) of the block is at most
+	// w·(2·top + log C), for float32 logits a finite float64 unless the
+	// weight is absurd; then the generic path checks each.
+	bound := 2*top + k.logC
+
+	b := getState[kernel.ColsBlock32]() // 24 KiB: pooled rather than zeroed per block
+	defer putState(b)
+	var wBuf [kernel.ColsMaxL]float64
+	for j, t := range targets {
+		y := int64(t)
+		if y == ignore {
+			b.Y[j], b.GW[j], wBuf[j] = -1, 0, 0
+			continue
+		}
+		w := 1.0
+		if k.set.weights != nil {
+			w = k.set.weight(int(y))
+			if w == 0 {
+				y = -1 // no target term, and no check of its logit
+			}
+		}
+		if !isFinite(w*bound) || !(math.Abs(g*w) <= top) {
+			return false
+		}
+		b.Y[j], b.GW[j], wBuf[j] = int32(y), g*w, w
+	}
+	done := kernel.SoftmaxCols32(as32(d), as32(s), C, inner, L, b)
+	logSum := b.Sum[:done] // the logs in place of the sums
+	kernel.Log32(logSum, logSum)
+	loss, counted := p.loss, p.counted
+	for j := range logSum {
+		if int64(targets[j]) == ignore {
+			continue
+		}
+		l := 0.0
+		if w := wBuf[j]; w != 0 {
+			l = w * ((float64(b.M[j]) - float64(b.SY[j])) + float64(logSum[j]))
+		}
+		if c.losses != nil {
+			c.losses[pos0+j] = l
+		}
+		loss += l
+		counted++
+	}
+	p.left += done - (counted - p.counted)
+	p.loss, p.counted = loss, counted
+	if done < L {
+		c.spatialSpan(p, n, j0+done, L-done)
+	}
 	return true
 }

@@ -67,3 +67,79 @@ func checkPasses[T Float](t *testing.T, flag *bool, tol float64) {
 		}
 	}
 }
+
+// TestFusedBlock: float32 spatial blocks through the fused kernel give
+// bitwise the loss, losses and gradient of the three-pass kernels, with
+// weights, ignored positions and masked classes; and a NaN or +Inf in the
+// middle of a block gives the same error either way. (An +Inf in an ignored
+// column sends the fused route's block to the generic code, where the
+// three passes finish it themselves: those blocks agree up to rounding.)
+func TestFusedBlock(t *testing.T) {
+	saved := fusedCols
+	defer func() { fusedCols = saved }()
+	r := rand.New(rand.NewPCG(7, 8))
+	for si, shape := range [][]int{{2, 21, 40}, {3, 5, 7}, {1, 64, 300}, {2, 21, 16, 16}, {1, 1, 33}, {2, 2, 3, 300}, {2, 65, 20}} {
+		for _, bad := range []float64{0, math.NaN(), math.Inf(1)} {
+			red := []Reduction{Mean, None}[si%2]
+			N, C := shape[0], shape[1]
+			inner := 1
+			for _, d := range shape[2:] {
+				inner *= d
+			}
+			logits := make([]float32, N*C*inner)
+			for i := range logits {
+				logits[i] = float32(r.NormFloat64() * 5)
+				if C > 2 && r.IntN(10) == 0 {
+					logits[i] = float32(math.Inf(-1))
+				}
+			}
+			targets := make([]int32, N*inner)
+			for pos := range targets {
+				targets[pos] = int32(r.IntN(C))
+				n, j := pos/inner, pos%inner
+				logits[(n*C+int(targets[pos]))*inner+j] = float32(r.NormFloat64())
+				if r.IntN(5) == 0 {
+					targets[pos] = DefaultIgnoreIndex
+				}
+			}
+			if bad != 0 {
+				logits[len(logits)-inner/2-1] = float32(bad)
+			}
+			weights := make([]float32, C)
+			for i := range weights {
+				weights[i] = float32(r.Float64() * 2)
+			}
+			var res [2]Result
+			var errs [2]error
+			var grads [2][]float32
+			var losses [2][]float64
+			for i, fused := range []bool{true, false} {
+				fusedCols = fused
+				grads[i] = append([]float32(nil), logits...)
+				losses[i] = make([]float64, len(targets))
+				res[i], errs[i] = CrossEntropy(grads[i], grads[i], shape, targets,
+					&Options[float32]{Weights: weights, Reduction: red, Losses: losses[i]})
+			}
+			if (errs[0] == nil) != (errs[1] == nil) || errs[0] != nil && errs[0].Error() != errs[1].Error() {
+				t.Fatalf("%v bad %v: error %v (fused) vs %v (three passes)", shape, bad, errs[0], errs[1])
+			}
+			same := func(x, y float64) bool {
+				return math.Float64bits(x) == math.Float64bits(y) || bad != 0 && math.Abs(x-y) <= 1e-6*math.Abs(y)
+			}
+			a, b := res[0], res[1]
+			if !same(a.Loss, b.Loss) || a.Counted != b.Counted || a.Ignored != b.Ignored || a.Skipped != b.Skipped {
+				t.Errorf("%v bad %v: %+v (fused) vs %+v (three passes)", shape, bad, res[0], res[1])
+			}
+			for i := range grads[0] {
+				if !same(float64(grads[0][i]), float64(grads[1][i])) && !(bad != 0 && math.Abs(float64(grads[0][i]-grads[1][i])) <= 1e-7) {
+					t.Fatalf("%v bad %v: gradient[%d] %v (fused) vs %v (three passes)", shape, bad, i, grads[0][i], grads[1][i])
+				}
+			}
+			for i := range losses[0] {
+				if !same(losses[0][i], losses[1][i]) {
+					t.Fatalf("%v bad %v: losses[%d] %v (fused) vs %v (three passes)", shape, bad, i, losses[0][i], losses[1][i])
+				}
+			}
+		}
+	}
+}
