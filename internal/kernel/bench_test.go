@@ -216,7 +216,7 @@ func BenchmarkScale32(b *testing.B) {
 // thread: 2048 rows of C = 32000 (256 MiB of logits) split across
 // GOMAXPROCS goroutines, each row done two-pass (MaxSumExp32, ExpScale32)
 // or three-pass (Max32, ExpSum32, Scale32), with a parallel copy as the
-// yardstick.
+// yardstick; and the forward alone (MaxSumExp32) beside a parallel Sum32.
 func BenchmarkRowsParallel32(b *testing.B) {
 	const R, C = 2048, 32000
 	s := make([]float32, R*C)
@@ -249,6 +249,11 @@ func BenchmarkRowsParallel32(b *testing.B) {
 			m, _ := Max32(row)
 			Scale32(out, 1/ExpSum32(out, row, m))
 		},
+		"fwd": func(row, out []float32) {
+			m, sum, _ := MaxSumExp32(row)
+			sink += m + sum
+		},
+		"sum": func(row, out []float32) { sink += Sum32(row) },
 	}
 	b.Run("impl=copy/C=32000", func(b *testing.B) {
 		b.SetBytes(4 * R * C)
@@ -257,7 +262,7 @@ func BenchmarkRowsParallel32(b *testing.B) {
 		}
 	})
 	for _, name := range Implementations()[1:] {
-		for _, k := range []string{"2pass", "3pass"} {
+		for _, k := range []string{"2pass", "3pass", "fwd", "sum"} {
 			b.Run("impl="+name+"/"+k+"/C=32000", func(b *testing.B) {
 				restore, _ := Select(name)
 				defer restore()

@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func maxSumExp32AVX2(s []float32) (m float32, sum float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, AVX2, FMA3, MMX+, SSE
 TEXT ·maxSumExp32AVX2(SB), NOSPLIT, $0-32
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
@@ -16,6 +16,8 @@ TEXT ·maxSumExp32AVX2(SB), NOSPLIT, $0-32
 loop1:
 	CMPQ         CX, $0x00000020
 	JL           next2
+	PREFETCHT0   4096(AX)
+	PREFETCHT0   4160(AX)
 	VMOVUPS      (AX), Y3
 	VMOVUPS      32(AX), Y4
 	VMOVUPS      64(AX), Y5
@@ -1515,7 +1517,7 @@ done5:
 	RET
 
 // func max32AVX2(s []float32) (m float32, nan bool)
-// Requires: AVX, SSE
+// Requires: AVX, MMX+, SSE
 TEXT ·max32AVX2(SB), NOSPLIT, $0-29
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
@@ -1527,27 +1529,29 @@ TEXT ·max32AVX2(SB), NOSPLIT, $0-29
 	VMOVUPS Y0, Y5
 
 loop1:
-	CMPQ    CX, $0x00000020
-	JL      next2
-	VMOVUPS (AX), Y6
-	VCMPPS  $0x03, Y6, Y6, Y7
-	VORPS   Y7, Y1, Y1
-	VMAXPS  Y2, Y6, Y2
-	VMOVUPS 32(AX), Y6
-	VCMPPS  $0x03, Y6, Y6, Y7
-	VORPS   Y7, Y1, Y1
-	VMAXPS  Y3, Y6, Y3
-	VMOVUPS 64(AX), Y6
-	VCMPPS  $0x03, Y6, Y6, Y7
-	VORPS   Y7, Y1, Y1
-	VMAXPS  Y4, Y6, Y4
-	VMOVUPS 96(AX), Y6
-	VCMPPS  $0x03, Y6, Y6, Y7
-	VORPS   Y7, Y1, Y1
-	VMAXPS  Y5, Y6, Y5
-	ADDQ    $0x00000080, AX
-	SUBQ    $0x00000020, CX
-	JMP     loop1
+	CMPQ       CX, $0x00000020
+	JL         next2
+	PREFETCHT0 4096(AX)
+	PREFETCHT0 4160(AX)
+	VMOVUPS    (AX), Y6
+	VCMPPS     $0x03, Y6, Y6, Y7
+	VORPS      Y7, Y1, Y1
+	VMAXPS     Y2, Y6, Y2
+	VMOVUPS    32(AX), Y6
+	VCMPPS     $0x03, Y6, Y6, Y7
+	VORPS      Y7, Y1, Y1
+	VMAXPS     Y3, Y6, Y3
+	VMOVUPS    64(AX), Y6
+	VCMPPS     $0x03, Y6, Y6, Y7
+	VORPS      Y7, Y1, Y1
+	VMAXPS     Y4, Y6, Y4
+	VMOVUPS    96(AX), Y6
+	VCMPPS     $0x03, Y6, Y6, Y7
+	VORPS      Y7, Y1, Y1
+	VMAXPS     Y5, Y6, Y5
+	ADDQ       $0x00000080, AX
+	SUBQ       $0x00000020, CX
+	JMP        loop1
 
 next2:
 loop3:
@@ -3311,7 +3315,7 @@ blkdone13:
 	RET
 
 // func maxSumExp64AVX2(s []float64) (m float64, sum float64)
-// Requires: AVX, AVX2, FMA3, SSE2
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
 TEXT ·maxSumExp64AVX2(SB), NOSPLIT, $0-40
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
@@ -3322,6 +3326,8 @@ TEXT ·maxSumExp64AVX2(SB), NOSPLIT, $0-40
 loop1:
 	CMPQ         CX, $0x00000010
 	JL           next2
+	PREFETCHT0   4096(AX)
+	PREFETCHT0   4160(AX)
 	VMOVUPD      (AX), Y3
 	VMOVUPD      32(AX), Y4
 	VMOVUPD      64(AX), Y5
@@ -4889,7 +4895,7 @@ done5:
 	RET
 
 // func max64AVX2(s []float64) (m float64, nan bool)
-// Requires: AVX, SSE2
+// Requires: AVX, MMX+, SSE2
 TEXT ·max64AVX2(SB), NOSPLIT, $0-33
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
@@ -4901,27 +4907,29 @@ TEXT ·max64AVX2(SB), NOSPLIT, $0-33
 	VMOVUPD Y0, Y5
 
 loop1:
-	CMPQ    CX, $0x00000010
-	JL      next2
-	VMOVUPD (AX), Y6
-	VCMPPD  $0x03, Y6, Y6, Y7
-	VORPD   Y7, Y1, Y1
-	VMAXPD  Y2, Y6, Y2
-	VMOVUPD 32(AX), Y6
-	VCMPPD  $0x03, Y6, Y6, Y7
-	VORPD   Y7, Y1, Y1
-	VMAXPD  Y3, Y6, Y3
-	VMOVUPD 64(AX), Y6
-	VCMPPD  $0x03, Y6, Y6, Y7
-	VORPD   Y7, Y1, Y1
-	VMAXPD  Y4, Y6, Y4
-	VMOVUPD 96(AX), Y6
-	VCMPPD  $0x03, Y6, Y6, Y7
-	VORPD   Y7, Y1, Y1
-	VMAXPD  Y5, Y6, Y5
-	ADDQ    $0x00000080, AX
-	SUBQ    $0x00000010, CX
-	JMP     loop1
+	CMPQ       CX, $0x00000010
+	JL         next2
+	PREFETCHT0 4096(AX)
+	PREFETCHT0 4160(AX)
+	VMOVUPD    (AX), Y6
+	VCMPPD     $0x03, Y6, Y6, Y7
+	VORPD      Y7, Y1, Y1
+	VMAXPD     Y2, Y6, Y2
+	VMOVUPD    32(AX), Y6
+	VCMPPD     $0x03, Y6, Y6, Y7
+	VORPD      Y7, Y1, Y1
+	VMAXPD     Y3, Y6, Y3
+	VMOVUPD    64(AX), Y6
+	VCMPPD     $0x03, Y6, Y6, Y7
+	VORPD      Y7, Y1, Y1
+	VMAXPD     Y4, Y6, Y4
+	VMOVUPD    96(AX), Y6
+	VCMPPD     $0x03, Y6, Y6, Y7
+	VORPD      Y7, Y1, Y1
+	VMAXPD     Y5, Y6, Y5
+	ADDQ       $0x00000080, AX
+	SUBQ       $0x00000010, CX
+	JMP        loop1
 
 next2:
 loop3:
@@ -6585,7 +6593,7 @@ blkdone13:
 	RET
 
 // func maxSumExp32AVX512(s []float32) (m float32, sum float32)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, MMX+, SSE
 TEXT ·maxSumExp32AVX512(SB), NOSPLIT, $0-32
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
@@ -6606,6 +6614,10 @@ TEXT ·maxSumExp32AVX512(SB), NOSPLIT, $0-32
 loop1:
 	CMPQ         CX, $0x00000040
 	JL           next2
+	PREFETCHT0   4096(AX)
+	PREFETCHT0   4160(AX)
+	PREFETCHT0   4224(AX)
+	PREFETCHT0   4288(AX)
 	VMOVUPS      (AX), Z13
 	VMOVUPS      64(AX), Z14
 	VMOVUPS      128(AX), Z15
@@ -7755,7 +7767,7 @@ done5:
 	RET
 
 // func max32AVX512(s []float32) (m float32, nan bool)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, MMX+, SSE
 TEXT ·max32AVX512(SB), NOSPLIT, $0-29
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
@@ -7767,27 +7779,31 @@ TEXT ·max32AVX512(SB), NOSPLIT, $0-29
 	VMOVUPS Z0, Z4
 
 loop1:
-	CMPQ    CX, $0x00000040
-	JL      next2
-	VMOVUPS (AX), Z5
-	VCMPPS  $0x03, Z5, Z5, K2
-	KORW    K2, K1, K1
-	VMAXPS  Z1, Z5, Z1
-	VMOVUPS 64(AX), Z5
-	VCMPPS  $0x03, Z5, Z5, K2
-	KORW    K2, K1, K1
-	VMAXPS  Z2, Z5, Z2
-	VMOVUPS 128(AX), Z5
-	VCMPPS  $0x03, Z5, Z5, K2
-	KORW    K2, K1, K1
-	VMAXPS  Z3, Z5, Z3
-	VMOVUPS 192(AX), Z5
-	VCMPPS  $0x03, Z5, Z5, K2
-	KORW    K2, K1, K1
-	VMAXPS  Z4, Z5, Z4
-	ADDQ    $0x00000100, AX
-	SUBQ    $0x00000040, CX
-	JMP     loop1
+	CMPQ       CX, $0x00000040
+	JL         next2
+	PREFETCHT0 4096(AX)
+	PREFETCHT0 4160(AX)
+	PREFETCHT0 4224(AX)
+	PREFETCHT0 4288(AX)
+	VMOVUPS    (AX), Z5
+	VCMPPS     $0x03, Z5, Z5, K2
+	KORW       K2, K1, K1
+	VMAXPS     Z1, Z5, Z1
+	VMOVUPS    64(AX), Z5
+	VCMPPS     $0x03, Z5, Z5, K2
+	KORW       K2, K1, K1
+	VMAXPS     Z2, Z5, Z2
+	VMOVUPS    128(AX), Z5
+	VCMPPS     $0x03, Z5, Z5, K2
+	KORW       K2, K1, K1
+	VMAXPS     Z3, Z5, Z3
+	VMOVUPS    192(AX), Z5
+	VCMPPS     $0x03, Z5, Z5, K2
+	KORW       K2, K1, K1
+	VMAXPS     Z4, Z5, Z4
+	ADDQ       $0x00000100, AX
+	SUBQ       $0x00000040, CX
+	JMP        loop1
 
 next2:
 loop3:
@@ -8875,7 +8891,7 @@ blkdone13:
 	RET
 
 // func maxSumExp64AVX512(s []float64) (m float64, sum float64)
-// Requires: AVX, AVX512F, SSE2
+// Requires: AVX, AVX512F, MMX+, SSE2
 TEXT ·maxSumExp64AVX512(SB), NOSPLIT, $0-40
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
@@ -8890,6 +8906,10 @@ TEXT ·maxSumExp64AVX512(SB), NOSPLIT, $0-40
 loop1:
 	CMPQ         CX, $0x00000020
 	JL           next2
+	PREFETCHT0   4096(AX)
+	PREFETCHT0   4160(AX)
+	PREFETCHT0   4224(AX)
+	PREFETCHT0   4288(AX)
 	VMOVUPD      (AX), Z7
 	VMOVUPD      64(AX), Z8
 	VMOVUPD      128(AX), Z9
@@ -10153,7 +10173,7 @@ done5:
 	RET
 
 // func max64AVX512(s []float64) (m float64, nan bool)
-// Requires: AVX, AVX512F, SSE2
+// Requires: AVX, AVX512F, MMX+, SSE2
 TEXT ·max64AVX512(SB), NOSPLIT, $0-33
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
@@ -10165,27 +10185,31 @@ TEXT ·max64AVX512(SB), NOSPLIT, $0-33
 	VMOVUPD Z0, Z4
 
 loop1:
-	CMPQ    CX, $0x00000020
-	JL      next2
-	VMOVUPD (AX), Z5
-	VCMPPD  $0x03, Z5, Z5, K2
-	KORW    K2, K1, K1
-	VMAXPD  Z1, Z5, Z1
-	VMOVUPD 64(AX), Z5
-	VCMPPD  $0x03, Z5, Z5, K2
-	KORW    K2, K1, K1
-	VMAXPD  Z2, Z5, Z2
-	VMOVUPD 128(AX), Z5
-	VCMPPD  $0x03, Z5, Z5, K2
-	KORW    K2, K1, K1
-	VMAXPD  Z3, Z5, Z3
-	VMOVUPD 192(AX), Z5
-	VCMPPD  $0x03, Z5, Z5, K2
-	KORW    K2, K1, K1
-	VMAXPD  Z4, Z5, Z4
-	ADDQ    $0x00000100, AX
-	SUBQ    $0x00000020, CX
-	JMP     loop1
+	CMPQ       CX, $0x00000020
+	JL         next2
+	PREFETCHT0 4096(AX)
+	PREFETCHT0 4160(AX)
+	PREFETCHT0 4224(AX)
+	PREFETCHT0 4288(AX)
+	VMOVUPD    (AX), Z5
+	VCMPPD     $0x03, Z5, Z5, K2
+	KORW       K2, K1, K1
+	VMAXPD     Z1, Z5, Z1
+	VMOVUPD    64(AX), Z5
+	VCMPPD     $0x03, Z5, Z5, K2
+	KORW       K2, K1, K1
+	VMAXPD     Z2, Z5, Z2
+	VMOVUPD    128(AX), Z5
+	VCMPPD     $0x03, Z5, Z5, K2
+	KORW       K2, K1, K1
+	VMAXPD     Z3, Z5, Z3
+	VMOVUPD    192(AX), Z5
+	VCMPPD     $0x03, Z5, Z5, K2
+	KORW       K2, K1, K1
+	VMAXPD     Z4, Z5, Z4
+	ADDQ       $0x00000100, AX
+	SUBQ       $0x00000020, CX
+	JMP        loop1
 
 next2:
 loop3:

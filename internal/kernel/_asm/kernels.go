@@ -102,6 +102,24 @@ func (g *gen) rescale(M, S, b reg.VecVirtual) {
 // row was empty or all −Inf; the Go wrapper then reports m = −Inf. A NaN
 // (or +Inf, giving Inf − Inf) makes S NaN for good; the wrapper falls back
 // to the portable code for such rows.
+// prefetchAhead is how far ahead of its loads a loop that streams a row
+// from memory prefetches it, in bytes: with the exponentials to compute,
+// the hardware prefetchers alone leave the memory idle part of the time
+// (measured: the online forward pass at 8192×32000 went from 1.3–1.4×
+// the time of a sum to about 1.0×, and 4 KiB to 8 KiB did as well).
+const prefetchAhead = 4096
+
+// prefetch prefetches the lines prefetchAhead bytes past the vectors at
+// offs from p, in the unrolled steps of a loop only.
+func (g *gen) prefetch(p reg.Register, offs []int) {
+	if len(offs) < g.U {
+		return
+	}
+	for off := 0; off < len(offs)*g.W*g.es; off += 64 {
+		PREFETCHT0(at(p, prefetchAhead+off))
+	}
+}
+
 func (g *gen) maxSumExp() {
 	g.begin("maxSumExp", "(s []T) (m, sum T)", ": the lanes' max and sum, NaN sum if the row holds NaN or +Inf")
 	p := Load(Param("s").Base(), GP64())
@@ -112,6 +130,7 @@ func (g *gen) maxSumExp() {
 	g.zero(S)
 	var ninf reg.VecVirtual
 	g.loop(n, []reg.Register{p}, func(offs []int, mask Op) {
+		g.prefetch(p, offs)
 		xs := make([]reg.VecVirtual, len(offs))
 		for i, off := range offs {
 			if mask != nil {
@@ -412,6 +431,7 @@ func (g *gen) maxK() {
 		g.mov(g.hot["neginf"], acc[i])
 	}
 	g.loop(n, []reg.Register{p}, func(offs []int, mask Op) {
+		g.prefetch(p, offs)
 		for i, off := range offs {
 			var x reg.VecVirtual
 			if mask != nil {
