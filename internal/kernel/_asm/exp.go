@@ -70,6 +70,11 @@ func init() {
 	f("magicfu", m32+254, m64+2046)
 	f("neginf", math.Inf(-1), math.Inf(-1))
 	f("negmax", -math.MaxFloat32, -math.MaxFloat64)
+	// How far above the reference point maxSumExp lets a lane's values go
+	// before moving it: a sum of up to 2^31 terms of exp(rethresh) stays
+	// far from overflow (float32: e^32·2^31 ≈ 2^77), and the terms'
+	// relative accuracy does not depend on it.
+	f("rethresh", 32, 256)
 	for i, c := range fitExp(6) {
 		consts[fmt.Sprintf("p%d", i)] = fconst{f32: c}
 	}

@@ -62,46 +62,6 @@ func (g *gen) scalarParam(name string) reg.VecVirtual {
 	return v
 }
 
-// rescale raises the lanes of the running max M where b exceeds it,
-// scaling the running sums S by exp(Mold − Mnew). It is skipped when no
-// lane grows, which after the first few vectors of a row is nearly always.
-func (g *gen) rescale(M, S, b reg.VecVirtual) {
-	skip := g.lbl("norescale")
-	const gtOQ = 0x1e
-	if g.z {
-		k := K()
-		g.pick(VCMPPS, VCMPPD)(Imm(gtOQ), M, b, k)
-		KORTESTW(k, k)
-	} else {
-		c := g.vec()
-		g.pick(VCMPPS, VCMPPD)(Imm(gtOQ), M, b, c)
-		r := GP32()
-		if g.f64 {
-			VMOVMSKPD(c, r)
-		} else {
-			VMOVMSKPS(c, r)
-		}
-		TESTL(r, r)
-	}
-	JZ(LabelRef(skip))
-	Mn := g.vec()
-	g.max(M, b, Mn) // NaN in b keeps M
-	d := g.vec()
-	g.sub(Mn, M, d)
-	g.expv(d, true)
-	g.mul(d, S, S)
-	g.mov(Mn, M)
-	Label(skip)
-}
-
-// maxSumExp: per-lane online max M and sum S, lanes combined at the end.
-//
-// M starts at −MaxFloat rather than −Inf, so that M − Mnew and x − M are
-// never −Inf − (−Inf): a lane that has seen only −Inf keeps S = 0. A lane
-// that has seen a finite value has S ≥ 1, so sum = 0 at the end means the
-// row was empty or all −Inf; the Go wrapper then reports m = −Inf. A NaN
-// (or +Inf, giving Inf − Inf) makes S NaN for good; the wrapper falls back
-// to the portable code for such rows.
 // prefetchAhead is how far ahead of its loads a loop that streams a row
 // from memory prefetches it, in bytes: with the exponentials to compute,
 // the hardware prefetchers alone leave the memory idle part of the time
@@ -120,13 +80,62 @@ func (g *gen) prefetch(p reg.Register, offs []int) {
 	}
 }
 
+// rescale moves the lanes' reference point M, and with it MT = M + the
+// threshold, where the block max b exceeds MT, scaling the running sums S
+// by exp(Mold − Mnew). Between moves, S sums exp(x − M) for x up to the
+// threshold above M (no overflow: see "rethresh"), so the branch is
+// taken a few times per row, not each time a lane's max grows.
+func (g *gen) rescale(M, MT, S, b reg.VecVirtual) {
+	skip := g.lbl("norescale")
+	const gtOQ = 0x1e
+	if g.z {
+		k := K()
+		g.pick(VCMPPS, VCMPPD)(Imm(gtOQ), MT, b, k)
+		KORTESTW(k, k)
+	} else {
+		c := g.vec()
+		g.pick(VCMPPS, VCMPPD)(Imm(gtOQ), MT, b, c)
+		r := GP32()
+		if g.f64 {
+			VMOVMSKPD(c, r)
+		} else {
+			VMOVMSKPS(c, r)
+		}
+		TESTL(r, r)
+	}
+	JZ(LabelRef(skip))
+	Mn := g.vec()
+	g.max(M, b, Mn) // NaN in b keeps M
+	d := g.vec()
+	g.sub(Mn, M, d)
+	g.expv(d, true)
+	g.mul(d, S, S)
+	g.mov(Mn, M)
+	g.add(g.k("rethresh"), M, MT)
+	Label(skip)
+}
+
+// maxSumExp: per-lane online max and sum, lanes combined at the end. Each
+// lane keeps its true max T and a reference point M ≤ T, with S the sum of
+// exp(x − M); M moves (rescale) only when a block's max passes M by the
+// threshold, and at the end S·exp(M − m) is the lane's sum against the
+// row's max m.
+//
+// M and T start at −MaxFloat rather than −Inf, so that M − Mnew and x − M
+// are never −Inf − (−Inf): a lane that has seen only −Inf keeps S = 0. A
+// lane that has seen a finite value has S ≥ 1, so sum = 0 at the end means
+// the row was empty or all −Inf; the Go wrapper then reports m = −Inf. A
+// NaN (or +Inf, giving Inf − Inf) makes S NaN for good; the wrapper falls
+// back to the portable code for such rows.
 func (g *gen) maxSumExp() {
 	g.begin("maxSumExp", "(s []T) (m, sum T)", ": the lanes' max and sum, NaN sum if the row holds NaN or +Inf")
 	p := Load(Param("s").Base(), GP64())
 	n := Load(Param("s").Len(), GP64())
 	g.hoistExp(true)
-	M, S := g.vec(), g.vec()
+	M, MT, T, S := g.vec(), g.vec(), g.vec(), g.vec()
 	g.mov(g.constMem("negmax"), M)
+	g.mov(M, MT) // −MaxFloat + the threshold rounds to −MaxFloat
+	g.mov(M, T)
 	g.zero(S)
 	var ninf reg.VecVirtual
 	g.loop(n, []reg.Register{p}, func(offs []int, mask Op) {
@@ -150,7 +159,8 @@ func (g *gen) maxSumExp() {
 				g.max(x, b, b)
 			}
 		}
-		g.rescale(M, S, b)
+		g.max(b, T, T)
+		g.rescale(M, MT, S, b)
 		for _, x := range xs {
 			g.sub(M, x, x)
 			g.expv(x, true)
@@ -165,7 +175,7 @@ func (g *gen) maxSumExp() {
 		}
 		g.add(xs[0], S, S)
 	})
-	m := g.hreduce(g.pick2(VMAXPS, VMAXPD), M)
+	m := g.hreduce(g.pick2(VMAXPS, VMAXPD), T)
 	mb := g.vec()
 	g.bcast(m, mb)
 	g.sub(mb, M, M)
