@@ -73,6 +73,9 @@ func (k *indexKind[T, I]) fastRow(c *softmaxCall[T], p *chunkResult, pos int) bo
 }
 
 func (k *indexKind[T, I]) fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int) bool {
+	if is32[T]() && k.C <= maxFusedC && fusedCols && kernel.HasSoftmaxCols() {
+		return k.fusedBlock(c, p, n, j0)
+	}
 	if c.grad != nil && threePass[T]() {
 		return k.fastBlock3(c, p, n, j0)
 	}
@@ -145,9 +148,6 @@ func (k *indexKind[T, I]) fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int
 // kernels.
 func (k *indexKind[T, I]) fastBlock3(c *softmaxCall[T], p *chunkResult, n, j0 int) bool {
 	C, inner := k.C, c.l.inner
-	if is32[T]() && C <= maxFusedC && fusedCols && kernel.HasSoftmaxCols() {
-		return k.fusedBlock(c, p, n, j0)
-	}
 	L, base, span, pos0 := c.blockAt(n, j0)
 	s := c.logits[base : base+span]
 	targets := k.targets[pos0 : pos0+L]
@@ -288,9 +288,10 @@ const maxFusedC = kernel.ColsMaxC
 // fusedCols may be turned off by tests, to compare with the three passes.
 var fusedCols = true
 
-// fusedBlock is fastBlock3 for float32 where the fused kernel runs as
+// fusedBlock is fastBlock for float32 where the fused kernels run as
 // assembly: one kernel call reads each logit once and writes each gradient
-// element once, which matters most when the rows of a block are a multiple
+// element once (or, for the loss alone, writes nothing), which matters
+// most when the rows of a block are a multiple
 // of 4 KiB apart (an image), since then a position's logits share their
 // cache sets and the three-pass kernels find them evicted on every pass.
 // The kernel stops, before writing it, at a position with a NaN, an
@@ -299,7 +300,7 @@ var fusedCols = true
 func (k *indexKind[T, I]) fusedBlock(c *softmaxCall[T], p *chunkResult, n, j0 int) bool {
 	C, inner := k.C, c.l.inner
 	L, base, span, pos0 := c.blockAt(n, j0)
-	s, d := c.logits[base:base+span], c.grad[base:base+span]
+	s := c.logits[base : base+span]
 	targets := k.targets[pos0 : pos0+L]
 	ignore := int64(k.set.ignore)
 	g, top := c.g, maxFloat[T]()
@@ -311,25 +312,34 @@ func (k *indexKind[T, I]) fusedBlock(c *softmaxCall[T], p *chunkResult, n, j0 in
 	b := getState[kernel.ColsBlock32]() // 24 KiB: pooled rather than zeroed per block
 	defer putState(b)
 	var wBuf [kernel.ColsMaxL]float64
+	weighted := k.set.weights != nil
+	if !weighted && (!isFinite(bound) || !(math.Abs(g) <= top)) {
+		return false
+	}
 	for j, t := range targets {
 		y := int64(t)
-		if y == ignore {
+		switch {
+		case y == ignore:
 			b.Y[j], b.GW[j], wBuf[j] = -1, 0, 0
-			continue
-		}
-		w := 1.0
-		if k.set.weights != nil {
-			w = k.set.weight(int(y))
+		case !weighted:
+			b.Y[j], b.GW[j], wBuf[j] = int32(y), g, 1
+		default:
+			w := k.set.weight(int(y))
 			if w == 0 {
 				y = -1 // no target term, and no check of its logit
 			}
+			if !isFinite(w*bound) || !(math.Abs(g*w) <= top) {
+				return false
+			}
+			b.Y[j], b.GW[j], wBuf[j] = int32(y), g*w, w
 		}
-		if !isFinite(w*bound) || !(math.Abs(g*w) <= top) {
-			return false
-		}
-		b.Y[j], b.GW[j], wBuf[j] = int32(y), g*w, w
 	}
-	done := kernel.SoftmaxCols32(as32(d), as32(s), C, inner, L, b)
+	var done int
+	if c.grad != nil {
+		done = kernel.SoftmaxCols32(as32(c.grad[base:base+span]), as32(s), C, inner, L, b)
+	} else {
+		done = kernel.SoftmaxColsFwd32(as32(s), C, inner, L, b)
+	}
 	logSum := b.Sum[:done] // the logs in place of the sums
 	kernel.Log32(logSum, logSum)
 	loss, counted := p.loss, p.counted

@@ -68,7 +68,7 @@ func checkPasses[T Float](t *testing.T, flag *bool, tol float64) {
 	}
 }
 
-// TestFusedBlock: float32 spatial blocks through the fused kernel give
+// TestFusedBlock: float32 spatial blocks through the fused kernels give
 // bitwise the loss, losses and gradient of the three-pass kernels, with
 // weights, ignored positions and masked classes; and a NaN or +Inf in the
 // middle of a block gives the same error either way. (An +Inf in an ignored
@@ -138,6 +138,31 @@ func TestFusedBlock(t *testing.T) {
 			for i := range losses[0] {
 				if !same(losses[0][i], losses[1][i]) {
 					t.Fatalf("%v bad %v: losses[%d] %v (fused) vs %v (three passes)", shape, bad, i, losses[0][i], losses[1][i])
+				}
+			}
+
+			// The loss alone: the fused forward gives the fused
+			// forward+backward's losses bit for bit, and the online
+			// kernel's up to rounding (it sums against moving maxima).
+			for _, fused := range []bool{true, false} {
+				fusedCols = fused
+				fwd := make([]float64, len(targets))
+				r, err := CrossEntropy(nil, logits, shape, targets,
+					&Options[float32]{Weights: weights, Reduction: red, Losses: fwd})
+				if (err == nil) != (errs[0] == nil) || err != nil && err.Error() != errs[0].Error() {
+					t.Fatalf("%v bad %v fused %v: forward error %v; forward+backward %v", shape, bad, fused, err, errs[0])
+				}
+				close := func(x, y float64) bool {
+					return fused && bad == 0 && math.Float64bits(x) == math.Float64bits(y) ||
+						(!fused || bad != 0) && math.Abs(x-y) <= 1e-6*math.Abs(y)
+				}
+				if !close(r.Loss, res[0].Loss) {
+					t.Errorf("%v bad %v fused %v: forward loss %v; forward+backward %v", shape, bad, fused, r.Loss, res[0].Loss)
+				}
+				for j := range fwd {
+					if !close(fwd[j], losses[0][j]) {
+						t.Fatalf("%v bad %v fused %v: forward losses[%d] %v; forward+backward %v", shape, bad, fused, j, fwd[j], losses[0][j])
+					}
 				}
 			}
 		}

@@ -225,8 +225,8 @@ type ColsBlock32 struct {
 //	}
 //	return L
 //
-// It returns the number of leading positions done: it may stop a few
-// positions (up to a vector's worth) before a position that stops it, and
+// It returns the number of leading positions done: it may stop up to 31
+// positions before a position that stops it (it takes them 32 at a time), and
 // it leaves the columns from there on untouched, d included. d may be s
 // itself. A position with Y[j] = −1 and GW[j] = 0 (an ignored one) gets a
 // zero gradient.
@@ -236,7 +236,14 @@ func SoftmaxCols32(d, s []float32, C, stride, L int, b *ColsBlock32) (done int) 
 	return softmaxCols32(d, s, C, stride, L, b)
 }
 
-// HasSoftmaxCols reports whether SoftmaxCols32 runs as assembly. Elsewhere
-// it is the portable reference loop, and the three passes MaxCols32,
-// ExpSumCols32 and ScaleCols32 are faster.
+// SoftmaxColsFwd32 is SoftmaxCols32 for the loss alone: it sets M, Sum and
+// SY for the positions it does (b.GW is not read) and writes nothing else.
+func SoftmaxColsFwd32(s []float32, C, stride, L int, b *ColsBlock32) (done int) {
+	return softmaxColsFwd32(s, C, stride, L, b)
+}
+
+// HasSoftmaxCols reports whether SoftmaxCols32 and SoftmaxColsFwd32 run as
+// assembly. Elsewhere they are the portable reference loops, and the
+// three passes MaxCols32, ExpSumCols32 and ScaleCols32 (or
+// MaxSumExpCols32) are faster.
 func HasSoftmaxCols() bool { return hasSoftmaxCols() }

@@ -328,4 +328,17 @@ func softmaxCols32(d, s []float32, C, stride, L int, b *ColsBlock32) int {
 	return softmaxCols32AVX512(d, s, C, stride, L, &b.Y[0])
 }
 
+func softmaxColsFwd32(s []float32, C, stride, L int, b *ColsBlock32) int {
+	if !useAVX512 {
+		return softmaxColsFwd32Generic(s, C, stride, L, b)
+	}
+	if L > ColsMaxL || C > ColsMaxC {
+		panic("kernel: SoftmaxColsFwd32 block too large")
+	}
+	if C > 0 && L > 0 {
+		_ = s[(C-1)*stride+L-1]
+	}
+	return softmaxColsFwd32AVX512(s, C, stride, L, &b.Y[0])
+}
+
 func hasSoftmaxCols() bool { return useAVX512 }

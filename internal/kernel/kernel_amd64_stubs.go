@@ -268,3 +268,8 @@ func scaleCols64AVX512(dst []float64, C int, stride int, a []float64)
 //
 //go:noescape
 func softmaxCols32AVX512(d []float32, s []float32, C int, stride int, L int, b *int32) (done int)
+
+// softmaxColsFwd32AVX512 is softmaxColsFwd32 for AVX512.
+//
+//go:noescape
+func softmaxColsFwd32AVX512(s []float32, C int, stride int, L int, b *int32) (done int)

@@ -338,6 +338,11 @@ func scaleCols64Generic(dst []float64, C, stride int, a []float64) {
 	}
 }
 
+func softmaxColsFwd32Generic(s []float32, C, stride, L int, b *ColsBlock32) (done int) {
+	return softmaxCols32Generic(nil, s, C, stride, L, b)
+}
+
+// softmaxCols32Generic is SoftmaxCols32, or SoftmaxColsFwd32 if d is nil.
 func softmaxCols32Generic(d, s []float32, C, stride, L int, b *ColsBlock32) (done int) {
 	for j := range L {
 		mj, nan := float32(math.Inf(-1)), false
@@ -360,6 +365,10 @@ func softmaxCols32Generic(d, s []float32, C, stride, L int, b *ColsBlock32) (don
 		for c := 0; c < C; c++ {
 			sj += float32(math.Exp(float64(s[c*stride+j]) - float64(mj)))
 		}
+		b.M[j], b.Sum[j], b.SY[j] = mj, sj, sy
+		if d == nil {
+			continue
+		}
 		a := float32(b.GW[j] / float64(sj))
 		for c := 0; c < C; c++ {
 			i := c*stride + j
@@ -369,7 +378,6 @@ func softmaxCols32Generic(d, s []float32, C, stride, L int, b *ColsBlock32) (don
 			}
 			d[i] = v
 		}
-		b.M[j], b.Sum[j], b.SY[j] = mj, sj, sy
 	}
 	return L
 }

@@ -51,4 +51,8 @@ func softmaxCols32(d, s []float32, C, stride, L int, b *ColsBlock32) int {
 	return softmaxCols32Generic(d, s, C, stride, L, b)
 }
 
+func softmaxColsFwd32(s []float32, C, stride, L int, b *ColsBlock32) int {
+	return softmaxColsFwd32Generic(s, C, stride, L, b)
+}
+
 func hasSoftmaxCols() bool { return false }

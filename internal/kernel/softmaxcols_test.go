@@ -106,6 +106,20 @@ func TestSoftmaxCols32(t *testing.T) {
 								g.name, C, L, stride, inPlace, i, d[i], wd[i])
 						}
 					}
+					if !inPlace {
+						// The forward kernel gives the same M, Sum and SY.
+						var fwd ColsBlock32
+						fwd.Y = want.Y
+						if done := SoftmaxColsFwd32(s, C, stride, L, &fwd); done != L {
+							t.Fatalf("%s C=%d L=%d: forward done = %d; want %d", g.name, C, L, done, L)
+						}
+						for j := range L {
+							if fwd.M[j] != got.M[j] || fwd.Sum[j] != got.Sum[j] || fwd.Y[j] >= 0 && fwd.SY[j] != got.SY[j] {
+								t.Fatalf("%s C=%d L=%d: forward M, Sum, SY[%d] = %v, %v, %v; want %v, %v, %v", g.name, C, L, j,
+									fwd.M[j], fwd.Sum[j], fwd.SY[j], got.M[j], got.Sum[j], got.SY[j])
+							}
+						}
+					}
 					for j := range L {
 						if got.M[j] != want.M[j] || got.SY[j] != want.SY[j] && want.Y[j] >= 0 ||
 							exact && got.Sum[j] != want.Sum[j] || !sameOrClose(float64(got.Sum[j]), float64(want.Sum[j]), 1e-5, 0) {
@@ -178,9 +192,13 @@ func TestSoftmaxCols32Stops(t *testing.T) {
 				for i := range d {
 					d[i] = -7
 				}
+				fwd := b
 				done := SoftmaxCols32(d, s, C, stride, L, &b)
-				if done > j || done < j&^63 {
+				if done > j || done < j&^31 {
 					t.Fatalf("%s at %d: done = %d", bad, j, done)
+				}
+				if fdone := SoftmaxColsFwd32(s, C, stride, L, &fwd); fdone != done {
+					t.Fatalf("%s at %d: forward done = %d; want %d", bad, j, fdone, done)
 				}
 				for i, v := range d {
 					col := i % stride

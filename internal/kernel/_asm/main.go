@@ -30,7 +30,8 @@ func main() {
 		g.expSumCols()
 		g.scaleCols()
 	}
-	avx512(false).softmaxCols()
+	avx512(false).softmaxCols(true)
+	avx512(false).softmaxCols(false)
 	Generate()
 }
 

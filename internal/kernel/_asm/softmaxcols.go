@@ -47,9 +47,18 @@ const (
 	colsU = 2
 )
 
-func (g *gen) softmaxCols() {
-	g.begin("softmaxCols", "(d, s []T, C, stride, L int, b *int32) (done int)", "")
-	pd := Load(Param("d").Base(), GP64())
+// Without grad it is softmaxColsFwd: passes 1 and 2 only, for the loss
+// alone, with nothing written but b's outputs.
+func (g *gen) softmaxCols(grad bool) {
+	name, sig := "softmaxCols", "(d, s []T, C, stride, L int, b *int32) (done int)"
+	if !grad {
+		name, sig = "softmaxColsFwd", "(s []T, C, stride, L int, b *int32) (done int)"
+	}
+	g.begin(name, sig, "")
+	var pd reg.Register
+	if grad {
+		pd = Load(Param("d").Base(), GP64())
+	}
 	ps := Load(Param("s").Base(), GP64())
 	C := Load(Param("C"), GP64())
 	sb := g.strideBytes()
@@ -58,9 +67,11 @@ func (g *gen) softmaxCols() {
 	g.hoist(g.expConsts(true)[:11]...) // the rest are memory operands
 	g.hoist("neginf")
 	doff := GP64()
-	MOVQ(pd, doff)
-	SUBQ(ps, doff) // d − s: the d element of s element q is q + doff
-	j := GP64()    // positions done
+	if grad {
+		MOVQ(pd, doff)
+		SUBQ(ps, doff) // d − s: the d element of s element q is q + doff
+	}
+	j := GP64() // positions done
 	XORQ(j, j)
 	minus1, one := g.vec(), g.vec()
 	VPTERNLOGD(Imm(0xff), minus1, minus1, minus1) // all ones: −1 in every lane
@@ -165,7 +176,9 @@ func (g *gen) softmaxCols() {
 			}
 			for i, x := range xs {
 				g.expv(x, true) // x ≤ 0 (or NaN)
-				g.mov(x, at(t, 64*i))
+				if grad {
+					g.mov(x, at(t, 64*i))
+				}
 				g.add(x, S[i], S[i])
 			}
 			ADDQ(U32(rowBytes), t)
@@ -181,6 +194,9 @@ func (g *gen) softmaxCols() {
 		}
 		KORTESTW(flag, flag)
 		JNZ(LabelRef(bail))
+		if !grad {
+			return
+		}
 
 		// a = float32(gw / float64(S)) and the target's element
 		// float32(float64(e_y·a) − gw), a half vector at a time.
