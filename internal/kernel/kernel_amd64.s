@@ -1624,7 +1624,7 @@ done5:
 	RET
 
 // func expSum32AVX2(dst []float32, s []float32, m float32) float32
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, AVX2, FMA3, MMX+, SSE
 TEXT ·expSum32AVX2(SB), NOSPLIT, $0-60
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
@@ -1641,6 +1641,8 @@ TEXT ·expSum32AVX2(SB), NOSPLIT, $0-60
 loop1:
 	CMPQ         DX, $0x00000020
 	JL           next2
+	PREFETCHT0   4096(CX)
+	PREFETCHT0   4160(CX)
 	VMOVUPS      (CX), Y7
 	VSUBPS       Y0, Y7, Y7
 	VMAXPS       Y7, Y1, Y7
@@ -5018,7 +5020,7 @@ done5:
 	RET
 
 // func expSum64AVX2(dst []float64, s []float64, m float64) float64
-// Requires: AVX, AVX2, FMA3, SSE2
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
 TEXT ·expSum64AVX2(SB), NOSPLIT, $0-64
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
@@ -5035,6 +5037,8 @@ TEXT ·expSum64AVX2(SB), NOSPLIT, $0-64
 loop1:
 	CMPQ         DX, $0x00000010
 	JL           next2
+	PREFETCHT0   4096(CX)
+	PREFETCHT0   4160(CX)
 	VMOVUPD      (CX), Y7
 	VSUBPD       Y0, Y7, Y7
 	VMAXPD       Y7, Y1, Y7
@@ -7901,7 +7905,7 @@ done5:
 	RET
 
 // func expSum32AVX512(dst []float32, s []float32, m float32) float32
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, MMX+, SSE
 TEXT ·expSum32AVX512(SB), NOSPLIT, $0-60
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
@@ -7928,6 +7932,10 @@ TEXT ·expSum32AVX512(SB), NOSPLIT, $0-60
 loop1:
 	CMPQ         DX, $0x00000040
 	JL           next2
+	PREFETCHT0   4096(CX)
+	PREFETCHT0   4160(CX)
+	PREFETCHT0   4224(CX)
+	PREFETCHT0   4288(CX)
 	VMOVUPS      (CX), Z17
 	VSUBPS       Z0, Z17, Z17
 	VMAXPS       Z17, Z5, Z17
@@ -10313,7 +10321,7 @@ done5:
 	RET
 
 // func expSum64AVX512(dst []float64, s []float64, m float64) float64
-// Requires: AVX, AVX512F, SSE2
+// Requires: AVX, AVX512F, MMX+, SSE2
 TEXT ·expSum64AVX512(SB), NOSPLIT, $0-64
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
@@ -10334,6 +10342,10 @@ TEXT ·expSum64AVX512(SB), NOSPLIT, $0-64
 loop1:
 	CMPQ         DX, $0x00000020
 	JL           next2
+	PREFETCHT0   4096(CX)
+	PREFETCHT0   4160(CX)
+	PREFETCHT0   4224(CX)
+	PREFETCHT0   4288(CX)
 	VMOVUPD      (CX), Z11
 	VSUBPD       Z0, Z11, Z11
 	VMAXPD       Z11, Z5, Z11

@@ -500,6 +500,7 @@ func (g *gen) expSum() {
 		g.zero(acc[i])
 	}
 	g.loop(n, []reg.Register{pd, ps}, func(offs []int, mask Op) {
+		g.prefetch(ps, offs) // the next row, for rows up to 4 KiB
 		for i, off := range offs {
 			x := g.loadAt(ps, off, mask)
 			g.sub(mb, x, x)
