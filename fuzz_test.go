@@ -85,8 +85,21 @@ func productOrderDiffers(c *fuzzCase, t64, w, u []float64) bool {
 		return false
 	}
 	// The upstream gradients a position may get: 1 (Sum), a mean's 1/n
-	// is normal for these sizes, and the caller's.
+	// (normal for these sizes), a weighted mean's 1/Σ w_y, which may be
+	// subnormal (testdata/fuzz/FuzzCrossEntropy/a81863075b3b81b4: Σ w_y is
+	// 1e308), and the caller's.
 	ups := []float64{1}
+	if c.kind == kindIndex && c.opts.Reduction == Mean {
+		d := 0.0
+		for _, y := range c.idx {
+			if y != c.opts.Ignore.Index() && y >= 0 && y < len(w) {
+				d += w[y]
+			}
+		}
+		if d > 0 {
+			ups = append(ups, 1/d)
+		}
+	}
 	for _, v := range u {
 		if v != 0 {
 			ups = append(ups, v)
