@@ -78,3 +78,72 @@ func FuzzLog32(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSoftmaxCols32 holds every implementation of SoftmaxCols32 to the
+// portable code on blocks of arbitrary bit patterns: the same stopping
+// point (up to the assembly's steps of 32 positions), the same max and
+// target logit, sums and gradients within rounding, and nothing written
+// from the stopping point on.
+func FuzzSoftmaxCols32(f *testing.F) {
+	f.Add([]byte{20, 40, 3, 1, 2, 3, 0, 0, 0x80, 0x3f, 0, 0, 0x80, 0xff, 0, 0, 0xc0, 0x7f})
+	f.Add(append([]byte{5, 33, 0}, make([]byte, 4*5*33)...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		next := func() byte {
+			if len(b) == 0 {
+				return 0
+			}
+			v := b[0]
+			b = b[1:]
+			return v
+		}
+		C, L := 1+int(next())%ColsMaxC, 1+int(next())%70
+		stride := L + int(next())%20
+		var in ColsBlock32
+		for j := range L {
+			in.Y[j] = int32(next())%int32(C+1) - 1
+			in.GW[j] = float64(next()) / 97
+		}
+		s := make([]float32, (C-1)*stride+L)
+		for i := range s {
+			var w [4]byte
+			for k := range w {
+				w[k] = next()
+			}
+			s[i] = math.Float32frombits(binary.LittleEndian.Uint32(w[:]))
+		}
+		want := in
+		wd := make([]float32, len(s))
+		wdone := softmaxCols32Generic(wd, s, C, stride, L, &want)
+		for _, name := range Implementations() {
+			restore, _ := Select(name)
+			got := in
+			d := make([]float32, len(s))
+			for i := range d {
+				d[i] = -7
+			}
+			done := SoftmaxCols32(d, s, C, stride, L, &got)
+			restore()
+			if done > wdone || done < wdone&^31 && wdone < L || wdone == L && done != L {
+				t.Fatalf("%s C=%d L=%d: done = %d; the portable code did %d", name, C, L, done, wdone)
+			}
+			rtol := 1e-5 + float64(C)*0x1p-23
+			for j := range done {
+				if got.M[j] != want.M[j] || got.Y[j] >= 0 && got.SY[j] != want.SY[j] ||
+					!sameOrClose(float64(got.Sum[j]), float64(want.Sum[j]), rtol, 0) {
+					t.Fatalf("%s C=%d L=%d: M, SY, Sum[%d] = %v, %v, %v; want %v, %v, %v", name, C, L, j,
+						got.M[j], got.SY[j], got.Sum[j], want.M[j], want.SY[j], want.Sum[j])
+				}
+			}
+			for i, v := range d {
+				col := i % stride
+				switch {
+				case col >= L:
+				case col >= done && v != -7:
+					t.Fatalf("%s C=%d L=%d: d[%d] = %v written at position %d, past done = %d", name, C, L, i, v, col, done)
+				case col < done && !sameOrClose(float64(v), float64(wd[i]), rtol, 1e-6*in.GW[col]+0x1p-125):
+					t.Fatalf("%s C=%d L=%d: d[%d] = %v; want %v", name, C, L, i, v, wd[i])
+				}
+			}
+		}
+	})
+}
