@@ -44,22 +44,38 @@ func crossEntropy[T Float, I Integer](grad, logits []T, shape []int, targets []I
 	// over the P targets, not over the logits.
 	denom, wmax, ignored := 0.0, 0.0, 0
 	ignore, C := int64(s.ignore), uint64(l.C)
-	for pos, t := range targets {
-		y := int64(t)
-		if y == ignore {
-			ignored++
-			continue
+	badTarget := func(pos int, y int64) error {
+		return &InputError{Op: op, What: "targets", Position: pos, Class: -1,
+			Value: float64(y), HasValue: true, Shape: shape, Err: ErrTarget,
+			Detail: targetRangeDetail(l.C, s.ignore)}
+	}
+	if s.weights == nil && uint64(ignore) >= C {
+		// The usual case, in one compare per target: anything outside
+		// [0, C) is the ignore index or an error.
+		for pos, t := range targets {
+			if y := int64(t); uint64(y) >= C {
+				if y != ignore {
+					return Result{}, badTarget(pos, y)
+				}
+				ignored++
+			}
 		}
-		if uint64(y) >= C {
-			return Result{}, &InputError{Op: op, What: "targets", Position: pos, Class: -1,
-				Value: float64(y), HasValue: true, Shape: shape, Err: ErrTarget,
-				Detail: targetRangeDetail(l.C, s.ignore)}
-		}
-		if s.weights != nil {
-			w := float64(s.weights[y])
-			denom += w
-			if w > wmax {
-				wmax = w
+	} else {
+		for pos, t := range targets {
+			y := int64(t)
+			if y == ignore {
+				ignored++
+				continue
+			}
+			if uint64(y) >= C {
+				return Result{}, badTarget(pos, y)
+			}
+			if s.weights != nil {
+				w := float64(s.weights[y])
+				denom += w
+				if w > wmax {
+					wmax = w
+				}
 			}
 		}
 	}
