@@ -322,7 +322,7 @@ func (k *indexKind[T, I]) fusedBlock(c *softmaxCall[T], p *chunkResult, n, j0 in
 		case y == ignore:
 			b.Y[j], b.GW[j], wBuf[j] = -1, 0, 0
 		case !weighted:
-			b.Y[j], b.GW[j], wBuf[j] = int32(y), g, 1
+			b.Y[j], b.GW[j] = int32(y), g
 		default:
 			w := k.set.weight(int(y))
 			if w == 0 {
@@ -344,12 +344,17 @@ func (k *indexKind[T, I]) fusedBlock(c *softmaxCall[T], p *chunkResult, n, j0 in
 	kernel.Log32(logSum, logSum)
 	loss, counted := p.loss, p.counted
 	for j := range logSum {
-		if int64(targets[j]) == ignore {
+		var l float64
+		switch {
+		case !weighted: // w = 1, and Y < 0 only where ignored
+			if b.Y[j] < 0 {
+				continue
+			}
+			l = (float64(b.M[j]) - float64(b.SY[j])) + float64(logSum[j])
+		case int64(targets[j]) == ignore:
 			continue
-		}
-		l := 0.0
-		if w := wBuf[j]; w != 0 {
-			l = w * ((float64(b.M[j]) - float64(b.SY[j])) + float64(logSum[j]))
+		case wBuf[j] != 0:
+			l = wBuf[j] * ((float64(b.M[j]) - float64(b.SY[j])) + float64(logSum[j]))
 		}
 		if c.losses != nil {
 			c.losses[pos0+j] = l
