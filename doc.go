@@ -70,7 +70,13 @@
 // into the gradient with their sum, and a scale, so that each exponential is
 // computed once; the other kinds take the online pass and then write scaled
 // exponentials. Spatial inputs (class stride > 1) are processed in blocks of
-// positions, vectorised across the positions. The passes are SIMD kernels
+// positions, vectorised across the positions. For float32 index targets
+// with up to 64 classes on AVX-512, one kernel does a block's whole loss
+// and gradient: it copies each step of positions into a scratch that stays
+// in L1 while taking the max, so the logits are read once even when the
+// classes of a position lie 64 KiB apart and share cache sets (a 128×128
+// image). The loops that stream rows from memory prefetch 4 KiB ahead. The
+// passes are SIMD kernels
 // (internal/kernel: AVX-512 or AVX2+FMA assembly on amd64, chosen at run
 // time; portable Go elsewhere and under the purego build tag). Large inputs
 // are split into fixed chunks across a pool of goroutines; results are
