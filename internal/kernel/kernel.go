@@ -200,11 +200,11 @@ const (
 // ColsBlock32 holds the per-position inputs and outputs of SoftmaxCols32
 // and its scratch, in one place (the assembly reads them at fixed offsets).
 type ColsBlock32 struct {
-	Y          [ColsMaxL]int32   // in: the target class, or −1 for none
-	GW         [ColsMaxL]float64 // in: the target's weight times the upstream gradient
-	M, Sum, SY [ColsMaxL]float32 // out: max, sum of exponentials, target logit
-	aux        [128]float32
-	tmp        [ColsMaxC * 16 * 2]float32
+	Y          [ColsMaxL]int32            // in: the target class, or −1 for none
+	GW         [ColsMaxL]float64          // in: the target's weight times the upstream gradient
+	M, Sum, SY [ColsMaxL]float32          // out: max, sum of exponentials, target logit
+	aux        [128]float32               // the assembly's scale and target elements of a step
+	tmp        [ColsMaxC * 16 * 2]float32 // a step's rows: 2 vectors of positions per class
 }
 
 // SoftmaxCols32 writes the whole gradient of L ≤ ColsMaxL index-target

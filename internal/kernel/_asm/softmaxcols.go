@@ -8,6 +8,20 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
+// The per-position inputs, outputs and scratch of softmaxCols live in one
+// ColsBlock32, at these offsets (checked by a test in package kernel).
+const (
+	cbY   = 0    // [256]int32
+	cbGW  = 1024 // [256]float64
+	cbM   = 3072 // [256]float32
+	cbSum = 4096
+	cbSY  = 5120
+	cbAux = 6144 // [2·colsU·16]float32: a and the targets' elements
+	cbTmp = 6656 // [64·16·colsU]float32
+
+	colsU = 2
+)
+
 // softmaxCols: the whole gradient of index-target positions laid out in
 // columns, a step of vectors of positions at a time, reading each logit
 // once and writing each gradient element once (AVX-512, float32 only).
@@ -15,9 +29,9 @@ import (
 // With the rows 64 KiB apart (a 128×128 image), the C logits of one
 // position all map to the same L1 and L2 sets, so a kernel that walks the
 // rows three times (max; exponentials; scale) finds them gone each time.
-// Here a step's C rows are copied into tmp (contiguous, at most
-// C·colsStep·4 bytes, which stays in L1) while the max is taken, and the
-// exponentials and the scaled gradient are made from tmp:
+// Here a step's C rows are copied into tmp (contiguous, C·colsU·64 bytes,
+// which stays in L1) while the max is taken, and the exponentials and the
+// scaled gradient are made from tmp:
 //
 //	pass 1, down the rows: x = s[c]; tmp[c] = x; M = max(M, x)
 //	the target logits sy, gathered from tmp
@@ -32,21 +46,8 @@ import (
 //
 // Whole steps take colsU vectors side by side, for independent chains of
 // max, sum and exponentials; then single vectors, then a masked tail.
+// During pass 2 the next step's lines of every row are prefetched.
 //
-// The per-position inputs, outputs and tmp live in one ColsBlock32, at the
-// offsets below (checked by a test in package kernel).
-const (
-	cbY   = 0    // [256]int32
-	cbGW  = 1024 // [256]float64
-	cbM   = 3072 // [256]float32
-	cbSum = 4096
-	cbSY  = 5120
-	cbAux = 6144 // [2·colsU·16]float32: a and the targets' elements
-	cbTmp = 6656 // [64·16·colsU]float32
-
-	colsU = 2
-)
-
 // Without grad it is softmaxColsFwd: passes 1 and 2 only, for the loss
 // alone, with nothing written but b's outputs.
 func (g *gen) softmaxCols(grad bool) {
@@ -64,7 +65,7 @@ func (g *gen) softmaxCols(grad bool) {
 	sb := g.strideBytes()
 	L := Load(Param("L"), GP64())
 	pb := Load(Param("b"), GP64())
-	g.hoist(g.expConsts(true)[:11]...) // the rest are memory operands
+	g.hoistExp(true)
 	g.hoist("neginf")
 	doff := GP64()
 	if grad {
