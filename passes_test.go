@@ -16,36 +16,43 @@ func TestTwoAndThreePasses(t *testing.T) {
 	t.Run("float64", func(t *testing.T) { checkPasses[float64](t, &threePassFloat64, 1e-13) })
 }
 
+// maskedCase makes logits with masked (−Inf) classes, never at the target,
+// targets with some ignored, and class weights, for a shape.
+func maskedCase[T Float](r *rand.Rand, shape []int) (logits []T, targets []int, weights []T) {
+	N, C := shape[0], shape[1]
+	inner := 1
+	for _, d := range shape[2:] {
+		inner *= d
+	}
+	logits = make([]T, N*C*inner)
+	for i := range logits {
+		logits[i] = T(r.NormFloat64() * 5)
+		if C > 2 && r.IntN(10) == 0 {
+			logits[i] = T(math.Inf(-1))
+		}
+	}
+	targets = make([]int, N*inner)
+	for pos := range targets {
+		targets[pos] = r.IntN(C)
+		n, j := pos/inner, pos%inner
+		logits[(n*C+targets[pos])*inner+j] = T(r.NormFloat64()) // never masked
+		if r.IntN(5) == 0 {
+			targets[pos] = DefaultIgnoreIndex
+		}
+	}
+	weights = make([]T, C)
+	for i := range weights {
+		weights[i] = T(r.Float64() * 2)
+	}
+	return logits, targets, weights
+}
+
 func checkPasses[T Float](t *testing.T, flag *bool, tol float64) {
 	saved := *flag
 	defer func() { *flag = saved }()
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, shape := range [][]int{{7, 1}, {9, 3}, {33, 17}, {5, 1000}, {3, 5, 7}, {2, 21, 40}, {2, 4, 3, 300}} {
-		N, C := shape[0], shape[1]
-		inner := 1
-		for _, d := range shape[2:] {
-			inner *= d
-		}
-		logits := make([]T, N*C*inner)
-		for i := range logits {
-			logits[i] = T(r.NormFloat64() * 5)
-			if C > 2 && r.IntN(10) == 0 {
-				logits[i] = T(math.Inf(-1))
-			}
-		}
-		targets := make([]int, N*inner)
-		for pos := range targets {
-			targets[pos] = r.IntN(C)
-			n, j := pos/inner, pos%inner
-			logits[(n*C+targets[pos])*inner+j] = T(r.NormFloat64()) // never masked
-			if r.IntN(5) == 0 {
-				targets[pos] = DefaultIgnoreIndex
-			}
-		}
-		weights := make([]T, C)
-		for i := range weights {
-			weights[i] = T(r.Float64() * 2)
-		}
+		logits, targets, weights := maskedCase[T](r, shape)
 		var res [2]Result
 		var grads [2][]T
 		for i, three := range []bool{false, true} {
@@ -81,33 +88,10 @@ func TestFusedBlock(t *testing.T) {
 	for si, shape := range [][]int{{2, 21, 40}, {3, 5, 7}, {1, 64, 300}, {2, 21, 16, 16}, {1, 1, 33}, {2, 2, 3, 300}, {2, 65, 20}} {
 		for _, bad := range []float64{0, math.NaN(), math.Inf(1)} {
 			red := []Reduction{Mean, None}[si%2]
-			N, C := shape[0], shape[1]
-			inner := 1
-			for _, d := range shape[2:] {
-				inner *= d
-			}
-			logits := make([]float32, N*C*inner)
-			for i := range logits {
-				logits[i] = float32(r.NormFloat64() * 5)
-				if C > 2 && r.IntN(10) == 0 {
-					logits[i] = float32(math.Inf(-1))
-				}
-			}
-			targets := make([]int32, N*inner)
-			for pos := range targets {
-				targets[pos] = int32(r.IntN(C))
-				n, j := pos/inner, pos%inner
-				logits[(n*C+int(targets[pos]))*inner+j] = float32(r.NormFloat64())
-				if r.IntN(5) == 0 {
-					targets[pos] = DefaultIgnoreIndex
-				}
-			}
+			logits, targets, weights := maskedCase[float32](r, shape)
+			inner := len(targets) / shape[0]
 			if bad != 0 {
 				logits[len(logits)-inner/2-1] = float32(bad)
-			}
-			weights := make([]float32, C)
-			for i := range weights {
-				weights[i] = float32(r.Float64() * 2)
 			}
 			var res [2]Result
 			var errs [2]error
