@@ -143,9 +143,8 @@ func (k *indexKind[T, I]) fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int
 // fastBlock3 is fastBlock with a gradient, in three passes like fastRow3:
 // the max of each position; the exponentials written into the gradient with
 // their sums; a scale per position. Every check comes before the first
-// write. The per-position loops are kept lean (no calls, weights looked up
-// only when there are weights): with C = 21 they cost as much as the
-// kernels.
+// write. It serves float64 and the blocks fusedBlock does not take; its
+// per-position loops look weights up only when there are weights.
 func (k *indexKind[T, I]) fastBlock3(c *softmaxCall[T], p *chunkResult, n, j0 int) bool {
 	C, inner := k.C, c.l.inner
 	L, base, span, pos0 := c.blockAt(n, j0)

@@ -319,12 +319,8 @@ func softmaxCols32(d, s []float32, C, stride, L int, b *ColsBlock32) int {
 	if !useAVX512 {
 		return softmaxCols32Generic(d, s, C, stride, L, b)
 	}
-	if L > ColsMaxL || C > ColsMaxC {
-		panic("kernel: SoftmaxCols32 block too large")
-	}
-	if C > 0 && L > 0 {
-		_, _ = s[(C-1)*stride+L-1], d[(C-1)*stride+L-1]
-	}
+	checkColsBlock(s, C, stride, L)
+	checkColsBlock(d, C, stride, L)
 	return softmaxCols32AVX512(d, s, C, stride, L, &b.Y[0])
 }
 
@@ -332,13 +328,19 @@ func softmaxColsFwd32(s []float32, C, stride, L int, b *ColsBlock32) int {
 	if !useAVX512 {
 		return softmaxColsFwd32Generic(s, C, stride, L, b)
 	}
+	checkColsBlock(s, C, stride, L)
+	return softmaxColsFwd32AVX512(s, C, stride, L, &b.Y[0])
+}
+
+// checkColsBlock panics, as an index out of range would, where the
+// assembly would go past ColsBlock32 or past the end of x.
+func checkColsBlock(x []float32, C, stride, L int) {
 	if L > ColsMaxL || C > ColsMaxC {
-		panic("kernel: SoftmaxColsFwd32 block too large")
+		panic("kernel: SoftmaxCols32 block too large")
 	}
 	if C > 0 && L > 0 {
-		_ = s[(C-1)*stride+L-1]
+		_ = x[(C-1)*stride+L-1]
 	}
-	return softmaxColsFwd32AVX512(s, C, stride, L, &b.Y[0])
 }
 
 func hasSoftmaxCols() bool { return useAVX512 }
