@@ -49,6 +49,8 @@ type fconst struct {
 	b32 uint32
 	b64 uint64
 	raw bool // use the bit patterns
+	// lanes32, if set, gives each float32 lane its own value (a table).
+	lanes32 []float32
 }
 
 var consts = map[string]fconst{}
@@ -75,6 +77,17 @@ func init() {
 	// far from overflow (float32: e^32·2^31 ≈ 2^77), and the terms'
 	// relative accuracy does not depend on it.
 	f("rethresh", 32, 256)
+	// The table-driven float32 exponential (AVX-512): t's ulp is 1/16.
+	f("magic16", 1<<19*1.5, 0)
+	tab := make([]float32, 16)
+	for i := range tab {
+		tab[i] = float32(math.Exp2(float64(i) / 16))
+	}
+	consts["exptab"] = fconst{lanes32: tab}
+	q := fitExpTab()
+	f("t2", q[0], 0)
+	f("t3", q[1], 0)
+	f("one", 1, 1)
 	for i, c := range fitExp(6) {
 		consts[fmt.Sprintf("p%d", i)] = fconst{f32: c}
 	}
@@ -103,6 +116,24 @@ func fitExp(deg int) []float64 {
 	}
 	out := []float64{1, 1}
 	return append(out, interpolate(q, 0, 0.35, nq)...)
+}
+
+// fitExpTab returns c2, c3 of exp(r) ≈ 1 + r + c2·r² + c3·r³ on
+// |r| ≤ ln2/32, the range left by a table of 16 powers 2^(k/16): they
+// interpolate q(r) = (exp(r) − 1 − r)/r² at two Chebyshev nodes.
+func fitExpTab() []float64 {
+	const prec = 256
+	nf := func(x float64) *big.Float { return new(big.Float).SetPrec(prec).SetFloat64(x) }
+	q := func(r *big.Float) *big.Float {
+		sum, term := nf(0), nf(0.5)
+		for k := 0; k < 30; k++ {
+			sum.Add(sum, term)
+			term.Mul(term, r)
+			term.Quo(term, nf(float64(k+3)))
+		}
+		return sum
+	}
+	return interpolate(q, 0, math.Ln2/32, 2)
 }
 
 // interpolate returns the coefficients of the polynomial of degree n−1
@@ -175,6 +206,8 @@ func (g *gen) constMem(name string) Mem {
 	m := GLOBL(fmt.Sprintf("k%s_%s", g.bits(), name), RODATA|NOPTR)
 	for off := 0; off < 64; off += g.es {
 		switch {
+		case c.lanes32 != nil && !g.f64:
+			DATA(off, U32(math.Float32bits(c.lanes32[off/4])))
 		case c.raw && g.f64:
 			DATA(off, U64(c.b64))
 		case c.raw:
@@ -198,6 +231,13 @@ func (g *gen) degree() int {
 
 // expConsts are the constants the exponential reads, most used first.
 func (g *gen) expConsts(flush bool) []string {
+	if g.tabExp() {
+		names := []string{"lo", "log2e", "magic16", "ln2hi", "ln2lo", "exptab", "t3", "t2", "one"}
+		if !flush {
+			names = append(names, "hi")
+		}
+		return names
+	}
 	names := []string{"lo", "log2e", "magic", "ln2hi", "ln2lo"}
 	switch {
 	case g.z:
@@ -237,6 +277,10 @@ func (g *gen) hoistExp(flush bool) {
 // (−Inf allowed), and results below the smallest normal may be flushed to
 // zero (AVX2); the AVX-512 code is the same either way.
 func (g *gen) expv(x reg.VecVirtual, flush bool) {
+	if g.tabExp() {
+		g.expvTab(x, flush)
+		return
+	}
 	lo, mg := "lo", "magic"
 	if !g.z {
 		if flush {
@@ -291,4 +335,44 @@ func (g *gen) expv(x reg.VecVirtual, flush bool) {
 		g.mul(a, p, p)
 		g.mul(t, p, x)
 	}
+}
+
+// tabExp reports whether expv is the table-driven one: float32 on AVX-512,
+// where VPERMPS looks up 16 table entries in one instruction.
+func (g *gen) tabExp() bool { return g.z && !g.f64 }
+
+// expvTab is expv for float32 on AVX-512, with a table of 2^(k/16),
+// k = 0…15, in one register:
+//
+//	exp(x) = 2^(n/16) · exp(r),  n = round(16·x·log2(e)),  r = x − (n/16)·ln2
+//	       = 2^floor(n/16) · 2^((n mod 16)/16) · exp(r)
+//
+// With |r| ≤ ln2/32 a cubic gives exp(r) to well under an ulp, three FMAs
+// where the table-free code needs six. The magic number 1.5·2^19 has an
+// ulp of 1/16, so t = x·log2(e) + magic holds n/16 rounded, t − magic is
+// n/16 exactly, and the low four bits of t are n mod 16, which is all of
+// the index VPERMPS reads. VSCALEF takes floor(n/16) as it scales. The
+// errors: the table's rounding (half an ulp), the last FMA's rounding (half
+// an ulp) and a few hundredths from the cubic and r.
+func (g *gen) expvTab(x reg.VecVirtual, flush bool) {
+	g.max(x, g.kreg("lo"), x)
+	if !flush {
+		g.min(x, g.kreg("hi"), x)
+	}
+	t := g.vec()
+	g.mov(g.k("magic16"), t)
+	g.fma231(g.k("log2e"), x, t) // t = x·log2e + magic
+	nf := g.vec()
+	g.sub(g.k("magic16"), t, nf)   // nf = n/16
+	g.fnma231(g.k("ln2hi"), nf, x) // x = x − (n/16)·hi
+	g.fnma231(g.k("ln2lo"), nf, x) // x = r
+	T := g.vec()
+	VPERMPS(g.k("exptab"), t, T) // T = 2^((n mod 16)/16)
+	q := g.vec()
+	g.mov(g.k("t3"), q)
+	g.fma213(g.k("t2"), x, q)  // q = c2 + c3·r
+	g.fma213(g.k("one"), x, q) // q = 1 + r·(c2 + c3·r)
+	g.mul(T, x, x)             // x = T·r
+	g.fma213(T, x, q)          // q = T + T·r·q ≈ T·exp(r)
+	VSCALEFPS(nf, q, x)
 }
