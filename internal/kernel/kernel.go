@@ -130,6 +130,28 @@ func ExpSum32(dst, s []float32, m float32) (sum float32) { return expSum32(dst, 
 // ExpSum64 is ExpSum32 for float64.
 func ExpSum64(dst, s []float64, m float64) (sum float64) { return expSum64(dst, s, m) }
 
+// ExpSumMax32 is ExpSum32 for the row s and Max32 for the row after it,
+// next, in one loop:
+//
+//	sum = ExpSum32(dst, s, m)
+//	mNext, nan = Max32(next)
+//
+// with the same results bit for bit. The next row streams in from memory
+// while this row's exponentials are computed (the loop prefetches 16 KiB
+// ahead of it), so a loop over rows that calls it with each row and the
+// next reads every row from memory once, overlapped with the work on the
+// row before, and still has each row's max, and its checks, before that
+// row's exponentials are written. len(next) = len(s); dst may be s, but
+// must not overlap next.
+func ExpSumMax32(dst, s []float32, m float32, next []float32) (sum, mNext float32, nan bool) {
+	return expSumMax32(dst, s, m, next)
+}
+
+// ExpSumMax64 is ExpSumMax32 for float64.
+func ExpSumMax64(dst, s []float64, m float64, next []float64) (sum, mNext float64, nan bool) {
+	return expSumMax64(dst, s, m, next)
+}
+
 // Scale32 multiplies in place:
 //
 //	for k := range dst { dst[k] *= a }

@@ -232,6 +232,26 @@ func expSum64(dst, s []float64, m float64) float64 {
 	return expSum64Generic(dst, s, m)
 }
 
+func expSumMax32(dst, s []float32, m float32, next []float32) (float32, float32, bool) {
+	dst, next = dst[:len(s)], next[:len(s)]
+	if useAVX512 {
+		return expSumMax32AVX512(dst, s, m, next)
+	} else if useAVX2 {
+		return expSumMax32AVX2(dst, s, m, next)
+	}
+	return expSumMax32Generic(dst, s, m, next)
+}
+
+func expSumMax64(dst, s []float64, m float64, next []float64) (float64, float64, bool) {
+	dst, next = dst[:len(s)], next[:len(s)]
+	if useAVX512 {
+		return expSumMax64AVX512(dst, s, m, next)
+	} else if useAVX2 {
+		return expSumMax64AVX2(dst, s, m, next)
+	}
+	return expSumMax64Generic(dst, s, m, next)
+}
+
 func scale32(dst []float32, a float32) {
 	if useAVX512 {
 		scale32AVX512(dst, a)

@@ -1824,6 +1824,255 @@ done5:
 	VZEROUPPER
 	RET
 
+// func expSumMax32AVX2(dst []float32, s []float32, m float32, next []float32) (sum float32, mNext float32, nan bool)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE
+TEXT ·expSumMax32AVX2(SB), NOSPLIT, $0-89
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         s_base+24(FP), CX
+	MOVQ         next_base+56(FP), DX
+	MOVQ         s_len+32(FP), BX
+	MOVSS        m+48(FP), X0
+	VBROADCASTSS X0, Y0
+	VMOVUPS      k32_lo<>+0(SB), Y1
+	VMOVUPS      k32_hi<>+0(SB), Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VMOVUPS      k32_neginf<>+0(SB), Y5
+	VXORPS       Y6, Y6, Y6
+	VMOVUPS      k32_neginf<>+0(SB), Y7
+	VXORPS       Y8, Y8, Y8
+	VMOVUPS      k32_neginf<>+0(SB), Y9
+	VXORPS       Y10, Y10, Y10
+	VMOVUPS      k32_neginf<>+0(SB), Y11
+
+loop1:
+	CMPQ         BX, $0x00000020
+	JL           next2
+	PREFETCHT0   16384(DX)
+	PREFETCHT0   16448(DX)
+	VMOVUPS      (DX), Y12
+	VCMPPS       $0x03, Y12, Y12, Y13
+	VORPS        Y13, Y3, Y3
+	VMAXPS       Y5, Y12, Y5
+	VMOVUPS      (CX), Y12
+	VSUBPS       Y0, Y12, Y12
+	VMAXPS       Y12, Y1, Y12
+	VMINPS       Y12, Y2, Y12
+	VMOVUPS      k32_magicfu<>+0(SB), Y13
+	VFMADD231PS  k32_log2e<>+0(SB), Y12, Y13
+	VSUBPS       k32_magicfu<>+0(SB), Y13, Y14
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y14, Y12
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y14, Y12
+	VMOVUPS      k32_p6<>+0(SB), Y15
+	VFMADD213PS  k32_p5<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p4<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p3<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p2<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
+	VPSRLD       $0x01, Y13, Y14
+	VPSLLD       $0x17, Y14, Y14
+	VPSLLD       $0x17, Y13, Y13
+	VPSUBD       Y14, Y13, Y13
+	VMULPS       Y14, Y15, Y15
+	VMULPS       Y13, Y15, Y12
+	VMOVUPS      Y12, (AX)
+	VADDPS       Y12, Y4, Y4
+	VMOVUPS      32(DX), Y12
+	VCMPPS       $0x03, Y12, Y12, Y13
+	VORPS        Y13, Y3, Y3
+	VMAXPS       Y7, Y12, Y7
+	VMOVUPS      32(CX), Y12
+	VSUBPS       Y0, Y12, Y12
+	VMAXPS       Y12, Y1, Y12
+	VMINPS       Y12, Y2, Y12
+	VMOVUPS      k32_magicfu<>+0(SB), Y13
+	VFMADD231PS  k32_log2e<>+0(SB), Y12, Y13
+	VSUBPS       k32_magicfu<>+0(SB), Y13, Y14
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y14, Y12
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y14, Y12
+	VMOVUPS      k32_p6<>+0(SB), Y15
+	VFMADD213PS  k32_p5<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p4<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p3<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p2<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
+	VPSRLD       $0x01, Y13, Y14
+	VPSLLD       $0x17, Y14, Y14
+	VPSLLD       $0x17, Y13, Y13
+	VPSUBD       Y14, Y13, Y13
+	VMULPS       Y14, Y15, Y15
+	VMULPS       Y13, Y15, Y12
+	VMOVUPS      Y12, 32(AX)
+	VADDPS       Y12, Y6, Y6
+	VMOVUPS      64(DX), Y12
+	VCMPPS       $0x03, Y12, Y12, Y13
+	VORPS        Y13, Y3, Y3
+	VMAXPS       Y9, Y12, Y9
+	VMOVUPS      64(CX), Y12
+	VSUBPS       Y0, Y12, Y12
+	VMAXPS       Y12, Y1, Y12
+	VMINPS       Y12, Y2, Y12
+	VMOVUPS      k32_magicfu<>+0(SB), Y13
+	VFMADD231PS  k32_log2e<>+0(SB), Y12, Y13
+	VSUBPS       k32_magicfu<>+0(SB), Y13, Y14
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y14, Y12
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y14, Y12
+	VMOVUPS      k32_p6<>+0(SB), Y15
+	VFMADD213PS  k32_p5<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p4<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p3<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p2<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
+	VPSRLD       $0x01, Y13, Y14
+	VPSLLD       $0x17, Y14, Y14
+	VPSLLD       $0x17, Y13, Y13
+	VPSUBD       Y14, Y13, Y13
+	VMULPS       Y14, Y15, Y15
+	VMULPS       Y13, Y15, Y12
+	VMOVUPS      Y12, 64(AX)
+	VADDPS       Y12, Y8, Y8
+	VMOVUPS      96(DX), Y12
+	VCMPPS       $0x03, Y12, Y12, Y13
+	VORPS        Y13, Y3, Y3
+	VMAXPS       Y11, Y12, Y11
+	VMOVUPS      96(CX), Y12
+	VSUBPS       Y0, Y12, Y12
+	VMAXPS       Y12, Y1, Y12
+	VMINPS       Y12, Y2, Y12
+	VMOVUPS      k32_magicfu<>+0(SB), Y13
+	VFMADD231PS  k32_log2e<>+0(SB), Y12, Y13
+	VSUBPS       k32_magicfu<>+0(SB), Y13, Y14
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y14, Y12
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y14, Y12
+	VMOVUPS      k32_p6<>+0(SB), Y15
+	VFMADD213PS  k32_p5<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p4<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p3<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p2<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
+	VPSRLD       $0x01, Y13, Y14
+	VPSLLD       $0x17, Y14, Y14
+	VPSLLD       $0x17, Y13, Y13
+	VPSUBD       Y14, Y13, Y13
+	VMULPS       Y14, Y15, Y15
+	VMULPS       Y13, Y15, Y12
+	VMOVUPS      Y12, 96(AX)
+	VADDPS       Y12, Y10, Y10
+	ADDQ         $0x00000080, AX
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, DX
+	SUBQ         $0x00000020, BX
+	JMP          loop1
+
+next2:
+loop3:
+	CMPQ         BX, $0x00000008
+	JL           next4
+	VMOVUPS      (DX), Y12
+	VCMPPS       $0x03, Y12, Y12, Y13
+	VORPS        Y13, Y3, Y3
+	VMAXPS       Y5, Y12, Y5
+	VMOVUPS      (CX), Y12
+	VSUBPS       Y0, Y12, Y12
+	VMAXPS       Y12, Y1, Y12
+	VMINPS       Y12, Y2, Y12
+	VMOVUPS      k32_magicfu<>+0(SB), Y13
+	VFMADD231PS  k32_log2e<>+0(SB), Y12, Y13
+	VSUBPS       k32_magicfu<>+0(SB), Y13, Y14
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y14, Y12
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y14, Y12
+	VMOVUPS      k32_p6<>+0(SB), Y15
+	VFMADD213PS  k32_p5<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p4<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p3<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p2<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
+	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
+	VPSRLD       $0x01, Y13, Y14
+	VPSLLD       $0x17, Y14, Y14
+	VPSLLD       $0x17, Y13, Y13
+	VPSUBD       Y14, Y13, Y13
+	VMULPS       Y14, Y15, Y15
+	VMULPS       Y13, Y15, Y12
+	VMOVUPS      Y12, (AX)
+	VADDPS       Y12, Y4, Y4
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	SUBQ         $0x00000008, BX
+	JMP          loop3
+
+next4:
+	TESTQ        BX, BX
+	JZ           done5
+	LEAQ         ymmtailmask<>+32(SB), SI
+	SHLQ         $0x02, BX
+	NEGQ         BX
+	VMOVDQU      (SI)(BX*1), Y12
+	VMOVUPS      k32_neginf<>+0(SB), Y13
+	VMASKMOVPS   (DX), Y12, Y14
+	VBLENDVPS    Y12, Y14, Y13, Y13
+	VCMPPS       $0x03, Y13, Y13, Y14
+	VORPS        Y14, Y3, Y3
+	VMAXPS       Y5, Y13, Y5
+	VMASKMOVPS   (CX), Y12, Y13
+	VSUBPS       Y0, Y13, Y13
+	VMAXPS       Y13, Y1, Y13
+	VMINPS       Y13, Y2, Y13
+	VMOVUPS      k32_magicfu<>+0(SB), Y0
+	VFMADD231PS  k32_log2e<>+0(SB), Y13, Y0
+	VSUBPS       k32_magicfu<>+0(SB), Y0, Y1
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y1, Y13
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y1, Y13
+	VMOVUPS      k32_p6<>+0(SB), Y2
+	VFMADD213PS  k32_p5<>+0(SB), Y13, Y2
+	VFMADD213PS  k32_p4<>+0(SB), Y13, Y2
+	VFMADD213PS  k32_p3<>+0(SB), Y13, Y2
+	VFMADD213PS  k32_p2<>+0(SB), Y13, Y2
+	VFMADD213PS  k32_p1<>+0(SB), Y13, Y2
+	VFMADD213PS  k32_p1<>+0(SB), Y13, Y2
+	VPSRLD       $0x01, Y0, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VPSLLD       $0x17, Y0, Y0
+	VPSUBD       Y1, Y0, Y0
+	VMULPS       Y1, Y2, Y2
+	VMULPS       Y0, Y2, Y13
+	VMASKMOVPS   Y13, Y12, (AX)
+	VANDPS       Y12, Y13, Y13
+	VADDPS       Y13, Y4, Y4
+
+done5:
+	VADDPS       Y8, Y4, Y4
+	VMAXPS       Y9, Y5, Y5
+	VADDPS       Y10, Y6, Y6
+	VMAXPS       Y11, Y7, Y7
+	VADDPS       Y6, Y4, Y4
+	VMAXPS       Y7, Y5, Y5
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X0, X4, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VSHUFPS      $0x55, X0, X0, X1
+	VADDPS       X1, X0, X0
+	MOVSS        X0, sum+80(FP)
+	VEXTRACTF128 $0x01, Y5, X0
+	VMAXPS       X0, X5, X0
+	VMOVHLPS     X0, X0, X1
+	VMAXPS       X1, X0, X0
+	VSHUFPS      $0x55, X0, X0, X1
+	VMAXPS       X1, X0, X0
+	MOVSS        X0, mNext+84(FP)
+	VMOVMSKPS    Y3, AX
+	TESTL        AX, AX
+	SETNE        AL
+	MOVB         AL, nan+88(FP)
+	VZEROUPPER
+	RET
+
 // func scale32AVX2(dst []float32, a float32)
 // Requires: AVX, AVX2, SSE
 TEXT ·scale32AVX2(SB), NOSPLIT, $0-28
@@ -5248,6 +5497,281 @@ done5:
 	VZEROUPPER
 	RET
 
+// func expSumMax64AVX2(dst []float64, s []float64, m float64, next []float64) (sum float64, mNext float64, nan bool)
+// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+TEXT ·expSumMax64AVX2(SB), NOSPLIT, $0-97
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         s_base+24(FP), CX
+	MOVQ         next_base+56(FP), DX
+	MOVQ         s_len+32(FP), BX
+	MOVSD        m+48(FP), X0
+	VBROADCASTSD X0, Y0
+	VMOVUPD      k64_lo<>+0(SB), Y1
+	VMOVUPD      k64_hi<>+0(SB), Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+	VMOVUPD      k64_neginf<>+0(SB), Y5
+	VXORPD       Y6, Y6, Y6
+	VMOVUPD      k64_neginf<>+0(SB), Y7
+	VXORPD       Y8, Y8, Y8
+	VMOVUPD      k64_neginf<>+0(SB), Y9
+	VXORPD       Y10, Y10, Y10
+	VMOVUPD      k64_neginf<>+0(SB), Y11
+
+loop1:
+	CMPQ         BX, $0x00000010
+	JL           next2
+	PREFETCHT0   16384(DX)
+	PREFETCHT0   16448(DX)
+	VMOVUPD      (DX), Y12
+	VCMPPD       $0x03, Y12, Y12, Y13
+	VORPD        Y13, Y3, Y3
+	VMAXPD       Y5, Y12, Y5
+	VMOVUPD      (CX), Y12
+	VSUBPD       Y0, Y12, Y12
+	VMAXPD       Y12, Y1, Y12
+	VMINPD       Y12, Y2, Y12
+	VMOVUPD      k64_magicfu<>+0(SB), Y13
+	VFMADD231PD  k64_log2e<>+0(SB), Y12, Y13
+	VSUBPD       k64_magicfu<>+0(SB), Y13, Y14
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y14, Y12
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y14, Y12
+	VMOVUPD      k64_p11<>+0(SB), Y15
+	VFMADD213PD  k64_p10<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p9<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p8<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p7<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p6<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p5<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p4<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p3<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p2<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
+	VPSRLQ       $0x01, Y13, Y14
+	VPSLLQ       $0x34, Y14, Y14
+	VPSLLQ       $0x34, Y13, Y13
+	VPSUBQ       Y14, Y13, Y13
+	VMULPD       Y14, Y15, Y15
+	VMULPD       Y13, Y15, Y12
+	VMOVUPD      Y12, (AX)
+	VADDPD       Y12, Y4, Y4
+	VMOVUPD      32(DX), Y12
+	VCMPPD       $0x03, Y12, Y12, Y13
+	VORPD        Y13, Y3, Y3
+	VMAXPD       Y7, Y12, Y7
+	VMOVUPD      32(CX), Y12
+	VSUBPD       Y0, Y12, Y12
+	VMAXPD       Y12, Y1, Y12
+	VMINPD       Y12, Y2, Y12
+	VMOVUPD      k64_magicfu<>+0(SB), Y13
+	VFMADD231PD  k64_log2e<>+0(SB), Y12, Y13
+	VSUBPD       k64_magicfu<>+0(SB), Y13, Y14
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y14, Y12
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y14, Y12
+	VMOVUPD      k64_p11<>+0(SB), Y15
+	VFMADD213PD  k64_p10<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p9<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p8<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p7<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p6<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p5<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p4<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p3<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p2<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
+	VPSRLQ       $0x01, Y13, Y14
+	VPSLLQ       $0x34, Y14, Y14
+	VPSLLQ       $0x34, Y13, Y13
+	VPSUBQ       Y14, Y13, Y13
+	VMULPD       Y14, Y15, Y15
+	VMULPD       Y13, Y15, Y12
+	VMOVUPD      Y12, 32(AX)
+	VADDPD       Y12, Y6, Y6
+	VMOVUPD      64(DX), Y12
+	VCMPPD       $0x03, Y12, Y12, Y13
+	VORPD        Y13, Y3, Y3
+	VMAXPD       Y9, Y12, Y9
+	VMOVUPD      64(CX), Y12
+	VSUBPD       Y0, Y12, Y12
+	VMAXPD       Y12, Y1, Y12
+	VMINPD       Y12, Y2, Y12
+	VMOVUPD      k64_magicfu<>+0(SB), Y13
+	VFMADD231PD  k64_log2e<>+0(SB), Y12, Y13
+	VSUBPD       k64_magicfu<>+0(SB), Y13, Y14
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y14, Y12
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y14, Y12
+	VMOVUPD      k64_p11<>+0(SB), Y15
+	VFMADD213PD  k64_p10<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p9<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p8<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p7<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p6<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p5<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p4<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p3<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p2<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
+	VPSRLQ       $0x01, Y13, Y14
+	VPSLLQ       $0x34, Y14, Y14
+	VPSLLQ       $0x34, Y13, Y13
+	VPSUBQ       Y14, Y13, Y13
+	VMULPD       Y14, Y15, Y15
+	VMULPD       Y13, Y15, Y12
+	VMOVUPD      Y12, 64(AX)
+	VADDPD       Y12, Y8, Y8
+	VMOVUPD      96(DX), Y12
+	VCMPPD       $0x03, Y12, Y12, Y13
+	VORPD        Y13, Y3, Y3
+	VMAXPD       Y11, Y12, Y11
+	VMOVUPD      96(CX), Y12
+	VSUBPD       Y0, Y12, Y12
+	VMAXPD       Y12, Y1, Y12
+	VMINPD       Y12, Y2, Y12
+	VMOVUPD      k64_magicfu<>+0(SB), Y13
+	VFMADD231PD  k64_log2e<>+0(SB), Y12, Y13
+	VSUBPD       k64_magicfu<>+0(SB), Y13, Y14
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y14, Y12
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y14, Y12
+	VMOVUPD      k64_p11<>+0(SB), Y15
+	VFMADD213PD  k64_p10<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p9<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p8<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p7<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p6<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p5<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p4<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p3<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p2<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
+	VPSRLQ       $0x01, Y13, Y14
+	VPSLLQ       $0x34, Y14, Y14
+	VPSLLQ       $0x34, Y13, Y13
+	VPSUBQ       Y14, Y13, Y13
+	VMULPD       Y14, Y15, Y15
+	VMULPD       Y13, Y15, Y12
+	VMOVUPD      Y12, 96(AX)
+	VADDPD       Y12, Y10, Y10
+	ADDQ         $0x00000080, AX
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, DX
+	SUBQ         $0x00000010, BX
+	JMP          loop1
+
+next2:
+loop3:
+	CMPQ         BX, $0x00000004
+	JL           next4
+	VMOVUPD      (DX), Y12
+	VCMPPD       $0x03, Y12, Y12, Y13
+	VORPD        Y13, Y3, Y3
+	VMAXPD       Y5, Y12, Y5
+	VMOVUPD      (CX), Y12
+	VSUBPD       Y0, Y12, Y12
+	VMAXPD       Y12, Y1, Y12
+	VMINPD       Y12, Y2, Y12
+	VMOVUPD      k64_magicfu<>+0(SB), Y13
+	VFMADD231PD  k64_log2e<>+0(SB), Y12, Y13
+	VSUBPD       k64_magicfu<>+0(SB), Y13, Y14
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y14, Y12
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y14, Y12
+	VMOVUPD      k64_p11<>+0(SB), Y15
+	VFMADD213PD  k64_p10<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p9<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p8<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p7<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p6<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p5<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p4<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p3<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p2<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
+	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
+	VPSRLQ       $0x01, Y13, Y14
+	VPSLLQ       $0x34, Y14, Y14
+	VPSLLQ       $0x34, Y13, Y13
+	VPSUBQ       Y14, Y13, Y13
+	VMULPD       Y14, Y15, Y15
+	VMULPD       Y13, Y15, Y12
+	VMOVUPD      Y12, (AX)
+	VADDPD       Y12, Y4, Y4
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	SUBQ         $0x00000004, BX
+	JMP          loop3
+
+next4:
+	TESTQ        BX, BX
+	JZ           done5
+	LEAQ         ymmtailmask<>+32(SB), SI
+	SHLQ         $0x03, BX
+	NEGQ         BX
+	VMOVDQU      (SI)(BX*1), Y12
+	VMOVUPD      k64_neginf<>+0(SB), Y13
+	VMASKMOVPD   (DX), Y12, Y14
+	VBLENDVPD    Y12, Y14, Y13, Y13
+	VCMPPD       $0x03, Y13, Y13, Y14
+	VORPD        Y14, Y3, Y3
+	VMAXPD       Y5, Y13, Y5
+	VMASKMOVPD   (CX), Y12, Y13
+	VSUBPD       Y0, Y13, Y13
+	VMAXPD       Y13, Y1, Y13
+	VMINPD       Y13, Y2, Y13
+	VMOVUPD      k64_magicfu<>+0(SB), Y0
+	VFMADD231PD  k64_log2e<>+0(SB), Y13, Y0
+	VSUBPD       k64_magicfu<>+0(SB), Y0, Y1
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y1, Y13
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y1, Y13
+	VMOVUPD      k64_p11<>+0(SB), Y2
+	VFMADD213PD  k64_p10<>+0(SB), Y13, Y2
+	VFMADD213PD  k64_p9<>+0(SB), Y13, Y2
+	VFMADD213PD  k64_p8<>+0(SB), Y13, Y2
+	VFMADD213PD  k64_p7<>+0(SB), Y13, Y2
+	VFMADD213PD  k64_p6<>+0(SB), Y13, Y2
+	VFMADD213PD  k64_p5<>+0(SB), Y13, Y2
+	VFMADD213PD  k64_p4<>+0(SB), Y13, Y2
+	VFMADD213PD  k64_p3<>+0(SB), Y13, Y2
+	VFMADD213PD  k64_p2<>+0(SB), Y13, Y2
+	VFMADD213PD  k64_p1<>+0(SB), Y13, Y2
+	VFMADD213PD  k64_p1<>+0(SB), Y13, Y2
+	VPSRLQ       $0x01, Y0, Y1
+	VPSLLQ       $0x34, Y1, Y1
+	VPSLLQ       $0x34, Y0, Y0
+	VPSUBQ       Y1, Y0, Y0
+	VMULPD       Y1, Y2, Y2
+	VMULPD       Y0, Y2, Y13
+	VMASKMOVPD   Y13, Y12, (AX)
+	VANDPD       Y12, Y13, Y13
+	VADDPD       Y13, Y4, Y4
+
+done5:
+	VADDPD       Y8, Y4, Y4
+	VMAXPD       Y9, Y5, Y5
+	VADDPD       Y10, Y6, Y6
+	VMAXPD       Y11, Y7, Y7
+	VADDPD       Y6, Y4, Y4
+	VMAXPD       Y7, Y5, Y5
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPD       X1, X0, X0
+	MOVSD        X0, sum+80(FP)
+	VEXTRACTF128 $0x01, Y5, X0
+	VMAXPD       X0, X5, X0
+	VMOVHLPS     X0, X0, X1
+	VMAXPD       X1, X0, X0
+	MOVSD        X0, mNext+88(FP)
+	VMOVMSKPD    Y3, AX
+	TESTL        AX, AX
+	SETNE        AL
+	MOVB         AL, nan+96(FP)
+	VZEROUPPER
+	RET
+
 // func scale64AVX2(dst []float64, a float64)
 // Requires: AVX, AVX2, SSE2
 TEXT ·scale64AVX2(SB), NOSPLIT, $0-32
@@ -8106,6 +8630,229 @@ done5:
 	VZEROUPPER
 	RET
 
+// func expSumMax32AVX512(dst []float32, s []float32, m float32, next []float32) (sum float32, mNext float32, nan bool)
+// Requires: AVX, AVX512F, MMX+, SSE
+TEXT ·expSumMax32AVX512(SB), NOSPLIT, $0-89
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         s_base+24(FP), CX
+	MOVQ         next_base+56(FP), DX
+	MOVQ         s_len+32(FP), BX
+	MOVSS        m+48(FP), X0
+	VBROADCASTSS X0, Z0
+	VMOVUPS      k32_lo<>+0(SB), Z5
+	VMOVUPS      k32_hi<>+0(SB), Z6
+	VMOVUPS      k32_log2e<>+0(SB), Z7
+	VMOVUPS      k32_magic16<>+0(SB), Z8
+	VMOVUPS      k32_ln2hi<>+0(SB), Z9
+	VMOVUPS      k32_ln2lo<>+0(SB), Z10
+	VMOVUPS      k32_exptab<>+0(SB), Z11
+	VMOVUPS      k32_t3<>+0(SB), Z12
+	VMOVUPS      k32_t2<>+0(SB), Z13
+	VMOVUPS      k32_one<>+0(SB), Z14
+	KXORW        K1, K1, K1
+	VPXORD       Z1, Z1, Z1
+	VMOVUPS      k32_neginf<>+0(SB), Z15
+	VPXORD       Z2, Z2, Z2
+	VMOVUPS      k32_neginf<>+0(SB), Z16
+	VPXORD       Z3, Z3, Z3
+	VMOVUPS      k32_neginf<>+0(SB), Z17
+	VPXORD       Z4, Z4, Z4
+	VMOVUPS      k32_neginf<>+0(SB), Z18
+
+loop1:
+	CMPQ         BX, $0x00000040
+	JL           next2
+	PREFETCHT0   16384(DX)
+	PREFETCHT0   16448(DX)
+	PREFETCHT0   16512(DX)
+	PREFETCHT0   16576(DX)
+	VMOVUPS      (DX), Z19
+	VCMPPS       $0x03, Z19, Z19, K2
+	KORW         K2, K1, K1
+	VMAXPS       Z15, Z19, Z15
+	VMOVUPS      (CX), Z19
+	VSUBPS       Z0, Z19, Z19
+	VMAXPS       Z19, Z5, Z19
+	VMINPS       Z19, Z6, Z19
+	VMOVUPS      Z8, Z20
+	VFMADD231PS  Z7, Z19, Z20
+	VSUBPS       Z8, Z20, Z21
+	VFNMADD231PS Z9, Z21, Z19
+	VFNMADD231PS Z10, Z21, Z19
+	VPERMPS      Z11, Z20, Z20
+	VMOVUPS      Z12, Z22
+	VFMADD213PS  Z13, Z19, Z22
+	VFMADD213PS  Z14, Z19, Z22
+	VMULPS       Z20, Z19, Z19
+	VFMADD213PS  Z20, Z19, Z22
+	VSCALEFPS    Z21, Z22, Z19
+	VMOVUPS      Z19, (AX)
+	VADDPS       Z19, Z1, Z1
+	VMOVUPS      64(DX), Z19
+	VCMPPS       $0x03, Z19, Z19, K2
+	KORW         K2, K1, K1
+	VMAXPS       Z16, Z19, Z16
+	VMOVUPS      64(CX), Z19
+	VSUBPS       Z0, Z19, Z19
+	VMAXPS       Z19, Z5, Z19
+	VMINPS       Z19, Z6, Z19
+	VMOVUPS      Z8, Z20
+	VFMADD231PS  Z7, Z19, Z20
+	VSUBPS       Z8, Z20, Z21
+	VFNMADD231PS Z9, Z21, Z19
+	VFNMADD231PS Z10, Z21, Z19
+	VPERMPS      Z11, Z20, Z20
+	VMOVUPS      Z12, Z22
+	VFMADD213PS  Z13, Z19, Z22
+	VFMADD213PS  Z14, Z19, Z22
+	VMULPS       Z20, Z19, Z19
+	VFMADD213PS  Z20, Z19, Z22
+	VSCALEFPS    Z21, Z22, Z19
+	VMOVUPS      Z19, 64(AX)
+	VADDPS       Z19, Z2, Z2
+	VMOVUPS      128(DX), Z19
+	VCMPPS       $0x03, Z19, Z19, K2
+	KORW         K2, K1, K1
+	VMAXPS       Z17, Z19, Z17
+	VMOVUPS      128(CX), Z19
+	VSUBPS       Z0, Z19, Z19
+	VMAXPS       Z19, Z5, Z19
+	VMINPS       Z19, Z6, Z19
+	VMOVUPS      Z8, Z20
+	VFMADD231PS  Z7, Z19, Z20
+	VSUBPS       Z8, Z20, Z21
+	VFNMADD231PS Z9, Z21, Z19
+	VFNMADD231PS Z10, Z21, Z19
+	VPERMPS      Z11, Z20, Z20
+	VMOVUPS      Z12, Z22
+	VFMADD213PS  Z13, Z19, Z22
+	VFMADD213PS  Z14, Z19, Z22
+	VMULPS       Z20, Z19, Z19
+	VFMADD213PS  Z20, Z19, Z22
+	VSCALEFPS    Z21, Z22, Z19
+	VMOVUPS      Z19, 128(AX)
+	VADDPS       Z19, Z3, Z3
+	VMOVUPS      192(DX), Z19
+	VCMPPS       $0x03, Z19, Z19, K2
+	KORW         K2, K1, K1
+	VMAXPS       Z18, Z19, Z18
+	VMOVUPS      192(CX), Z19
+	VSUBPS       Z0, Z19, Z19
+	VMAXPS       Z19, Z5, Z19
+	VMINPS       Z19, Z6, Z19
+	VMOVUPS      Z8, Z20
+	VFMADD231PS  Z7, Z19, Z20
+	VSUBPS       Z8, Z20, Z21
+	VFNMADD231PS Z9, Z21, Z19
+	VFNMADD231PS Z10, Z21, Z19
+	VPERMPS      Z11, Z20, Z20
+	VMOVUPS      Z12, Z22
+	VFMADD213PS  Z13, Z19, Z22
+	VFMADD213PS  Z14, Z19, Z22
+	VMULPS       Z20, Z19, Z19
+	VFMADD213PS  Z20, Z19, Z22
+	VSCALEFPS    Z21, Z22, Z19
+	VMOVUPS      Z19, 192(AX)
+	VADDPS       Z19, Z4, Z4
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, DX
+	SUBQ         $0x00000040, BX
+	JMP          loop1
+
+next2:
+loop3:
+	CMPQ         BX, $0x00000010
+	JL           next4
+	VMOVUPS      (DX), Z19
+	VCMPPS       $0x03, Z19, Z19, K2
+	KORW         K2, K1, K1
+	VMAXPS       Z15, Z19, Z15
+	VMOVUPS      (CX), Z19
+	VSUBPS       Z0, Z19, Z19
+	VMAXPS       Z19, Z5, Z19
+	VMINPS       Z19, Z6, Z19
+	VMOVUPS      Z8, Z20
+	VFMADD231PS  Z7, Z19, Z20
+	VSUBPS       Z8, Z20, Z21
+	VFNMADD231PS Z9, Z21, Z19
+	VFNMADD231PS Z10, Z21, Z19
+	VPERMPS      Z11, Z20, Z20
+	VMOVUPS      Z12, Z22
+	VFMADD213PS  Z13, Z19, Z22
+	VFMADD213PS  Z14, Z19, Z22
+	VMULPS       Z20, Z19, Z19
+	VFMADD213PS  Z20, Z19, Z22
+	VSCALEFPS    Z21, Z22, Z19
+	VMOVUPS      Z19, (AX)
+	VADDPS       Z19, Z1, Z1
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	SUBQ         $0x00000010, BX
+	JMP          loop3
+
+next4:
+	TESTQ        BX, BX
+	JZ           done5
+	LEAQ         ktailmask<>+0(SB), SI
+	KMOVW        (SI)(BX*2), K2
+	VMOVUPS      k32_neginf<>+0(SB), Z19
+	VMOVUPS      (DX), K2, Z19
+	VCMPPS       $0x03, Z19, Z19, K3
+	KORW         K3, K1, K1
+	VMAXPS       Z15, Z19, Z15
+	VMOVUPS.Z    (CX), K2, Z19
+	VSUBPS       Z0, Z19, Z19
+	VMAXPS       Z19, Z5, Z19
+	VMINPS       Z19, Z6, Z19
+	VMOVUPS      Z8, Z0
+	VFMADD231PS  Z7, Z19, Z0
+	VSUBPS       Z8, Z0, Z5
+	VFNMADD231PS Z9, Z5, Z19
+	VFNMADD231PS Z10, Z5, Z19
+	VPERMPS      Z11, Z0, Z0
+	VMOVUPS      Z12, Z6
+	VFMADD213PS  Z13, Z19, Z6
+	VFMADD213PS  Z14, Z19, Z6
+	VMULPS       Z0, Z19, Z19
+	VFMADD213PS  Z0, Z19, Z6
+	VSCALEFPS    Z5, Z6, Z19
+	VMOVUPS      Z19, K2, (AX)
+	VADDPS       Z19, Z1, K2, Z1
+
+done5:
+	VADDPS        Z3, Z1, Z1
+	VMAXPS        Z17, Z15, Z15
+	VADDPS        Z4, Z2, Z2
+	VMAXPS        Z18, Z16, Z16
+	VADDPS        Z2, Z1, Z1
+	VMAXPS        Z16, Z15, Z15
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y0, Y1, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VSHUFPS       $0x55, X1, X1, X0
+	VADDPS        X0, X1, X1
+	MOVSS         X1, sum+80(FP)
+	VEXTRACTF64X4 $0x01, Z15, Y0
+	VMAXPS        Y0, Y15, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPS        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VMAXPS        X0, X1, X1
+	VSHUFPS       $0x55, X1, X1, X0
+	VMAXPS        X0, X1, X1
+	MOVSS         X1, mNext+84(FP)
+	KMOVW         K1, AX
+	TESTL         AX, AX
+	SETNE         AL
+	MOVB          AL, nan+88(FP)
+	VZEROUPPER
+	RET
+
 // func scale32AVX512(dst []float32, a float32)
 // Requires: AVX, AVX512F, SSE
 TEXT ·scale32AVX512(SB), NOSPLIT, $0-28
@@ -10531,6 +11278,257 @@ done5:
 	VMOVHLPS      X1, X1, X0
 	VADDPD        X0, X1, X1
 	MOVSD         X1, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func expSumMax64AVX512(dst []float64, s []float64, m float64, next []float64) (sum float64, mNext float64, nan bool)
+// Requires: AVX, AVX512F, MMX+, SSE2
+TEXT ·expSumMax64AVX512(SB), NOSPLIT, $0-97
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         s_base+24(FP), CX
+	MOVQ         next_base+56(FP), DX
+	MOVQ         s_len+32(FP), BX
+	MOVSD        m+48(FP), X0
+	VBROADCASTSD X0, Z0
+	VMOVUPD      k64_lo<>+0(SB), Z5
+	VMOVUPD      k64_hi<>+0(SB), Z6
+	VMOVUPD      k64_log2e<>+0(SB), Z7
+	VMOVUPD      k64_magic<>+0(SB), Z8
+	VMOVUPD      k64_ln2hi<>+0(SB), Z9
+	VMOVUPD      k64_ln2lo<>+0(SB), Z10
+	KXORW        K1, K1, K1
+	VPXORD       Z1, Z1, Z1
+	VMOVUPD      k64_neginf<>+0(SB), Z11
+	VPXORD       Z2, Z2, Z2
+	VMOVUPD      k64_neginf<>+0(SB), Z12
+	VPXORD       Z3, Z3, Z3
+	VMOVUPD      k64_neginf<>+0(SB), Z13
+	VPXORD       Z4, Z4, Z4
+	VMOVUPD      k64_neginf<>+0(SB), Z14
+
+loop1:
+	CMPQ         BX, $0x00000020
+	JL           next2
+	PREFETCHT0   16384(DX)
+	PREFETCHT0   16448(DX)
+	PREFETCHT0   16512(DX)
+	PREFETCHT0   16576(DX)
+	VMOVUPD      (DX), Z15
+	VCMPPD       $0x03, Z15, Z15, K2
+	KORW         K2, K1, K1
+	VMAXPD       Z11, Z15, Z11
+	VMOVUPD      (CX), Z15
+	VSUBPD       Z0, Z15, Z15
+	VMAXPD       Z15, Z5, Z15
+	VMINPD       Z15, Z6, Z15
+	VMOVUPD      Z8, Z16
+	VFMADD231PD  Z7, Z15, Z16
+	VSUBPD       Z8, Z16, Z16
+	VFNMADD231PD Z9, Z16, Z15
+	VFNMADD231PD Z10, Z16, Z15
+	VMOVUPD      k64_p11<>+0(SB), Z17
+	VFMADD213PD  k64_p10<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p9<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p8<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p7<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p6<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p5<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p4<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p3<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p2<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p1<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p1<>+0(SB), Z15, Z17
+	VSCALEFPD    Z16, Z17, Z15
+	VMOVUPD      Z15, (AX)
+	VADDPD       Z15, Z1, Z1
+	VMOVUPD      64(DX), Z15
+	VCMPPD       $0x03, Z15, Z15, K2
+	KORW         K2, K1, K1
+	VMAXPD       Z12, Z15, Z12
+	VMOVUPD      64(CX), Z15
+	VSUBPD       Z0, Z15, Z15
+	VMAXPD       Z15, Z5, Z15
+	VMINPD       Z15, Z6, Z15
+	VMOVUPD      Z8, Z16
+	VFMADD231PD  Z7, Z15, Z16
+	VSUBPD       Z8, Z16, Z16
+	VFNMADD231PD Z9, Z16, Z15
+	VFNMADD231PD Z10, Z16, Z15
+	VMOVUPD      k64_p11<>+0(SB), Z17
+	VFMADD213PD  k64_p10<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p9<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p8<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p7<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p6<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p5<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p4<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p3<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p2<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p1<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p1<>+0(SB), Z15, Z17
+	VSCALEFPD    Z16, Z17, Z15
+	VMOVUPD      Z15, 64(AX)
+	VADDPD       Z15, Z2, Z2
+	VMOVUPD      128(DX), Z15
+	VCMPPD       $0x03, Z15, Z15, K2
+	KORW         K2, K1, K1
+	VMAXPD       Z13, Z15, Z13
+	VMOVUPD      128(CX), Z15
+	VSUBPD       Z0, Z15, Z15
+	VMAXPD       Z15, Z5, Z15
+	VMINPD       Z15, Z6, Z15
+	VMOVUPD      Z8, Z16
+	VFMADD231PD  Z7, Z15, Z16
+	VSUBPD       Z8, Z16, Z16
+	VFNMADD231PD Z9, Z16, Z15
+	VFNMADD231PD Z10, Z16, Z15
+	VMOVUPD      k64_p11<>+0(SB), Z17
+	VFMADD213PD  k64_p10<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p9<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p8<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p7<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p6<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p5<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p4<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p3<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p2<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p1<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p1<>+0(SB), Z15, Z17
+	VSCALEFPD    Z16, Z17, Z15
+	VMOVUPD      Z15, 128(AX)
+	VADDPD       Z15, Z3, Z3
+	VMOVUPD      192(DX), Z15
+	VCMPPD       $0x03, Z15, Z15, K2
+	KORW         K2, K1, K1
+	VMAXPD       Z14, Z15, Z14
+	VMOVUPD      192(CX), Z15
+	VSUBPD       Z0, Z15, Z15
+	VMAXPD       Z15, Z5, Z15
+	VMINPD       Z15, Z6, Z15
+	VMOVUPD      Z8, Z16
+	VFMADD231PD  Z7, Z15, Z16
+	VSUBPD       Z8, Z16, Z16
+	VFNMADD231PD Z9, Z16, Z15
+	VFNMADD231PD Z10, Z16, Z15
+	VMOVUPD      k64_p11<>+0(SB), Z17
+	VFMADD213PD  k64_p10<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p9<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p8<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p7<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p6<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p5<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p4<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p3<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p2<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p1<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p1<>+0(SB), Z15, Z17
+	VSCALEFPD    Z16, Z17, Z15
+	VMOVUPD      Z15, 192(AX)
+	VADDPD       Z15, Z4, Z4
+	ADDQ         $0x00000100, AX
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, DX
+	SUBQ         $0x00000020, BX
+	JMP          loop1
+
+next2:
+loop3:
+	CMPQ         BX, $0x00000008
+	JL           next4
+	VMOVUPD      (DX), Z15
+	VCMPPD       $0x03, Z15, Z15, K2
+	KORW         K2, K1, K1
+	VMAXPD       Z11, Z15, Z11
+	VMOVUPD      (CX), Z15
+	VSUBPD       Z0, Z15, Z15
+	VMAXPD       Z15, Z5, Z15
+	VMINPD       Z15, Z6, Z15
+	VMOVUPD      Z8, Z16
+	VFMADD231PD  Z7, Z15, Z16
+	VSUBPD       Z8, Z16, Z16
+	VFNMADD231PD Z9, Z16, Z15
+	VFNMADD231PD Z10, Z16, Z15
+	VMOVUPD      k64_p11<>+0(SB), Z17
+	VFMADD213PD  k64_p10<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p9<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p8<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p7<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p6<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p5<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p4<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p3<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p2<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p1<>+0(SB), Z15, Z17
+	VFMADD213PD  k64_p1<>+0(SB), Z15, Z17
+	VSCALEFPD    Z16, Z17, Z15
+	VMOVUPD      Z15, (AX)
+	VADDPD       Z15, Z1, Z1
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	SUBQ         $0x00000008, BX
+	JMP          loop3
+
+next4:
+	TESTQ        BX, BX
+	JZ           done5
+	LEAQ         ktailmask<>+0(SB), SI
+	KMOVW        (SI)(BX*2), K2
+	VMOVUPD      k64_neginf<>+0(SB), Z15
+	VMOVUPD      (DX), K2, Z15
+	VCMPPD       $0x03, Z15, Z15, K3
+	KORW         K3, K1, K1
+	VMAXPD       Z11, Z15, Z11
+	VMOVUPD.Z    (CX), K2, Z15
+	VSUBPD       Z0, Z15, Z15
+	VMAXPD       Z15, Z5, Z15
+	VMINPD       Z15, Z6, Z15
+	VMOVUPD      Z8, Z0
+	VFMADD231PD  Z7, Z15, Z0
+	VSUBPD       Z8, Z0, Z0
+	VFNMADD231PD Z9, Z0, Z15
+	VFNMADD231PD Z10, Z0, Z15
+	VMOVUPD      k64_p11<>+0(SB), Z5
+	VFMADD213PD  k64_p10<>+0(SB), Z15, Z5
+	VFMADD213PD  k64_p9<>+0(SB), Z15, Z5
+	VFMADD213PD  k64_p8<>+0(SB), Z15, Z5
+	VFMADD213PD  k64_p7<>+0(SB), Z15, Z5
+	VFMADD213PD  k64_p6<>+0(SB), Z15, Z5
+	VFMADD213PD  k64_p5<>+0(SB), Z15, Z5
+	VFMADD213PD  k64_p4<>+0(SB), Z15, Z5
+	VFMADD213PD  k64_p3<>+0(SB), Z15, Z5
+	VFMADD213PD  k64_p2<>+0(SB), Z15, Z5
+	VFMADD213PD  k64_p1<>+0(SB), Z15, Z5
+	VFMADD213PD  k64_p1<>+0(SB), Z15, Z5
+	VSCALEFPD    Z0, Z5, Z15
+	VMOVUPD      Z15, K2, (AX)
+	VADDPD       Z15, Z1, K2, Z1
+
+done5:
+	VADDPD        Z3, Z1, Z1
+	VMAXPD        Z13, Z11, Z11
+	VADDPD        Z4, Z2, Z2
+	VMAXPD        Z14, Z12, Z12
+	VADDPD        Z2, Z1, Z1
+	VMAXPD        Z12, Z11, Z11
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPD        Y0, Y1, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPD        X0, X1, X1
+	MOVSD         X1, sum+80(FP)
+	VEXTRACTF64X4 $0x01, Z11, Y0
+	VMAXPD        Y0, Y11, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VMAXPD        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VMAXPD        X0, X1, X1
+	MOVSD         X1, mNext+88(FP)
+	KMOVW         K1, AX
+	TESTL         AX, AX
+	SETNE         AL
+	MOVB          AL, nan+96(FP)
 	VZEROUPPER
 	RET
 

@@ -44,6 +44,11 @@ func max32AVX2(s []float32) (m float32, nan bool)
 //go:noescape
 func expSum32AVX2(dst []float32, s []float32, m float32) float32
 
+// expSumMax32AVX2 is expSumMax32 for AVX2.
+//
+//go:noescape
+func expSumMax32AVX2(dst []float32, s []float32, m float32, next []float32) (sum float32, mNext float32, nan bool)
+
 // scale32AVX2 is scale32 for AVX2.
 //
 //go:noescape
@@ -108,6 +113,11 @@ func max64AVX2(s []float64) (m float64, nan bool)
 //
 //go:noescape
 func expSum64AVX2(dst []float64, s []float64, m float64) float64
+
+// expSumMax64AVX2 is expSumMax64 for AVX2.
+//
+//go:noescape
+func expSumMax64AVX2(dst []float64, s []float64, m float64, next []float64) (sum float64, mNext float64, nan bool)
 
 // scale64AVX2 is scale64 for AVX2.
 //
@@ -174,6 +184,11 @@ func max32AVX512(s []float32) (m float32, nan bool)
 //go:noescape
 func expSum32AVX512(dst []float32, s []float32, m float32) float32
 
+// expSumMax32AVX512 is expSumMax32 for AVX512.
+//
+//go:noescape
+func expSumMax32AVX512(dst []float32, s []float32, m float32, next []float32) (sum float32, mNext float32, nan bool)
+
 // scale32AVX512 is scale32 for AVX512.
 //
 //go:noescape
@@ -238,6 +253,11 @@ func max64AVX512(s []float64) (m float64, nan bool)
 //
 //go:noescape
 func expSum64AVX512(dst []float64, s []float64, m float64) float64
+
+// expSumMax64AVX512 is expSumMax64 for AVX512.
+//
+//go:noescape
+func expSumMax64AVX512(dst []float64, s []float64, m float64, next []float64) (sum float64, mNext float64, nan bool)
 
 // scale64AVX512 is scale64 for AVX512.
 //

@@ -236,6 +236,18 @@ func expSum64Generic(dst, s []float64, m float64) (sum float64) {
 	return sum
 }
 
+func expSumMax32Generic(dst, s []float32, m float32, next []float32) (sum, mNext float32, nan bool) {
+	sum = expSum32Generic(dst, s, m)
+	mNext, nan = max32Generic(next)
+	return sum, mNext, nan
+}
+
+func expSumMax64Generic(dst, s []float64, m float64, next []float64) (sum, mNext float64, nan bool) {
+	sum = expSum64Generic(dst, s, m)
+	mNext, nan = max64Generic(next)
+	return sum, mNext, nan
+}
+
 func scale32Generic(dst []float32, a float32) {
 	for k := range dst {
 		dst[k] *= a

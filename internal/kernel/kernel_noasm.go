@@ -32,6 +32,12 @@ func max32(s []float32) (float32, bool)            { return max32Generic(s) }
 func max64(s []float64) (float64, bool)            { return max64Generic(s) }
 func expSum32(dst, s []float32, m float32) float32 { return expSum32Generic(dst, s, m) }
 func expSum64(dst, s []float64, m float64) float64 { return expSum64Generic(dst, s, m) }
+func expSumMax32(dst, s []float32, m float32, next []float32) (float32, float32, bool) {
+	return expSumMax32Generic(dst, s, m, next[:len(s)])
+}
+func expSumMax64(dst, s []float64, m float64, next []float64) (float64, float64, bool) {
+	return expSumMax64Generic(dst, s, m, next[:len(s)])
+}
 func scale32(dst []float32, a float32)             { scale32Generic(dst, a) }
 func scale64(dst []float64, a float64)             { scale64Generic(dst, a) }
 func sum32(s []float32) float32                    { return sum32Generic(s) }

@@ -1387,3 +1387,72 @@ func TestAVX2Registers(t *testing.T) {
 		}
 	}
 }
+
+// TestExpSumMax: ExpSumMax gives, bit for bit, what ExpSum of the row and
+// Max of the next row give separately, with each implementation, in place
+// or not, without touching next or writing past dst.
+func TestExpSumMax(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		t.Run("float32", func(t *testing.T) {
+			testExpSumMax(t, row32, ExpSum32, Max32, ExpSumMax32)
+		})
+		t.Run("float64", func(t *testing.T) {
+			testExpSumMax(t, row64, ExpSum64, Max64, ExpSumMax64)
+		})
+	})
+}
+
+func testExpSumMax[T float32 | float64](t *testing.T, row func(rowGen, int, uint64) []T,
+	expSum func(dst, s []T, m T) T, maxOf func([]T) (T, bool),
+	expSumMax func(dst, s []T, m T, next []T) (T, T, bool)) {
+	same := func(a, b T) bool {
+		x, y := float64(a), float64(b)
+		return x == y && math.Signbit(x) == math.Signbit(y) || x != x && y != y
+	}
+	for gi, g := range rowGens {
+		gNext := rowGens[(gi+1)%len(rowGens)] // a different kind of row after it
+		for _, n := range testLens {
+			s, next := row(g, n, 6), row(gNext, n, 7)
+			m, isNaN := maxOf(s)
+			if math.IsInf(float64(m), 0) || isNaN {
+				m = 0.5
+			}
+			want := make([]T, n)
+			wsum := expSum(want, s, m)
+			wm, wnan := maxOf(next)
+			nextBefore := append([]T(nil), next...)
+			for _, inPlace := range []bool{false, true} {
+				all := make([]T, n+2*guard)
+				for i := range all {
+					all[i] = -7
+				}
+				dst := all[guard : guard+n]
+				src := s
+				if inPlace {
+					copy(dst, s)
+					src = dst
+				}
+				sum, mNext, nan := expSumMax(dst, src, m, next)
+				if !same(sum, wsum) || !same(mNext, wm) || nan != wnan {
+					t.Fatalf("%s then %s, n=%d, in place %v: sum, mNext, nan = %v, %v, %v; want %v, %v, %v",
+						g.name, gNext.name, n, inPlace, sum, mNext, nan, wsum, wm, wnan)
+				}
+				for i := range all {
+					switch {
+					case i < guard || i >= guard+n:
+						if all[i] != -7 {
+							t.Fatalf("%s n=%d: write outside dst at %d", g.name, n, i-guard)
+						}
+					case !same(all[i], want[i-guard]):
+						t.Fatalf("%s n=%d, in place %v: dst[%d] = %v; want %v", g.name, n, inPlace, i-guard, all[i], want[i-guard])
+					}
+				}
+				for i := range next {
+					if !same(next[i], nextBefore[i]) {
+						t.Fatalf("%s n=%d: next[%d] changed", g.name, n, i)
+					}
+				}
+			}
+		}
+	}
+}

@@ -24,6 +24,7 @@ func main() {
 		g.sum()
 		g.maxK()
 		g.expSum()
+		g.expSumMax()
 		g.scale()
 		g.log()
 		g.maxCols()
