@@ -128,10 +128,15 @@ func (c *softmaxCall[T]) runChunk(chunk int) {
 	p := &c.parts[chunk]
 	lo := chunk * c.unitsPerChunk
 	hi := min(lo+c.unitsPerChunk, c.units)
-	for u := lo; u < hi && p.err == nil; u++ {
-		if c.l.inner == 1 {
+	switch {
+	case c.l.inner == 1 && c.fast != nil:
+		c.fast.fastRows(c, p, lo, hi)
+	case c.l.inner == 1:
+		for u := lo; u < hi && p.err == nil; u++ {
 			c.row(p, u)
-		} else {
+		}
+	default:
+		for u := lo; u < hi && p.err == nil; u++ {
 			c.spatialBlock(p, u/c.blocksPerN, (u%c.blocksPerN)*c.block)
 		}
 	}

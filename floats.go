@@ -85,6 +85,16 @@ func expSum[T Float](dst, s []T, m float64) float64 {
 	return kernel.ExpSum64(as64(dst), as64(s), m)
 }
 
+// expSumMax is expSum of the row s with the max of the row next taken in
+// the same loop (kernel.ExpSumMax32).
+func expSumMax[T Float](dst, s []T, m float64, next []T) (sum, mNext float64, nan bool) {
+	if is32[T]() {
+		sum32, m32, nan := kernel.ExpSumMax32(as32(dst), as32(s), float32(m), as32(next))
+		return float64(sum32), float64(m32), nan
+	}
+	return kernel.ExpSumMax64(as64(dst), as64(s), m, as64(next))
+}
+
 func scale[T Float](dst []T, a float64) {
 	if is32[T]() {
 		kernel.Scale32(as32(dst), float32(a))

@@ -155,3 +155,74 @@ func TestFusedBlock(t *testing.T) {
 		}
 	}
 }
+
+// TestPipelinedRows: rows with a gradient, pipelined (each kernel call also
+// takes the next row's max), give bit for bit the loss, losses, gradient
+// and error of one row at a time, in both float types: with weights and
+// without, ignored rows, masked classes, and a NaN, an +Inf, a row of −Inf
+// or a −Inf target logit in some row after the first of a chunk.
+func TestPipelinedRows(t *testing.T) {
+	t.Run("float32", func(t *testing.T) { checkPipelined[float32](t) })
+	t.Run("float64", func(t *testing.T) { checkPipelined[float64](t) })
+}
+
+func checkPipelined[T Float](t *testing.T) {
+	saved := pipelineRows
+	defer func() { pipelineRows = saved }()
+	r := rand.New(rand.NewPCG(9, 10))
+	ninf := math.Inf(-1)
+	for si, shape := range [][]int{{1, 5}, {2, 1}, {9, 3}, {40, 17}, {6, 1000}, {33, 64}} {
+		for bi, bad := range []float64{0, math.NaN(), math.Inf(1), ninf, -2} {
+			N, C := shape[0], shape[1]
+			logits, targets, weights := maskedCase[T](r, shape)
+			if si%2 == 0 {
+				weights = nil
+			}
+			row := N/2 + bi%2 // not the first row of the chunk
+			if row >= N {
+				row = N - 1
+			}
+			targets[row] = r.IntN(C) // counted
+			switch {
+			case bad == -2: // −Inf at the target
+				logits[row*C+targets[row]] = T(ninf)
+			case math.IsInf(bad, -1): // the whole row
+				for k := 0; k < C; k++ {
+					logits[row*C+k] = T(ninf)
+				}
+			case bad != 0:
+				logits[row*C+r.IntN(C)] = T(bad)
+			}
+			var res [2]Result
+			var errs [2]error
+			var grads [2][]T
+			var losses [2][]float64
+			for i, on := range []bool{true, false} {
+				pipelineRows = on
+				grads[i] = append([]T(nil), logits...) // in place
+				losses[i] = make([]float64, N)
+				res[i], errs[i] = CrossEntropy(grads[i], grads[i], shape, targets,
+					&Options[T]{Weights: weights, Reduction: []Reduction{Mean, None}[bi%2], Losses: losses[i]})
+			}
+			if (errs[0] == nil) != (errs[1] == nil) || errs[0] != nil && errs[0].Error() != errs[1].Error() {
+				t.Fatalf("%v bad %v: error %v (pipelined) vs %v (row by row)", shape, bad, errs[0], errs[1])
+			}
+			if bad != 0 && errs[0] == nil {
+				t.Fatalf("%v bad %v at row %d: no error", shape, bad, row)
+			}
+			if math.Float64bits(res[0].Loss) != math.Float64bits(res[1].Loss) || res[0].Counted != res[1].Counted || res[0].Ignored != res[1].Ignored {
+				t.Errorf("%v bad %v: %+v (pipelined) vs %+v (row by row)", shape, bad, res[0], res[1])
+			}
+			for i := range grads[0] {
+				if math.Float64bits(float64(grads[0][i])) != math.Float64bits(float64(grads[1][i])) {
+					t.Fatalf("%v bad %v: gradient[%d] %v (pipelined) vs %v (row by row)", shape, bad, i, grads[0][i], grads[1][i])
+				}
+			}
+			for i := range losses[0] {
+				if math.Float64bits(losses[0][i]) != math.Float64bits(losses[1][i]) {
+					t.Fatalf("%v bad %v: losses[%d] %v (pipelined) vs %v (row by row)", shape, bad, i, losses[0][i], losses[1][i])
+				}
+			}
+		}
+	}
+}
