@@ -160,7 +160,8 @@ func TestFusedBlock(t *testing.T) {
 // takes the next row's max), give bit for bit the loss, losses, gradient
 // and error of one row at a time, in both float types: with weights and
 // without, ignored rows, masked classes, and a NaN, an +Inf, a row of −Inf
-// or a −Inf target logit in some row after the first of a chunk.
+// or a −Inf target logit in some row after the first of a chunk. The loss
+// alone, batched, agrees with one row at a time too.
 func TestPipelinedRows(t *testing.T) {
 	t.Run("float32", func(t *testing.T) { checkPipelined[float32](t) })
 	t.Run("float64", func(t *testing.T) { checkPipelined[float64](t) })
@@ -221,6 +222,28 @@ func checkPipelined[T Float](t *testing.T) {
 			for i := range losses[0] {
 				if math.Float64bits(losses[0][i]) != math.Float64bits(losses[1][i]) {
 					t.Fatalf("%v bad %v: losses[%d] %v (pipelined) vs %v (row by row)", shape, bad, i, losses[0][i], losses[1][i])
+				}
+			}
+
+			// The loss alone, whose logs are also taken a batch at a
+			// time: the same error, and the same losses up to the
+			// rounding of a log, as one row at a time.
+			var fwd [2][]float64
+			for i, on := range []bool{true, false} {
+				pipelineRows = on
+				fwd[i] = make([]float64, N)
+				res[i], errs[i] = CrossEntropy(nil, logits, shape, targets,
+					&Options[T]{Weights: weights, Reduction: []Reduction{Mean, None}[bi%2], Losses: fwd[i]})
+			}
+			if (errs[0] == nil) != (errs[1] == nil) || errs[0] != nil && errs[0].Error() != errs[1].Error() {
+				t.Fatalf("%v bad %v: forward error %v (batched) vs %v (row by row)", shape, bad, errs[0], errs[1])
+			}
+			if d := math.Abs(res[0].Loss - res[1].Loss); d > 1e-14*math.Abs(res[1].Loss) || res[0].Counted != res[1].Counted {
+				t.Errorf("%v bad %v: forward %+v (batched) vs %+v (row by row)", shape, bad, res[0], res[1])
+			}
+			for i := range fwd[0] {
+				if d := math.Abs(fwd[0][i] - fwd[1][i]); d > 1e-14*math.Abs(fwd[1][i]) {
+					t.Fatalf("%v bad %v: forward losses[%d] %v (batched) vs %v (row by row)", shape, bad, i, fwd[0][i], fwd[1][i])
 				}
 			}
 		}
