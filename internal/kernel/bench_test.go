@@ -112,7 +112,8 @@ func BenchmarkRows32(b *testing.B) {
 // dst and Scale32: one exponential per element instead of two; and the
 // same three passes pipelined, ExpSumMax32 taking the next row's max while
 // it computes a row's exponentials, so that each row is read from memory
-// during the work on the row before. 16 MB of rows, in place, restored
+// during the work on the row before; and with ScaleExpSumMax32 scaling
+// the row before in the same loop. 16 MB of rows, in place, restored
 // (untimed, in small pieces that leave them in cache) before each run.
 func BenchmarkRows3Pass32(b *testing.B) {
 	for _, C := range []int{1000, 32000} {
@@ -149,9 +150,29 @@ func BenchmarkRows3Pass32(b *testing.B) {
 					Scale32(row, 1/sum)
 				}
 			},
+			"pipelined+scale": func() {
+				m, _ := Max32(s[:C])
+				var prev []float32
+				var a float32
+				for i := 0; i < R; i++ {
+					row := s[i*C : (i+1)*C]
+					var sum float32
+					switch {
+					case i+1 == R:
+						Scale32(prev, a)
+						sum = ExpSum32(row, row, m)
+						Scale32(row, 1/sum)
+					case prev == nil:
+						sum, m, _ = ExpSumMax32(row, row, m, s[(i+1)*C:(i+2)*C])
+					default:
+						sum, m, _ = ScaleExpSumMax32(prev, a, row, row, m, s[(i+1)*C:(i+2)*C])
+					}
+					prev, a = row, 1/sum
+				}
+			},
 		}
 		for _, name := range Implementations() {
-			for _, k := range []string{"3pass", "pipelined"} {
+			for _, k := range []string{"3pass", "pipelined", "pipelined+scale"} {
 				b.Run(fmt.Sprintf("impl=%s/%s/C=%d", name, k, C), func(b *testing.B) {
 					restoreImpl, _ := Select(name)
 					defer restoreImpl()

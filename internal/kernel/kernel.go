@@ -152,6 +152,25 @@ func ExpSumMax64(dst, s []float64, m float64, next []float64) (sum, mNext float6
 	return expSumMax64(dst, s, m, next)
 }
 
+// ScaleExpSumMax32 is Scale32 of the row before and ExpSumMax32 in one
+// loop:
+//
+//	Scale32(prev, a)
+//	sum, mNext, nan = ExpSumMax32(dst, s, m, next)
+//
+// with the same results bit for bit: a loop over rows that passes each
+// row's gradient as prev to the next row's call scales it while it is
+// still in cache, without a pass of its own. len(prev) = len(next) =
+// len(s); prev must not overlap dst, s or next.
+func ScaleExpSumMax32(prev []float32, a float32, dst, s []float32, m float32, next []float32) (sum, mNext float32, nan bool) {
+	return scaleExpSumMax32(prev, a, dst, s, m, next)
+}
+
+// ScaleExpSumMax64 is ScaleExpSumMax32 for float64.
+func ScaleExpSumMax64(prev []float64, a float64, dst, s []float64, m float64, next []float64) (sum, mNext float64, nan bool) {
+	return scaleExpSumMax64(prev, a, dst, s, m, next)
+}
+
 // Scale32 multiplies in place:
 //
 //	for k := range dst { dst[k] *= a }

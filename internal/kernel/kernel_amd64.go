@@ -252,6 +252,28 @@ func expSumMax64(dst, s []float64, m float64, next []float64) (float64, float64,
 	return expSumMax64Generic(dst, s, m, next)
 }
 
+func scaleExpSumMax32(prev []float32, a float32, dst, s []float32, m float32, next []float32) (float32, float32, bool) {
+	prev, dst, next = prev[:len(s)], dst[:len(s)], next[:len(s)]
+	if useAVX512 {
+		return scaleExpSumMax32AVX512(prev, a, dst, s, m, next)
+	} else if useAVX2 {
+		scale32AVX2(prev, a)
+		return expSumMax32AVX2(dst, s, m, next)
+	}
+	return scaleExpSumMax32Generic(prev, a, dst, s, m, next)
+}
+
+func scaleExpSumMax64(prev []float64, a float64, dst, s []float64, m float64, next []float64) (float64, float64, bool) {
+	prev, dst, next = prev[:len(s)], dst[:len(s)], next[:len(s)]
+	if useAVX512 {
+		return scaleExpSumMax64AVX512(prev, a, dst, s, m, next)
+	} else if useAVX2 {
+		scale64AVX2(prev, a)
+		return expSumMax64AVX2(dst, s, m, next)
+	}
+	return scaleExpSumMax64Generic(prev, a, dst, s, m, next)
+}
+
 func scale32(dst []float32, a float32) {
 	if useAVX512 {
 		scale32AVX512(dst, a)

@@ -189,6 +189,11 @@ func expSum32AVX512(dst []float32, s []float32, m float32) float32
 //go:noescape
 func expSumMax32AVX512(dst []float32, s []float32, m float32, next []float32) (sum float32, mNext float32, nan bool)
 
+// scaleExpSumMax32AVX512 is scaleExpSumMax32 for AVX512.
+//
+//go:noescape
+func scaleExpSumMax32AVX512(prev []float32, a float32, dst []float32, s []float32, m float32, next []float32) (sum float32, mNext float32, nan bool)
+
 // scale32AVX512 is scale32 for AVX512.
 //
 //go:noescape
@@ -258,6 +263,11 @@ func expSum64AVX512(dst []float64, s []float64, m float64) float64
 //
 //go:noescape
 func expSumMax64AVX512(dst []float64, s []float64, m float64, next []float64) (sum float64, mNext float64, nan bool)
+
+// scaleExpSumMax64AVX512 is scaleExpSumMax64 for AVX512.
+//
+//go:noescape
+func scaleExpSumMax64AVX512(prev []float64, a float64, dst []float64, s []float64, m float64, next []float64) (sum float64, mNext float64, nan bool)
 
 // scale64AVX512 is scale64 for AVX512.
 //

@@ -248,6 +248,16 @@ func expSumMax64Generic(dst, s []float64, m float64, next []float64) (sum, mNext
 	return sum, mNext, nan
 }
 
+func scaleExpSumMax32Generic(prev []float32, a float32, dst, s []float32, m float32, next []float32) (sum, mNext float32, nan bool) {
+	scale32Generic(prev, a)
+	return expSumMax32Generic(dst, s, m, next)
+}
+
+func scaleExpSumMax64Generic(prev []float64, a float64, dst, s []float64, m float64, next []float64) (sum, mNext float64, nan bool) {
+	scale64Generic(prev, a)
+	return expSumMax64Generic(dst, s, m, next)
+}
+
 func scale32Generic(dst []float32, a float32) {
 	for k := range dst {
 		dst[k] *= a

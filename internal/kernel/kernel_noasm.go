@@ -38,6 +38,12 @@ func expSumMax32(dst, s []float32, m float32, next []float32) (float32, float32,
 func expSumMax64(dst, s []float64, m float64, next []float64) (float64, float64, bool) {
 	return expSumMax64Generic(dst, s, m, next[:len(s)])
 }
+func scaleExpSumMax32(prev []float32, a float32, dst, s []float32, m float32, next []float32) (float32, float32, bool) {
+	return scaleExpSumMax32Generic(prev[:len(s)], a, dst, s, m, next[:len(s)])
+}
+func scaleExpSumMax64(prev []float64, a float64, dst, s []float64, m float64, next []float64) (float64, float64, bool) {
+	return scaleExpSumMax64Generic(prev[:len(s)], a, dst, s, m, next[:len(s)])
+}
 func scale32(dst []float32, a float32)             { scale32Generic(dst, a) }
 func scale64(dst []float64, a float64)             { scale64Generic(dst, a) }
 func sum32(s []float32) float32                    { return sum32Generic(s) }

@@ -1390,21 +1390,23 @@ func TestAVX2Registers(t *testing.T) {
 
 // TestExpSumMax: ExpSumMax gives, bit for bit, what ExpSum of the row and
 // Max of the next row give separately, with each implementation, in place
-// or not, without touching next or writing past dst.
+// or not, without touching next or writing past dst; ScaleExpSumMax gives
+// that and Scale of the row before.
 func TestExpSumMax(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		t.Run("float32", func(t *testing.T) {
-			testExpSumMax(t, row32, ExpSum32, Max32, ExpSumMax32)
+			testExpSumMax(t, row32, ExpSum32, Max32, Scale32, ExpSumMax32, ScaleExpSumMax32)
 		})
 		t.Run("float64", func(t *testing.T) {
-			testExpSumMax(t, row64, ExpSum64, Max64, ExpSumMax64)
+			testExpSumMax(t, row64, ExpSum64, Max64, Scale64, ExpSumMax64, ScaleExpSumMax64)
 		})
 	})
 }
 
 func testExpSumMax[T float32 | float64](t *testing.T, row func(rowGen, int, uint64) []T,
-	expSum func(dst, s []T, m T) T, maxOf func([]T) (T, bool),
-	expSumMax func(dst, s []T, m T, next []T) (T, T, bool)) {
+	expSum func(dst, s []T, m T) T, maxOf func([]T) (T, bool), scale func([]T, T),
+	expSumMax func(dst, s []T, m T, next []T) (T, T, bool),
+	scaleExpSumMax func(prev []T, a T, dst, s []T, m T, next []T) (T, T, bool)) {
 	same := func(a, b T) bool {
 		x, y := float64(a), float64(b)
 		return x == y && math.Signbit(x) == math.Signbit(y) || x != x && y != y
@@ -1421,7 +1423,11 @@ func testExpSumMax[T float32 | float64](t *testing.T, row func(rowGen, int, uint
 			wsum := expSum(want, s, m)
 			wm, wnan := maxOf(next)
 			nextBefore := append([]T(nil), next...)
-			for _, inPlace := range []bool{false, true} {
+			prevRow := row(rowGens[(gi+2)%len(rowGens)], n, 8)
+			wantPrev := append([]T(nil), prevRow...)
+			scale(wantPrev, 0.3)
+			for _, variant := range []int{0, 1, 2, 3} {
+				inPlace, withPrev := variant%2 == 1, variant >= 2
 				all := make([]T, n+2*guard)
 				for i := range all {
 					all[i] = -7
@@ -1432,7 +1438,19 @@ func testExpSumMax[T float32 | float64](t *testing.T, row func(rowGen, int, uint
 					copy(dst, s)
 					src = dst
 				}
-				sum, mNext, nan := expSumMax(dst, src, m, next)
+				var sum, mNext T
+				var nan bool
+				prev := append([]T(nil), prevRow...)
+				if withPrev {
+					sum, mNext, nan = scaleExpSumMax(prev, 0.3, dst, src, m, next)
+					for i := range prev {
+						if !same(prev[i], wantPrev[i]) {
+							t.Fatalf("%s n=%d, in place %v: prev[%d] = %v; want %v", g.name, n, inPlace, i, prev[i], wantPrev[i])
+						}
+					}
+				} else {
+					sum, mNext, nan = expSumMax(dst, src, m, next)
+				}
 				if !same(sum, wsum) || !same(mNext, wm) || nan != wnan {
 					t.Fatalf("%s then %s, n=%d, in place %v: sum, mNext, nan = %v, %v, %v; want %v, %v, %v",
 						g.name, gNext.name, n, inPlace, sum, mNext, nan, wsum, wm, wnan)

@@ -791,13 +791,29 @@ func (g *gen) scaleCols() {
 // memory while this row's exponentials are computed, and its max is ready
 // for the checks that must come before its own exponentials are written.
 // The prefetch runs pipelineAhead bytes ahead of next.
-func (g *gen) expSumMax() {
-	g.begin("expSumMax", "(dst, s []T, m T, next []T) (sum, mNext T, nan bool)", "")
+//
+// With scalePrev it is scaleExpSumMax, which also multiplies the row
+// before, prev (the previous row's gradient, still in cache), by a: the
+// scale pass of that row, in the same loop.
+func (g *gen) expSumMax(scalePrev bool) {
+	name, sig := "expSumMax", "(dst, s []T, m T, next []T) (sum, mNext T, nan bool)"
+	if scalePrev {
+		name, sig = "scaleExpSumMax", "(prev []T, a T, dst, s []T, m T, next []T) (sum, mNext T, nan bool)"
+	}
+	g.begin(name, sig, "")
 	pd := Load(Param("dst").Base(), GP64())
 	ps := Load(Param("s").Base(), GP64())
 	pn := Load(Param("next").Base(), GP64())
 	n := Load(Param("s").Len(), GP64())
 	mb := g.scalarParam("m")
+	var pp reg.Register
+	var ab reg.VecVirtual
+	ptrs := []reg.Register{pd, ps, pn}
+	if scalePrev {
+		pp = Load(Param("prev").Base(), GP64())
+		ab = g.scalarParam("a")
+		ptrs = append(ptrs, pp)
+	}
 	g.hoistExp(false)
 	const unord = 3
 	var flag reg.Register
@@ -816,7 +832,7 @@ func (g *gen) expSumMax() {
 		mx[i] = g.vec()
 		g.mov(g.constMem("neginf"), mx[i])
 	}
-	g.loop(n, []reg.Register{pd, ps, pn}, func(offs []int, mask Op) {
+	g.loop(n, ptrs, func(offs []int, mask Op) {
 		g.prefetchAt(pn, offs, pipelineAhead)
 		for i, off := range offs {
 			var y reg.VecVirtual
@@ -837,6 +853,12 @@ func (g *gen) expSumMax() {
 				g.pick(VORPS, VORPD)(c, flag, flag)
 			}
 			g.max(mx[i], y, mx[i])
+
+			if scalePrev {
+				z := g.loadAt(pp, off, mask)
+				g.mul(ab, z, z)
+				g.storeAt(z, pp, off, mask)
+			}
 
 			x := g.loadAt(ps, off, mask)
 			g.sub(mb, x, x)
