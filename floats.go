@@ -95,6 +95,16 @@ func expSumMax[T Float](dst, s []T, m float64, next []T) (sum, mNext float64, na
 	return kernel.ExpSumMax64(as64(dst), as64(s), m, as64(next))
 }
 
+// scaleExpSumMax is scale of the row prev by a with expSumMax, in one loop
+// (kernel.ScaleExpSumMax32).
+func scaleExpSumMax[T Float](prev []T, a float64, dst, s []T, m float64, next []T) (sum, mNext float64, nan bool) {
+	if is32[T]() {
+		sum32, m32, nan := kernel.ScaleExpSumMax32(as32(prev), float32(a), as32(dst), as32(s), float32(m), as32(next))
+		return float64(sum32), float64(m32), nan
+	}
+	return kernel.ScaleExpSumMax64(as64(prev), a, as64(dst), as64(s), m, as64(next))
+}
+
 func scale[T Float](dst []T, a float64) {
 	if is32[T]() {
 		kernel.Scale32(as32(dst), float32(a))
