@@ -51,9 +51,49 @@ func FuzzRow32(f *testing.F) {
 					}
 				}
 			}
+			// The pipelined kernels against the separate ones, bit for
+			// bit: the first half of s as the row, the second as the next.
+			h := len(s) / 2
+			row, nextRow := s[:h], s[h:2*h]
+			rm, rnan := Max32(row)
+			if rnan || math.IsInf(float64(rm), 0) {
+				rm = 0.5
+			}
+			want, got := make([]float32, h), make([]float32, h)
+			wsum := ExpSum32(want, row, rm)
+			wnm, wnn := Max32(nextRow)
+			prev, wantPrev := make([]float32, h), make([]float32, h)
+			for i := range prev {
+				prev[i] = float32(i) - 3.5
+			}
+			copy(wantPrev, prev)
+			Scale32(wantPrev, 0.3)
+			for _, scaled := range []bool{false, true} {
+				var sum, nm float32
+				var nn bool
+				if scaled {
+					sum, nm, nn = ScaleExpSumMax32(prev, 0.3, got, row, rm, nextRow)
+				} else {
+					sum, nm, nn = ExpSumMax32(got, row, rm, nextRow)
+				}
+				bad := !same32(sum, wsum) || !same32(nm, wnm) || nn != wnn
+				for i := range got {
+					bad = bad || !same32(got[i], want[i]) || scaled && !same32(prev[i], wantPrev[i])
+				}
+				if bad {
+					restore()
+					t.Fatalf("%s: ExpSumMax32 (scaling %v) = %v, %v, %v, %v; want %v, %v, %v, %v",
+						name, scaled, sum, nm, nn, got, wsum, wnm, wnn, want)
+				}
+			}
 			restore()
 		}
 	})
+}
+
+// same32 reports whether a and b have the same bits, or are both NaN.
+func same32(a, b float32) bool {
+	return math.Float32bits(a) == math.Float32bits(b) || a != a && b != b
 }
 
 // FuzzLog32 holds every implementation of Log32 to the portable code on
