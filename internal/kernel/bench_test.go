@@ -475,12 +475,14 @@ func BenchmarkColsPasses32(b *testing.B) {
 
 // BenchmarkSoftmaxCols32 times the fused spatial gradient against the three
 // passes it replaces, in place over 8 images of 21 classes: 128×128 (rows
-// 64 KiB apart, where a position's logits share their cache sets) and 16×16
-// (a contiguous 21 KiB block, which stays in L1), with copy as the
-// yardstick. One thread; SetBytes counts the logits once.
+// 64 KiB apart, where a position's logits share their cache sets), the
+// same with rows 65 KiB apart (16640 positions, as if each row were padded,
+// to show what the shared sets cost) and 16×16 (a contiguous 21 KiB block,
+// which stays in L1), with copy as the yardstick. One thread; SetBytes
+// counts the logits once.
 func BenchmarkSoftmaxCols32(b *testing.B) {
 	const C, N, L = 21, 8, 256
-	for _, inner := range []int{128 * 128, 16 * 16} {
+	for _, inner := range []int{128 * 128, 128*128 + 256, 16 * 16} {
 		s := make([]float32, N*C*inner)
 		r := rand.New(rand.NewPCG(1, 2))
 		for i := range s {
