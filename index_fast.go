@@ -21,7 +21,7 @@ import (
 type fastPath[T Float] interface {
 	fastRows(c *softmaxCall[T], p *chunkResult, lo, hi int)
 	fastRow(c *softmaxCall[T], p *chunkResult, pos int) bool
-	fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int) bool
+	fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int, bl *blockLoss) bool
 }
 
 // fastEligible reports whether the fast loops apply to this call.
@@ -79,12 +79,12 @@ func (k *indexKind[T, I]) fastRow(c *softmaxCall[T], p *chunkResult, pos int) bo
 	return true
 }
 
-func (k *indexKind[T, I]) fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int) bool {
+func (k *indexKind[T, I]) fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int, bl *blockLoss) bool {
 	if is32[T]() && k.C <= maxFusedC && fusedCols && kernel.HasSoftmaxCols() {
-		return k.fusedBlock(c, p, n, j0)
+		return k.fusedBlock(c, p, n, j0, bl)
 	}
 	if c.grad != nil && threePass[T]() {
-		return k.fastBlock3(c, p, n, j0)
+		return k.fastBlock3(c, p, n, j0, bl)
 	}
 	C, inner := k.C, c.l.inner
 	L, base, span, pos0 := c.blockAt(n, j0)
@@ -96,13 +96,13 @@ func (k *indexKind[T, I]) fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int
 	if maxSumExpCols(m, sum, s, C, inner) {
 		return false // a NaN somewhere in the block: let the generic path look
 	}
-	logOf(logSum, sum) // ignored positions' sums may be anything: no matter
-	loss, counted, left := p.loss, p.counted, p.left
+	logOf(logSum, sum)                 // ignored positions' sums may be anything: no matter
+	counted, left := p.counted, p.left // kept only if no position bails out
 	for j := range L {
 		y := int64(k.targets[pos0+j])
 		if y == ignore {
 			left++
-			m[j], scale[j] = 0, 0
+			m[j], scale[j], bl[j] = 0, 0, 0
 			continue
 		}
 		mj := float64(m[j])
@@ -125,11 +125,11 @@ func (k *indexKind[T, I]) fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int
 		if c.losses != nil {
 			c.losses[pos0+j] = l
 		}
-		loss += l
+		bl[j] = l
 		counted++
 		scale[j] = T(gw / float64(sum[j]))
 	}
-	p.loss, p.counted, p.left = loss, counted, left
+	p.counted, p.left = counted, left
 	if c.grad == nil {
 		return true
 	}
@@ -152,7 +152,7 @@ func (k *indexKind[T, I]) fastBlock(c *softmaxCall[T], p *chunkResult, n, j0 int
 // their sums; a scale per position. Every check comes before the first
 // write. It serves float64 and the blocks fusedBlock does not take; its
 // per-position loops look weights up only when there are weights.
-func (k *indexKind[T, I]) fastBlock3(c *softmaxCall[T], p *chunkResult, n, j0 int) bool {
+func (k *indexKind[T, I]) fastBlock3(c *softmaxCall[T], p *chunkResult, n, j0 int, bl *blockLoss) bool {
 	C, inner := k.C, c.l.inner
 	L, base, span, pos0 := c.blockAt(n, j0)
 	s := c.logits[base : base+span]
@@ -200,10 +200,10 @@ func (k *indexKind[T, I]) fastBlock3(c *softmaxCall[T], p *chunkResult, n, j0 in
 	d := c.grad[base : base+span]
 	expSumCols(d, s, C, inner, m, sum)
 	logOf(logSum, sum)
-	loss, counted := p.loss, p.counted
+	counted := p.counted
 	for j, i := range at {
 		if i < 0 {
-			scale[j] = 0
+			scale[j], bl[j] = 0, 0
 			continue
 		}
 		l := 0.0
@@ -213,12 +213,12 @@ func (k *indexKind[T, I]) fastBlock3(c *softmaxCall[T], p *chunkResult, n, j0 in
 		if c.losses != nil {
 			c.losses[pos0+j] = l
 		}
-		loss += l
+		bl[j] = l
 		counted++
 		scale[j] = T(g * wt[j] / float64(sum[j]))
 	}
 	p.left += L - (counted - p.counted)
-	p.loss, p.counted = loss, counted
+	p.counted = counted
 	scaleCols(d, C, inner, scale)
 	for j, i := range at {
 		if i < 0 {
@@ -460,7 +460,7 @@ var fusedCols = true
 // The kernel stops, before writing it, at a position with a NaN, an
 // infinite max or a −Inf target logit, and the generic path takes the rest
 // of the block from there.
-func (k *indexKind[T, I]) fusedBlock(c *softmaxCall[T], p *chunkResult, n, j0 int) bool {
+func (k *indexKind[T, I]) fusedBlock(c *softmaxCall[T], p *chunkResult, n, j0 int, bl *blockLoss) bool {
 	C, inner := k.C, c.l.inner
 	L, base, span, pos0 := c.blockAt(n, j0)
 	s := c.logits[base : base+span]
@@ -479,14 +479,22 @@ func (k *indexKind[T, I]) fusedBlock(c *softmaxCall[T], p *chunkResult, n, j0 in
 	if !weighted && (!isFinite(bound) || !(math.Abs(g) <= top)) {
 		return false
 	}
-	for j, t := range targets {
-		y := int64(t)
-		switch {
-		case y == ignore:
-			b.Y[j], b.GW[j], wBuf[j] = -1, 0, 0
-		case !weighted:
-			b.Y[j], b.GW[j] = int32(y), g
-		default:
+	if !weighted { // one branch-free loop
+		Y, GW := b.Y[:len(targets)], b.GW[:len(targets)]
+		for j, t := range targets {
+			y, gw := int32(t), g
+			if int64(t) == ignore {
+				y, gw = -1, 0
+			}
+			Y[j], GW[j] = y, gw
+		}
+	} else {
+		for j, t := range targets {
+			y := int64(t)
+			if y == ignore {
+				b.Y[j], b.GW[j], wBuf[j] = -1, 0, 0
+				continue
+			}
 			w := k.set.weight(int(y))
 			if w == 0 {
 				y = -1 // no target term, and no check of its logit
@@ -505,30 +513,39 @@ func (k *indexKind[T, I]) fusedBlock(c *softmaxCall[T], p *chunkResult, n, j0 in
 	}
 	logSum := b.Sum[:done] // the logs in place of the sums
 	kernel.Log32(logSum, logSum)
-	loss, counted := p.loss, p.counted
-	for j := range logSum {
-		var l float64
-		switch {
-		case !weighted: // w = 1, and Y < 0 only where ignored
-			if b.Y[j] < 0 {
-				continue
-			}
-			l = (float64(b.M[j]) - float64(b.SY[j])) + float64(logSum[j])
-		case int64(targets[j]) == ignore:
-			continue
-		case wBuf[j] != 0:
-			l = wBuf[j] * ((float64(b.M[j]) - float64(b.SY[j])) + float64(logSum[j]))
+	counted := p.counted
+	if !weighted { // w = 1, and Y < 0 only where ignored: no branch per position
+		M, SY, Y, ls := b.M[:done], b.SY[:done], b.Y[:done], bl[:done]
+		for j, lg := range logSum {
+			l := (float64(M[j]) - float64(SY[j])) + float64(lg)
+			keep := uint64(int64(^Y[j]) >> 63) // all ones if Y ≥ 0
+			ls[j] = math.Float64frombits(math.Float64bits(l) & keep)
+			counted += int(keep & 1)
 		}
 		if c.losses != nil {
-			c.losses[pos0+j] = l
+			copy(c.losses[pos0:pos0+done], ls) // 0 where ignored, as they were
 		}
-		loss += l
-		counted++
+	} else {
+		for j, lg := range logSum {
+			l := 0.0
+			switch {
+			case int64(targets[j]) == ignore:
+				bl[j] = 0
+				continue
+			case wBuf[j] != 0:
+				l = wBuf[j] * ((float64(b.M[j]) - float64(b.SY[j])) + float64(lg))
+			}
+			if c.losses != nil {
+				c.losses[pos0+j] = l
+			}
+			bl[j] = l
+			counted++
+		}
 	}
 	p.left += done - (counted - p.counted)
-	p.loss, p.counted = loss, counted
+	p.counted = counted
 	if done < L {
-		c.spatialSpan(p, n, j0+done, L-done)
+		c.spatialSpan(p, n, j0+done, L-done, bl)
 	}
 	return true
 }
