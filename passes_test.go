@@ -249,3 +249,57 @@ func checkPipelined[T Float](t *testing.T) {
 		}
 	}
 }
+
+// TestFusedHandoff: a fused block that stops early without an error (an
+// +Inf logit at an ignored position, which the kernel cannot tell from a
+// bad one) has the generic path finish it, and the losses of both halves
+// count once each: the same result, up to rounding, as without the fused
+// kernel.
+func TestFusedHandoff(t *testing.T) {
+	saved := fusedCols
+	defer func() { fusedCols = saved }()
+	r := rand.New(rand.NewPCG(11, 12))
+	shape := []int{2, 5, 600} // blocks of 256, 256 and 88 positions
+	logits := make([]float32, 2*5*600)
+	for i := range logits {
+		logits[i] = float32(r.NormFloat64() * 3)
+	}
+	targets := make([]int, 2*600)
+	for i := range targets {
+		targets[i] = r.IntN(5)
+	}
+	for _, pos := range []int{300, 700, 1150} { // in the second block of each sample, and the last
+		n, j := pos/600, pos%600
+		targets[pos] = DefaultIgnoreIndex
+		logits[(n*5+2)*600+j] = float32(math.Inf(1))
+	}
+	var res [2]Result
+	var losses [2][]float64
+	for i, fused := range []bool{true, false} {
+		fusedCols = fused
+		grad := make([]float32, len(logits))
+		losses[i] = make([]float64, len(targets))
+		var err error
+		res[i], err = CrossEntropy(grad, logits, shape, targets, &Options[float32]{Reduction: None, Losses: losses[i]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := CrossEntropy(nil, logits, shape, targets, &Options[float32]{Reduction: Sum})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := math.Abs(sum.Loss - res[i].Loss); d > 1e-9*math.Abs(sum.Loss) {
+			t.Errorf("fused %v: Sum %v, None's total %v", fused, sum.Loss, res[i].Loss)
+		}
+		want := 0.0
+		for _, l := range losses[i] {
+			want += l
+		}
+		if d := math.Abs(want - sum.Loss); d > 1e-9*want {
+			t.Errorf("fused %v: Sum %v; the per-position losses add up to %v", fused, sum.Loss, want)
+		}
+	}
+	if d := math.Abs(res[0].Loss - res[1].Loss); d > 1e-6*math.Abs(res[1].Loss) || res[0].Counted != res[1].Counted {
+		t.Errorf("loss %v, counted %d (fused) vs %v, %d (three passes)", res[0].Loss, res[0].Counted, res[1].Loss, res[1].Counted)
+	}
+}
