@@ -265,11 +265,12 @@ func (c *softmaxCall[T]) spatialBlock(p *chunkResult, n, j0 int) {
 
 // blockLoss holds the losses of a spatial block's positions (0 for those
 // ignored or skipped), which total adds up in four partial sums, by
-// position mod 4: four chains of additions that do not wait on each other
-// (one chain, position after position, took a sixth of the time of the
-// float32 forward at 8×21×128×128). Every path that takes a block, and the
-// generic path that may finish one, fills it the same way, so they agree
-// bit for bit.
+// position mod 4: four chains of additions that do not wait on each other,
+// where one chain, position after position, held up the per-position loops
+// of the float32 forward. Every path that takes a block, and the generic
+// path that may finish one, fills it the same way, so they agree bit for
+// bit. A fast path that bails out may leave it partly written; the generic
+// path then writes every entry of the block again.
 type blockLoss [maxBlock]float64
 
 // maxBlock is the most positions a spatial block has.
