@@ -434,7 +434,6 @@ func (g *gen) maxK() {
 	p := Load(Param("s").Base(), GP64())
 	n := Load(Param("s").Len(), GP64())
 	g.hoist("neginf")
-	const unord = 3
 	var flag reg.Register
 	if g.z {
 		flag = K()
@@ -451,24 +450,7 @@ func (g *gen) maxK() {
 	g.loop(n, []reg.Register{p}, func(offs []int, mask Op) {
 		g.prefetch(p, offs)
 		for i, off := range offs {
-			var x reg.VecVirtual
-			if mask != nil {
-				x = g.vec()
-				g.mov(g.hot["neginf"], x)
-				g.maskLoadInto(at(p, off), mask, x)
-			} else {
-				x = g.load(at(p, off))
-			}
-			if g.z {
-				k := K()
-				g.pick(VCMPPS, VCMPPD)(Imm(unord), x, x, k)
-				KORW(k, flag, flag)
-			} else {
-				c := g.vec()
-				g.pick(VCMPPS, VCMPPD)(Imm(unord), x, x, c)
-				g.pick(VORPS, VORPD)(c, flag, flag)
-			}
-			g.max(acc[i], x, acc[i])
+			g.maxStep(p, off, mask, acc[i], flag)
 		}
 	})
 	for w := len(acc); w > 1; w /= 2 {
@@ -510,19 +492,7 @@ func (g *gen) expSum() {
 	g.loop(n, []reg.Register{pd, ps}, func(offs []int, mask Op) {
 		g.prefetch(ps, offs) // the next row, for rows up to 4 KiB
 		for i, off := range offs {
-			x := g.loadAt(ps, off, mask)
-			g.sub(mb, x, x)
-			g.expv(x, false)
-			g.storeAt(x, pd, off, mask)
-			switch {
-			case mask == nil:
-				g.add(x, acc[i], acc[i])
-			case g.z:
-				g.pick(VADDPS, VADDPD)(x, acc[i], mask, acc[i])
-			default:
-				g.pick(VANDPS, VANDPD)(mask, x, x)
-				g.add(x, acc[i], acc[i])
-			}
+			g.expSumStep(pd, ps, off, mask, mb, acc[i])
 		}
 	})
 	for w := len(acc); w > 1; w /= 2 {
@@ -533,6 +503,49 @@ func (g *gen) expSum() {
 	s := g.hreduce(g.pick2(VADDPS, VADDPD), acc[0])
 	Store(s, ReturnIndex(0))
 	g.end()
+}
+
+// maxStep is one vector of max and expSumMax: the running max acc of the
+// elements at p+off (a tail's missing lanes read as −Inf), with an
+// unordered compare OR-ed into flag for NaN.
+func (g *gen) maxStep(p reg.Register, off int, mask Op, acc reg.VecVirtual, flag reg.Register) {
+	const unord = 3
+	var x reg.VecVirtual
+	if mask != nil {
+		x = g.vec()
+		g.mov(g.k("neginf"), x)
+		g.maskLoadInto(at(p, off), mask, x)
+	} else {
+		x = g.load(at(p, off))
+	}
+	if g.z {
+		k := K()
+		g.pick(VCMPPS, VCMPPD)(Imm(unord), x, x, k)
+		KORW(k, flag, flag)
+	} else {
+		c := g.vec()
+		g.pick(VCMPPS, VCMPPD)(Imm(unord), x, x, c)
+		g.pick(VORPS, VORPD)(c, flag, flag)
+	}
+	g.max(acc, x, acc)
+}
+
+// expSumStep is one vector of expSum and expSumMax: dst = exp(s − m) at
+// off, added into acc (a tail's missing lanes kept out).
+func (g *gen) expSumStep(pd, ps reg.Register, off int, mask Op, mb, acc reg.VecVirtual) {
+	x := g.loadAt(ps, off, mask)
+	g.sub(mb, x, x)
+	g.expv(x, false)
+	g.storeAt(x, pd, off, mask)
+	switch {
+	case mask == nil:
+		g.add(x, acc, acc)
+	case g.z:
+		g.pick(VADDPS, VADDPD)(x, acc, mask, acc)
+	default:
+		g.pick(VANDPS, VANDPD)(mask, x, x)
+		g.add(x, acc, acc)
+	}
 }
 
 func (g *gen) scale() {
@@ -815,7 +828,6 @@ func (g *gen) expSumMax(scalePrev bool) {
 		ptrs = append(ptrs, pp)
 	}
 	g.hoistExp(false)
-	const unord = 3
 	var flag reg.Register
 	if g.z {
 		flag = K()
@@ -835,44 +847,13 @@ func (g *gen) expSumMax(scalePrev bool) {
 	g.loop(n, ptrs, func(offs []int, mask Op) {
 		g.prefetchAt(pn, offs, pipelineAhead)
 		for i, off := range offs {
-			var y reg.VecVirtual
-			if mask != nil {
-				y = g.vec()
-				g.mov(g.constMem("neginf"), y)
-				g.maskLoadInto(at(pn, off), mask, y)
-			} else {
-				y = g.load(at(pn, off))
-			}
-			if g.z {
-				k := K()
-				g.pick(VCMPPS, VCMPPD)(Imm(unord), y, y, k)
-				KORW(k, flag, flag)
-			} else {
-				c := g.vec()
-				g.pick(VCMPPS, VCMPPD)(Imm(unord), y, y, c)
-				g.pick(VORPS, VORPD)(c, flag, flag)
-			}
-			g.max(mx[i], y, mx[i])
-
+			g.maxStep(pn, off, mask, mx[i], flag)
 			if scalePrev {
 				z := g.loadAt(pp, off, mask)
 				g.mul(ab, z, z)
 				g.storeAt(z, pp, off, mask)
 			}
-
-			x := g.loadAt(ps, off, mask)
-			g.sub(mb, x, x)
-			g.expv(x, false)
-			g.storeAt(x, pd, off, mask)
-			switch {
-			case mask == nil:
-				g.add(x, acc[i], acc[i])
-			case g.z:
-				g.pick(VADDPS, VADDPD)(x, acc[i], mask, acc[i])
-			default:
-				g.pick(VANDPS, VANDPD)(mask, x, x)
-				g.add(x, acc[i], acc[i])
-			}
+			g.expSumStep(pd, ps, off, mask, mb, acc[i])
 		}
 	})
 	for w := len(acc); w > 1; w /= 2 {
