@@ -303,15 +303,7 @@ func (g *gen) maxSumExpCols() {
 	sb := g.strideBytes()
 	g.hoistExp(true)
 	g.hoist("neginf", "negmax")
-	const unord = 3
-	var flag reg.Register
-	if g.z {
-		flag = K()
-		KXORW(flag, flag, flag)
-	} else {
-		flag = g.vec()
-		g.zero(flag)
-	}
+	flag := g.nanFlag()
 	zero := g.vec()
 	g.zero(zero)
 	// overRow runs body over the L positions of row q, with pointers to m
@@ -337,15 +329,7 @@ func (g *gen) maxSumExpCols() {
 		overRow(row, func(row, m, _ reg.Register, offs []int, mask Op) {
 			for _, off := range offs {
 				x := g.loadAt(row, off, mask)
-				if g.z {
-					k := K()
-					g.pick(VCMPPS, VCMPPD)(Imm(unord), x, x, k)
-					KORW(k, flag, flag)
-				} else {
-					c := g.vec()
-					g.pick(VCMPPS, VCMPPD)(Imm(unord), x, x, c)
-					g.pick(VORPS, VORPD)(c, flag, flag)
-				}
+				g.flagNaN(x, flag)
 				M := g.loadAt(m, off, mask)
 				g.max(M, x, M) // NaN in x keeps M
 				g.storeAt(M, m, off, mask)
@@ -368,18 +352,7 @@ func (g *gen) maxSumExpCols() {
 			}
 		})
 	})
-	r := GP32()
-	if g.z {
-		KMOVW(flag, r)
-	} else if g.f64 {
-		VMOVMSKPD(flag, r)
-	} else {
-		VMOVMSKPS(flag, r)
-	}
-	TESTL(r, r)
-	out := GP8()
-	SETNE(out)
-	Store(out, ReturnIndex(0))
+	g.storeNaN(flag, 0)
 	g.end()
 }
 
@@ -434,14 +407,7 @@ func (g *gen) maxK() {
 	p := Load(Param("s").Base(), GP64())
 	n := Load(Param("s").Len(), GP64())
 	g.hoist("neginf")
-	var flag reg.Register
-	if g.z {
-		flag = K()
-		KXORW(flag, flag, flag)
-	} else {
-		flag = g.vec()
-		g.zero(flag)
-	}
+	flag := g.nanFlag()
 	acc := make([]reg.VecVirtual, g.U)
 	for i := range acc {
 		acc[i] = g.vec()
@@ -460,18 +426,7 @@ func (g *gen) maxK() {
 	}
 	m := g.hreduce(g.pick2(VMAXPS, VMAXPD), acc[0])
 	Store(m, ReturnIndex(0))
-	r := GP32()
-	if g.z {
-		KMOVW(flag, r)
-	} else if g.f64 {
-		VMOVMSKPD(flag, r)
-	} else {
-		VMOVMSKPS(flag, r)
-	}
-	TESTL(r, r)
-	out := GP8()
-	SETNE(out)
-	Store(out, ReturnIndex(1))
+	g.storeNaN(flag, 1)
 	g.end()
 }
 
@@ -509,7 +464,6 @@ func (g *gen) expSum() {
 // elements at p+off (a tail's missing lanes read as −Inf), with an
 // unordered compare OR-ed into flag for NaN.
 func (g *gen) maxStep(p reg.Register, off int, mask Op, acc reg.VecVirtual, flag reg.Register) {
-	const unord = 3
 	var x reg.VecVirtual
 	if mask != nil {
 		x = g.vec()
@@ -518,15 +472,7 @@ func (g *gen) maxStep(p reg.Register, off int, mask Op, acc reg.VecVirtual, flag
 	} else {
 		x = g.load(at(p, off))
 	}
-	if g.z {
-		k := K()
-		g.pick(VCMPPS, VCMPPD)(Imm(unord), x, x, k)
-		KORW(k, flag, flag)
-	} else {
-		c := g.vec()
-		g.pick(VCMPPS, VCMPPD)(Imm(unord), x, x, c)
-		g.pick(VORPS, VORPD)(c, flag, flag)
-	}
+	g.flagNaN(x, flag)
 	g.max(acc, x, acc)
 }
 
@@ -633,8 +579,8 @@ func (g *gen) colsBlocks(ps, C, sb, L reg.Register, cols []reg.Register, k colsK
 	Label(done)
 }
 
-// nanFlag starts the flag of unordered compares (see maxK), or reads it
-// into the bool result.
+// nanFlag starts a flag of unordered compares: flagNaN sets it where an
+// element is NaN, storeNaN returns whether it was ever set.
 func (g *gen) nanFlag() reg.Register {
 	if g.z {
 		k := K()
@@ -659,7 +605,8 @@ func (g *gen) flagNaN(x reg.VecVirtual, flag reg.Register) {
 	}
 }
 
-func (g *gen) storeNaN(flag reg.Register) {
+// storeNaN stores whether flag has any lane set as the bool result index.
+func (g *gen) storeNaN(flag reg.Register, index int) {
 	r := GP32()
 	if g.z {
 		KMOVW(flag, r)
@@ -671,7 +618,7 @@ func (g *gen) storeNaN(flag reg.Register) {
 	TESTL(r, r)
 	out := GP8()
 	SETNE(out)
-	Store(out, ReturnIndex(0))
+	Store(out, ReturnIndex(index))
 }
 
 // maxCols: a running max per block with the NaN-ignoring operand order
@@ -708,7 +655,7 @@ func (g *gen) maxCols() {
 			}
 		},
 	})
-	g.storeNaN(flag)
+	g.storeNaN(flag, 0)
 	g.end()
 }
 
@@ -828,14 +775,7 @@ func (g *gen) expSumMax(scalePrev bool) {
 		ptrs = append(ptrs, pp)
 	}
 	g.hoistExp(false)
-	var flag reg.Register
-	if g.z {
-		flag = K()
-		KXORW(flag, flag, flag)
-	} else {
-		flag = g.vec()
-		g.zero(flag)
-	}
+	flag := g.nanFlag()
 	acc := make([]reg.VecVirtual, g.U)
 	mx := make([]reg.VecVirtual, g.U)
 	for i := range acc {
@@ -866,17 +806,6 @@ func (g *gen) expSumMax(scalePrev bool) {
 	Store(s, ReturnIndex(0))
 	m := g.hreduce(g.pick2(VMAXPS, VMAXPD), mx[0])
 	Store(m, ReturnIndex(1))
-	r := GP32()
-	if g.z {
-		KMOVW(flag, r)
-	} else if g.f64 {
-		VMOVMSKPD(flag, r)
-	} else {
-		VMOVMSKPS(flag, r)
-	}
-	TESTL(r, r)
-	out := GP8()
-	SETNE(out)
-	Store(out, ReturnIndex(2))
+	g.storeNaN(flag, 2)
 	g.end()
 }
