@@ -179,7 +179,7 @@ func checkPipelined[T Float](t *testing.T) {
 			if si%2 == 0 {
 				weights = nil
 			}
-			row := N/2 + bi%2 // not the first row of the chunk
+			row := N/2 + bi%2 // a row after the first, where there is one
 			if row >= N {
 				row = N - 1
 			}
