@@ -184,6 +184,43 @@ func FuzzSoftmaxCols32(f *testing.F) {
 					t.Fatalf("%s C=%d L=%d: d[%d] = %v; want %v", name, C, L, i, v, wd[i])
 				}
 			}
+
+			// The index-target kernel against this one, bit for bit: the
+			// targets are Y with −1 as the ignore index, one gw for all.
+			targets := make([]int64, L)
+			ref := in
+			for j := range L {
+				targets[j] = int64(in.Y[j])
+				if in.Y[j] >= 0 {
+					ref.GW[j] = 0.75
+				} else {
+					ref.GW[j] = 0
+				}
+			}
+			restore, _ = Select(name)
+			rd := make([]float32, len(s))
+			rdone := SoftmaxCols32(rd, s, C, stride, L, &ref)
+			rl := make([]float64, L)
+			colsLosses(rl, &ref, rdone)
+			var idx ColsBlock32
+			id := make([]float32, len(s))
+			il := make([]float64, L)
+			idone := SoftmaxColsIndex32(id, s, C, stride, L, targets, -1, 0.75, il, &idx)
+			restore()
+			if idone != rdone {
+				t.Fatalf("%s C=%d L=%d: SoftmaxColsIndex32 done = %d; SoftmaxCols32 %d", name, C, L, idone, rdone)
+			}
+			for j := range idone {
+				if idx.Y[j] != ref.Y[j] || idx.GW[j] != ref.GW[j] || math.Float64bits(il[j]) != math.Float64bits(rl[j]) {
+					t.Fatalf("%s C=%d L=%d: position %d: Y, GW, loss = %d, %v, %v; want %d, %v, %v",
+						name, C, L, j, idx.Y[j], idx.GW[j], il[j], ref.Y[j], ref.GW[j], rl[j])
+				}
+			}
+			for i := range id {
+				if math.Float32bits(id[i]) != math.Float32bits(rd[i]) && !(id[i] != id[i] && rd[i] != rd[i]) {
+					t.Fatalf("%s C=%d L=%d: SoftmaxColsIndex32 d[%d] = %v; SoftmaxCols32 %v", name, C, L, i, id[i], rd[i])
+				}
+			}
 		}
 	})
 }

@@ -286,7 +286,23 @@ func SoftmaxColsFwd32(s []float32, C, stride, L int, b *ColsBlock32) (done int) 
 	return softmaxColsFwd32(s, C, stride, L, b)
 }
 
-// HasSoftmaxCols reports whether SoftmaxCols32 and SoftmaxColsFwd32 run as
+// SoftmaxColsIndex32 is SoftmaxCols32 for unweighted index targets, with
+// b's inputs made from the targets and the positions' losses written out,
+// the per-position work its caller would otherwise do:
+//
+//	Y[j], GW[j] = targets[j], gw   (−1 and 0 where targets[j] == ignore)
+//	done = SoftmaxCols32(d, s, C, stride, L, b)
+//	losses[j] = (M[j] − SY[j]) + log(Sum[j])   for j < done, 0 where ignored
+//
+// in float64 from the float32 M, SY and Sum, the log that of Log32, bit
+// for bit. With d nil it is SoftmaxColsFwd32 with the same losses.
+// len(targets) and len(losses) are at least L.
+func SoftmaxColsIndex32(d, s []float32, C, stride, L int, targets []int64, ignore int64, gw float64, losses []float64, b *ColsBlock32) (done int) {
+	return softmaxColsIndex32(d, s, C, stride, L, targets, ignore, gw, losses, b)
+}
+
+// HasSoftmaxCols reports whether SoftmaxCols32, SoftmaxColsFwd32 and
+// SoftmaxColsIndex32 run as
 // assembly. Elsewhere they are the portable reference loops, and the
 // three passes MaxCols32, ExpSumCols32 and ScaleCols32 (or
 // MaxSumExpCols32) are faster.

@@ -374,6 +374,22 @@ func softmaxColsFwd32(s []float32, C, stride, L int, b *ColsBlock32) int {
 	return softmaxColsFwd32AVX512(s, C, stride, L, &b.Y[0])
 }
 
+func softmaxColsIndex32(d, s []float32, C, stride, L int, targets []int64, ignore int64, gw float64, losses []float64, b *ColsBlock32) int {
+	if !useAVX512 {
+		return softmaxColsIndex32Generic(d, s, C, stride, L, targets, ignore, gw, losses, b)
+	}
+	checkColsBlock(s, C, stride, L)
+	if L <= 0 {
+		return 0
+	}
+	_, _ = targets[L-1], losses[L-1]
+	if d == nil {
+		return softmaxColsIdxFwd32AVX512(s, C, stride, L, &targets[0], ignore, &losses[0], &b.Y[0])
+	}
+	checkColsBlock(d, C, stride, L)
+	return softmaxColsIdx32AVX512(d, s, C, stride, L, &targets[0], ignore, gw, &losses[0], &b.Y[0])
+}
+
 // checkColsBlock panics, as an index out of range would, where the
 // assembly would go past ColsBlock32 or past the end of x.
 func checkColsBlock(x []float32, C, stride, L int) {

@@ -13716,3 +13716,1273 @@ sc_bail:
 	MOVQ DI, done+56(FP)
 	VZEROUPPER
 	RET
+
+// func softmaxColsIdx32AVX512(d []float32, s []float32, C int, stride int, L int, t *int64, ignore int64, gw float64, losses *float64, b *int32) (done int)
+// Requires: AVX, AVX512F, MMX+, SSE2
+TEXT ·softmaxColsIdx32AVX512(SB), NOSPLIT, $0-120
+	MOVQ       d_base+0(FP), AX
+	MOVQ       s_base+24(FP), CX
+	MOVQ       C+48(FP), DX
+	MOVQ       stride+56(FP), BX
+	SHLQ       $0x02, BX
+	MOVQ       L+64(FP), SI
+	MOVQ       b+104(FP), DI
+	MOVQ       t+72(FP), R8
+	MOVQ       losses+96(FP), R9
+	VMOVUPS    k32_lo<>+0(SB), Z0
+	VMOVUPS    k32_log2e<>+0(SB), Z1
+	VMOVUPS    k32_magic16<>+0(SB), Z2
+	VMOVUPS    k32_ln2hi<>+0(SB), Z3
+	VMOVUPS    k32_ln2lo<>+0(SB), Z4
+	VMOVUPS    k32_exptab<>+0(SB), Z5
+	VMOVUPS    k32_t3<>+0(SB), Z6
+	VMOVUPS    k32_t2<>+0(SB), Z7
+	VMOVUPS    k32_one<>+0(SB), Z8
+	VMOVUPS    k32_neginf<>+0(SB), Z9
+	SUBQ       CX, AX
+	XORQ       R10, R10
+	VPTERNLOGD $0xff, Z10, Z10, Z10
+	VPSRLD     $0x1f, Z10, Z11
+
+sc_step1:
+	CMPQ         SI, $0x00000020
+	JL           sc_next2
+	MOVQ         ignore+80(FP), R11
+	VPBROADCASTQ R11, Z12
+	MOVSD        gw+88(FP), X13
+	VBROADCASTSD X13, Z13
+	VMOVDQU64    (R8)(R10*8), Z14
+	VPCMPEQQ     Z12, Z14, K1
+	VMOVDQA64    Z10, K1, Z14
+	VPMOVQD      Z14, Y15
+	VMOVAPD      Z13, Z14
+	VPXORQ       Z14, Z14, K1, Z14
+	VMOVUPD      Z14, 1024(DI)(R10*8)
+	VMOVDQU64    64(R8)(R10*8), Z14
+	VPCMPEQQ     Z12, Z14, K1
+	VMOVDQA64    Z10, K1, Z14
+	VPMOVQD      Z14, Y14
+	VMOVAPD      Z13, Z28
+	VPXORQ       Z28, Z28, K1, Z28
+	VMOVUPD      Z28, 1088(DI)(R10*8)
+	VINSERTI64X4 $0x01, Y14, Z15, Z14
+	VMOVDQU32    Z14, (DI)(R10*4)
+	VMOVDQU64    128(R8)(R10*8), Z14
+	VPCMPEQQ     Z12, Z14, K1
+	VMOVDQA64    Z10, K1, Z14
+	VPMOVQD      Z14, Y15
+	VMOVAPD      Z13, Z14
+	VPXORQ       Z14, Z14, K1, Z14
+	VMOVUPD      Z14, 1152(DI)(R10*8)
+	VMOVDQU64    192(R8)(R10*8), Z14
+	VPCMPEQQ     Z12, Z14, K1
+	VMOVDQA64    Z10, K1, Z14
+	VPMOVQD      Z14, Y12
+	VMOVAPD      Z13, Z13
+	VPXORQ       Z13, Z13, K1, Z13
+	VMOVUPD      Z13, 1216(DI)(R10*8)
+	VINSERTI64X4 $0x01, Y12, Z15, Z12
+	VMOVDQU32    Z12, 64(DI)(R10*4)
+	VMOVUPS      Z9, Z12
+	VMOVUPS      Z9, Z13
+	LEAQ         (CX)(R10*4), R11
+	LEAQ         6656(DI), R12
+	MOVQ         DX, R13
+
+row3:
+	TESTQ   R13, R13
+	JZ      rowdone4
+	VMOVUPS (R11), Z14
+	VMAXPS  Z12, Z14, Z12
+	VMOVUPS Z14, (R12)
+	VMOVUPS 64(R11), Z14
+	VMAXPS  Z13, Z14, Z13
+	VMOVUPS Z14, 64(R12)
+	ADDQ    BX, R11
+	ADDQ    $0x00000080, R12
+	DECQ    R13
+	JMP     row3
+
+rowdone4:
+	VMOVUPS    Z12, 3072(DI)(R10*4)
+	VMOVUPS    Z13, 3136(DI)(R10*4)
+	KXORW      K2, K2, K2
+	VPCMPD     $0x01, (DI)(R10*4), Z10, K1
+	KMOVW      K1, K5
+	VMOVDQU32  (DI)(R10*4), Z12
+	VPSLLD     $0x05, Z12, Z12
+	VPADDD     iota32_0<>+0(SB), Z12, Z12
+	VPXORD     Z16, Z16, Z16
+	VGATHERDPS 6656(DI)(Z12*4), K5, Z16
+	VMOVUPS    Z16, 5120(DI)(R10*4)
+	VCMPPS     $0x00, Z9, Z16, K1, K1
+	KORW       K1, K2, K2
+	VPCMPD     $0x01, 64(DI)(R10*4), Z10, K1
+	KMOVW      K1, K5
+	VMOVDQU32  64(DI)(R10*4), Z12
+	VPSLLD     $0x05, Z12, Z12
+	VPADDD     iota32_16<>+0(SB), Z12, Z12
+	VPXORD     Z17, Z17, Z17
+	VGATHERDPS 6656(DI)(Z12*4), K5, Z17
+	VMOVUPS    Z17, 5184(DI)(R10*4)
+	VCMPPS     $0x00, Z9, Z17, K1, K1
+	KORW       K1, K2, K2
+	VPXORD     Z18, Z18, Z18
+	VPXORD     Z19, Z19, Z19
+	LEAQ       6656(DI), R12
+	MOVQ       DX, R13
+	LEAQ       128(CX)(R10*4), R14
+
+row5:
+	TESTQ        R13, R13
+	JZ           rowdone6
+	PREFETCHT0   (R14)
+	PREFETCHT0   64(R14)
+	ADDQ         BX, R14
+	VMOVUPS      (R12), Z12
+	VSUBPS       3072(DI)(R10*4), Z12, Z12
+	VMOVUPS      64(R12), Z13
+	VSUBPS       3136(DI)(R10*4), Z13, Z13
+	VMAXPS       Z12, Z0, Z12
+	VMOVUPS      Z2, Z14
+	VFMADD231PS  Z1, Z12, Z14
+	VSUBPS       Z2, Z14, Z28
+	VFNMADD231PS Z3, Z28, Z12
+	VFNMADD231PS Z4, Z28, Z12
+	VPERMPS      Z5, Z14, Z14
+	VMOVUPS      Z6, Z29
+	VFMADD213PS  Z7, Z12, Z29
+	VFMADD213PS  Z8, Z12, Z29
+	VMULPS       Z14, Z12, Z12
+	VFMADD213PS  Z14, Z12, Z29
+	VSCALEFPS    Z28, Z29, Z12
+	VMOVUPS      Z12, (R12)
+	VADDPS       Z12, Z18, Z18
+	VMAXPS       Z13, Z0, Z13
+	VMOVUPS      Z2, Z12
+	VFMADD231PS  Z1, Z13, Z12
+	VSUBPS       Z2, Z12, Z14
+	VFNMADD231PS Z3, Z14, Z13
+	VFNMADD231PS Z4, Z14, Z13
+	VPERMPS      Z5, Z12, Z12
+	VMOVUPS      Z6, Z28
+	VFMADD213PS  Z7, Z13, Z28
+	VFMADD213PS  Z8, Z13, Z28
+	VMULPS       Z12, Z13, Z13
+	VFMADD213PS  Z12, Z13, Z28
+	VSCALEFPS    Z14, Z28, Z13
+	VMOVUPS      Z13, 64(R12)
+	VADDPS       Z13, Z19, Z19
+	ADDQ         $0x00000080, R12
+	DECQ         R13
+	JMP          row5
+
+rowdone6:
+	VMOVUPS       Z18, 4096(DI)(R10*4)
+	VCMPPS        $0x03, Z18, Z18, K1
+	KORW          K1, K2, K2
+	VMOVUPS       Z19, 4160(DI)(R10*4)
+	VCMPPS        $0x03, Z19, Z19, K1
+	KORW          K1, K2, K2
+	KORTESTW      K2, K2
+	JNZ           sc_bail
+	VCVTPS2PD     Y18, Z12
+	VMOVUPD       1024(DI)(R10*8), Z13
+	VDIVPD        Z12, Z13, Z12
+	VCVTPD2PS     Z12, Y15
+	VEXTRACTF64X4 $0x01, Z18, Y12
+	VCVTPS2PD     Y12, Z12
+	VMOVUPD       1088(DI)(R10*8), Z13
+	VDIVPD        Z12, Z13, Z12
+	VCVTPD2PS     Z12, Y12
+	VINSERTF64X4  $0x01, Y12, Z15, Z12
+	VMOVUPS       Z12, 6144(DI)
+	VPCMPD        $0x01, (DI)(R10*4), Z10, K1
+	VMOVDQU32     (DI)(R10*4), Z13
+	VPSLLD        $0x05, Z13, Z13
+	VPADDD        iota32_0<>+0(SB), Z13, Z13
+	VPXORD        Z20, Z20, Z20
+	VGATHERDPS    6656(DI)(Z13*4), K1, Z20
+	VMULPS        Z12, Z20, Z20
+	VCVTPS2PD     Y20, Z12
+	VSUBPD        1024(DI)(R10*8), Z12, Z12
+	VCVTPD2PS     Z12, Y15
+	VEXTRACTF64X4 $0x01, Z20, Y12
+	VCVTPS2PD     Y12, Z12
+	VSUBPD        1088(DI)(R10*8), Z12, Z12
+	VCVTPD2PS     Z12, Y12
+	VINSERTF64X4  $0x01, Y12, Z15, Z12
+	VMOVUPS       Z12, 6272(DI)
+	VCVTPS2PD     Y19, Z12
+	VMOVUPD       1152(DI)(R10*8), Z13
+	VDIVPD        Z12, Z13, Z12
+	VCVTPD2PS     Z12, Y15
+	VEXTRACTF64X4 $0x01, Z19, Y12
+	VCVTPS2PD     Y12, Z12
+	VMOVUPD       1216(DI)(R10*8), Z13
+	VDIVPD        Z12, Z13, Z12
+	VCVTPD2PS     Z12, Y12
+	VINSERTF64X4  $0x01, Y12, Z15, Z12
+	VMOVUPS       Z12, 6208(DI)
+	VPCMPD        $0x01, 64(DI)(R10*4), Z10, K1
+	VMOVDQU32     64(DI)(R10*4), Z13
+	VPSLLD        $0x05, Z13, Z13
+	VPADDD        iota32_16<>+0(SB), Z13, Z13
+	VPXORD        Z21, Z21, Z21
+	VGATHERDPS    6656(DI)(Z13*4), K1, Z21
+	VMULPS        Z12, Z21, Z21
+	VCVTPS2PD     Y21, Z12
+	VSUBPD        1152(DI)(R10*8), Z12, Z12
+	VCVTPD2PS     Z12, Y15
+	VEXTRACTF64X4 $0x01, Z21, Y12
+	VCVTPS2PD     Y12, Z12
+	VSUBPD        1216(DI)(R10*8), Z12, Z12
+	VCVTPD2PS     Z12, Y12
+	VINSERTF64X4  $0x01, Y12, Z15, Z12
+	VMOVUPS       Z12, 6336(DI)
+	VPBROADCASTD  DX, Z12
+	MOVQ          DX, R13
+
+row7:
+	TESTQ    R13, R13
+	JZ       rowdone8
+	SUBQ     BX, R11
+	SUBQ     $0x00000080, R12
+	VPSUBD   Z11, Z12, Z12
+	VMOVUPS  (R12), Z13
+	VMULPS   6144(DI), Z13, Z13
+	VPCMPEQD (DI)(R10*4), Z12, K1
+	VMOVUPS  6272(DI), K1, Z13
+	VMOVUPS  Z13, (R11)(AX*1)
+	VMOVUPS  64(R12), Z13
+	VMULPS   6208(DI), Z13, Z13
+	VPCMPEQD 64(DI)(R10*4), Z12, K1
+	VMOVUPS  6336(DI), K1, Z13
+	VMOVUPS  Z13, 64(R11)(AX*1)
+	DECQ     R13
+	JMP      row7
+
+rowdone8:
+	VPCMPD        $0x01, (DI)(R10*4), Z10, K1
+	VMOVUPS       4096(DI)(R10*4), Z12
+	VCMPPS        $0x11, k32_ltiny<>+0(SB), Z12, K5
+	VMULPS        k32_lsubsc<>+0(SB), Z12, K5, Z12
+	VPADDD        k32_loff<>+0(SB), Z12, Z13
+	VPANDD        k32_lmant<>+0(SB), Z13, Z14
+	VPADDD        k32_lsqrth<>+0(SB), Z14, Z14
+	VPSRLD        $0x17, Z13, Z13
+	VPORD         k32_lkmagic<>+0(SB), Z13, Z13
+	VSUBPS        k32_lkbias<>+0(SB), Z13, Z13
+	VSUBPS        k32_lsubk<>+0(SB), Z13, K5, Z13
+	VSUBPS        k32_lone<>+0(SB), Z14, Z14
+	VADDPS        k32_ltwo<>+0(SB), Z14, Z28
+	VRCP14PS      Z28, Z30
+	VMULPS        Z14, Z30, Z29
+	VMOVUPS       Z14, Z31
+	VFNMADD231PS  Z28, Z29, Z31
+	VFMADD231PS   Z30, Z31, Z29
+	VMULPS        k32_lhalf<>+0(SB), Z14, Z30
+	VMULPS        Z14, Z30, Z30
+	VMULPS        Z29, Z29, Z28
+	VMOVUPS       k32_lq3<>+0(SB), Z31
+	VFMADD213PS   k32_lq2<>+0(SB), Z28, Z31
+	VFMADD213PS   k32_lq1<>+0(SB), Z28, Z31
+	VFMADD213PS   k32_lq0<>+0(SB), Z28, Z31
+	VFMADD213PS   Z30, Z28, Z31
+	VMULPS        k32_lln2lo<>+0(SB), Z13, Z28
+	VFMADD231PS   Z29, Z31, Z28
+	VSUBPS        Z28, Z30, Z28
+	VSUBPS        Z14, Z28, Z28
+	VFMSUB231PS   k32_lln2hi<>+0(SB), Z13, Z28
+	VFIXUPIMMPS   $0x00, k32_lfix<>+0(SB), Z12, Z28
+	VCVTPS2PD     3072(DI)(R10*4), Z12
+	VCVTPS2PD     5120(DI)(R10*4), Z13
+	VCVTPS2PD     Y28, Z14
+	VSUBPD        Z13, Z12, Z12
+	VADDPD        Z14, Z12, Z12
+	KMOVW         K1, K5
+	VMOVAPD.Z     Z12, K5, Z12
+	VMOVUPD       Z12, (R9)(R10*8)
+	VCVTPS2PD     3104(DI)(R10*4), Z12
+	VCVTPS2PD     5152(DI)(R10*4), Z13
+	VEXTRACTF64X4 $0x01, Z28, Y14
+	VCVTPS2PD     Y14, Z14
+	VSUBPD        Z13, Z12, Z12
+	VADDPD        Z14, Z12, Z12
+	KSHIFTRW      $0x08, K1, K1
+	VMOVAPD.Z     Z12, K1, Z12
+	VMOVUPD       Z12, 64(R9)(R10*8)
+	VPCMPD        $0x01, 64(DI)(R10*4), Z10, K1
+	VMOVUPS       4160(DI)(R10*4), Z12
+	VCMPPS        $0x11, k32_ltiny<>+0(SB), Z12, K5
+	VMULPS        k32_lsubsc<>+0(SB), Z12, K5, Z12
+	VPADDD        k32_loff<>+0(SB), Z12, Z13
+	VPANDD        k32_lmant<>+0(SB), Z13, Z14
+	VPADDD        k32_lsqrth<>+0(SB), Z14, Z14
+	VPSRLD        $0x17, Z13, Z13
+	VPORD         k32_lkmagic<>+0(SB), Z13, Z13
+	VSUBPS        k32_lkbias<>+0(SB), Z13, Z13
+	VSUBPS        k32_lsubk<>+0(SB), Z13, K5, Z13
+	VSUBPS        k32_lone<>+0(SB), Z14, Z14
+	VADDPS        k32_ltwo<>+0(SB), Z14, Z28
+	VRCP14PS      Z28, Z30
+	VMULPS        Z14, Z30, Z29
+	VMOVUPS       Z14, Z31
+	VFNMADD231PS  Z28, Z29, Z31
+	VFMADD231PS   Z30, Z31, Z29
+	VMULPS        k32_lhalf<>+0(SB), Z14, Z30
+	VMULPS        Z14, Z30, Z30
+	VMULPS        Z29, Z29, Z28
+	VMOVUPS       k32_lq3<>+0(SB), Z31
+	VFMADD213PS   k32_lq2<>+0(SB), Z28, Z31
+	VFMADD213PS   k32_lq1<>+0(SB), Z28, Z31
+	VFMADD213PS   k32_lq0<>+0(SB), Z28, Z31
+	VFMADD213PS   Z30, Z28, Z31
+	VMULPS        k32_lln2lo<>+0(SB), Z13, Z28
+	VFMADD231PS   Z29, Z31, Z28
+	VSUBPS        Z28, Z30, Z28
+	VSUBPS        Z14, Z28, Z28
+	VFMSUB231PS   k32_lln2hi<>+0(SB), Z13, Z28
+	VFIXUPIMMPS   $0x00, k32_lfix<>+0(SB), Z12, Z28
+	VCVTPS2PD     3136(DI)(R10*4), Z12
+	VCVTPS2PD     5184(DI)(R10*4), Z13
+	VCVTPS2PD     Y28, Z14
+	VSUBPD        Z13, Z12, Z12
+	VADDPD        Z14, Z12, Z12
+	KMOVW         K1, K5
+	VMOVAPD.Z     Z12, K5, Z12
+	VMOVUPD       Z12, 128(R9)(R10*8)
+	VCVTPS2PD     3168(DI)(R10*4), Z12
+	VCVTPS2PD     5216(DI)(R10*4), Z13
+	VEXTRACTF64X4 $0x01, Z28, Y14
+	VCVTPS2PD     Y14, Z14
+	VSUBPD        Z13, Z12, Z12
+	VADDPD        Z14, Z12, Z12
+	KSHIFTRW      $0x08, K1, K1
+	VMOVAPD.Z     Z12, K1, Z12
+	VMOVUPD       Z12, 192(R9)(R10*8)
+	ADDQ          $0x00000020, R10
+	SUBQ          $0x00000020, SI
+	JMP           sc_step1
+
+sc_next2:
+sc_step9:
+	CMPQ         SI, $0x00000010
+	JL           sc_next10
+	MOVQ         ignore+80(FP), R11
+	VPBROADCASTQ R11, Z12
+	MOVSD        gw+88(FP), X13
+	VBROADCASTSD X13, Z13
+	VMOVDQU64    (R8)(R10*8), Z14
+	VPCMPEQQ     Z12, Z14, K1
+	VMOVDQA64    Z10, K1, Z14
+	VPMOVQD      Z14, Y15
+	VMOVAPD      Z13, Z14
+	VPXORQ       Z14, Z14, K1, Z14
+	VMOVUPD      Z14, 1024(DI)(R10*8)
+	VMOVDQU64    64(R8)(R10*8), Z14
+	VPCMPEQQ     Z12, Z14, K1
+	VMOVDQA64    Z10, K1, Z14
+	VPMOVQD      Z14, Y12
+	VMOVAPD      Z13, Z13
+	VPXORQ       Z13, Z13, K1, Z13
+	VMOVUPD      Z13, 1088(DI)(R10*8)
+	VINSERTI64X4 $0x01, Y12, Z15, Z12
+	VMOVDQU32    Z12, (DI)(R10*4)
+	VMOVUPS      Z9, Z12
+	LEAQ         (CX)(R10*4), R11
+	LEAQ         6656(DI), R12
+	MOVQ         DX, R13
+
+row11:
+	TESTQ   R13, R13
+	JZ      rowdone12
+	VMOVUPS (R11), Z13
+	VMAXPS  Z12, Z13, Z12
+	VMOVUPS Z13, (R12)
+	ADDQ    BX, R11
+	ADDQ    $0x00000040, R12
+	DECQ    R13
+	JMP     row11
+
+rowdone12:
+	VMOVUPS    Z12, 3072(DI)(R10*4)
+	KXORW      K3, K3, K3
+	VPCMPD     $0x01, (DI)(R10*4), Z10, K1
+	KMOVW      K1, K2
+	VMOVDQU32  (DI)(R10*4), Z12
+	VPSLLD     $0x04, Z12, Z12
+	VPADDD     iota32_0<>+0(SB), Z12, Z12
+	VPXORD     Z22, Z22, Z22
+	VGATHERDPS 6656(DI)(Z12*4), K2, Z22
+	VMOVUPS    Z22, 5120(DI)(R10*4)
+	VCMPPS     $0x00, Z9, Z22, K1, K1
+	KORW       K1, K3, K3
+	VPXORD     Z23, Z23, Z23
+	LEAQ       6656(DI), R12
+	MOVQ       DX, R13
+	LEAQ       64(CX)(R10*4), R14
+
+row13:
+	TESTQ        R13, R13
+	JZ           rowdone14
+	PREFETCHT0   (R14)
+	ADDQ         BX, R14
+	VMOVUPS      (R12), Z12
+	VSUBPS       3072(DI)(R10*4), Z12, Z12
+	VMAXPS       Z12, Z0, Z12
+	VMOVUPS      Z2, Z13
+	VFMADD231PS  Z1, Z12, Z13
+	VSUBPS       Z2, Z13, Z14
+	VFNMADD231PS Z3, Z14, Z12
+	VFNMADD231PS Z4, Z14, Z12
+	VPERMPS      Z5, Z13, Z13
+	VMOVUPS      Z6, Z16
+	VFMADD213PS  Z7, Z12, Z16
+	VFMADD213PS  Z8, Z12, Z16
+	VMULPS       Z13, Z12, Z12
+	VFMADD213PS  Z13, Z12, Z16
+	VSCALEFPS    Z14, Z16, Z12
+	VMOVUPS      Z12, (R12)
+	VADDPS       Z12, Z23, Z23
+	ADDQ         $0x00000040, R12
+	DECQ         R13
+	JMP          row13
+
+rowdone14:
+	VMOVUPS       Z23, 4096(DI)(R10*4)
+	VCMPPS        $0x03, Z23, Z23, K1
+	KORW          K1, K3, K3
+	KORTESTW      K3, K3
+	JNZ           sc_bail
+	VCVTPS2PD     Y23, Z12
+	VMOVUPD       1024(DI)(R10*8), Z13
+	VDIVPD        Z12, Z13, Z12
+	VCVTPD2PS     Z12, Y15
+	VEXTRACTF64X4 $0x01, Z23, Y12
+	VCVTPS2PD     Y12, Z12
+	VMOVUPD       1088(DI)(R10*8), Z13
+	VDIVPD        Z12, Z13, Z12
+	VCVTPD2PS     Z12, Y12
+	VINSERTF64X4  $0x01, Y12, Z15, Z12
+	VMOVUPS       Z12, 6144(DI)
+	VPCMPD        $0x01, (DI)(R10*4), Z10, K1
+	VMOVDQU32     (DI)(R10*4), Z13
+	VPSLLD        $0x04, Z13, Z13
+	VPADDD        iota32_0<>+0(SB), Z13, Z13
+	VPXORD        Z24, Z24, Z24
+	VGATHERDPS    6656(DI)(Z13*4), K1, Z24
+	VMULPS        Z12, Z24, Z24
+	VCVTPS2PD     Y24, Z12
+	VSUBPD        1024(DI)(R10*8), Z12, Z12
+	VCVTPD2PS     Z12, Y15
+	VEXTRACTF64X4 $0x01, Z24, Y12
+	VCVTPS2PD     Y12, Z12
+	VSUBPD        1088(DI)(R10*8), Z12, Z12
+	VCVTPD2PS     Z12, Y12
+	VINSERTF64X4  $0x01, Y12, Z15, Z12
+	VMOVUPS       Z12, 6272(DI)
+	VPBROADCASTD  DX, Z12
+	MOVQ          DX, R13
+
+row15:
+	TESTQ    R13, R13
+	JZ       rowdone16
+	SUBQ     BX, R11
+	SUBQ     $0x00000040, R12
+	VPSUBD   Z11, Z12, Z12
+	VMOVUPS  (R12), Z13
+	VMULPS   6144(DI), Z13, Z13
+	VPCMPEQD (DI)(R10*4), Z12, K1
+	VMOVUPS  6272(DI), K1, Z13
+	VMOVUPS  Z13, (R11)(AX*1)
+	DECQ     R13
+	JMP      row15
+
+rowdone16:
+	VPCMPD        $0x01, (DI)(R10*4), Z10, K1
+	VMOVUPS       4096(DI)(R10*4), Z12
+	VCMPPS        $0x11, k32_ltiny<>+0(SB), Z12, K2
+	VMULPS        k32_lsubsc<>+0(SB), Z12, K2, Z12
+	VPADDD        k32_loff<>+0(SB), Z12, Z13
+	VPANDD        k32_lmant<>+0(SB), Z13, Z14
+	VPADDD        k32_lsqrth<>+0(SB), Z14, Z14
+	VPSRLD        $0x17, Z13, Z13
+	VPORD         k32_lkmagic<>+0(SB), Z13, Z13
+	VSUBPS        k32_lkbias<>+0(SB), Z13, Z13
+	VSUBPS        k32_lsubk<>+0(SB), Z13, K2, Z13
+	VSUBPS        k32_lone<>+0(SB), Z14, Z14
+	VADDPS        k32_ltwo<>+0(SB), Z14, Z16
+	VRCP14PS      Z16, Z18
+	VMULPS        Z14, Z18, Z17
+	VMOVUPS       Z14, Z19
+	VFNMADD231PS  Z16, Z17, Z19
+	VFMADD231PS   Z18, Z19, Z17
+	VMULPS        k32_lhalf<>+0(SB), Z14, Z18
+	VMULPS        Z14, Z18, Z18
+	VMULPS        Z17, Z17, Z16
+	VMOVUPS       k32_lq3<>+0(SB), Z19
+	VFMADD213PS   k32_lq2<>+0(SB), Z16, Z19
+	VFMADD213PS   k32_lq1<>+0(SB), Z16, Z19
+	VFMADD213PS   k32_lq0<>+0(SB), Z16, Z19
+	VFMADD213PS   Z18, Z16, Z19
+	VMULPS        k32_lln2lo<>+0(SB), Z13, Z16
+	VFMADD231PS   Z17, Z19, Z16
+	VSUBPS        Z16, Z18, Z16
+	VSUBPS        Z14, Z16, Z16
+	VFMSUB231PS   k32_lln2hi<>+0(SB), Z13, Z16
+	VFIXUPIMMPS   $0x00, k32_lfix<>+0(SB), Z12, Z16
+	VCVTPS2PD     3072(DI)(R10*4), Z12
+	VCVTPS2PD     5120(DI)(R10*4), Z13
+	VCVTPS2PD     Y16, Z14
+	VSUBPD        Z13, Z12, Z12
+	VADDPD        Z14, Z12, Z12
+	KMOVW         K1, K2
+	VMOVAPD.Z     Z12, K2, Z12
+	VMOVUPD       Z12, (R9)(R10*8)
+	VCVTPS2PD     3104(DI)(R10*4), Z12
+	VCVTPS2PD     5152(DI)(R10*4), Z13
+	VEXTRACTF64X4 $0x01, Z16, Y14
+	VCVTPS2PD     Y14, Z14
+	VSUBPD        Z13, Z12, Z12
+	VADDPD        Z14, Z12, Z12
+	KSHIFTRW      $0x08, K1, K1
+	VMOVAPD.Z     Z12, K1, Z12
+	VMOVUPD       Z12, 64(R9)(R10*8)
+	ADDQ          $0x00000010, R10
+	SUBQ          $0x00000010, SI
+	JMP           sc_step9
+
+sc_next10:
+	TESTQ        SI, SI
+	JZ           sc_out
+	LEAQ         ktailmask<>+0(SB), R11
+	KMOVW        (R11)(SI*2), K1
+	MOVQ         ignore+80(FP), R11
+	VPBROADCASTQ R11, Z12
+	MOVSD        gw+88(FP), X13
+	VBROADCASTSD X13, Z13
+	KMOVW        K1, K2
+	VMOVDQU64.Z  (R8)(R10*8), K2, Z14
+	VPCMPEQQ     Z12, Z14, K2
+	VMOVDQA64    Z10, K2, Z14
+	VPMOVQD      Z14, Y15
+	VMOVAPD      Z13, Z14
+	VPXORQ       Z14, Z14, K2, Z14
+	VMOVUPD      Z14, 1024(DI)(R10*8)
+	KSHIFTRW     $0x08, K1, K2
+	VMOVDQU64.Z  64(R8)(R10*8), K2, Z14
+	VPCMPEQQ     Z12, Z14, K2
+	VMOVDQA64    Z10, K2, Z14
+	VPMOVQD      Z14, Y12
+	VMOVAPD      Z13, Z13
+	VPXORQ       Z13, Z13, K2, Z13
+	VMOVUPD      Z13, 1088(DI)(R10*8)
+	VINSERTI64X4 $0x01, Y12, Z15, Z12
+	VMOVDQU32    Z12, (DI)(R10*4)
+	VMOVUPS      Z9, Z12
+	LEAQ         (CX)(R10*4), R8
+	LEAQ         6656(DI), R11
+	MOVQ         DX, R12
+
+row17:
+	TESTQ     R12, R12
+	JZ        rowdone18
+	VMOVUPS.Z (R8), K1, Z13
+	VMAXPS    Z12, Z13, Z12
+	VMOVUPS   Z13, (R11)
+	ADDQ      BX, R8
+	ADDQ      $0x00000040, R11
+	DECQ      R12
+	JMP       row17
+
+rowdone18:
+	VMOVUPS    Z12, K1, 3072(DI)(R10*4)
+	KXORW      K4, K4, K4
+	VPCMPD     $0x01, (DI)(R10*4), Z10, K2
+	KANDW      K1, K2, K2
+	KMOVW      K2, K3
+	VMOVDQU32  (DI)(R10*4), Z12
+	VPSLLD     $0x04, Z12, Z12
+	VPADDD     iota32_0<>+0(SB), Z12, Z12
+	VPXORD     Z25, Z25, Z25
+	VGATHERDPS 6656(DI)(Z12*4), K3, Z25
+	VMOVUPS    Z25, K1, 5120(DI)(R10*4)
+	VCMPPS     $0x00, Z9, Z25, K2, K2
+	KORW       K2, K4, K4
+	VPXORD     Z26, Z26, Z26
+	LEAQ       6656(DI), R11
+	MOVQ       DX, R12
+	LEAQ       64(CX)(R10*4), CX
+
+row19:
+	TESTQ        R12, R12
+	JZ           rowdone20
+	PREFETCHT0   (CX)
+	ADDQ         BX, CX
+	VMOVUPS      (R11), Z9
+	VSUBPS       3072(DI)(R10*4), Z9, Z9
+	VMAXPS       Z9, Z0, Z9
+	VMOVUPS      Z2, Z12
+	VFMADD231PS  Z1, Z9, Z12
+	VSUBPS       Z2, Z12, Z13
+	VFNMADD231PS Z3, Z13, Z9
+	VFNMADD231PS Z4, Z13, Z9
+	VPERMPS      Z5, Z12, Z12
+	VMOVUPS      Z6, Z14
+	VFMADD213PS  Z7, Z9, Z14
+	VFMADD213PS  Z8, Z9, Z14
+	VMULPS       Z12, Z9, Z9
+	VFMADD213PS  Z12, Z9, Z14
+	VSCALEFPS    Z13, Z14, Z9
+	VMOVUPS      Z9, (R11)
+	VADDPS       Z9, Z26, Z26
+	ADDQ         $0x00000040, R11
+	DECQ         R12
+	JMP          row19
+
+rowdone20:
+	VMOVUPS       Z26, K1, 4096(DI)(R10*4)
+	VCMPPS        $0x03, Z26, Z26, K2
+	KANDW         K1, K2, K2
+	KORW          K2, K4, K4
+	KORTESTW      K4, K4
+	JNZ           sc_bail
+	VCVTPS2PD     Y26, Z0
+	VMOVUPD       1024(DI)(R10*8), Z1
+	VDIVPD        Z0, Z1, Z0
+	VCVTPD2PS     Z0, Y15
+	VEXTRACTF64X4 $0x01, Z26, Y0
+	VCVTPS2PD     Y0, Z0
+	VMOVUPD       1088(DI)(R10*8), Z1
+	VDIVPD        Z0, Z1, Z0
+	VCVTPD2PS     Z0, Y0
+	VINSERTF64X4  $0x01, Y0, Z15, Z0
+	VMOVUPS       Z0, 6144(DI)
+	VPCMPD        $0x01, (DI)(R10*4), Z10, K2
+	KANDW         K1, K2, K2
+	VMOVDQU32     (DI)(R10*4), Z1
+	VPSLLD        $0x04, Z1, Z1
+	VPADDD        iota32_0<>+0(SB), Z1, Z1
+	VPXORD        Z27, Z27, Z27
+	VGATHERDPS    6656(DI)(Z1*4), K2, Z27
+	VMULPS        Z0, Z27, Z27
+	VCVTPS2PD     Y27, Z0
+	VSUBPD        1024(DI)(R10*8), Z0, Z0
+	VCVTPD2PS     Z0, Y15
+	VEXTRACTF64X4 $0x01, Z27, Y0
+	VCVTPS2PD     Y0, Z0
+	VSUBPD        1088(DI)(R10*8), Z0, Z0
+	VCVTPD2PS     Z0, Y0
+	VINSERTF64X4  $0x01, Y0, Z15, Z0
+	VMOVUPS       Z0, 6272(DI)
+	VPBROADCASTD  DX, Z0
+	MOVQ          DX, R12
+
+row21:
+	TESTQ    R12, R12
+	JZ       rowdone22
+	SUBQ     BX, R8
+	SUBQ     $0x00000040, R11
+	VPSUBD   Z11, Z0, Z0
+	VMOVUPS  (R11), Z1
+	VMULPS   6144(DI), Z1, Z1
+	VPCMPEQD (DI)(R10*4), Z0, K2
+	VMOVUPS  6272(DI), K2, Z1
+	VMOVUPS  Z1, K1, (R8)(AX*1)
+	DECQ     R12
+	JMP      row21
+
+rowdone22:
+	VPCMPD        $0x01, (DI)(R10*4), Z10, K2
+	KANDW         K1, K2, K2
+	VMOVUPS       4096(DI)(R10*4), Z0
+	VCMPPS        $0x11, k32_ltiny<>+0(SB), Z0, K3
+	VMULPS        k32_lsubsc<>+0(SB), Z0, K3, Z0
+	VPADDD        k32_loff<>+0(SB), Z0, Z1
+	VPANDD        k32_lmant<>+0(SB), Z1, Z2
+	VPADDD        k32_lsqrth<>+0(SB), Z2, Z2
+	VPSRLD        $0x17, Z1, Z1
+	VPORD         k32_lkmagic<>+0(SB), Z1, Z1
+	VSUBPS        k32_lkbias<>+0(SB), Z1, Z1
+	VSUBPS        k32_lsubk<>+0(SB), Z1, K3, Z1
+	VSUBPS        k32_lone<>+0(SB), Z2, Z2
+	VADDPS        k32_ltwo<>+0(SB), Z2, Z3
+	VRCP14PS      Z3, Z5
+	VMULPS        Z2, Z5, Z4
+	VMOVUPS       Z2, Z6
+	VFNMADD231PS  Z3, Z4, Z6
+	VFMADD231PS   Z5, Z6, Z4
+	VMULPS        k32_lhalf<>+0(SB), Z2, Z5
+	VMULPS        Z2, Z5, Z5
+	VMULPS        Z4, Z4, Z3
+	VMOVUPS       k32_lq3<>+0(SB), Z6
+	VFMADD213PS   k32_lq2<>+0(SB), Z3, Z6
+	VFMADD213PS   k32_lq1<>+0(SB), Z3, Z6
+	VFMADD213PS   k32_lq0<>+0(SB), Z3, Z6
+	VFMADD213PS   Z5, Z3, Z6
+	VMULPS        k32_lln2lo<>+0(SB), Z1, Z3
+	VFMADD231PS   Z4, Z6, Z3
+	VSUBPS        Z3, Z5, Z3
+	VSUBPS        Z2, Z3, Z3
+	VFMSUB231PS   k32_lln2hi<>+0(SB), Z1, Z3
+	VFIXUPIMMPS   $0x00, k32_lfix<>+0(SB), Z0, Z3
+	VCVTPS2PD     3072(DI)(R10*4), Z0
+	VCVTPS2PD     5120(DI)(R10*4), Z1
+	VCVTPS2PD     Y3, Z2
+	VSUBPD        Z1, Z0, Z0
+	VADDPD        Z2, Z0, Z0
+	KMOVW         K2, K3
+	VMOVAPD.Z     Z0, K3, Z0
+	KMOVW         K1, K3
+	VMOVUPD       Z0, K3, (R9)(R10*8)
+	VCVTPS2PD     3104(DI)(R10*4), Z0
+	VCVTPS2PD     5152(DI)(R10*4), Z1
+	VEXTRACTF64X4 $0x01, Z3, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD        Z1, Z0, Z0
+	VADDPD        Z2, Z0, Z0
+	KSHIFTRW      $0x08, K2, K2
+	VMOVAPD.Z     Z0, K2, Z0
+	KSHIFTRW      $0x08, K1, K1
+	VMOVUPD       Z0, K1, 64(R9)(R10*8)
+	ADDQ          SI, R10
+
+sc_out:
+sc_bail:
+	MOVQ R10, done+112(FP)
+	VZEROUPPER
+	RET
+
+// func softmaxColsIdxFwd32AVX512(s []float32, C int, stride int, L int, t *int64, ignore int64, losses *float64, b *int32) (done int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·softmaxColsIdxFwd32AVX512(SB), NOSPLIT, $0-88
+	MOVQ       s_base+0(FP), AX
+	MOVQ       C+24(FP), CX
+	MOVQ       stride+32(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       L+40(FP), BX
+	MOVQ       b+72(FP), SI
+	MOVQ       t+48(FP), DI
+	MOVQ       losses+64(FP), R8
+	VMOVUPS    k32_lo<>+0(SB), Z0
+	VMOVUPS    k32_log2e<>+0(SB), Z1
+	VMOVUPS    k32_magic16<>+0(SB), Z2
+	VMOVUPS    k32_ln2hi<>+0(SB), Z3
+	VMOVUPS    k32_ln2lo<>+0(SB), Z4
+	VMOVUPS    k32_exptab<>+0(SB), Z5
+	VMOVUPS    k32_t3<>+0(SB), Z6
+	VMOVUPS    k32_t2<>+0(SB), Z7
+	VMOVUPS    k32_one<>+0(SB), Z8
+	VMOVUPS    k32_neginf<>+0(SB), Z9
+	XORQ       R9, R9
+	VPTERNLOGD $0xff, Z10, Z10, Z10
+	VPSRLD     $0x1f, Z10, Z11
+
+sc_step1:
+	CMPQ         BX, $0x00000020
+	JL           sc_next2
+	MOVQ         ignore+56(FP), R10
+	VPBROADCASTQ R10, Z11
+	VMOVDQU64    (DI)(R9*8), Z21
+	VPCMPEQQ     Z11, Z21, K1
+	VMOVDQA64    Z10, K1, Z21
+	VPMOVQD      Z21, Y12
+	VMOVDQU64    64(DI)(R9*8), Z21
+	VPCMPEQQ     Z11, Z21, K1
+	VMOVDQA64    Z10, K1, Z21
+	VPMOVQD      Z21, Y21
+	VINSERTI64X4 $0x01, Y21, Z12, Z21
+	VMOVDQU32    Z21, (SI)(R9*4)
+	VMOVDQU64    128(DI)(R9*8), Z21
+	VPCMPEQQ     Z11, Z21, K1
+	VMOVDQA64    Z10, K1, Z21
+	VPMOVQD      Z21, Y12
+	VMOVDQU64    192(DI)(R9*8), Z21
+	VPCMPEQQ     Z11, Z21, K1
+	VMOVDQA64    Z10, K1, Z21
+	VPMOVQD      Z21, Y11
+	VINSERTI64X4 $0x01, Y11, Z12, Z11
+	VMOVDQU32    Z11, 64(SI)(R9*4)
+	VMOVUPS      Z9, Z11
+	VMOVUPS      Z9, Z21
+	LEAQ         (AX)(R9*4), R10
+	LEAQ         6656(SI), R11
+	MOVQ         CX, R12
+
+row3:
+	TESTQ   R12, R12
+	JZ      rowdone4
+	VMOVUPS (R10), Z22
+	VMAXPS  Z11, Z22, Z11
+	VMOVUPS Z22, (R11)
+	VMOVUPS 64(R10), Z22
+	VMAXPS  Z21, Z22, Z21
+	VMOVUPS Z22, 64(R11)
+	ADDQ    DX, R10
+	ADDQ    $0x00000080, R11
+	DECQ    R12
+	JMP     row3
+
+rowdone4:
+	VMOVUPS    Z11, 3072(SI)(R9*4)
+	VMOVUPS    Z21, 3136(SI)(R9*4)
+	KXORW      K2, K2, K2
+	VPCMPD     $0x01, (SI)(R9*4), Z10, K1
+	KMOVW      K1, K5
+	VMOVDQU32  (SI)(R9*4), Z11
+	VPSLLD     $0x05, Z11, Z11
+	VPADDD     iota32_0<>+0(SB), Z11, Z11
+	VPXORD     Z13, Z13, Z13
+	VGATHERDPS 6656(SI)(Z11*4), K5, Z13
+	VMOVUPS    Z13, 5120(SI)(R9*4)
+	VCMPPS     $0x00, Z9, Z13, K1, K1
+	KORW       K1, K2, K2
+	VPCMPD     $0x01, 64(SI)(R9*4), Z10, K1
+	KMOVW      K1, K5
+	VMOVDQU32  64(SI)(R9*4), Z11
+	VPSLLD     $0x05, Z11, Z11
+	VPADDD     iota32_16<>+0(SB), Z11, Z11
+	VPXORD     Z14, Z14, Z14
+	VGATHERDPS 6656(SI)(Z11*4), K5, Z14
+	VMOVUPS    Z14, 5184(SI)(R9*4)
+	VCMPPS     $0x00, Z9, Z14, K1, K1
+	KORW       K1, K2, K2
+	VPXORD     Z15, Z15, Z15
+	VPXORD     Z16, Z16, Z16
+	LEAQ       6656(SI), R11
+	MOVQ       CX, R12
+	LEAQ       128(AX)(R9*4), R10
+
+row5:
+	TESTQ        R12, R12
+	JZ           rowdone6
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	ADDQ         DX, R10
+	VMOVUPS      (R11), Z11
+	VSUBPS       3072(SI)(R9*4), Z11, Z11
+	VMOVUPS      64(R11), Z21
+	VSUBPS       3136(SI)(R9*4), Z21, Z21
+	VMAXPS       Z11, Z0, Z11
+	VMOVUPS      Z2, Z22
+	VFMADD231PS  Z1, Z11, Z22
+	VSUBPS       Z2, Z22, Z23
+	VFNMADD231PS Z3, Z23, Z11
+	VFNMADD231PS Z4, Z23, Z11
+	VPERMPS      Z5, Z22, Z22
+	VMOVUPS      Z6, Z24
+	VFMADD213PS  Z7, Z11, Z24
+	VFMADD213PS  Z8, Z11, Z24
+	VMULPS       Z22, Z11, Z11
+	VFMADD213PS  Z22, Z11, Z24
+	VSCALEFPS    Z23, Z24, Z11
+	VADDPS       Z11, Z15, Z15
+	VMAXPS       Z21, Z0, Z21
+	VMOVUPS      Z2, Z11
+	VFMADD231PS  Z1, Z21, Z11
+	VSUBPS       Z2, Z11, Z22
+	VFNMADD231PS Z3, Z22, Z21
+	VFNMADD231PS Z4, Z22, Z21
+	VPERMPS      Z5, Z11, Z11
+	VMOVUPS      Z6, Z23
+	VFMADD213PS  Z7, Z21, Z23
+	VFMADD213PS  Z8, Z21, Z23
+	VMULPS       Z11, Z21, Z21
+	VFMADD213PS  Z11, Z21, Z23
+	VSCALEFPS    Z22, Z23, Z21
+	VADDPS       Z21, Z16, Z16
+	ADDQ         $0x00000080, R11
+	DECQ         R12
+	JMP          row5
+
+rowdone6:
+	VMOVUPS       Z15, 4096(SI)(R9*4)
+	VCMPPS        $0x03, Z15, Z15, K1
+	KORW          K1, K2, K2
+	VMOVUPS       Z16, 4160(SI)(R9*4)
+	VCMPPS        $0x03, Z16, Z16, K1
+	KORW          K1, K2, K2
+	KORTESTW      K2, K2
+	JNZ           sc_bail
+	VPCMPD        $0x01, (SI)(R9*4), Z10, K1
+	VMOVUPS       4096(SI)(R9*4), Z11
+	VCMPPS        $0x11, k32_ltiny<>+0(SB), Z11, K5
+	VMULPS        k32_lsubsc<>+0(SB), Z11, K5, Z11
+	VPADDD        k32_loff<>+0(SB), Z11, Z21
+	VPANDD        k32_lmant<>+0(SB), Z21, Z22
+	VPADDD        k32_lsqrth<>+0(SB), Z22, Z22
+	VPSRLD        $0x17, Z21, Z21
+	VPORD         k32_lkmagic<>+0(SB), Z21, Z21
+	VSUBPS        k32_lkbias<>+0(SB), Z21, Z21
+	VSUBPS        k32_lsubk<>+0(SB), Z21, K5, Z21
+	VSUBPS        k32_lone<>+0(SB), Z22, Z22
+	VADDPS        k32_ltwo<>+0(SB), Z22, Z23
+	VRCP14PS      Z23, Z25
+	VMULPS        Z22, Z25, Z24
+	VMOVUPS       Z22, Z26
+	VFNMADD231PS  Z23, Z24, Z26
+	VFMADD231PS   Z25, Z26, Z24
+	VMULPS        k32_lhalf<>+0(SB), Z22, Z25
+	VMULPS        Z22, Z25, Z25
+	VMULPS        Z24, Z24, Z23
+	VMOVUPS       k32_lq3<>+0(SB), Z26
+	VFMADD213PS   k32_lq2<>+0(SB), Z23, Z26
+	VFMADD213PS   k32_lq1<>+0(SB), Z23, Z26
+	VFMADD213PS   k32_lq0<>+0(SB), Z23, Z26
+	VFMADD213PS   Z25, Z23, Z26
+	VMULPS        k32_lln2lo<>+0(SB), Z21, Z23
+	VFMADD231PS   Z24, Z26, Z23
+	VSUBPS        Z23, Z25, Z23
+	VSUBPS        Z22, Z23, Z23
+	VFMSUB231PS   k32_lln2hi<>+0(SB), Z21, Z23
+	VFIXUPIMMPS   $0x00, k32_lfix<>+0(SB), Z11, Z23
+	VCVTPS2PD     3072(SI)(R9*4), Z11
+	VCVTPS2PD     5120(SI)(R9*4), Z21
+	VCVTPS2PD     Y23, Z22
+	VSUBPD        Z21, Z11, Z11
+	VADDPD        Z22, Z11, Z11
+	KMOVW         K1, K5
+	VMOVAPD.Z     Z11, K5, Z11
+	VMOVUPD       Z11, (R8)(R9*8)
+	VCVTPS2PD     3104(SI)(R9*4), Z11
+	VCVTPS2PD     5152(SI)(R9*4), Z21
+	VEXTRACTF64X4 $0x01, Z23, Y12
+	VCVTPS2PD     Y12, Z22
+	VSUBPD        Z21, Z11, Z11
+	VADDPD        Z22, Z11, Z11
+	KSHIFTRW      $0x08, K1, K1
+	VMOVAPD.Z     Z11, K1, Z11
+	VMOVUPD       Z11, 64(R8)(R9*8)
+	VPCMPD        $0x01, 64(SI)(R9*4), Z10, K1
+	VMOVUPS       4160(SI)(R9*4), Z11
+	VCMPPS        $0x11, k32_ltiny<>+0(SB), Z11, K5
+	VMULPS        k32_lsubsc<>+0(SB), Z11, K5, Z11
+	VPADDD        k32_loff<>+0(SB), Z11, Z21
+	VPANDD        k32_lmant<>+0(SB), Z21, Z22
+	VPADDD        k32_lsqrth<>+0(SB), Z22, Z22
+	VPSRLD        $0x17, Z21, Z21
+	VPORD         k32_lkmagic<>+0(SB), Z21, Z21
+	VSUBPS        k32_lkbias<>+0(SB), Z21, Z21
+	VSUBPS        k32_lsubk<>+0(SB), Z21, K5, Z21
+	VSUBPS        k32_lone<>+0(SB), Z22, Z22
+	VADDPS        k32_ltwo<>+0(SB), Z22, Z23
+	VRCP14PS      Z23, Z25
+	VMULPS        Z22, Z25, Z24
+	VMOVUPS       Z22, Z26
+	VFNMADD231PS  Z23, Z24, Z26
+	VFMADD231PS   Z25, Z26, Z24
+	VMULPS        k32_lhalf<>+0(SB), Z22, Z25
+	VMULPS        Z22, Z25, Z25
+	VMULPS        Z24, Z24, Z23
+	VMOVUPS       k32_lq3<>+0(SB), Z26
+	VFMADD213PS   k32_lq2<>+0(SB), Z23, Z26
+	VFMADD213PS   k32_lq1<>+0(SB), Z23, Z26
+	VFMADD213PS   k32_lq0<>+0(SB), Z23, Z26
+	VFMADD213PS   Z25, Z23, Z26
+	VMULPS        k32_lln2lo<>+0(SB), Z21, Z23
+	VFMADD231PS   Z24, Z26, Z23
+	VSUBPS        Z23, Z25, Z23
+	VSUBPS        Z22, Z23, Z23
+	VFMSUB231PS   k32_lln2hi<>+0(SB), Z21, Z23
+	VFIXUPIMMPS   $0x00, k32_lfix<>+0(SB), Z11, Z23
+	VCVTPS2PD     3136(SI)(R9*4), Z11
+	VCVTPS2PD     5184(SI)(R9*4), Z21
+	VCVTPS2PD     Y23, Z22
+	VSUBPD        Z21, Z11, Z11
+	VADDPD        Z22, Z11, Z11
+	KMOVW         K1, K5
+	VMOVAPD.Z     Z11, K5, Z11
+	VMOVUPD       Z11, 128(R8)(R9*8)
+	VCVTPS2PD     3168(SI)(R9*4), Z11
+	VCVTPS2PD     5216(SI)(R9*4), Z21
+	VEXTRACTF64X4 $0x01, Z23, Y12
+	VCVTPS2PD     Y12, Z22
+	VSUBPD        Z21, Z11, Z11
+	VADDPD        Z22, Z11, Z11
+	KSHIFTRW      $0x08, K1, K1
+	VMOVAPD.Z     Z11, K1, Z11
+	VMOVUPD       Z11, 192(R8)(R9*8)
+	ADDQ          $0x00000020, R9
+	SUBQ          $0x00000020, BX
+	JMP           sc_step1
+
+sc_next2:
+sc_step7:
+	CMPQ         BX, $0x00000010
+	JL           sc_next8
+	MOVQ         ignore+56(FP), R10
+	VPBROADCASTQ R10, Z11
+	VMOVDQU64    (DI)(R9*8), Z13
+	VPCMPEQQ     Z11, Z13, K1
+	VMOVDQA64    Z10, K1, Z13
+	VPMOVQD      Z13, Y12
+	VMOVDQU64    64(DI)(R9*8), Z13
+	VPCMPEQQ     Z11, Z13, K1
+	VMOVDQA64    Z10, K1, Z13
+	VPMOVQD      Z13, Y11
+	VINSERTI64X4 $0x01, Y11, Z12, Z11
+	VMOVDQU32    Z11, (SI)(R9*4)
+	VMOVUPS      Z9, Z11
+	LEAQ         (AX)(R9*4), R10
+	LEAQ         6656(SI), R11
+	MOVQ         CX, R12
+
+row9:
+	TESTQ   R12, R12
+	JZ      rowdone10
+	VMOVUPS (R10), Z13
+	VMAXPS  Z11, Z13, Z11
+	VMOVUPS Z13, (R11)
+	ADDQ    DX, R10
+	ADDQ    $0x00000040, R11
+	DECQ    R12
+	JMP     row9
+
+rowdone10:
+	VMOVUPS    Z11, 3072(SI)(R9*4)
+	KXORW      K3, K3, K3
+	VPCMPD     $0x01, (SI)(R9*4), Z10, K1
+	KMOVW      K1, K2
+	VMOVDQU32  (SI)(R9*4), Z11
+	VPSLLD     $0x04, Z11, Z11
+	VPADDD     iota32_0<>+0(SB), Z11, Z11
+	VPXORD     Z17, Z17, Z17
+	VGATHERDPS 6656(SI)(Z11*4), K2, Z17
+	VMOVUPS    Z17, 5120(SI)(R9*4)
+	VCMPPS     $0x00, Z9, Z17, K1, K1
+	KORW       K1, K3, K3
+	VPXORD     Z18, Z18, Z18
+	LEAQ       6656(SI), R11
+	MOVQ       CX, R12
+	LEAQ       64(AX)(R9*4), R10
+
+row11:
+	TESTQ        R12, R12
+	JZ           rowdone12
+	PREFETCHT0   (R10)
+	ADDQ         DX, R10
+	VMOVUPS      (R11), Z11
+	VSUBPS       3072(SI)(R9*4), Z11, Z11
+	VMAXPS       Z11, Z0, Z11
+	VMOVUPS      Z2, Z13
+	VFMADD231PS  Z1, Z11, Z13
+	VSUBPS       Z2, Z13, Z14
+	VFNMADD231PS Z3, Z14, Z11
+	VFNMADD231PS Z4, Z14, Z11
+	VPERMPS      Z5, Z13, Z13
+	VMOVUPS      Z6, Z15
+	VFMADD213PS  Z7, Z11, Z15
+	VFMADD213PS  Z8, Z11, Z15
+	VMULPS       Z13, Z11, Z11
+	VFMADD213PS  Z13, Z11, Z15
+	VSCALEFPS    Z14, Z15, Z11
+	VADDPS       Z11, Z18, Z18
+	ADDQ         $0x00000040, R11
+	DECQ         R12
+	JMP          row11
+
+rowdone12:
+	VMOVUPS       Z18, 4096(SI)(R9*4)
+	VCMPPS        $0x03, Z18, Z18, K1
+	KORW          K1, K3, K3
+	KORTESTW      K3, K3
+	JNZ           sc_bail
+	VPCMPD        $0x01, (SI)(R9*4), Z10, K1
+	VMOVUPS       4096(SI)(R9*4), Z11
+	VCMPPS        $0x11, k32_ltiny<>+0(SB), Z11, K2
+	VMULPS        k32_lsubsc<>+0(SB), Z11, K2, Z11
+	VPADDD        k32_loff<>+0(SB), Z11, Z13
+	VPANDD        k32_lmant<>+0(SB), Z13, Z14
+	VPADDD        k32_lsqrth<>+0(SB), Z14, Z14
+	VPSRLD        $0x17, Z13, Z13
+	VPORD         k32_lkmagic<>+0(SB), Z13, Z13
+	VSUBPS        k32_lkbias<>+0(SB), Z13, Z13
+	VSUBPS        k32_lsubk<>+0(SB), Z13, K2, Z13
+	VSUBPS        k32_lone<>+0(SB), Z14, Z14
+	VADDPS        k32_ltwo<>+0(SB), Z14, Z15
+	VRCP14PS      Z15, Z21
+	VMULPS        Z14, Z21, Z16
+	VMOVUPS       Z14, Z22
+	VFNMADD231PS  Z15, Z16, Z22
+	VFMADD231PS   Z21, Z22, Z16
+	VMULPS        k32_lhalf<>+0(SB), Z14, Z21
+	VMULPS        Z14, Z21, Z21
+	VMULPS        Z16, Z16, Z15
+	VMOVUPS       k32_lq3<>+0(SB), Z22
+	VFMADD213PS   k32_lq2<>+0(SB), Z15, Z22
+	VFMADD213PS   k32_lq1<>+0(SB), Z15, Z22
+	VFMADD213PS   k32_lq0<>+0(SB), Z15, Z22
+	VFMADD213PS   Z21, Z15, Z22
+	VMULPS        k32_lln2lo<>+0(SB), Z13, Z15
+	VFMADD231PS   Z16, Z22, Z15
+	VSUBPS        Z15, Z21, Z15
+	VSUBPS        Z14, Z15, Z15
+	VFMSUB231PS   k32_lln2hi<>+0(SB), Z13, Z15
+	VFIXUPIMMPS   $0x00, k32_lfix<>+0(SB), Z11, Z15
+	VCVTPS2PD     3072(SI)(R9*4), Z11
+	VCVTPS2PD     5120(SI)(R9*4), Z13
+	VCVTPS2PD     Y15, Z14
+	VSUBPD        Z13, Z11, Z11
+	VADDPD        Z14, Z11, Z11
+	KMOVW         K1, K2
+	VMOVAPD.Z     Z11, K2, Z11
+	VMOVUPD       Z11, (R8)(R9*8)
+	VCVTPS2PD     3104(SI)(R9*4), Z11
+	VCVTPS2PD     5152(SI)(R9*4), Z13
+	VEXTRACTF64X4 $0x01, Z15, Y12
+	VCVTPS2PD     Y12, Z14
+	VSUBPD        Z13, Z11, Z11
+	VADDPD        Z14, Z11, Z11
+	KSHIFTRW      $0x08, K1, K1
+	VMOVAPD.Z     Z11, K1, Z11
+	VMOVUPD       Z11, 64(R8)(R9*8)
+	ADDQ          $0x00000010, R9
+	SUBQ          $0x00000010, BX
+	JMP           sc_step7
+
+sc_next8:
+	TESTQ        BX, BX
+	JZ           sc_out
+	LEAQ         ktailmask<>+0(SB), R10
+	KMOVW        (R10)(BX*2), K1
+	MOVQ         ignore+56(FP), R10
+	VPBROADCASTQ R10, Z11
+	KMOVW        K1, K2
+	VMOVDQU64.Z  (DI)(R9*8), K2, Z13
+	VPCMPEQQ     Z11, Z13, K2
+	VMOVDQA64    Z10, K2, Z13
+	VPMOVQD      Z13, Y12
+	KSHIFTRW     $0x08, K1, K2
+	VMOVDQU64.Z  64(DI)(R9*8), K2, Z13
+	VPCMPEQQ     Z11, Z13, K2
+	VMOVDQA64    Z10, K2, Z13
+	VPMOVQD      Z13, Y11
+	VINSERTI64X4 $0x01, Y11, Z12, Z11
+	VMOVDQU32    Z11, (SI)(R9*4)
+	VMOVUPS      Z9, Z11
+	LEAQ         (AX)(R9*4), DI
+	LEAQ         6656(SI), R10
+	MOVQ         CX, R11
+
+row13:
+	TESTQ     R11, R11
+	JZ        rowdone14
+	VMOVUPS.Z (DI), K1, Z12
+	VMAXPS    Z11, Z12, Z11
+	VMOVUPS   Z12, (R10)
+	ADDQ      DX, DI
+	ADDQ      $0x00000040, R10
+	DECQ      R11
+	JMP       row13
+
+rowdone14:
+	VMOVUPS    Z11, K1, 3072(SI)(R9*4)
+	KXORW      K4, K4, K4
+	VPCMPD     $0x01, (SI)(R9*4), Z10, K2
+	KANDW      K1, K2, K2
+	KMOVW      K2, K3
+	VMOVDQU32  (SI)(R9*4), Z11
+	VPSLLD     $0x04, Z11, Z11
+	VPADDD     iota32_0<>+0(SB), Z11, Z11
+	VPXORD     Z19, Z19, Z19
+	VGATHERDPS 6656(SI)(Z11*4), K3, Z19
+	VMOVUPS    Z19, K1, 5120(SI)(R9*4)
+	VCMPPS     $0x00, Z9, Z19, K2, K2
+	KORW       K2, K4, K4
+	VPXORD     Z20, Z20, Z20
+	LEAQ       6656(SI), R10
+	MOVQ       CX, R11
+	LEAQ       64(AX)(R9*4), AX
+
+row15:
+	TESTQ        R11, R11
+	JZ           rowdone16
+	PREFETCHT0   (AX)
+	ADDQ         DX, AX
+	VMOVUPS      (R10), Z9
+	VSUBPS       3072(SI)(R9*4), Z9, Z9
+	VMAXPS       Z9, Z0, Z9
+	VMOVUPS      Z2, Z11
+	VFMADD231PS  Z1, Z9, Z11
+	VSUBPS       Z2, Z11, Z12
+	VFNMADD231PS Z3, Z12, Z9
+	VFNMADD231PS Z4, Z12, Z9
+	VPERMPS      Z5, Z11, Z11
+	VMOVUPS      Z6, Z13
+	VFMADD213PS  Z7, Z9, Z13
+	VFMADD213PS  Z8, Z9, Z13
+	VMULPS       Z11, Z9, Z9
+	VFMADD213PS  Z11, Z9, Z13
+	VSCALEFPS    Z12, Z13, Z9
+	VADDPS       Z9, Z20, Z20
+	ADDQ         $0x00000040, R10
+	DECQ         R11
+	JMP          row15
+
+rowdone16:
+	VMOVUPS       Z20, K1, 4096(SI)(R9*4)
+	VCMPPS        $0x03, Z20, Z20, K2
+	KANDW         K1, K2, K2
+	KORW          K2, K4, K4
+	KORTESTW      K4, K4
+	JNZ           sc_bail
+	VPCMPD        $0x01, (SI)(R9*4), Z10, K2
+	KANDW         K1, K2, K2
+	VMOVUPS       4096(SI)(R9*4), Z0
+	VCMPPS        $0x11, k32_ltiny<>+0(SB), Z0, K3
+	VMULPS        k32_lsubsc<>+0(SB), Z0, K3, Z0
+	VPADDD        k32_loff<>+0(SB), Z0, Z1
+	VPANDD        k32_lmant<>+0(SB), Z1, Z2
+	VPADDD        k32_lsqrth<>+0(SB), Z2, Z2
+	VPSRLD        $0x17, Z1, Z1
+	VPORD         k32_lkmagic<>+0(SB), Z1, Z1
+	VSUBPS        k32_lkbias<>+0(SB), Z1, Z1
+	VSUBPS        k32_lsubk<>+0(SB), Z1, K3, Z1
+	VSUBPS        k32_lone<>+0(SB), Z2, Z2
+	VADDPS        k32_ltwo<>+0(SB), Z2, Z3
+	VRCP14PS      Z3, Z5
+	VMULPS        Z2, Z5, Z4
+	VMOVUPS       Z2, Z6
+	VFNMADD231PS  Z3, Z4, Z6
+	VFMADD231PS   Z5, Z6, Z4
+	VMULPS        k32_lhalf<>+0(SB), Z2, Z5
+	VMULPS        Z2, Z5, Z5
+	VMULPS        Z4, Z4, Z3
+	VMOVUPS       k32_lq3<>+0(SB), Z6
+	VFMADD213PS   k32_lq2<>+0(SB), Z3, Z6
+	VFMADD213PS   k32_lq1<>+0(SB), Z3, Z6
+	VFMADD213PS   k32_lq0<>+0(SB), Z3, Z6
+	VFMADD213PS   Z5, Z3, Z6
+	VMULPS        k32_lln2lo<>+0(SB), Z1, Z3
+	VFMADD231PS   Z4, Z6, Z3
+	VSUBPS        Z3, Z5, Z3
+	VSUBPS        Z2, Z3, Z3
+	VFMSUB231PS   k32_lln2hi<>+0(SB), Z1, Z3
+	VFIXUPIMMPS   $0x00, k32_lfix<>+0(SB), Z0, Z3
+	VCVTPS2PD     3072(SI)(R9*4), Z0
+	VCVTPS2PD     5120(SI)(R9*4), Z1
+	VCVTPS2PD     Y3, Z2
+	VSUBPD        Z1, Z0, Z0
+	VADDPD        Z2, Z0, Z0
+	KMOVW         K2, K3
+	VMOVAPD.Z     Z0, K3, Z0
+	KMOVW         K1, K3
+	VMOVUPD       Z0, K3, (R8)(R9*8)
+	VCVTPS2PD     3104(SI)(R9*4), Z0
+	VCVTPS2PD     5152(SI)(R9*4), Z1
+	VEXTRACTF64X4 $0x01, Z3, Y2
+	VCVTPS2PD     Y2, Z2
+	VSUBPD        Z1, Z0, Z0
+	VADDPD        Z2, Z0, Z0
+	KSHIFTRW      $0x08, K2, K2
+	VMOVAPD.Z     Z0, K2, Z0
+	KSHIFTRW      $0x08, K1, K1
+	VMOVUPD       Z0, K1, 64(R8)(R9*8)
+	ADDQ          BX, R9
+
+sc_out:
+sc_bail:
+	MOVQ R9, done+80(FP)
+	VZEROUPPER
+	RET

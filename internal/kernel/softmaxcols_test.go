@@ -213,3 +213,90 @@ func TestSoftmaxCols32Stops(t *testing.T) {
 		}
 	})
 }
+
+// TestSoftmaxColsIndex32: the index-target kernel gives, bit for bit, what
+// SoftmaxCols32 (or SoftmaxColsFwd32) gives with Y and GW made from the
+// targets, and the losses (M − SY) + log(Sum) with the log of Log32: the
+// same positions done (also where a bad logit stops it), the same Y, GW,
+// M, Sum, SY, gradient and losses; nothing written to losses past them.
+func TestSoftmaxColsIndex32(t *testing.T) {
+	shapes := [][3]int{{21, 256, 16384}, {1, 17, 17}, {5, 1, 3}, {64, 33, 100}, {21, 15, 16}, {3, 200, 256}}
+	const ignore = -100
+	forEachImpl(t, func(t *testing.T) {
+		for gi, g := range rowGens {
+			for _, sh := range shapes {
+				C, L, stride := sh[0], sh[1], sh[2]
+				r := rand.New(rand.NewPCG(uint64(C), uint64(L+gi)))
+				s := block32(g, C, L, stride, uint64(stride))
+				targets := make([]int64, L)
+				for j := range targets {
+					targets[j] = int64(r.IntN(C))
+					if r.IntN(4) == 0 {
+						targets[j] = ignore
+					}
+				}
+				const gw = 0.37
+				var want ColsBlock32
+				for j, y := range targets {
+					want.Y[j], want.GW[j] = int32(y), gw
+					if y == ignore {
+						want.Y[j], want.GW[j] = -1, 0
+					}
+				}
+				for _, grad := range []bool{true, false} {
+					var wd, gd []float32
+					var wdone int
+					w := want
+					if grad {
+						wd, gd = append([]float32(nil), s...), append([]float32(nil), s...)
+						wdone = SoftmaxCols32(wd, wd, C, stride, L, &w)
+					} else {
+						wdone = SoftmaxColsFwd32(s, C, stride, L, &w)
+					}
+					wl := make([]float64, L)
+					logSum := make([]float32, wdone)
+					Log32(logSum, w.Sum[:wdone])
+					for j := range wdone {
+						if w.Y[j] >= 0 {
+							wl[j] = (float64(w.M[j]) - float64(w.SY[j])) + float64(logSum[j])
+						}
+					}
+					var got ColsBlock32
+					gl := make([]float64, L)
+					for j := range gl {
+						gl[j] = -7 // to see what is written
+					}
+					src := s
+					if grad {
+						src = gd // in place
+					}
+					done := SoftmaxColsIndex32(gd, src, C, stride, L, targets, ignore, gw, gl, &got)
+					if done != wdone {
+						t.Fatalf("%s C=%d L=%d grad %v: done = %d; want %d", g.name, C, L, grad, done, wdone)
+					}
+					for j := range L {
+						switch {
+						case j >= done:
+							if gl[j] != -7 {
+								t.Fatalf("%s C=%d L=%d grad %v: losses[%d] = %v written past done = %d", g.name, C, L, grad, j, gl[j], done)
+							}
+						case got.Y[j] != w.Y[j] || grad && got.GW[j] != w.GW[j] ||
+							math.Float32bits(got.M[j]) != math.Float32bits(w.M[j]) ||
+							math.Float32bits(got.Sum[j]) != math.Float32bits(w.Sum[j]) ||
+							w.Y[j] >= 0 && math.Float32bits(got.SY[j]) != math.Float32bits(w.SY[j]) ||
+							math.Float64bits(gl[j]) != math.Float64bits(wl[j]):
+							t.Fatalf("%s C=%d L=%d grad %v: position %d: Y %d GW %v M %v Sum %v SY %v loss %v; want %d %v %v %v %v %v",
+								g.name, C, L, grad, j, got.Y[j], got.GW[j], got.M[j], got.Sum[j], got.SY[j], gl[j],
+								w.Y[j], w.GW[j], w.M[j], w.Sum[j], w.SY[j], wl[j])
+						}
+					}
+					for i := range wd {
+						if math.Float32bits(gd[i]) != math.Float32bits(wd[i]) && !(gd[i] != gd[i] && wd[i] != wd[i]) {
+							t.Fatalf("%s C=%d L=%d: d[%d] = %v; want %v", g.name, C, L, i, gd[i], wd[i])
+						}
+					}
+				}
+			}
+		}
+	})
+}

@@ -34,8 +34,10 @@ func main() {
 		g.expSumCols()
 		g.scaleCols()
 	}
-	avx512(false).softmaxCols(true)
-	avx512(false).softmaxCols(false)
+	avx512(false).softmaxCols(true, false)
+	avx512(false).softmaxCols(false, false)
+	avx512(false).softmaxCols(true, true)
+	avx512(false).softmaxCols(false, true)
 	Generate()
 }
 

@@ -50,9 +50,21 @@ const (
 //
 // Without grad it is softmaxColsFwd: passes 1 and 2 only, for the loss
 // alone, with nothing written but b's outputs.
-func (g *gen) softmaxCols(grad bool) {
+//
+// With idx it is softmaxColsIdx (or softmaxColsIdxFwd), for unweighted
+// index targets: each step first makes its Y and GW from the int64
+// targets (Y = −1 and GW = 0 where the target is the ignore index, else
+// Y = the target and GW = gw), and after pass 2 writes the positions'
+// losses (M − SY) + log(S) in float64 (0 where ignored), with the log of
+// the log kernel: the per-position loops the Go code would otherwise run.
+func (g *gen) softmaxCols(grad, idx bool) {
 	name, sig := "softmaxCols", "(d, s []T, C, stride, L int, b *int32) (done int)"
-	if !grad {
+	switch {
+	case idx && grad:
+		name, sig = "softmaxColsIdx", "(d, s []T, C, stride, L int, t *int64, ignore int64, gw float64, losses *float64, b *int32) (done int)"
+	case idx:
+		name, sig = "softmaxColsIdxFwd", "(s []T, C, stride, L int, t *int64, ignore int64, losses *float64, b *int32) (done int)"
+	case !grad:
 		name, sig = "softmaxColsFwd", "(s []T, C, stride, L int, b *int32) (done int)"
 	}
 	g.begin(name, sig, "")
@@ -65,6 +77,11 @@ func (g *gen) softmaxCols(grad bool) {
 	sb := g.strideBytes()
 	L := Load(Param("L"), GP64())
 	pb := Load(Param("b"), GP64())
+	var pt, pl reg.Register
+	if idx {
+		pt = Load(Param("t"), GP64())
+		pl = Load(Param("losses"), GP64())
+	}
 	g.hoistExp(true)
 	g.hoist("neginf")
 	doff := GP64()
@@ -98,6 +115,10 @@ func (g *gen) softmaxCols(grad bool) {
 			}
 			return nil
 		}
+		if idx {
+			g.colsTargets(u, lanes, pt, j, pb, minus1, grad)
+		}
+
 		// Pass 1.
 		M := make([]reg.VecVirtual, u)
 		for i := range M {
@@ -195,7 +216,16 @@ func (g *gen) softmaxCols(grad bool) {
 		}
 		KORTESTW(flag, flag)
 		JNZ(LabelRef(bail))
+		// The losses, once the sums are no longer needed in registers.
+		losses := func() {
+			if idx {
+				for i := 0; i < u; i++ {
+					g.colsLoss(i, lanes(i), hasTarget(i), pb, pl, j)
+				}
+			}
+		}
 		if !grad {
+			losses()
 			return
 		}
 
@@ -259,6 +289,7 @@ func (g *gen) softmaxCols(grad bool) {
 				}
 			}
 		})
+		losses()
 	}
 
 	left := GP64() // L − j
@@ -318,4 +349,92 @@ func iotaTab(from int) Mem {
 		iotaMems[from] = m
 	}
 	return m
+}
+
+// colsTargets makes Y, and with grad GW, of a step's u vectors of
+// positions from the int64 targets at pt (see softmaxCols), 8 at a time:
+// −1 (all ones, in minus1) replaces an ignored target before it is
+// narrowed to int32. It writes whole vectors; lanes past L are never read
+// back.
+func (g *gen) colsTargets(u int, lanes func(int) Op, pt, j, pb reg.Register, minus1 reg.VecVirtual, grad bool) {
+	ign := ZMM()
+	VPBROADCASTQ(Load(Param("ignore"), GP64()), ign)
+	var gw reg.VecVirtual
+	if grad {
+		gw = ZMM()
+		VBROADCASTSD(Load(Param("gw"), XMM()), gw)
+	}
+	for i := 0; i < u; i++ {
+		var ys [2]reg.VecVirtual
+		for h := range 2 {
+			src := Mem{Base: pt, Index: j, Scale: 8, Disp: 8 * (16*i + 8*h)}
+			t := ZMM()
+			if m := lanes(i); m != nil {
+				VMOVDQU64_Z(src, halfMask(m, h), t)
+			} else {
+				VMOVDQU64(src, t)
+			}
+			ignored := K()
+			VPCMPEQQ(ign, t, ignored)
+			VMOVDQA64(minus1, ignored, t)
+			ys[h] = YMM()
+			VPMOVQD(t, ys[h])
+			if grad {
+				w := ZMM()
+				VMOVAPD(gw, w)
+				VPXORQ(w, w, ignored, w) // 0 where ignored
+				VMOVUPD(w, Mem{Base: pb, Index: j, Scale: 8, Disp: cbGW + 8*(16*i+8*h)})
+			}
+		}
+		y := ZMM()
+		VINSERTI64X4(Imm(1), ys[1], ys[0].AsZ(), y)
+		VMOVDQU32(y, Mem{Base: pb, Index: j, Scale: 4, Disp: cbY + 64*i})
+	}
+}
+
+// halfMask returns the opmask of the 8 lanes of half h of the 16-lane
+// mask m, in its low byte.
+func halfMask(m Op, h int) reg.Register {
+	k := K()
+	if h == 0 {
+		KMOVW(m, k)
+	} else {
+		KSHIFTRW(Imm(8), m, k)
+	}
+	return k
+}
+
+// colsLoss writes the losses of vector i of a step (see softmaxCols) to
+// the float64 array at pl: (M − SY) + log(Sum), the log as the log kernel
+// takes it, and 0 where has is clear; mask, if set, limits the lanes
+// written.
+func (g *gen) colsLoss(i int, mask Op, has reg.Register, pb, pl, j reg.Register) {
+	const ltOQ = 0x11
+	x := ZMM()
+	g.mov(Mem{Base: pb, Index: j, Scale: 4, Disp: cbSum + 64*i}, x)
+	sub := K()
+	VCMPPS(Imm(ltOQ), g.k("ltiny"), x, sub)
+	lg := g.logv(x, sub)
+	VFIXUPIMMPS(Imm(0), g.k("lfix"), x, lg)
+	for h := range 2 {
+		m, sy, l := ZMM(), ZMM(), ZMM()
+		VCVTPS2PD(Mem{Base: pb, Index: j, Scale: 4, Disp: cbM + 64*i + 32*h}, m)
+		VCVTPS2PD(Mem{Base: pb, Index: j, Scale: 4, Disp: cbSY + 64*i + 32*h}, sy)
+		half := lg.AsY()
+		if h == 1 {
+			half = YMM()
+			VEXTRACTF64X4(Imm(1), lg, half)
+		}
+		VCVTPS2PD(half, l)
+		VSUBPD(sy, m, m) // M − SY
+		VADDPD(l, m, m)  // + log S
+		out := ZMM()
+		VMOVAPD_Z(m, halfMask(has, h), out)
+		dst := Mem{Base: pl, Index: j, Scale: 8, Disp: 8 * (16*i + 8*h)}
+		if mask != nil {
+			VMOVUPD(out, halfMask(mask, h), dst)
+		} else {
+			VMOVUPD(out, dst)
+		}
+	}
 }
