@@ -21,6 +21,16 @@ func as64[T Float](s []T) []float64 {
 	return unsafe.Slice((*float64)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 }
 
+// asInt64 reinterprets targets of a 64-bit integer type (int64, or int on
+// a 64-bit platform) as []int64; ok is false for the other types.
+func asInt64[I Integer](t []I) (s []int64, ok bool) {
+	var z I
+	if unsafe.Sizeof(z) != 8 {
+		return nil, false
+	}
+	return unsafe.Slice((*int64)(unsafe.Pointer(unsafe.SliceData(t))), len(t)), true
+}
+
 // maxFloat is the largest finite value of T.
 func maxFloat[T Float]() float64 {
 	if is32[T]() {

@@ -479,6 +479,27 @@ func (k *indexKind[T, I]) fusedBlock(c *softmaxCall[T], p *chunkResult, n, j0 in
 	if !weighted && (!isFinite(bound) || !(math.Abs(g) <= top)) {
 		return false
 	}
+	if t64, ok := asInt64(targets); ok && !weighted {
+		// The kernel makes Y and GW and writes the losses itself.
+		var d []float32
+		if c.grad != nil {
+			d = as32(c.grad[base : base+span])
+		}
+		done := kernel.SoftmaxColsIndex32(d, as32(s), C, inner, L, t64, ignore, g, bl[:], b)
+		counted := 0
+		for _, y := range b.Y[:done] {
+			counted += int(uint32(^y) >> 31) // 1 where y ≥ 0
+		}
+		if c.losses != nil {
+			copy(c.losses[pos0:pos0+done], bl[:done]) // 0 where ignored, as they were
+		}
+		p.left += done - counted
+		p.counted += counted
+		if done < L {
+			c.spatialSpan(p, n, j0+done, L-done, bl)
+		}
+		return true
+	}
 	if !weighted { // one branch-free loop
 		Y, GW := b.Y[:len(targets)], b.GW[:len(targets)]
 		for j, t := range targets {

@@ -115,7 +115,8 @@ func TestFusedBlock(t *testing.T) {
 			}
 			a, b := res[0], res[1]
 			if !same(a.Loss, b.Loss) || a.Counted != b.Counted || a.Ignored != b.Ignored || a.Skipped != b.Skipped {
-				t.Errorf("%v bad %v: %+v (fused) vs %+v (three passes)", shape, bad, res[0], res[1])
+				t.Errorf("%v bad %v: loss %v, counted %d, ignored %d (fused) vs %v, %d, %d (three passes)", shape, bad,
+					a.Loss, a.Counted, a.Ignored, b.Loss, b.Counted, b.Ignored)
 			}
 			for i := range grads[0] {
 				if !same(float64(grads[0][i]), float64(grads[1][i])) && !(bad != 0 && math.Abs(float64(grads[0][i]-grads[1][i])) <= 1e-7) {
