@@ -72,20 +72,21 @@
 // row's exponentials while it takes the next row's max, which streams in
 // from memory meanwhile, and scales the row before, still in cache; each
 // row's checks still come before its first write. The other kinds take the
-// online pass and then write scaled exponentials. Spatial inputs (class stride > 1) are processed in blocks of
-// positions, vectorised across the positions. For float32 index targets
-// with up to 64 classes on AVX-512, one kernel does a block's whole loss
-// and gradient: it copies each step of positions into a scratch that stays
-// in L1 while taking the max, so the logits are read once even when the
-// classes of a position lie 64 KiB apart and share cache sets (a 128×128
-// image). The loops that stream rows from memory prefetch ahead (4 KiB,
-// and 16 KiB in the pipelined kernel). The exponential of the float32
-// AVX-512 kernels reads a table of 2^(k/16) and needs only a cubic after
-// it. The passes are SIMD kernels
-// (internal/kernel: AVX-512 or AVX2+FMA assembly on amd64, chosen at run
-// time; portable Go elsewhere and under the purego build tag). Large inputs
-// are split into fixed chunks across a pool of goroutines; results are
-// bitwise identical whatever Options.Threads is, and a call allocates
-// nothing in steady state (except the Losses slice of a None reduction when
-// the caller does not give one).
+// online pass and then write scaled exponentials. Spatial inputs (class
+// stride > 1) are processed in blocks of positions, vectorised across the
+// positions. For float32 index targets with up to 64 classes on AVX-512, one
+// kernel does a block's whole loss and gradient: it copies each step of
+// positions into a scratch that stays in L1 while taking the max, so the
+// logits are read once even when the classes of a position lie 64 KiB apart
+// and share cache sets (a 128×128 image); with unweighted 64-bit targets it
+// also makes the block's targets and losses, leaving no per-position loop to
+// Go. The loops that stream rows from memory prefetch ahead (4 KiB, and 16
+// KiB in the pipelined kernel). The exponential of the float32 AVX-512
+// kernels reads a table of 2^(k/16) and needs only a cubic after it. The
+// passes are SIMD kernels (internal/kernel: AVX-512 or AVX2+FMA assembly on
+// amd64, chosen at run time; portable Go elsewhere and under the purego
+// build tag). Large inputs are split into fixed chunks across a pool of
+// goroutines; results are bitwise identical whatever Options.Threads is, and
+// a call allocates nothing in steady state (except the Losses slice of a
+// None reduction when the caller does not give one).
 package xent
