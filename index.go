@@ -50,15 +50,10 @@ func crossEntropy[T Float, I Integer](grad, logits []T, shape []int, targets []I
 			Detail: targetRangeDetail(l.C, s.ignore)}
 	}
 	if s.weights == nil && uint64(ignore) >= C {
-		// The usual case, in one compare per target: anything outside
-		// [0, C) is the ignore index or an error.
-		for pos, t := range targets {
-			if y := int64(t); uint64(y) >= C {
-				if y != ignore {
-					return Result{}, badTarget(pos, y)
-				}
-				ignored++
-			}
+		// The usual case, in one compare per target, in parallel.
+		var bad int
+		if ignored, bad = scanTargets(targets, l.C, ignore, s.threads); bad >= 0 {
+			return Result{}, badTarget(bad, int64(targets[bad]))
 		}
 	} else {
 		for pos, t := range targets {
