@@ -69,9 +69,10 @@ func (g *gen) scalarParam(name string) reg.VecVirtual {
 // the time of a sum to about 1.0×, and 4 KiB to 8 KiB did as well).
 const prefetchAhead = 4096
 
-// pipelineAhead is expSumMax's prefetch distance: measured with rows of
-// 1000 and 32000 float32 in L3, 2 KiB ran no faster than the three passes,
-// 4 KiB 11% and 19% faster, 16–32 KiB 15% and 31%.
+// pipelineAhead is expSumMax's prefetch distance. Regenerated with others
+// and timed on rows of 1000 and 32000 float32 in L3 (one thread, a scratch
+// benchmark like BenchmarkRows3Pass32's), 2 KiB gained nothing over the
+// three passes, and 4 KiB about half of what 16 to 32 KiB gained.
 const pipelineAhead = 16384
 
 // prefetch prefetches the lines prefetchAhead bytes past the vectors at
