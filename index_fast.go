@@ -474,13 +474,20 @@ func (k *indexKind[T, I]) fusedBlock(c *softmaxCall[T], p *chunkResult, n, j0 in
 
 	b := getState[kernel.ColsBlock32]() // 24 KiB: pooled rather than zeroed per block
 	defer putState(b)
-	var wBuf [kernel.ColsMaxL]float64
-	weighted := k.set.weights != nil
-	if !weighted && (!isFinite(bound) || !(math.Abs(g) <= top)) {
-		return false
-	}
-	if t64, ok := asInt64(targets); ok && !weighted {
-		// The kernel makes Y and GW and writes the losses itself.
+	if k.set.weights == nil {
+		if !isFinite(bound) || !(math.Abs(g) <= top) {
+			return false
+		}
+		// The kernel makes Y and GW from the targets and writes the
+		// losses itself; narrower targets are widened first.
+		t64, ok := asInt64(targets)
+		if !ok {
+			var wide [kernel.ColsMaxL]int64
+			for j, t := range targets {
+				wide[j] = int64(t)
+			}
+			t64 = wide[:L]
+		}
 		var d []float32
 		if c.grad != nil {
 			d = as32(c.grad[base : base+span])
@@ -500,31 +507,22 @@ func (k *indexKind[T, I]) fusedBlock(c *softmaxCall[T], p *chunkResult, n, j0 in
 		}
 		return true
 	}
-	if !weighted { // one branch-free loop
-		Y, GW := b.Y[:len(targets)], b.GW[:len(targets)]
-		for j, t := range targets {
-			y, gw := int32(t), g
-			if int64(t) == ignore {
-				y, gw = -1, 0
-			}
-			Y[j], GW[j] = y, gw
+
+	var wBuf [kernel.ColsMaxL]float64
+	for j, t := range targets {
+		y := int64(t)
+		if y == ignore {
+			b.Y[j], b.GW[j], wBuf[j] = -1, 0, 0
+			continue
 		}
-	} else {
-		for j, t := range targets {
-			y := int64(t)
-			if y == ignore {
-				b.Y[j], b.GW[j], wBuf[j] = -1, 0, 0
-				continue
-			}
-			w := k.set.weight(int(y))
-			if w == 0 {
-				y = -1 // no target term, and no check of its logit
-			}
-			if !isFinite(w*bound) || !(math.Abs(g*w) <= top) {
-				return false
-			}
-			b.Y[j], b.GW[j], wBuf[j] = int32(y), g*w, w
+		w := k.set.weight(int(y))
+		if w == 0 {
+			y = -1 // no target term, and no check of its logit
 		}
+		if !isFinite(w*bound) || !(math.Abs(g*w) <= top) {
+			return false
+		}
+		b.Y[j], b.GW[j], wBuf[j] = int32(y), g*w, w
 	}
 	var done int
 	if c.grad != nil {
@@ -535,33 +533,20 @@ func (k *indexKind[T, I]) fusedBlock(c *softmaxCall[T], p *chunkResult, n, j0 in
 	logSum := b.Sum[:done] // the logs in place of the sums
 	kernel.Log32(logSum, logSum)
 	counted := p.counted
-	if !weighted { // w = 1, and Y < 0 only where ignored: no branch per position
-		M, SY, Y, ls := b.M[:done], b.SY[:done], b.Y[:done], bl[:done]
-		for j, lg := range logSum {
-			l := (float64(M[j]) - float64(SY[j])) + float64(lg)
-			keep := uint64(int64(^Y[j]) >> 63) // all ones if Y ≥ 0
-			ls[j] = math.Float64frombits(math.Float64bits(l) & keep)
-			counted += int(keep & 1)
+	for j, lg := range logSum {
+		l := 0.0
+		switch {
+		case int64(targets[j]) == ignore:
+			bl[j] = 0
+			continue
+		case wBuf[j] != 0:
+			l = wBuf[j] * ((float64(b.M[j]) - float64(b.SY[j])) + float64(lg))
 		}
 		if c.losses != nil {
-			copy(c.losses[pos0:pos0+done], ls) // 0 where ignored, as they were
+			c.losses[pos0+j] = l
 		}
-	} else {
-		for j, lg := range logSum {
-			l := 0.0
-			switch {
-			case int64(targets[j]) == ignore:
-				bl[j] = 0
-				continue
-			case wBuf[j] != 0:
-				l = wBuf[j] * ((float64(b.M[j]) - float64(b.SY[j])) + float64(lg))
-			}
-			if c.losses != nil {
-				c.losses[pos0+j] = l
-			}
-			bl[j] = l
-			counted++
-		}
+		bl[j] = l
+		counted++
 	}
 	p.left += done - (counted - p.counted)
 	p.counted = counted

@@ -304,3 +304,53 @@ func TestFusedHandoff(t *testing.T) {
 		t.Errorf("loss %v, counted %d (fused) vs %v, %d (three passes)", res[0].Loss, res[0].Counted, res[1].Loss, res[1].Counted)
 	}
 }
+
+// TestFusedNarrowTargets: int32 and uint8 targets, widened for the fused
+// kernel, give bit for bit the loss, losses and gradient of int targets,
+// with ignored positions (uint8 with an ignore index of 255).
+func TestFusedNarrowTargets(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	shape := []int{2, 21, 300}
+	logits, targets, _ := maskedCase[float32](r, shape)
+	for i, y := range targets {
+		if y == DefaultIgnoreIndex {
+			targets[i] = 255
+		}
+	}
+	run := func(f func(grad []float32, o *Options[float32]) (Result, error)) ([]float32, []float64, float64) {
+		grad := make([]float32, len(logits))
+		losses := make([]float64, len(targets))
+		res, err := f(grad, &Options[float32]{Reduction: None, Losses: losses, Ignore: IgnoreIndex(255)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return grad, losses, res.Loss
+	}
+	wg, wl, wloss := run(func(g []float32, o *Options[float32]) (Result, error) {
+		return CrossEntropy(g, logits, shape, targets, o)
+	})
+	t32 := make([]int32, len(targets))
+	t8 := make([]uint8, len(targets))
+	for i, y := range targets {
+		t32[i], t8[i] = int32(y), uint8(y)
+	}
+	for name, f := range map[string]func([]float32, *Options[float32]) (Result, error){
+		"int32": func(g []float32, o *Options[float32]) (Result, error) { return CrossEntropy(g, logits, shape, t32, o) },
+		"uint8": func(g []float32, o *Options[float32]) (Result, error) { return CrossEntropy(g, logits, shape, t8, o) },
+	} {
+		g, l, loss := run(f)
+		if math.Float64bits(loss) != math.Float64bits(wloss) {
+			t.Errorf("%s: loss %v; int targets %v", name, loss, wloss)
+		}
+		for i := range g {
+			if math.Float32bits(g[i]) != math.Float32bits(wg[i]) {
+				t.Fatalf("%s: gradient[%d] %v; int targets %v", name, i, g[i], wg[i])
+			}
+		}
+		for i := range l {
+			if math.Float64bits(l[i]) != math.Float64bits(wl[i]) {
+				t.Fatalf("%s: losses[%d] %v; int targets %v", name, i, l[i], wl[i])
+			}
+		}
+	}
+}
