@@ -492,11 +492,7 @@ func (k *indexKind[T, I]) fusedBlock(c *softmaxCall[T], p *chunkResult, n, j0 in
 		if c.grad != nil {
 			d = as32(c.grad[base : base+span])
 		}
-		done := kernel.SoftmaxColsIndex32(d, as32(s), C, inner, L, t64, ignore, g, bl[:], b)
-		counted := 0
-		for _, y := range b.Y[:done] {
-			counted += int(uint32(^y) >> 31) // 1 where y ≥ 0
-		}
+		done, counted := kernel.SoftmaxColsIndex32(d, as32(s), C, inner, L, t64, ignore, g, bl[:], b)
 		if c.losses != nil {
 			copy(c.losses[pos0:pos0+done], bl[:done]) // 0 where ignored, as they were
 		}

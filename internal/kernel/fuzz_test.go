@@ -201,14 +201,14 @@ func FuzzSoftmaxCols32(f *testing.F) {
 			rd := make([]float32, len(s))
 			rdone := SoftmaxCols32(rd, s, C, stride, L, &ref)
 			rl := make([]float64, L)
-			colsLosses(rl, &ref, rdone)
+			rcounted := colsLosses(rl, &ref, rdone)
 			var idx ColsBlock32
 			id := make([]float32, len(s))
 			il := make([]float64, L)
-			idone := SoftmaxColsIndex32(id, s, C, stride, L, targets, -1, 0.75, il, &idx)
+			idone, icounted := SoftmaxColsIndex32(id, s, C, stride, L, targets, -1, 0.75, il, &idx)
 			restore()
-			if idone != rdone {
-				t.Fatalf("%s C=%d L=%d: SoftmaxColsIndex32 done = %d; SoftmaxCols32 %d", name, C, L, idone, rdone)
+			if idone != rdone || icounted != rcounted {
+				t.Fatalf("%s C=%d L=%d: SoftmaxColsIndex32 done, counted = %d, %d; SoftmaxCols32 %d, %d", name, C, L, idone, icounted, rdone, rcounted)
 			}
 			for j := range idone {
 				if idx.Y[j] != ref.Y[j] || idx.GW[j] != ref.GW[j] || math.Float64bits(il[j]) != math.Float64bits(rl[j]) {

@@ -293,11 +293,12 @@ func SoftmaxColsFwd32(s []float32, C, stride, L int, b *ColsBlock32) (done int) 
 //	Y[j], GW[j] = targets[j], gw   (−1 and 0 where targets[j] == ignore)
 //	done = SoftmaxCols32(d, s, C, stride, L, b)
 //	losses[j] = (M[j] − SY[j]) + log(Sum[j])   for j < done, 0 where ignored
+//	counted = the number of j < done not ignored
 //
 // in float64 from the float32 M, SY and Sum, the log that of Log32, bit
 // for bit. With d nil it is SoftmaxColsFwd32 with the same losses.
 // len(targets) and len(losses) are at least L.
-func SoftmaxColsIndex32(d, s []float32, C, stride, L int, targets []int64, ignore int64, gw float64, losses []float64, b *ColsBlock32) (done int) {
+func SoftmaxColsIndex32(d, s []float32, C, stride, L int, targets []int64, ignore int64, gw float64, losses []float64, b *ColsBlock32) (done, counted int) {
 	return softmaxColsIndex32(d, s, C, stride, L, targets, ignore, gw, losses, b)
 }
 

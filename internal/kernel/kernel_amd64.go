@@ -374,13 +374,13 @@ func softmaxColsFwd32(s []float32, C, stride, L int, b *ColsBlock32) int {
 	return softmaxColsFwd32AVX512(s, C, stride, L, &b.Y[0])
 }
 
-func softmaxColsIndex32(d, s []float32, C, stride, L int, targets []int64, ignore int64, gw float64, losses []float64, b *ColsBlock32) int {
+func softmaxColsIndex32(d, s []float32, C, stride, L int, targets []int64, ignore int64, gw float64, losses []float64, b *ColsBlock32) (done, counted int) {
 	if !useAVX512 {
 		return softmaxColsIndex32Generic(d, s, C, stride, L, targets, ignore, gw, losses, b)
 	}
 	checkColsBlock(s, C, stride, L)
 	if L <= 0 {
-		return 0
+		return 0, 0
 	}
 	_, _ = targets[L-1], losses[L-1]
 	if d == nil {

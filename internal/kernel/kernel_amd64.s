@@ -13717,9 +13717,9 @@ sc_bail:
 	VZEROUPPER
 	RET
 
-// func softmaxColsIdx32AVX512(d []float32, s []float32, C int, stride int, L int, t *int64, ignore int64, gw float64, losses *float64, b *int32) (done int)
-// Requires: AVX, AVX512F, MMX+, SSE2
-TEXT ·softmaxColsIdx32AVX512(SB), NOSPLIT, $0-120
+// func softmaxColsIdx32AVX512(d []float32, s []float32, C int, stride int, L int, t *int64, ignore int64, gw float64, losses *float64, b *int32) (done int, counted int)
+// Requires: AVX, AVX512F, MMX+, POPCNT, SSE2
+TEXT ·softmaxColsIdx32AVX512(SB), NOSPLIT, $0-128
 	MOVQ       d_base+0(FP), AX
 	MOVQ       s_base+24(FP), CX
 	MOVQ       C+48(FP), DX
@@ -13729,6 +13729,7 @@ TEXT ·softmaxColsIdx32AVX512(SB), NOSPLIT, $0-120
 	MOVQ       b+104(FP), DI
 	MOVQ       t+72(FP), R8
 	MOVQ       losses+96(FP), R9
+	MOVL       $0x00000000, 6400(DI)
 	VMOVUPS    k32_lo<>+0(SB), Z0
 	VMOVUPS    k32_log2e<>+0(SB), Z1
 	VMOVUPS    k32_magic16<>+0(SB), Z2
@@ -13964,6 +13965,9 @@ row7:
 
 rowdone8:
 	VPCMPD        $0x01, (DI)(R10*4), Z10, K1
+	KMOVW         K1, R11
+	POPCNTL       R11, R11
+	ADDL          R11, 6400(DI)
 	VMOVUPS       4096(DI)(R10*4), Z12
 	VCMPPS        $0x11, k32_ltiny<>+0(SB), Z12, K5
 	VMULPS        k32_lsubsc<>+0(SB), Z12, K5, Z12
@@ -14013,6 +14017,9 @@ rowdone8:
 	VMOVAPD.Z     Z12, K1, Z12
 	VMOVUPD       Z12, 64(R9)(R10*8)
 	VPCMPD        $0x01, 64(DI)(R10*4), Z10, K1
+	KMOVW         K1, R11
+	POPCNTL       R11, R11
+	ADDL          R11, 6400(DI)
 	VMOVUPS       4160(DI)(R10*4), Z12
 	VCMPPS        $0x11, k32_ltiny<>+0(SB), Z12, K5
 	VMULPS        k32_lsubsc<>+0(SB), Z12, K5, Z12
@@ -14201,6 +14208,9 @@ row15:
 
 rowdone16:
 	VPCMPD        $0x01, (DI)(R10*4), Z10, K1
+	KMOVW         K1, R11
+	POPCNTL       R11, R11
+	ADDL          R11, 6400(DI)
 	VMOVUPS       4096(DI)(R10*4), Z12
 	VCMPPS        $0x11, k32_ltiny<>+0(SB), Z12, K2
 	VMULPS        k32_lsubsc<>+0(SB), Z12, K2, Z12
@@ -14396,6 +14406,9 @@ row21:
 rowdone22:
 	VPCMPD        $0x01, (DI)(R10*4), Z10, K2
 	KANDW         K1, K2, K2
+	KMOVW         K2, AX
+	POPCNTL       AX, AX
+	ADDL          AX, 6400(DI)
 	VMOVUPS       4096(DI)(R10*4), Z0
 	VCMPPS        $0x11, k32_ltiny<>+0(SB), Z0, K3
 	VMULPS        k32_lsubsc<>+0(SB), Z0, K3, Z0
@@ -14450,13 +14463,15 @@ rowdone22:
 
 sc_out:
 sc_bail:
-	MOVQ R10, done+112(FP)
+	MOVQ    R10, done+112(FP)
+	MOVLQZX 6400(DI), AX
+	MOVQ    AX, counted+120(FP)
 	VZEROUPPER
 	RET
 
-// func softmaxColsIdxFwd32AVX512(s []float32, C int, stride int, L int, t *int64, ignore int64, losses *float64, b *int32) (done int)
-// Requires: AVX, AVX512F, MMX+
-TEXT ·softmaxColsIdxFwd32AVX512(SB), NOSPLIT, $0-88
+// func softmaxColsIdxFwd32AVX512(s []float32, C int, stride int, L int, t *int64, ignore int64, losses *float64, b *int32) (done int, counted int)
+// Requires: AVX, AVX512F, MMX+, POPCNT
+TEXT ·softmaxColsIdxFwd32AVX512(SB), NOSPLIT, $0-96
 	MOVQ       s_base+0(FP), AX
 	MOVQ       C+24(FP), CX
 	MOVQ       stride+32(FP), DX
@@ -14465,6 +14480,7 @@ TEXT ·softmaxColsIdxFwd32AVX512(SB), NOSPLIT, $0-88
 	MOVQ       b+72(FP), SI
 	MOVQ       t+48(FP), DI
 	MOVQ       losses+64(FP), R8
+	MOVL       $0x00000000, 6400(SI)
 	VMOVUPS    k32_lo<>+0(SB), Z0
 	VMOVUPS    k32_log2e<>+0(SB), Z1
 	VMOVUPS    k32_magic16<>+0(SB), Z2
@@ -14606,6 +14622,9 @@ rowdone6:
 	KORTESTW      K2, K2
 	JNZ           sc_bail
 	VPCMPD        $0x01, (SI)(R9*4), Z10, K1
+	KMOVW         K1, R10
+	POPCNTL       R10, R10
+	ADDL          R10, 6400(SI)
 	VMOVUPS       4096(SI)(R9*4), Z11
 	VCMPPS        $0x11, k32_ltiny<>+0(SB), Z11, K5
 	VMULPS        k32_lsubsc<>+0(SB), Z11, K5, Z11
@@ -14655,6 +14674,9 @@ rowdone6:
 	VMOVAPD.Z     Z11, K1, Z11
 	VMOVUPD       Z11, 64(R8)(R9*8)
 	VPCMPD        $0x01, 64(SI)(R9*4), Z10, K1
+	KMOVW         K1, R10
+	POPCNTL       R10, R10
+	ADDL          R10, 6400(SI)
 	VMOVUPS       4160(SI)(R9*4), Z11
 	VCMPPS        $0x11, k32_ltiny<>+0(SB), Z11, K5
 	VMULPS        k32_lsubsc<>+0(SB), Z11, K5, Z11
@@ -14789,6 +14811,9 @@ rowdone12:
 	KORTESTW      K3, K3
 	JNZ           sc_bail
 	VPCMPD        $0x01, (SI)(R9*4), Z10, K1
+	KMOVW         K1, R10
+	POPCNTL       R10, R10
+	ADDL          R10, 6400(SI)
 	VMOVUPS       4096(SI)(R9*4), Z11
 	VCMPPS        $0x11, k32_ltiny<>+0(SB), Z11, K2
 	VMULPS        k32_lsubsc<>+0(SB), Z11, K2, Z11
@@ -14929,6 +14954,9 @@ rowdone16:
 	JNZ           sc_bail
 	VPCMPD        $0x01, (SI)(R9*4), Z10, K2
 	KANDW         K1, K2, K2
+	KMOVW         K2, AX
+	POPCNTL       AX, AX
+	ADDL          AX, 6400(SI)
 	VMOVUPS       4096(SI)(R9*4), Z0
 	VCMPPS        $0x11, k32_ltiny<>+0(SB), Z0, K3
 	VMULPS        k32_lsubsc<>+0(SB), Z0, K3, Z0
@@ -14983,6 +15011,8 @@ rowdone16:
 
 sc_out:
 sc_bail:
-	MOVQ R9, done+80(FP)
+	MOVQ    R9, done+80(FP)
+	MOVLQZX 6400(SI), AX
+	MOVQ    AX, counted+88(FP)
 	VZEROUPPER
 	RET

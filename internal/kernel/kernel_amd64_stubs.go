@@ -307,9 +307,9 @@ func softmaxColsFwd32AVX512(s []float32, C int, stride int, L int, b *int32) (do
 // softmaxColsIdx32AVX512 is softmaxColsIdx32 for AVX512.
 //
 //go:noescape
-func softmaxColsIdx32AVX512(d []float32, s []float32, C int, stride int, L int, t *int64, ignore int64, gw float64, losses *float64, b *int32) (done int)
+func softmaxColsIdx32AVX512(d []float32, s []float32, C int, stride int, L int, t *int64, ignore int64, gw float64, losses *float64, b *int32) (done int, counted int)
 
 // softmaxColsIdxFwd32AVX512 is softmaxColsIdxFwd32 for AVX512.
 //
 //go:noescape
-func softmaxColsIdxFwd32AVX512(s []float32, C int, stride int, L int, t *int64, ignore int64, losses *float64, b *int32) (done int)
+func softmaxColsIdxFwd32AVX512(s []float32, C int, stride int, L int, t *int64, ignore int64, losses *float64, b *int32) (done int, counted int)

@@ -404,7 +404,7 @@ func softmaxCols32Generic(d, s []float32, C, stride, L int, b *ColsBlock32) (don
 	return L
 }
 
-func softmaxColsIndex32Generic(d, s []float32, C, stride, L int, targets []int64, ignore int64, gw float64, losses []float64, b *ColsBlock32) (done int) {
+func softmaxColsIndex32Generic(d, s []float32, C, stride, L int, targets []int64, ignore int64, gw float64, losses []float64, b *ColsBlock32) (done, counted int) {
 	for j, t := range targets[:L] {
 		if t == ignore {
 			b.Y[j], b.GW[j] = -1, 0
@@ -417,19 +417,20 @@ func softmaxColsIndex32Generic(d, s []float32, C, stride, L int, targets []int64
 	} else {
 		done = softmaxCols32Generic(d, s, C, stride, L, b)
 	}
-	colsLosses(losses, b, done)
-	return done
+	return done, colsLosses(losses, b, done)
 }
 
 // colsLosses writes the losses of SoftmaxColsIndex32 for the first done
-// positions of b.
-func colsLosses(losses []float64, b *ColsBlock32, done int) {
+// positions of b and returns the number of them with a target.
+func colsLosses(losses []float64, b *ColsBlock32, done int) (counted int) {
 	var logSum [ColsMaxL]float32
 	log32(logSum[:done], b.Sum[:done])
 	for j := range done {
 		losses[j] = 0
 		if b.Y[j] >= 0 {
 			losses[j] = (float64(b.M[j]) - float64(b.SY[j])) + float64(logSum[j])
+			counted++
 		}
 	}
+	return counted
 }

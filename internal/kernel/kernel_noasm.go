@@ -67,7 +67,7 @@ func softmaxColsFwd32(s []float32, C, stride, L int, b *ColsBlock32) int {
 	return softmaxColsFwd32Generic(s, C, stride, L, b)
 }
 
-func softmaxColsIndex32(d, s []float32, C, stride, L int, targets []int64, ignore int64, gw float64, losses []float64, b *ColsBlock32) int {
+func softmaxColsIndex32(d, s []float32, C, stride, L int, targets []int64, ignore int64, gw float64, losses []float64, b *ColsBlock32) (done, counted int) {
 	return softmaxColsIndex32Generic(d, s, C, stride, L, targets, ignore, gw, losses, b)
 }
 

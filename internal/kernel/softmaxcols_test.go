@@ -256,9 +256,11 @@ func TestSoftmaxColsIndex32(t *testing.T) {
 					wl := make([]float64, L)
 					logSum := make([]float32, wdone)
 					Log32(logSum, w.Sum[:wdone])
+					wcounted := 0
 					for j := range wdone {
 						if w.Y[j] >= 0 {
 							wl[j] = (float64(w.M[j]) - float64(w.SY[j])) + float64(logSum[j])
+							wcounted++
 						}
 					}
 					var got ColsBlock32
@@ -270,9 +272,9 @@ func TestSoftmaxColsIndex32(t *testing.T) {
 					if grad {
 						src = gd // in place
 					}
-					done := SoftmaxColsIndex32(gd, src, C, stride, L, targets, ignore, gw, gl, &got)
-					if done != wdone {
-						t.Fatalf("%s C=%d L=%d grad %v: done = %d; want %d", g.name, C, L, grad, done, wdone)
+					done, counted := SoftmaxColsIndex32(gd, src, C, stride, L, targets, ignore, gw, gl, &got)
+					if done != wdone || counted != wcounted {
+						t.Fatalf("%s C=%d L=%d grad %v: done, counted = %d, %d; want %d, %d", g.name, C, L, grad, done, counted, wdone, wcounted)
 					}
 					for j := range L {
 						switch {

@@ -17,6 +17,7 @@ const (
 	cbSum = 4096
 	cbSY  = 5120
 	cbAux = 6144 // [2·colsU·16]float32: a and the targets' elements
+	cbCnt = 6400 // uint32, in aux's unused part: the positions counted so far
 	cbTmp = 6656 // [64·16·colsU]float32
 
 	colsU = 2
@@ -56,14 +57,15 @@ const (
 // targets (Y = −1 and GW = 0 where the target is the ignore index, else
 // Y = the target and GW = gw), and after pass 2 writes the positions'
 // losses (M − SY) + log(S) in float64 (0 where ignored), with the log of
-// the log kernel: the per-position loops the Go code would otherwise run.
+// the log kernel, and counts the positions not ignored: the per-position
+// loops the Go code would otherwise run.
 func (g *gen) softmaxCols(grad, idx bool) {
 	name, sig := "softmaxCols", "(d, s []T, C, stride, L int, b *int32) (done int)"
 	switch {
 	case idx && grad:
-		name, sig = "softmaxColsIdx", "(d, s []T, C, stride, L int, t *int64, ignore int64, gw float64, losses *float64, b *int32) (done int)"
+		name, sig = "softmaxColsIdx", "(d, s []T, C, stride, L int, t *int64, ignore int64, gw float64, losses *float64, b *int32) (done, counted int)"
 	case idx:
-		name, sig = "softmaxColsIdxFwd", "(s []T, C, stride, L int, t *int64, ignore int64, losses *float64, b *int32) (done int)"
+		name, sig = "softmaxColsIdxFwd", "(s []T, C, stride, L int, t *int64, ignore int64, losses *float64, b *int32) (done, counted int)"
 	case !grad:
 		name, sig = "softmaxColsFwd", "(s []T, C, stride, L int, b *int32) (done int)"
 	}
@@ -81,6 +83,7 @@ func (g *gen) softmaxCols(grad, idx bool) {
 	if idx {
 		pt = Load(Param("t"), GP64())
 		pl = Load(Param("losses"), GP64())
+		MOVL(U32(0), Mem{Base: pb, Disp: cbCnt})
 	}
 	g.hoistExp(true)
 	g.hoist("neginf")
@@ -313,6 +316,11 @@ func (g *gen) softmaxCols(grad, idx bool) {
 	Label(out)
 	Label(bail)
 	Store(j, ReturnIndex(0))
+	if idx {
+		n := GP64()
+		MOVLQZX(Mem{Base: pb, Disp: cbCnt}, n)
+		Store(n, ReturnIndex(1))
+	}
 	g.end()
 }
 
@@ -407,8 +415,12 @@ func halfMask(m Op, h int) reg.Register {
 // colsLoss writes the losses of vector i of a step (see softmaxCols) to
 // the float64 array at pl: (M − SY) + log(Sum), the log as the log kernel
 // takes it, and 0 where has is clear; mask, if set, limits the lanes
-// written.
+// written. It adds has's lanes to the count at cbCnt.
 func (g *gen) colsLoss(i int, mask Op, has reg.Register, pb, pl, j reg.Register) {
+	n := GP32()
+	KMOVW(has, n)
+	POPCNTL(n, n)
+	ADDL(n, Mem{Base: pb, Disp: cbCnt})
 	const ltOQ = 0x11
 	x := ZMM()
 	g.mov(Mem{Base: pb, Index: j, Scale: 4, Disp: cbSum + 64*i}, x)
