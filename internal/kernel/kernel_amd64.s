@@ -13015,14 +13015,14 @@ rowdone4:
 	VPXORD     Z18, Z18, Z18
 	LEAQ       6656(DI), R10
 	MOVQ       DX, R11
-	LEAQ       128(CX)(R8*4), R12
+	LEAQ       128(CX)(R8*4), R9
 
 row5:
 	TESTQ        R11, R11
 	JZ           rowdone6
-	PREFETCHT0   (R12)
-	PREFETCHT0   64(R12)
-	ADDQ         BX, R12
+	PREFETCHT0   (R9)
+	PREFETCHT0   64(R9)
+	ADDQ         BX, R9
 	VMOVUPS      (R10), Z12
 	VSUBPS       3072(DI)(R8*4), Z12, Z12
 	VMOVUPS      64(R10), Z13
@@ -13124,15 +13124,15 @@ rowdone6:
 	VCVTPD2PS     Z12, Y12
 	VINSERTF64X4  $0x01, Y12, Z19, Z12
 	VMOVUPS       Z12, 6336(DI)
-	VPBROADCASTD  DX, Z12
+	VMOVUPS       Z10, Z12
+	LEAQ          (CX)(R8*4), R9
+	LEAQ          6656(DI), R10
 	MOVQ          DX, R11
 
 row7:
 	TESTQ    R11, R11
 	JZ       rowdone8
-	SUBQ     BX, R9
-	SUBQ     $0x00000080, R10
-	VPSUBD   Z11, Z12, Z12
+	VPADDD   Z11, Z12, Z12
 	VMOVUPS  (R10), Z13
 	VMULPS   6144(DI), Z13, Z13
 	VPCMPEQD (DI)(R8*4), Z12, K2
@@ -13143,6 +13143,8 @@ row7:
 	VPCMPEQD 64(DI)(R8*4), Z12, K2
 	VMOVUPS  6336(DI), K2, Z13
 	VMOVUPS  Z13, 64(R9)(AX*1)
+	ADDQ     BX, R9
+	ADDQ     $0x00000080, R10
 	DECQ     R11
 	JMP      row7
 
@@ -13187,13 +13189,13 @@ rowdone12:
 	VPXORD     Z23, Z23, Z23
 	LEAQ       6656(DI), R10
 	MOVQ       DX, R11
-	LEAQ       64(CX)(R8*4), R12
+	LEAQ       64(CX)(R8*4), R9
 
 row13:
 	TESTQ        R11, R11
 	JZ           rowdone14
-	PREFETCHT0   (R12)
-	ADDQ         BX, R12
+	PREFETCHT0   (R9)
+	ADDQ         BX, R9
 	VMOVUPS      (R10), Z12
 	VSUBPS       3072(DI)(R8*4), Z12, Z12
 	VMAXPS       Z12, Z0, Z12
@@ -13248,20 +13250,22 @@ rowdone14:
 	VCVTPD2PS     Z12, Y12
 	VINSERTF64X4  $0x01, Y12, Z19, Z12
 	VMOVUPS       Z12, 6272(DI)
-	VPBROADCASTD  DX, Z12
+	VMOVUPS       Z10, Z12
+	LEAQ          (CX)(R8*4), R9
+	LEAQ          6656(DI), R10
 	MOVQ          DX, R11
 
 row15:
 	TESTQ    R11, R11
 	JZ       rowdone16
-	SUBQ     BX, R9
-	SUBQ     $0x00000040, R10
-	VPSUBD   Z11, Z12, Z12
+	VPADDD   Z11, Z12, Z12
 	VMOVUPS  (R10), Z13
 	VMULPS   6144(DI), Z13, Z13
 	VPCMPEQD (DI)(R8*4), Z12, K1
 	VMOVUPS  6272(DI), K1, Z13
 	VMOVUPS  Z13, (R9)(AX*1)
+	ADDQ     BX, R9
+	ADDQ     $0x00000040, R10
 	DECQ     R11
 	JMP      row15
 
@@ -13308,13 +13312,13 @@ rowdone18:
 	VPXORD     Z26, Z26, Z26
 	LEAQ       6656(DI), R10
 	MOVQ       DX, R11
-	LEAQ       64(CX)(R8*4), CX
+	LEAQ       64(CX)(R8*4), R9
 
 row19:
 	TESTQ        R11, R11
 	JZ           rowdone20
-	PREFETCHT0   (CX)
-	ADDQ         BX, CX
+	PREFETCHT0   (R9)
+	ADDQ         BX, R9
 	VMOVUPS      (R10), Z9
 	VSUBPS       3072(DI)(R8*4), Z9, Z9
 	VMAXPS       Z9, Z0, Z9
@@ -13371,20 +13375,22 @@ rowdone20:
 	VCVTPD2PS     Z0, Y0
 	VINSERTF64X4  $0x01, Y0, Z19, Z0
 	VMOVUPS       Z0, 6272(DI)
-	VPBROADCASTD  DX, Z0
+	VMOVUPS       Z10, Z0
+	LEAQ          (CX)(R8*4), R9
+	LEAQ          6656(DI), R10
 	MOVQ          DX, R11
 
 row21:
 	TESTQ    R11, R11
 	JZ       rowdone22
-	SUBQ     BX, R9
-	SUBQ     $0x00000040, R10
-	VPSUBD   Z11, Z0, Z0
+	VPADDD   Z11, Z0, Z0
 	VMOVUPS  (R10), Z1
 	VMULPS   6144(DI), Z1, Z1
 	VPCMPEQD (DI)(R8*4), Z0, K2
 	VMOVUPS  6272(DI), K2, Z1
 	VMOVUPS  Z1, K1, (R9)(AX*1)
+	ADDQ     BX, R9
+	ADDQ     $0x00000040, R10
 	DECQ     R11
 	JMP      row21
 
@@ -13832,14 +13838,14 @@ rowdone4:
 	VPXORD     Z19, Z19, Z19
 	LEAQ       6656(DI), R12
 	MOVQ       DX, R13
-	LEAQ       128(CX)(R10*4), R14
+	LEAQ       128(CX)(R10*4), R11
 
 row5:
 	TESTQ        R13, R13
 	JZ           rowdone6
-	PREFETCHT0   (R14)
-	PREFETCHT0   64(R14)
-	ADDQ         BX, R14
+	PREFETCHT0   (R11)
+	PREFETCHT0   64(R11)
+	ADDQ         BX, R11
 	VMOVUPS      (R12), Z12
 	VSUBPS       3072(DI)(R10*4), Z12, Z12
 	VMOVUPS      64(R12), Z13
@@ -13941,15 +13947,15 @@ rowdone6:
 	VCVTPD2PS     Z12, Y12
 	VINSERTF64X4  $0x01, Y12, Z15, Z12
 	VMOVUPS       Z12, 6336(DI)
-	VPBROADCASTD  DX, Z12
+	VMOVUPS       Z10, Z12
+	LEAQ          (CX)(R10*4), R11
+	LEAQ          6656(DI), R12
 	MOVQ          DX, R13
 
 row7:
 	TESTQ    R13, R13
 	JZ       rowdone8
-	SUBQ     BX, R11
-	SUBQ     $0x00000080, R12
-	VPSUBD   Z11, Z12, Z12
+	VPADDD   Z11, Z12, Z12
 	VMOVUPS  (R12), Z13
 	VMULPS   6144(DI), Z13, Z13
 	VPCMPEQD (DI)(R10*4), Z12, K1
@@ -13960,6 +13966,8 @@ row7:
 	VPCMPEQD 64(DI)(R10*4), Z12, K1
 	VMOVUPS  6336(DI), K1, Z13
 	VMOVUPS  Z13, 64(R11)(AX*1)
+	ADDQ     BX, R11
+	ADDQ     $0x00000080, R12
 	DECQ     R13
 	JMP      row7
 
@@ -14128,13 +14136,13 @@ rowdone12:
 	VPXORD     Z23, Z23, Z23
 	LEAQ       6656(DI), R12
 	MOVQ       DX, R13
-	LEAQ       64(CX)(R10*4), R14
+	LEAQ       64(CX)(R10*4), R11
 
 row13:
 	TESTQ        R13, R13
 	JZ           rowdone14
-	PREFETCHT0   (R14)
-	ADDQ         BX, R14
+	PREFETCHT0   (R11)
+	ADDQ         BX, R11
 	VMOVUPS      (R12), Z12
 	VSUBPS       3072(DI)(R10*4), Z12, Z12
 	VMAXPS       Z12, Z0, Z12
@@ -14189,20 +14197,22 @@ rowdone14:
 	VCVTPD2PS     Z12, Y12
 	VINSERTF64X4  $0x01, Y12, Z15, Z12
 	VMOVUPS       Z12, 6272(DI)
-	VPBROADCASTD  DX, Z12
+	VMOVUPS       Z10, Z12
+	LEAQ          (CX)(R10*4), R11
+	LEAQ          6656(DI), R12
 	MOVQ          DX, R13
 
 row15:
 	TESTQ    R13, R13
 	JZ       rowdone16
-	SUBQ     BX, R11
-	SUBQ     $0x00000040, R12
-	VPSUBD   Z11, Z12, Z12
+	VPADDD   Z11, Z12, Z12
 	VMOVUPS  (R12), Z13
 	VMULPS   6144(DI), Z13, Z13
 	VPCMPEQD (DI)(R10*4), Z12, K1
 	VMOVUPS  6272(DI), K1, Z13
 	VMOVUPS  Z13, (R11)(AX*1)
+	ADDQ     BX, R11
+	ADDQ     $0x00000040, R12
 	DECQ     R13
 	JMP      row15
 
@@ -14323,13 +14333,13 @@ rowdone18:
 	VPXORD     Z26, Z26, Z26
 	LEAQ       6656(DI), R11
 	MOVQ       DX, R12
-	LEAQ       64(CX)(R10*4), CX
+	LEAQ       64(CX)(R10*4), R8
 
 row19:
 	TESTQ        R12, R12
 	JZ           rowdone20
-	PREFETCHT0   (CX)
-	ADDQ         BX, CX
+	PREFETCHT0   (R8)
+	ADDQ         BX, R8
 	VMOVUPS      (R11), Z9
 	VSUBPS       3072(DI)(R10*4), Z9, Z9
 	VMAXPS       Z9, Z0, Z9
@@ -14386,20 +14396,22 @@ rowdone20:
 	VCVTPD2PS     Z0, Y0
 	VINSERTF64X4  $0x01, Y0, Z15, Z0
 	VMOVUPS       Z0, 6272(DI)
-	VPBROADCASTD  DX, Z0
+	VMOVUPS       Z10, Z0
+	LEAQ          (CX)(R10*4), R8
+	LEAQ          6656(DI), R11
 	MOVQ          DX, R12
 
 row21:
 	TESTQ    R12, R12
 	JZ       rowdone22
-	SUBQ     BX, R8
-	SUBQ     $0x00000040, R11
-	VPSUBD   Z11, Z0, Z0
+	VPADDD   Z11, Z0, Z0
 	VMOVUPS  (R11), Z1
 	VMULPS   6144(DI), Z1, Z1
 	VPCMPEQD (DI)(R10*4), Z0, K2
 	VMOVUPS  6272(DI), K2, Z1
 	VMOVUPS  Z1, K1, (R8)(AX*1)
+	ADDQ     BX, R8
+	ADDQ     $0x00000040, R11
 	DECQ     R12
 	JMP      row21
 
