@@ -308,3 +308,11 @@ func SoftmaxColsIndex32(d, s []float32, C, stride, L int, targets []int64, ignor
 // three passes MaxCols32, ExpSumCols32 and ScaleCols32 (or
 // MaxSumExpCols32) are faster.
 func HasSoftmaxCols() bool { return hasSoftmaxCols() }
+
+// ScanIndex64 checks int64 class indices for C classes with an ignore
+// index outside [0, C): it returns the number of targets outside [0, C)
+// (all of them ignore) and bad = −1, or the position of the first target
+// that is neither a class nor ignore as bad (outside is then of no use).
+func ScanIndex64(targets []int64, C int, ignore int64) (outside, bad int) {
+	return scanIndex64(targets, uint64(C), ignore)
+}

@@ -402,3 +402,15 @@ func checkColsBlock(x []float32, C, stride, L int) {
 }
 
 func hasSoftmaxCols() bool { return useAVX512 }
+
+func scanIndex64(targets []int64, C uint64, ignore int64) (outside, bad int) {
+	if !useAVX512 {
+		return scanIndex64Generic(targets, C, ignore)
+	}
+	outside, from := scanIndex64AVX512(targets, C, ignore)
+	if from < 0 {
+		return outside, -1
+	}
+	_, bad = scanIndex64Generic(targets[from:], C, ignore)
+	return outside, from + bad
+}

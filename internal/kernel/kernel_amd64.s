@@ -15028,3 +15028,108 @@ sc_bail:
 	MOVQ    AX, counted+88(FP)
 	VZEROUPPER
 	RET
+
+// func scanIndex64AVX512(t []int64, C uint64, ignore int64) (outside int, from int)
+// Requires: AVX, AVX512F, POPCNT
+TEXT ·scanIndex64AVX512(SB), NOSPLIT, $0-56
+	MOVQ         t_base+0(FP), AX
+	MOVQ         t_len+8(FP), CX
+	MOVQ         AX, DX
+	MOVQ         C+24(FP), BX
+	VPBROADCASTQ BX, Z0
+	MOVQ         ignore+32(FP), BX
+	VPBROADCASTQ BX, Z1
+	XORQ         BX, BX
+
+loop2:
+	CMPQ      CX, $0x00000020
+	JL        next3
+	KXORW     K1, K1, K1
+	VMOVDQU64 (AX), Z2
+	VPCMPUQ   $0x05, Z0, Z2, K2
+	VPCMPEQQ  Z1, Z2, K3
+	KANDNW    K2, K3, K3
+	KORW      K3, K1, K1
+	KMOVW     K2, SI
+	POPCNTL   SI, SI
+	ADDQ      SI, BX
+	VMOVDQU64 64(AX), Z2
+	VPCMPUQ   $0x05, Z0, Z2, K2
+	VPCMPEQQ  Z1, Z2, K3
+	KANDNW    K2, K3, K3
+	KORW      K3, K1, K1
+	KMOVW     K2, SI
+	POPCNTL   SI, SI
+	ADDQ      SI, BX
+	VMOVDQU64 128(AX), Z2
+	VPCMPUQ   $0x05, Z0, Z2, K2
+	VPCMPEQQ  Z1, Z2, K3
+	KANDNW    K2, K3, K3
+	KORW      K3, K1, K1
+	KMOVW     K2, SI
+	POPCNTL   SI, SI
+	ADDQ      SI, BX
+	VMOVDQU64 192(AX), Z2
+	VPCMPUQ   $0x05, Z0, Z2, K2
+	VPCMPEQQ  Z1, Z2, K3
+	KANDNW    K2, K3, K3
+	KORW      K3, K1, K1
+	KMOVW     K2, SI
+	POPCNTL   SI, SI
+	ADDQ      SI, BX
+	KORTESTW  K1, K1
+	JNZ       scan_bad1
+	ADDQ      $0x00000100, AX
+	SUBQ      $0x00000020, CX
+	JMP       loop2
+
+next3:
+loop4:
+	CMPQ      CX, $0x00000008
+	JL        next5
+	KXORW     K4, K4, K4
+	VMOVDQU64 (AX), Z2
+	VPCMPUQ   $0x05, Z0, Z2, K1
+	VPCMPEQQ  Z1, Z2, K2
+	KANDNW    K1, K2, K2
+	KORW      K2, K4, K4
+	KMOVW     K1, SI
+	POPCNTL   SI, SI
+	ADDQ      SI, BX
+	KORTESTW  K4, K4
+	JNZ       scan_bad1
+	ADDQ      $0x00000040, AX
+	SUBQ      $0x00000008, CX
+	JMP       loop4
+
+next5:
+	TESTQ       CX, CX
+	JZ          done6
+	LEAQ        ktailmask<>+0(SB), SI
+	KMOVW       (SI)(CX*2), K1
+	KXORW       K5, K5, K5
+	VMOVDQU64.Z (AX), K1, Z2
+	VPCMPUQ     $0x05, Z0, Z2, K1, K1
+	VPCMPEQQ    Z1, Z2, K2
+	KANDNW      K1, K2, K2
+	KORW        K2, K5, K5
+	KMOVW       K1, CX
+	POPCNTL     CX, CX
+	ADDQ        CX, BX
+	KORTESTW    K5, K5
+	JNZ         scan_bad1
+
+done6:
+	MOVQ BX, outside+40(FP)
+	MOVQ $-1, AX
+	MOVQ AX, from+48(FP)
+	VZEROUPPER
+	RET
+
+scan_bad1:
+	SUBQ DX, AX
+	SHRQ $0x03, AX
+	MOVQ BX, outside+40(FP)
+	MOVQ AX, from+48(FP)
+	VZEROUPPER
+	RET

@@ -313,3 +313,8 @@ func softmaxColsIdx32AVX512(d []float32, s []float32, C int, stride int, L int, 
 //
 //go:noescape
 func softmaxColsIdxFwd32AVX512(s []float32, C int, stride int, L int, t *int64, ignore int64, losses *float64, b *int32) (done int, counted int)
+
+// scanIndex64AVX512 is scanIndex64 for AVX512.
+//
+//go:noescape
+func scanIndex64AVX512(t []int64, C uint64, ignore int64) (outside int, from int)

@@ -434,3 +434,15 @@ func colsLosses(losses []float64, b *ColsBlock32, done int) (counted int) {
 	}
 	return counted
 }
+
+func scanIndex64Generic(targets []int64, C uint64, ignore int64) (outside, bad int) {
+	for pos, y := range targets {
+		if uint64(y) >= C {
+			if y != ignore {
+				return outside, pos
+			}
+			outside++
+		}
+	}
+	return outside, -1
+}

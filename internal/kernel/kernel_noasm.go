@@ -72,3 +72,7 @@ func softmaxColsIndex32(d, s []float32, C, stride, L int, targets []int64, ignor
 }
 
 func hasSoftmaxCols() bool { return false }
+
+func scanIndex64(targets []int64, C uint64, ignore int64) (outside, bad int) {
+	return scanIndex64Generic(targets, C, ignore)
+}

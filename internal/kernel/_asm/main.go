@@ -38,6 +38,7 @@ func main() {
 	avx512(false).softmaxCols(false, false)
 	avx512(false).softmaxCols(true, true)
 	avx512(false).softmaxCols(false, true)
+	avx512(true).scanIndex()
 	Generate()
 }
 
