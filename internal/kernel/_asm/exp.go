@@ -88,6 +88,7 @@ func init() {
 	f("t2", q[0], 0)
 	f("t3", q[1], 0)
 	f("one", 1, 1)
+	f("zero", 0, 0)
 	for i, c := range fitExp(6) {
 		consts[fmt.Sprintf("p%d", i)] = fconst{f32: c}
 	}

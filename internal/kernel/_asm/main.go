@@ -125,9 +125,13 @@ func (g *gen) fnma231(a, b, c Op) {
 }
 
 // zero clears v (VPXORD: VXORPS on zmm would need AVX512DQ).
+//
+// On AVX-512 it loads a zero vector: avo counts the EVEX VPXORD v, v, v as
+// a read of v, which would keep v live from the function's start and take
+// a register for the whole function.
 func (g *gen) zero(v Op) {
 	if g.z {
-		VPXORD(v, v, v)
+		g.mov(g.constMem("zero"), v)
 		return
 	}
 	g.pick(VXORPS, VXORPD)(v, v, v)
