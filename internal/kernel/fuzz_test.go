@@ -121,12 +121,14 @@ func FuzzLog32(f *testing.F) {
 
 // FuzzSoftmaxCols32 holds every implementation of SoftmaxCols32 to the
 // portable code on blocks of arbitrary bit patterns: the same stopping
-// point (up to the assembly's steps of 32 positions), the same max and
-// target logit, sums and gradients within rounding, and nothing written
-// from the stopping point on.
+// point (up to the assembly's steps of 32 positions, or 256 in its wide
+// steps, which a length byte ≥ 0xf0 asks for: 256 positions with rows
+// 4 KiB apart), the same max and target logit, sums and gradients within
+// rounding, and nothing written from the stopping point on.
 func FuzzSoftmaxCols32(f *testing.F) {
 	f.Add([]byte{20, 40, 3, 1, 2, 3, 0, 0, 0x80, 0x3f, 0, 0, 0x80, 0xff, 0, 0, 0xc0, 0x7f})
 	f.Add(append([]byte{5, 33, 0}, make([]byte, 4*5*33)...))
+	f.Add([]byte{20, 0xf0, 0, 3, 1, 2, 3, 0, 0, 0x80, 0x3f, 0, 0, 0x80, 0xff, 0, 0, 0xc0, 0x7f}) // a wide step
 	f.Fuzz(func(t *testing.T, b []byte) {
 		next := func() byte {
 			if len(b) == 0 {
@@ -136,8 +138,16 @@ func FuzzSoftmaxCols32(f *testing.F) {
 			b = b[1:]
 			return v
 		}
-		C, L := 1+int(next())%ColsMaxC, 1+int(next())%70
+		C, lb := 1+int(next())%ColsMaxC, next()
+		L := 1 + int(lb)%70
 		stride := L + int(next())%20
+		step := 31
+		if lb >= 0xf0 {
+			L, stride = ColsMaxL, 1024
+			if C <= 32 {
+				step = 255
+			}
+		}
 		var in ColsBlock32
 		for j := range L {
 			in.Y[j] = int32(next())%int32(C+1) - 1
@@ -163,7 +173,7 @@ func FuzzSoftmaxCols32(f *testing.F) {
 			}
 			done := SoftmaxCols32(d, s, C, stride, L, &got)
 			restore()
-			if done > wdone || done < wdone&^31 && wdone < L || wdone == L && done != L {
+			if done > wdone || done < wdone&^step && wdone < L || wdone == L && done != L {
 				t.Fatalf("%s C=%d L=%d: done = %d; the portable code did %d", name, C, L, done, wdone)
 			}
 			rtol := 1e-5 + float64(C)*0x1p-23

@@ -244,11 +244,11 @@ const (
 // ColsBlock32 holds the per-position inputs and outputs of SoftmaxCols32
 // and its scratch, in one place (the assembly reads them at fixed offsets).
 type ColsBlock32 struct {
-	Y          [ColsMaxL]int32            // in: the target class, or −1 for none
-	GW         [ColsMaxL]float64          // in: the target's weight times the upstream gradient
-	M, Sum, SY [ColsMaxL]float32          // out: max, sum of exponentials, target logit
-	aux        [128]float32               // the assembly's scale and target elements of a step
-	tmp        [ColsMaxC * 16 * 2]float32 // a step's rows: 2 vectors of positions per class
+	Y          [ColsMaxL]int32       // in: the target class, or −1 for none
+	GW         [ColsMaxL]float64     // in: the target's weight times the upstream gradient
+	M, Sum, SY [ColsMaxL]float32     // out: max, sum of exponentials, target logit
+	aux        [528]float32          // the assembly's scales and target elements of a step, and a count
+	tmp        [32 * 16 * 16]float32 // a step's rows: 16 vectors of positions for up to 32 classes, or 2 for 64
 }
 
 // SoftmaxCols32 writes the whole gradient of L ≤ ColsMaxL index-target
@@ -270,8 +270,10 @@ type ColsBlock32 struct {
 //	return L
 //
 // It returns the number of leading positions done: it may stop up to 31
-// positions before a position that stops it (it takes them 32 at a time), and
-// it leaves the columns from there on untouched, d included. d may be s
+// positions before a position that stops it (it takes them 32 at a time),
+// or up to 255 where the rows are a multiple of 4 KiB apart and C ≤ 32
+// (there it takes 256 at a time while it can), and it leaves the columns
+// from there on untouched, d included. d may be s
 // itself. A position with Y[j] = −1 and GW[j] = 0 (an ignored one) gets a
 // zero gradient.
 //
@@ -282,6 +284,7 @@ func SoftmaxCols32(d, s []float32, C, stride, L int, b *ColsBlock32) (done int) 
 
 // SoftmaxColsFwd32 is SoftmaxCols32 for the loss alone: it sets M, Sum and
 // SY for the positions it does (b.GW is not read) and writes nothing else.
+// It takes 32 positions at a time whatever the stride.
 func SoftmaxColsFwd32(s []float32, C, stride, L int, b *ColsBlock32) (done int) {
 	return softmaxColsFwd32(s, C, stride, L, b)
 }

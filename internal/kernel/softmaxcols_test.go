@@ -21,7 +21,7 @@ func TestColsBlockLayout(t *testing.T) {
 		{"Sum", unsafe.Offsetof(b.Sum), 4096},
 		{"SY", unsafe.Offsetof(b.SY), 5120},
 		{"aux", unsafe.Offsetof(b.aux), 6144},
-		{"tmp", unsafe.Offsetof(b.tmp), 6656},
+		{"tmp", unsafe.Offsetof(b.tmp), 8256},
 	} {
 		if f.got != f.want {
 			t.Errorf("offset of %s = %d; the assembly reads it at %d", f.name, f.got, f.want)
@@ -70,7 +70,9 @@ func softmaxColsCase(r *rand.Rand, C int, b *ColsBlock32) {
 }
 
 func TestSoftmaxCols32(t *testing.T) {
-	shapes := [][3]int{{21, 256, 16384}, {21, 256, 256}, {1, 17, 17}, {2, 40, 40}, {5, 1, 3}, {64, 33, 100}, {21, 15, 16}, {3, 16, 16}, {7, 0, 5}}
+	// Wide steps: {21, 256, 16384}, {32, 256, 1024}, {1, 256, 4096}; not
+	// {33, 256, 1024} (C > 32) nor {21, 256, 256} (stride).
+	shapes := [][3]int{{21, 256, 16384}, {32, 256, 1024}, {1, 256, 4096}, {33, 256, 1024}, {21, 256, 256}, {1, 17, 17}, {2, 40, 40}, {5, 1, 3}, {64, 33, 100}, {21, 15, 16}, {3, 16, 16}, {7, 0, 5}}
 	forEachImpl(t, func(t *testing.T) {
 		exact := HasSoftmaxCols() || !useAsm()
 		for _, g := range rowGens {
@@ -161,57 +163,62 @@ func hasNegInf(sy []float32, y []int32) bool {
 }
 
 // TestSoftmaxCols32Stops puts a NaN, a +Inf, a column of −Inf or a −Inf
-// target logit at position j: the kernel must stop at or up to a vector
-// before j, with the positions before it done and the rest of d untouched.
+// target logit at position j: the kernel must stop at j or before it, at
+// the start of its step (32 positions, or 256 for the gradient's wide
+// steps), with the positions before it done and the rest of d untouched.
 func TestSoftmaxCols32Stops(t *testing.T) {
-	const C, L, stride = 7, 50, 64
 	forEachImpl(t, func(t *testing.T) {
-		for _, bad := range []string{"nan", "+inf", "-inf column", "-inf target"} {
-			for _, j := range []int{0, 1, 15, 16, 17, 33, 49} {
-				r := rand.New(rand.NewPCG(uint64(j), 9))
-				s := block32(rowGens[0], C, L, stride, uint64(j))
-				var b ColsBlock32
-				softmaxColsCase(r, C, &b)
-				switch bad {
-				case "nan":
-					s[3*stride+j] = float32(math.NaN())
-				case "+inf":
-					s[5*stride+j] = float32(math.Inf(1))
-				case "-inf column":
-					for c := range C {
-						s[c*stride+j] = float32(math.Inf(-1))
-					}
-				default:
-					b.Y[j] = 2
-					s[2*stride+j] = float32(math.Inf(-1))
+		t.Run("narrow", func(t *testing.T) { softmaxCols32Stops(t, 7, 50, 64, []int{0, 1, 15, 16, 17, 33, 49}, 31) })
+		t.Run("wide", func(t *testing.T) { softmaxCols32Stops(t, 7, 256, 1024, []int{0, 17, 100, 255}, 255) })
+	})
+}
+
+func softmaxCols32Stops(t *testing.T, C, L, stride int, at []int, step int) {
+	for _, bad := range []string{"nan", "+inf", "-inf column", "-inf target"} {
+		for _, j := range at {
+			r := rand.New(rand.NewPCG(uint64(j), 9))
+			s := block32(rowGens[0], C, L, stride, uint64(j))
+			var b ColsBlock32
+			softmaxColsCase(r, C, &b)
+			switch bad {
+			case "nan":
+				s[3*stride+j] = float32(math.NaN())
+			case "+inf":
+				s[5*stride+j] = float32(math.Inf(1))
+			case "-inf column":
+				for c := range C {
+					s[c*stride+j] = float32(math.Inf(-1))
 				}
-				want := b
-				wd := make([]float32, len(s))
-				softmaxCols3Pass32(wd, s, C, stride, j, &want)
-				d := make([]float32, len(s))
-				for i := range d {
-					d[i] = -7
-				}
-				fwd := b
-				done := SoftmaxCols32(d, s, C, stride, L, &b)
-				if done > j || done < j&^31 {
-					t.Fatalf("%s at %d: done = %d", bad, j, done)
-				}
-				if fdone := SoftmaxColsFwd32(s, C, stride, L, &fwd); fdone != done {
-					t.Fatalf("%s at %d: forward done = %d; want %d", bad, j, fdone, done)
-				}
-				for i, v := range d {
-					col := i % stride
-					switch {
-					case col >= done && v != -7:
-						t.Fatalf("%s at %d: d[%d] (position %d) = %v, written after done = %d", bad, j, i, col, v, done)
-					case col < done && !sameOrClose(float64(v), float64(wd[i]), 1e-5, 1e-30):
-						t.Fatalf("%s at %d: d[%d] = %v; want %v", bad, j, i, v, wd[i])
-					}
+			default:
+				b.Y[j] = 2
+				s[2*stride+j] = float32(math.Inf(-1))
+			}
+			want := b
+			wd := make([]float32, len(s))
+			softmaxCols3Pass32(wd, s, C, stride, j, &want)
+			d := make([]float32, len(s))
+			for i := range d {
+				d[i] = -7
+			}
+			fwd := b
+			done := SoftmaxCols32(d, s, C, stride, L, &b)
+			if done > j || done < j&^step {
+				t.Fatalf("%s at %d: done = %d", bad, j, done)
+			}
+			if fdone := SoftmaxColsFwd32(s, C, stride, L, &fwd); fdone > j || fdone < j&^31 {
+				t.Fatalf("%s at %d: forward done = %d", bad, j, fdone)
+			}
+			for i, v := range d {
+				col := i % stride
+				switch {
+				case col >= done && v != -7:
+					t.Fatalf("%s at %d: d[%d] (position %d) = %v, written after done = %d", bad, j, i, col, v, done)
+				case col < done && !sameOrClose(float64(v), float64(wd[i]), 1e-5, 1e-30):
+					t.Fatalf("%s at %d: d[%d] = %v; want %v", bad, j, i, v, wd[i])
 				}
 			}
 		}
-	})
+	}
 }
 
 // TestSoftmaxColsIndex32: the index-target kernel gives, bit for bit, what
@@ -220,7 +227,7 @@ func TestSoftmaxCols32Stops(t *testing.T) {
 // same positions done (also where a bad logit stops it), the same Y, GW,
 // M, Sum, SY, gradient and losses; nothing written to losses past them.
 func TestSoftmaxColsIndex32(t *testing.T) {
-	shapes := [][3]int{{21, 256, 16384}, {1, 17, 17}, {5, 1, 3}, {64, 33, 100}, {21, 15, 16}, {3, 200, 256}}
+	shapes := [][3]int{{21, 256, 16384}, {32, 256, 1024}, {1, 17, 17}, {5, 1, 3}, {64, 33, 100}, {21, 15, 16}, {3, 200, 256}}
 	const ignore = -100
 	forEachImpl(t, func(t *testing.T) {
 		for gi, g := range rowGens {
