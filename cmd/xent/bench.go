@@ -44,6 +44,12 @@ for fwdbwd and copy, per second) and the ratios fwd/sum and fwdbwd/copy: the
 closer to 1, the closer the loss runs to memory speed. --json prints one
 JSON object per row instead.
 
+The last column, measured before each row, is the one-way latency of a
+cache line handed between two threads (ns): where it is several times its
+usual value, the threads run on cores that share no cache, the copy and sum
+get more cache and bandwidth between them, and the in-place fwdbwd, whose
+logits one thread restored and another reads, gets slower.
+
 The default shapes are 4096x1000, 256x32000, 8192x32000 and 8x21x128x128;
 8192x32000 needs about 3 GB of memory in float32 and 6 GB in float64.`,
 		Flag: flag.NewFlagSet("bench", flag.ContinueOnError),
@@ -79,6 +85,7 @@ type benchRow struct {
 	Bytes       int64   `json:"bytes"`
 	FwdPerSum   float64 `json:"fwd_per_sum"`
 	FwdBwdPerCp float64 `json:"fwdbwd_per_copy"`
+	HandoffNs   float64 `json:"handoff_ns"` // see handoffNs; 0 with one thread
 }
 
 func (o *benchFlags) run(args []string, stdout io.Writer) error {
@@ -114,15 +121,16 @@ func (o *benchFlags) run(args []string, stdout io.Writer) error {
 		shapes = append(shapes, shape)
 	}
 	if !o.json {
-		fmt.Fprintf(stdout, "%-14s %-7s %-10s %3s %9s %9s %9s %9s %8s %8s %8s %8s %7s %7s\n",
+		fmt.Fprintf(stdout, "%-14s %-7s %-10s %3s %9s %9s %9s %9s %8s %8s %8s %8s %7s %7s %7s\n",
 			"shape", "dtype", "kind", "thr", "fwd ms", "f+b ms", "copy ms", "sum ms",
-			"fwd GB/s", "f+b GB/s", "cpy GB/s", "sum GB/s", "fwd/sum", "f+b/cpy")
+			"fwd GB/s", "f+b GB/s", "cpy GB/s", "sum GB/s", "fwd/sum", "f+b/cpy", "hand ns")
 	}
 	for _, shape := range shapes {
 		for _, dt := range dtypes {
 			// The previous row's buffers (up to 6 GB) are collected and
 			// handed back to the system here, outside any timing.
 			debug.FreeOSMemory()
+			handoff := handoffNs(o.threads)
 			var row benchRow
 			var err error
 			if dt == "float32" {
@@ -133,6 +141,7 @@ func (o *benchFlags) run(args []string, stdout io.Writer) error {
 			if err != nil {
 				return err
 			}
+			row.HandoffNs = handoff
 			if o.json {
 				b, _ := json.Marshal(row)
 				fmt.Fprintf(stdout, "%s\n", b)
@@ -140,12 +149,12 @@ func (o *benchFlags) run(args []string, stdout io.Writer) error {
 			}
 			gbs := func(bytes int64, ns int64) float64 { return float64(bytes) / float64(ns) }
 			ms := func(ns int64) float64 { return float64(ns) / 1e6 }
-			fmt.Fprintf(stdout, "%-14s %-7s %-10s %3d %9.3f %9.3f %9.3f %9.3f %8.1f %8.1f %8.1f %8.1f %7.2f %7.2f\n",
+			fmt.Fprintf(stdout, "%-14s %-7s %-10s %3d %9.3f %9.3f %9.3f %9.3f %8.1f %8.1f %8.1f %8.1f %7.2f %7.2f %7.0f\n",
 				row.Shape, row.Dtype, row.Kind, row.Threads,
 				ms(row.FwdNs), ms(row.FwdBwdNs), ms(row.CopyNs), ms(row.SumNs),
 				gbs(row.Bytes, row.FwdNs), gbs(2*row.Bytes, row.FwdBwdNs),
 				gbs(2*row.Bytes, row.CopyNs), gbs(row.Bytes, row.SumNs),
-				row.FwdPerSum, row.FwdBwdPerCp)
+				row.FwdPerSum, row.FwdBwdPerCp, row.HandoffNs)
 		}
 	}
 	return nil
