@@ -156,3 +156,39 @@ func FuzzLossFlags(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBenchShape feeds arbitrary text to xent bench's shape parser: it
+// must never panic, and a shape it accepts has at least two positive
+// sizes and at most 2^34 elements, and its printed name parses back to the
+// same shape.
+func FuzzBenchShape(f *testing.F) {
+	for _, s := range []string{"4096x1000", "8x21x128x128", "1x1", "0x5", "x", "3", " 2x3 ", "99999999x99999999", "2x-3", "2x+3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		shape, err := parseBenchShape(s)
+		if err != nil {
+			if shape != nil {
+				t.Fatalf("%q: shape %v with error %v", s, shape, err)
+			}
+			return
+		}
+		if len(shape) < 2 {
+			t.Fatalf("%q: shape %v", s, shape)
+		}
+		total := 1.0
+		for _, d := range shape {
+			if d < 1 {
+				t.Fatalf("%q: size %d in %v", s, d, shape)
+			}
+			total *= float64(d)
+		}
+		if total > 1<<34 {
+			t.Fatalf("%q: %v has %g elements", s, shape, total)
+		}
+		again, err := parseBenchShape(benchShapeName(shape))
+		if err != nil || !slices.Equal(again, shape) {
+			t.Fatalf("%q: %v prints as %q, which parses as %v, %v", s, shape, benchShapeName(shape), again, err)
+		}
+	})
+}
