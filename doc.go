@@ -78,9 +78,11 @@
 // kernel does a block's whole loss and gradient: it copies each step of
 // positions into a scratch that stays in L1 while taking the max, so the
 // logits are read once even when the classes of a position lie 64 KiB apart
-// and share cache sets (a 128×128 image); with unweighted 64-bit targets it
-// also makes the block's targets and losses, leaving no per-position loop to
-// Go. The loops that stream rows from memory prefetch ahead (4 KiB, and 16
+// and share cache sets (a 128×128 image; there, with up to 32 classes, a
+// step is 256 positions, so that the gradient is written in runs of 1 KiB
+// per class); with unweighted 64-bit targets it also makes the block's
+// targets, losses and count, leaving no per-position loop to Go, and the
+// targets are checked by a vector kernel first. The loops that stream rows from memory prefetch ahead (4 KiB, and 16
 // KiB in the pipelined kernel). The exponential of the float32 AVX-512
 // kernels reads a table of 2^(k/16) and needs only a cubic after it. The
 // passes are SIMD kernels (internal/kernel: AVX-512 or AVX2+FMA assembly on
