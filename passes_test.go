@@ -85,7 +85,10 @@ func TestFusedBlock(t *testing.T) {
 	saved := fusedCols
 	defer func() { fusedCols = saved }()
 	r := rand.New(rand.NewPCG(7, 8))
-	for si, shape := range [][]int{{2, 21, 40}, {3, 5, 7}, {1, 64, 300}, {2, 21, 16, 16}, {1, 1, 33}, {2, 2, 3, 300}, {2, 65, 20}} {
+	// {1, 21, 32, 32} (weighted) and {2, 32, 1024} (unweighted) take the
+	// kernel's wide steps (rows 4 KiB apart, C ≤ 32), {1, 33, 1024} its
+	// narrow ones.
+	for si, shape := range [][]int{{2, 21, 40}, {3, 5, 7}, {1, 64, 300}, {2, 21, 16, 16}, {1, 1, 33}, {2, 2, 3, 300}, {2, 65, 20}, {1, 33, 1024}, {1, 21, 32, 32}, {2, 32, 1024}} {
 		for _, bad := range []float64{0, math.NaN(), math.Inf(1)} {
 			red := []Reduction{Mean, None}[si%2]
 			logits, targets, weights := maskedCase[float32](r, shape)
@@ -257,22 +260,29 @@ func checkPipelined[T Float](t *testing.T) {
 // count once each: the same result, up to rounding, as without the fused
 // kernel.
 func TestFusedHandoff(t *testing.T) {
+	// Blocks of 256, 256 and 88 positions; and of 256 with the rows 4 KiB
+	// apart, where the kernel takes 256 positions at a time.
+	t.Run("600", func(t *testing.T) { fusedHandoff(t, 600, []int{300, 700, 1150}) })
+	t.Run("1024", func(t *testing.T) { fusedHandoff(t, 1024, []int{300, 1100, 2047}) })
+}
+
+func fusedHandoff(t *testing.T, inner int, stops []int) {
 	saved := fusedCols
 	defer func() { fusedCols = saved }()
 	r := rand.New(rand.NewPCG(11, 12))
-	shape := []int{2, 5, 600} // blocks of 256, 256 and 88 positions
-	logits := make([]float32, 2*5*600)
+	shape := []int{2, 5, inner}
+	logits := make([]float32, 2*5*inner)
 	for i := range logits {
 		logits[i] = float32(r.NormFloat64() * 3)
 	}
-	targets := make([]int, 2*600)
+	targets := make([]int, 2*inner)
 	for i := range targets {
 		targets[i] = r.IntN(5)
 	}
-	for _, pos := range []int{300, 700, 1150} { // in the second block of each sample, and the last
-		n, j := pos/600, pos%600
+	for _, pos := range stops {
+		n, j := pos/inner, pos%inner
 		targets[pos] = DefaultIgnoreIndex
-		logits[(n*5+2)*600+j] = float32(math.Inf(1))
+		logits[(n*5+2)*inner+j] = float32(math.Inf(1))
 	}
 	var res [2]Result
 	var losses [2][]float64
