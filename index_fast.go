@@ -472,7 +472,7 @@ func (k *indexKind[T, I]) fusedBlock(c *softmaxCall[T], p *chunkResult, n, j0 in
 	// weight is absurd; then the generic path checks each.
 	bound := 2*top + k.logC
 
-	b := getState[kernel.ColsBlock32]() // 24 KiB: pooled rather than zeroed per block
+	b := getState[kernel.ColsBlock32]() // 40 KiB: pooled rather than zeroed per block
 	defer putState(b)
 	if k.set.weights == nil {
 		if !isFinite(bound) || !(math.Abs(g) <= top) {
