@@ -82,10 +82,10 @@
 // step is 256 positions, so that the gradient is written in runs of 1 KiB
 // per class); with unweighted 64-bit targets it also makes the block's
 // targets, losses and count, leaving no per-position loop to Go, and the
-// targets are checked by a vector kernel first. The loops that stream rows from memory prefetch ahead (4 KiB, and 16
-// KiB in the pipelined kernel). The exponential of the float32 AVX-512
-// kernels reads a table of 2^(k/16) and needs only a cubic after it. The
-// passes are SIMD kernels (internal/kernel: AVX-512 or AVX2+FMA assembly on
+// targets are checked by a vector kernel first. The loops that stream rows
+// from memory prefetch ahead (4 KiB, and 16 KiB in the pipelined kernel).
+// The exponential of the float32 AVX-512 kernels reads a table of 2^(k/16)
+// and needs only a cubic after it. The passes are SIMD kernels (internal/kernel: AVX-512 or AVX2+FMA assembly on
 // amd64, chosen at run time; portable Go elsewhere and under the purego
 // build tag). Large inputs are split into fixed chunks across a pool of
 // goroutines; results are bitwise identical whatever Options.Threads is, and

@@ -273,9 +273,8 @@ type ColsBlock32 struct {
 // positions before a position that stops it (it takes them 32 at a time),
 // or up to 255 where the rows are a multiple of 4 KiB apart and C ≤ 32
 // (there it takes 256 at a time while it can), and it leaves the columns
-// from there on untouched, d included. d may be s
-// itself. A position with Y[j] = −1 and GW[j] = 0 (an ignored one) gets a
-// zero gradient.
+// from there on untouched, d included. d may be s itself. A position with
+// Y[j] = −1 and GW[j] = 0 (an ignored one) gets a zero gradient.
 //
 // Only the AVX-512 code is worth calling: see HasSoftmaxCols.
 func SoftmaxCols32(d, s []float32, C, stride, L int, b *ColsBlock32) (done int) {

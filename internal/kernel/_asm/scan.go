@@ -6,7 +6,7 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// scanIndex: the usual-case check of int64 index targets, 8 a time (for
+// scanIndex: the usual-case check of int64 index targets, 8 at a time (for
 // avx512(true), whose lanes are 64-bit). It counts the targets outside
 // [0, C) (compared unsigned, so negative ones are outside) and stops at
 // the first group of vectors holding one outside [0, C) that is not the
