@@ -25,6 +25,8 @@ import (
 // exp(r) ≈ 1 + r + r²·q(r), q interpolated at Chebyshev nodes of
 // [−0.35, 0.35] (near-minimax), degree 6 in all for float32 and 11 for
 // float64. The coefficients are computed below in 256-bit arithmetic.
+// (This is the AVX2 exponential; AVX-512 reduces further with a table, see
+// expvTab.)
 //
 // -- Scaling by 2^n --
 // AVX-512: VSCALEF multiplies by 2^n with one rounding, so overflow gives
