@@ -14,8 +14,9 @@ import (
 // defaultTrain is the configuration of a plain "xent train", chosen so that
 // it finishes well within five minutes on two cores even when they are
 // shared, and scores about 99% on the 10,000 MNIST test images. Measured:
-// 98.97% and 99.02% with seeds 1 and 2; 37.5 s of wall time on a quiet
-// two-core machine, 81 s and 145 s while other jobs shared the cores. The
+// 98.94% and 99.10% with seeds 1 and 2 and 26–30 s of wall time on two
+// cores (an earlier build: 37.5 s on quiet cores, 81 s and 145 s while
+// other jobs shared them). The
 // narrow network (8 and 16 channels) needs about a quarter of the
 // arithmetic per image of 16 and 32 channels, and a sixteenth of nn's
 // LeNet default (32 and 64), so it can afford four epochs; with seed 1,
@@ -46,8 +47,8 @@ With no flags it runs a short default: a narrow network (--conv1 8
 --conv2 16) trained for 4 epochs with Adam, the learning rate decayed by 0.6
 per epoch; under a minute on two quiet cores (two to three when they are
 shared), for about 99% test accuracy on the 10,000 MNIST test images. A
-longer run for 99.2% and more, with nn's default width and dropout (99.39%
-with seed 1, in 4 min 37 s on two quiet cores; 99.1% after 2 epochs):
+longer run for 99.2% and more, with nn's default width and dropout (99.35%
+with seed 1, in 4 min 5 s on two cores; 99.0% after 2 epochs):
 
 	xent train --conv1 32 --conv2 64 --dropout 0.25 --epochs 8 --lr-decay 0.7
 
