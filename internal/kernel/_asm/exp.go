@@ -114,42 +114,31 @@ func init() {
 }
 
 // fitExp returns the coefficients c[0..deg] of the polynomial approximating
-// exp on [−0.35, 0.35]: c0 = c1 = 1 and c[2:] interpolate
-// q(r) = (exp(r) − 1 − r)/r² = Σ r^k/(k+2)! at Chebyshev nodes.
+// exp on [−0.35, 0.35]: c0 = c1 = 1 and c[2:] interpolate expQ at
+// Chebyshev nodes.
 func fitExp(deg int) []float64 {
-	const prec = 256
-	nq := deg - 1 // number of q coefficients
-	nf := func(x float64) *big.Float { return new(big.Float).SetPrec(prec).SetFloat64(x) }
-	q := func(r *big.Float) *big.Float {
-		sum, term := nf(0), nf(0.5) // r^0/2!
-		for k := 0; k < 60; k++ {
-			sum.Add(sum, term)
-			term.Mul(term, r)
-			term.Quo(term, nf(float64(k+3)))
-		}
-		return sum
-	}
 	out := []float64{1, 1}
-	return append(out, interpolate(q, 0, 0.35, nq)...)
+	return append(out, interpolate(expQ, 0, 0.35, deg-1)...)
 }
 
 // fitExpTab returns c2 … c(n+1) of exp(r) ≈ 1 + r + c2·r² + … on
 // |r| ≤ ln2/32, the range left by a table of 16 powers 2^(k/16): they
-// interpolate q(r) = (exp(r) − 1 − r)/r² at n Chebyshev nodes (2 for
-// float32, a cubic; 5 for float64, degree 6).
-func fitExpTab(n int) []float64 {
+// interpolate expQ at n Chebyshev nodes (2 for float32, a cubic; 5 for
+// float64, degree 6).
+func fitExpTab(n int) []float64 { return interpolate(expQ, 0, math.Ln2/32, n) }
+
+// expQ is q(r) = (exp(r) − 1 − r)/r² = Σ r^k/(k+2)!, in 256-bit arithmetic
+// (60 terms: enough for |r| ≤ 0.35).
+func expQ(r *big.Float) *big.Float {
 	const prec = 256
 	nf := func(x float64) *big.Float { return new(big.Float).SetPrec(prec).SetFloat64(x) }
-	q := func(r *big.Float) *big.Float {
-		sum, term := nf(0), nf(0.5)
-		for k := 0; k < 30; k++ {
-			sum.Add(sum, term)
-			term.Mul(term, r)
-			term.Quo(term, nf(float64(k+3)))
-		}
-		return sum
+	sum, term := nf(0), nf(0.5) // r^0/2!
+	for k := 0; k < 60; k++ {
+		sum.Add(sum, term)
+		term.Mul(term, r)
+		term.Quo(term, nf(float64(k+3)))
 	}
-	return interpolate(q, 0, math.Ln2/32, n)
+	return sum
 }
 
 // interpolate returns the coefficients of the polynomial of degree n−1
