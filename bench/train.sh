@@ -17,6 +17,9 @@
 #   8/16          7481    3860     1.94   (a second run: 9668 / 4982, 1.94)
 #   16/32         3141    1968     1.60   (6400 images)
 #   32/64         1476    1216     1.21   (6400 images)
+# Rerun on the final code of a later stop (shared cores, several runs):
+# 8/16 1.38–1.93 (10621 / 5507 in the last), 16/32 1.78–1.85, 32/64
+# 1.51–1.58 (6400 images).
 # While other jobs load the cores, PyTorch's OpenMP threads suffer more than
 # xent's goroutines (8/16: 3467 vs 1294; 16/32: 2234 vs 187), so compare
 # only runs made on a quiet machine.
