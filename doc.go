@@ -74,15 +74,15 @@
 // row's checks still come before its first write. The other kinds take the
 // online pass and then write scaled exponentials. Spatial inputs (class
 // stride > 1) are processed in blocks of positions, vectorised across the
-// positions. For float32 index targets with up to 64 classes on AVX-512, one
-// kernel does a block's whole loss and gradient: it copies each step of
+// positions. For float32 index targets with up to 64 classes, one kernel
+// (AVX-512 or AVX2) does a block's whole loss and gradient: it copies each step of
 // positions into a scratch that stays in L1 while taking the max, so the
 // logits are read once even when the classes of a position lie 64 KiB apart
 // and share cache sets (a 128×128 image; there, with up to 32 classes, a
 // step is 256 positions, so that the gradient is written in runs of 1 KiB
-// per class); with unweighted 64-bit targets it also makes the block's
-// targets, losses and count, leaving no per-position loop to Go, and the
-// targets are checked by a vector kernel first. The loops that stream rows
+// per class, on AVX-512); on AVX-512, with unweighted 64-bit targets, it
+// also makes the block's targets, losses and count, leaving no per-position
+// loop to Go, and the targets are checked by a vector kernel first. The loops that stream rows
 // from memory prefetch ahead (4 KiB, and 16 KiB in the pipelined kernel).
 // The AVX-512 exponential reads a table of 2^(k/16) and needs only a cubic
 // after it for float32, a polynomial of degree 6 for float64. The passes are

@@ -271,12 +271,12 @@ type ColsBlock32 struct {
 //
 // It returns the number of leading positions done: it may stop up to 31
 // positions before a position that stops it (it takes them 32 at a time),
-// or up to 255 where the rows are a multiple of 4 KiB apart and C ≤ 32
-// (there it takes 256 at a time while it can), and it leaves the columns
+// or on AVX-512 up to 255 where the rows are a multiple of 4 KiB apart and
+// C ≤ 32 (there it takes 256 at a time while it can), and it leaves the columns
 // from there on untouched, d included. d may be s itself. A position with
 // Y[j] = −1 and GW[j] = 0 (an ignored one) gets a zero gradient.
 //
-// Only the AVX-512 code is worth calling: see HasSoftmaxCols.
+// Only the assembly is worth calling: see HasSoftmaxCols.
 func SoftmaxCols32(d, s []float32, C, stride, L int, b *ColsBlock32) (done int) {
 	return softmaxCols32(d, s, C, stride, L, b)
 }
@@ -305,10 +305,10 @@ func SoftmaxColsIndex32(d, s []float32, C, stride, L int, targets []int64, ignor
 }
 
 // HasSoftmaxCols reports whether SoftmaxCols32, SoftmaxColsFwd32 and
-// SoftmaxColsIndex32 run as
-// assembly. Elsewhere they are the portable reference loops, and the
-// three passes MaxCols32, ExpSumCols32 and ScaleCols32 (or
-// MaxSumExpCols32) are faster.
+// SoftmaxColsIndex32 run as assembly (AVX-512, or AVX2 where
+// SoftmaxColsIndex32 is Go around the AVX2 SoftmaxCols32). Elsewhere they
+// are the portable reference loops, and the three passes MaxCols32,
+// ExpSumCols32 and ScaleCols32 (or MaxSumExpCols32) are faster.
 func HasSoftmaxCols() bool { return hasSoftmaxCols() }
 
 // ScanIndex64 checks int64 class indices for C classes with an ignore

@@ -358,25 +358,39 @@ func scaleCols64(dst []float64, C, stride int, a []float64) {
 }
 
 func softmaxCols32(d, s []float32, C, stride, L int, b *ColsBlock32) int {
-	if !useAVX512 {
+	if !useAVX512 && !useAVX2 {
 		return softmaxCols32Generic(d, s, C, stride, L, b)
 	}
 	checkColsBlock(s, C, stride, L)
 	checkColsBlock(d, C, stride, L)
+	if !useAVX512 {
+		return softmaxCols32AVX2(d, s, C, stride, L, &b.Y[0])
+	}
 	return softmaxCols32AVX512(d, s, C, stride, L, &b.Y[0])
 }
 
 func softmaxColsFwd32(s []float32, C, stride, L int, b *ColsBlock32) int {
-	if !useAVX512 {
+	if !useAVX512 && !useAVX2 {
 		return softmaxColsFwd32Generic(s, C, stride, L, b)
 	}
 	checkColsBlock(s, C, stride, L)
+	if !useAVX512 {
+		return softmaxColsFwd32AVX2(s, C, stride, L, &b.Y[0])
+	}
 	return softmaxColsFwd32AVX512(s, C, stride, L, &b.Y[0])
 }
 
+// softmaxColsIndex32 runs the AVX-512 index kernels; AVX2 has none, and
+// there Go makes the inputs and the losses around the AVX2 kernel.
 func softmaxColsIndex32(d, s []float32, C, stride, L int, targets []int64, ignore int64, gw float64, losses []float64, b *ColsBlock32) (done, counted int) {
 	if !useAVX512 {
-		return softmaxColsIndex32Generic(d, s, C, stride, L, targets, ignore, gw, losses, b)
+		colsInputs(b, targets[:L], ignore, gw)
+		if d == nil {
+			done = softmaxColsFwd32(s, C, stride, L, b)
+		} else {
+			done = softmaxCols32(d, s, C, stride, L, b)
+		}
+		return done, colsLosses(losses, b, done)
 	}
 	checkColsBlock(s, C, stride, L)
 	if L <= 0 {
@@ -401,7 +415,7 @@ func checkColsBlock(x []float32, C, stride, L int) {
 	}
 }
 
-func hasSoftmaxCols() bool { return useAVX512 }
+func hasSoftmaxCols() bool { return useAVX512 || useAVX2 }
 
 func scanIndex64(targets []int64, C uint64, ignore int64) (outside, bad int) {
 	if !useAVX512 {

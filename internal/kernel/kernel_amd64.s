@@ -19283,3 +19283,1108 @@ scan_bad1:
 	MOVQ AX, from+48(FP)
 	VZEROUPPER
 	RET
+
+// func softmaxCols32AVX2(d []float32, s []float32, C int, stride int, L int, b *int32) (done int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·softmaxCols32AVX2(SB), NOSPLIT, $0-88
+	MOVQ    d_base+0(FP), AX
+	MOVQ    s_base+24(FP), CX
+	MOVQ    C+48(FP), DX
+	MOVQ    stride+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    L+64(FP), SI
+	MOVQ    b+72(FP), DI
+	VMOVUPS k32_lo<>+0(SB), Y0
+	VMOVUPS k32_hi<>+0(SB), Y1
+	SUBQ    CX, AX
+	XORQ    R8, R8
+
+sca_step1:
+	CMPQ    SI, $0x00000020
+	JL      sca_next2
+	VMOVUPS k32_neginf<>+0(SB), Y2
+	VMOVUPS k32_neginf<>+0(SB), Y3
+	VMOVUPS k32_neginf<>+0(SB), Y4
+	VMOVUPS k32_neginf<>+0(SB), Y5
+	LEAQ    (CX)(R8*4), R9
+	LEAQ    8256(DI), R10
+	MOVQ    DX, R11
+
+row3:
+	TESTQ   R11, R11
+	JZ      rowdone4
+	VMOVUPS (R9), Y6
+	VMOVUPS Y6, (R10)
+	VMAXPS  Y2, Y6, Y2
+	VMOVUPS 32(R9), Y6
+	VMOVUPS Y6, 32(R10)
+	VMAXPS  Y3, Y6, Y3
+	VMOVUPS 64(R9), Y6
+	VMOVUPS Y6, 64(R10)
+	VMAXPS  Y4, Y6, Y4
+	VMOVUPS 96(R9), Y6
+	VMOVUPS Y6, 96(R10)
+	VMAXPS  Y5, Y6, Y5
+	ADDQ    BX, R9
+	ADDQ    $0x00000080, R10
+	DECQ    R11
+	JMP     row3
+
+rowdone4:
+	VMOVUPS    Y2, 3072(DI)(R8*4)
+	VMOVUPS    Y3, 3104(DI)(R8*4)
+	VMOVUPS    Y4, 3136(DI)(R8*4)
+	VMOVUPS    Y5, 3168(DI)(R8*4)
+	VXORPS     Y2, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    (DI)(R8*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    (DI)(R8*4), Y4
+	VPSLLD     $0x05, Y4, Y4
+	VPADDD     iota32_0<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(DI)(Y4*4), Y5
+	VMOVUPS    Y5, 5120(DI)(R8*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    32(DI)(R8*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    32(DI)(R8*4), Y4
+	VPSLLD     $0x05, Y4, Y4
+	VPADDD     iota32_8<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(DI)(Y4*4), Y5
+	VMOVUPS    Y5, 5152(DI)(R8*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    64(DI)(R8*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    64(DI)(R8*4), Y4
+	VPSLLD     $0x05, Y4, Y4
+	VPADDD     iota32_16<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(DI)(Y4*4), Y5
+	VMOVUPS    Y5, 5184(DI)(R8*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    96(DI)(R8*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    96(DI)(R8*4), Y4
+	VPSLLD     $0x05, Y4, Y4
+	VPADDD     iota32_24<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(DI)(Y4*4), Y5
+	VMOVUPS    Y5, 5216(DI)(R8*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	LEAQ       8256(DI), R10
+	MOVQ       DX, R11
+	LEAQ       128(CX)(R8*4), R9
+
+row5:
+	TESTQ        R11, R11
+	JZ           rowdone6
+	PREFETCHT0   (R9)
+	PREFETCHT0   64(R9)
+	ADDQ         BX, R9
+	VMOVUPS      (R10), Y8
+	VSUBPS       3072(DI)(R8*4), Y8, Y8
+	VMOVUPS      32(R10), Y9
+	VSUBPS       3104(DI)(R8*4), Y9, Y9
+	VMOVUPS      64(R10), Y10
+	VSUBPS       3136(DI)(R8*4), Y10, Y10
+	VMOVUPS      96(R10), Y11
+	VSUBPS       3168(DI)(R8*4), Y11, Y11
+	VMAXPS       Y8, Y0, Y8
+	VMINPS       Y8, Y1, Y8
+	VMOVUPS      k32_magicfu<>+0(SB), Y12
+	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y12
+	VSUBPS       k32_magicfu<>+0(SB), Y12, Y13
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y13, Y8
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y13, Y8
+	VMOVUPS      k32_p6<>+0(SB), Y14
+	VFMADD213PS  k32_p5<>+0(SB), Y8, Y14
+	VFMADD213PS  k32_p4<>+0(SB), Y8, Y14
+	VFMADD213PS  k32_p3<>+0(SB), Y8, Y14
+	VFMADD213PS  k32_p2<>+0(SB), Y8, Y14
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y14
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y14
+	VPSRLD       $0x01, Y12, Y13
+	VPSLLD       $0x17, Y13, Y13
+	VPSLLD       $0x17, Y12, Y12
+	VPSUBD       Y13, Y12, Y12
+	VMULPS       Y13, Y14, Y14
+	VMULPS       Y12, Y14, Y8
+	VMOVUPS      Y8, (R10)
+	VADDPS       Y8, Y3, Y3
+	VMAXPS       Y9, Y0, Y9
+	VMINPS       Y9, Y1, Y9
+	VMOVUPS      k32_magicfu<>+0(SB), Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y8
+	VSUBPS       k32_magicfu<>+0(SB), Y8, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y9
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y9
+	VMOVUPS      k32_p6<>+0(SB), Y13
+	VFMADD213PS  k32_p5<>+0(SB), Y9, Y13
+	VFMADD213PS  k32_p4<>+0(SB), Y9, Y13
+	VFMADD213PS  k32_p3<>+0(SB), Y9, Y13
+	VFMADD213PS  k32_p2<>+0(SB), Y9, Y13
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y13
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y13
+	VPSRLD       $0x01, Y8, Y12
+	VPSLLD       $0x17, Y12, Y12
+	VPSLLD       $0x17, Y8, Y8
+	VPSUBD       Y12, Y8, Y8
+	VMULPS       Y12, Y13, Y13
+	VMULPS       Y8, Y13, Y9
+	VMOVUPS      Y9, 32(R10)
+	VADDPS       Y9, Y4, Y4
+	VMAXPS       Y10, Y0, Y10
+	VMINPS       Y10, Y1, Y10
+	VMOVUPS      k32_magicfu<>+0(SB), Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y8
+	VSUBPS       k32_magicfu<>+0(SB), Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y10
+	VMOVUPS      k32_p6<>+0(SB), Y12
+	VFMADD213PS  k32_p5<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_p4<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_p3<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_p2<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y12
+	VPSRLD       $0x01, Y8, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSUBD       Y9, Y8, Y8
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y8, Y12, Y10
+	VMOVUPS      Y10, 64(R10)
+	VADDPS       Y10, Y5, Y5
+	VMAXPS       Y11, Y0, Y11
+	VMINPS       Y11, Y1, Y11
+	VMOVUPS      k32_magicfu<>+0(SB), Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y11, Y8
+	VSUBPS       k32_magicfu<>+0(SB), Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y11
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y11
+	VMOVUPS      k32_p6<>+0(SB), Y10
+	VFMADD213PS  k32_p5<>+0(SB), Y11, Y10
+	VFMADD213PS  k32_p4<>+0(SB), Y11, Y10
+	VFMADD213PS  k32_p3<>+0(SB), Y11, Y10
+	VFMADD213PS  k32_p2<>+0(SB), Y11, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y11, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y11, Y10
+	VPSRLD       $0x01, Y8, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSUBD       Y9, Y8, Y8
+	VMULPS       Y9, Y10, Y10
+	VMULPS       Y8, Y10, Y11
+	VMOVUPS      Y11, 96(R10)
+	VADDPS       Y11, Y6, Y6
+	ADDQ         $0x00000080, R10
+	DECQ         R11
+	JMP          row5
+
+rowdone6:
+	VMOVUPS      Y3, 4096(DI)(R8*4)
+	VCMPPS       $0x03, Y3, Y3, Y8
+	VORPS        Y8, Y2, Y2
+	VMOVUPS      Y4, 4128(DI)(R8*4)
+	VCMPPS       $0x03, Y4, Y4, Y8
+	VORPS        Y8, Y2, Y2
+	VMOVUPS      Y5, 4160(DI)(R8*4)
+	VCMPPS       $0x03, Y5, Y5, Y8
+	VORPS        Y8, Y2, Y2
+	VMOVUPS      Y6, 4192(DI)(R8*4)
+	VCMPPS       $0x03, Y6, Y6, Y8
+	VORPS        Y8, Y2, Y2
+	VPTEST       Y2, Y2
+	JNZ          sca_bail
+	VCVTPS2PD    X3, Y2
+	VMOVUPD      1024(DI)(R8*8), Y8
+	VDIVPD       Y2, Y8, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y2
+	VMOVUPD      1056(DI)(R8*8), Y3
+	VDIVPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6144(DI)
+	VPCMPEQD     Y8, Y8, Y8
+	VMOVUPS      (DI)(R8*4), Y3
+	VPCMPGTD     Y8, Y3, Y3
+	VMOVUPS      (DI)(R8*4), Y8
+	VPSLLD       $0x05, Y8, Y8
+	VPADDD       iota32_0<>+0(SB), Y8, Y8
+	VXORPS       Y9, Y9, Y9
+	VMOVUPS      Y3, Y3
+	VGATHERDPS   Y3, 8256(DI)(Y8*4), Y9
+	VMULPS       Y2, Y9, Y9
+	VCVTPS2PD    X9, Y2
+	VSUBPD       1024(DI)(R8*8), Y2, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y9, X2
+	VCVTPS2PD    X2, Y2
+	VSUBPD       1056(DI)(R8*8), Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6272(DI)
+	VCVTPS2PD    X4, Y2
+	VMOVUPD      1088(DI)(R8*8), Y3
+	VDIVPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y2
+	VMOVUPD      1120(DI)(R8*8), Y3
+	VDIVPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6176(DI)
+	VPCMPEQD     Y4, Y4, Y4
+	VMOVUPS      32(DI)(R8*4), Y3
+	VPCMPGTD     Y4, Y3, Y3
+	VMOVUPS      32(DI)(R8*4), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPADDD       iota32_8<>+0(SB), Y4, Y4
+	VXORPS       Y8, Y8, Y8
+	VMOVUPS      Y3, Y3
+	VGATHERDPS   Y3, 8256(DI)(Y4*4), Y8
+	VMULPS       Y2, Y8, Y8
+	VCVTPS2PD    X8, Y2
+	VSUBPD       1088(DI)(R8*8), Y2, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X2, Y2
+	VSUBPD       1120(DI)(R8*8), Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6304(DI)
+	VCVTPS2PD    X5, Y2
+	VMOVUPD      1152(DI)(R8*8), Y3
+	VDIVPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y2
+	VMOVUPD      1184(DI)(R8*8), Y3
+	VDIVPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6208(DI)
+	VPCMPEQD     Y4, Y4, Y4
+	VMOVUPS      64(DI)(R8*4), Y3
+	VPCMPGTD     Y4, Y3, Y3
+	VMOVUPS      64(DI)(R8*4), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPADDD       iota32_16<>+0(SB), Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VMOVUPS      Y3, Y3
+	VGATHERDPS   Y3, 8256(DI)(Y4*4), Y5
+	VMULPS       Y2, Y5, Y5
+	VCVTPS2PD    X5, Y2
+	VSUBPD       1152(DI)(R8*8), Y2, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y2
+	VSUBPD       1184(DI)(R8*8), Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6336(DI)
+	VCVTPS2PD    X6, Y2
+	VMOVUPD      1216(DI)(R8*8), Y3
+	VDIVPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y6, X2
+	VCVTPS2PD    X2, Y2
+	VMOVUPD      1248(DI)(R8*8), Y3
+	VDIVPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6240(DI)
+	VPCMPEQD     Y4, Y4, Y4
+	VMOVUPS      96(DI)(R8*4), Y3
+	VPCMPGTD     Y4, Y3, Y3
+	VMOVUPS      96(DI)(R8*4), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPADDD       iota32_24<>+0(SB), Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VMOVUPS      Y3, Y3
+	VGATHERDPS   Y3, 8256(DI)(Y4*4), Y5
+	VMULPS       Y2, Y5, Y5
+	VCVTPS2PD    X5, Y2
+	VSUBPD       1216(DI)(R8*8), Y2, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y2
+	VSUBPD       1248(DI)(R8*8), Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6368(DI)
+	VPCMPEQD     Y2, Y2, Y2
+	VPSRLD       $0x1f, Y2, Y3
+	LEAQ         (CX)(R8*4), R9
+	LEAQ         8256(DI), R10
+	MOVQ         DX, R11
+
+row7:
+	TESTQ     R11, R11
+	JZ        rowdone8
+	VPADDD    Y3, Y2, Y2
+	VMOVUPS   (R10), Y4
+	VMULPS    6144(DI), Y4, Y4
+	VPCMPEQD  (DI)(R8*4), Y2, Y5
+	VBLENDVPS Y5, 6272(DI), Y4, Y4
+	VMOVUPS   Y4, (R9)(AX*1)
+	VMOVUPS   32(R10), Y4
+	VMULPS    6176(DI), Y4, Y4
+	VPCMPEQD  32(DI)(R8*4), Y2, Y5
+	VBLENDVPS Y5, 6304(DI), Y4, Y4
+	VMOVUPS   Y4, 32(R9)(AX*1)
+	VMOVUPS   64(R10), Y4
+	VMULPS    6208(DI), Y4, Y4
+	VPCMPEQD  64(DI)(R8*4), Y2, Y5
+	VBLENDVPS Y5, 6336(DI), Y4, Y4
+	VMOVUPS   Y4, 64(R9)(AX*1)
+	VMOVUPS   96(R10), Y4
+	VMULPS    6240(DI), Y4, Y4
+	VPCMPEQD  96(DI)(R8*4), Y2, Y5
+	VBLENDVPS Y5, 6368(DI), Y4, Y4
+	VMOVUPS   Y4, 96(R9)(AX*1)
+	ADDQ      BX, R9
+	ADDQ      $0x00000080, R10
+	DECQ      R11
+	JMP       row7
+
+rowdone8:
+	ADDQ $0x00000020, R8
+	SUBQ $0x00000020, SI
+	JMP  sca_step1
+
+sca_next2:
+sca_step9:
+	CMPQ    SI, $0x00000008
+	JL      sca_next10
+	VMOVUPS k32_neginf<>+0(SB), Y2
+	LEAQ    (CX)(R8*4), R9
+	LEAQ    8256(DI), R10
+	MOVQ    DX, R11
+
+row11:
+	TESTQ   R11, R11
+	JZ      rowdone12
+	VMOVUPS (R9), Y3
+	VMOVUPS Y3, (R10)
+	VMAXPS  Y2, Y3, Y2
+	ADDQ    BX, R9
+	ADDQ    $0x00000020, R10
+	DECQ    R11
+	JMP     row11
+
+rowdone12:
+	VMOVUPS    Y2, 3072(DI)(R8*4)
+	VXORPS     Y2, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    (DI)(R8*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    (DI)(R8*4), Y4
+	VPSLLD     $0x03, Y4, Y4
+	VPADDD     iota32_0<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(DI)(Y4*4), Y5
+	VMOVUPS    Y5, 5120(DI)(R8*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	LEAQ       8256(DI), R10
+	MOVQ       DX, R11
+	LEAQ       32(CX)(R8*4), R9
+
+row13:
+	TESTQ        R11, R11
+	JZ           rowdone14
+	PREFETCHT0   (R9)
+	ADDQ         BX, R9
+	VMOVUPS      (R10), Y4
+	VSUBPS       3072(DI)(R8*4), Y4, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      k32_magicfu<>+0(SB), Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
+	VSUBPS       k32_magicfu<>+0(SB), Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
+	VMOVUPS      k32_p6<>+0(SB), Y8
+	VFMADD213PS  k32_p5<>+0(SB), Y4, Y8
+	VFMADD213PS  k32_p4<>+0(SB), Y4, Y8
+	VFMADD213PS  k32_p3<>+0(SB), Y4, Y8
+	VFMADD213PS  k32_p2<>+0(SB), Y4, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y8
+	VPSRLD       $0x01, Y5, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y5, Y5
+	VPSUBD       Y6, Y5, Y5
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y5, Y8, Y4
+	VMOVUPS      Y4, (R10)
+	VADDPS       Y4, Y3, Y3
+	ADDQ         $0x00000020, R10
+	DECQ         R11
+	JMP          row13
+
+rowdone14:
+	VMOVUPS      Y3, 4096(DI)(R8*4)
+	VCMPPS       $0x03, Y3, Y3, Y4
+	VORPS        Y4, Y2, Y2
+	VPTEST       Y2, Y2
+	JNZ          sca_bail
+	VCVTPS2PD    X3, Y2
+	VMOVUPD      1024(DI)(R8*8), Y4
+	VDIVPD       Y2, Y4, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y2
+	VMOVUPD      1056(DI)(R8*8), Y3
+	VDIVPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6144(DI)
+	VPCMPEQD     Y4, Y4, Y4
+	VMOVUPS      (DI)(R8*4), Y3
+	VPCMPGTD     Y4, Y3, Y3
+	VMOVUPS      (DI)(R8*4), Y4
+	VPSLLD       $0x03, Y4, Y4
+	VPADDD       iota32_0<>+0(SB), Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VMOVUPS      Y3, Y3
+	VGATHERDPS   Y3, 8256(DI)(Y4*4), Y5
+	VMULPS       Y2, Y5, Y5
+	VCVTPS2PD    X5, Y2
+	VSUBPD       1024(DI)(R8*8), Y2, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y2
+	VSUBPD       1056(DI)(R8*8), Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6272(DI)
+	VPCMPEQD     Y2, Y2, Y2
+	VPSRLD       $0x1f, Y2, Y3
+	LEAQ         (CX)(R8*4), R9
+	LEAQ         8256(DI), R10
+	MOVQ         DX, R11
+
+row15:
+	TESTQ     R11, R11
+	JZ        rowdone16
+	VPADDD    Y3, Y2, Y2
+	VMOVUPS   (R10), Y4
+	VMULPS    6144(DI), Y4, Y4
+	VPCMPEQD  (DI)(R8*4), Y2, Y5
+	VBLENDVPS Y5, 6272(DI), Y4, Y4
+	VMOVUPS   Y4, (R9)(AX*1)
+	ADDQ      BX, R9
+	ADDQ      $0x00000020, R10
+	DECQ      R11
+	JMP       row15
+
+rowdone16:
+	ADDQ $0x00000008, R8
+	SUBQ $0x00000008, SI
+	JMP  sca_step9
+
+sca_next10:
+	TESTQ   SI, SI
+	JZ      sca_out
+	LEAQ    ymmtailmask<>+32(SB), R9
+	MOVQ    SI, R10
+	SHLQ    $0x02, R10
+	NEGQ    R10
+	VMOVDQU (R9)(R10*1), Y2
+	VMOVUPS k32_neginf<>+0(SB), Y3
+	LEAQ    (CX)(R8*4), R9
+	LEAQ    8256(DI), R10
+	MOVQ    DX, R11
+
+row17:
+	TESTQ      R11, R11
+	JZ         rowdone18
+	VMASKMOVPS (R9), Y2, Y4
+	VMOVUPS    Y4, (R10)
+	VMAXPS     Y3, Y4, Y3
+	ADDQ       BX, R9
+	ADDQ       $0x00000020, R10
+	DECQ       R11
+	JMP        row17
+
+rowdone18:
+	VMASKMOVPS Y3, Y2, 3072(DI)(R8*4)
+	VXORPS     Y3, Y3, Y3
+	VPCMPEQD   Y5, Y5, Y5
+	VMOVUPS    (DI)(R8*4), Y4
+	VPCMPGTD   Y5, Y4, Y4
+	VPAND      Y2, Y4, Y4
+	VMOVUPS    (DI)(R8*4), Y5
+	VPSLLD     $0x03, Y5, Y5
+	VPADDD     iota32_0<>+0(SB), Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VMOVUPS    Y4, Y4
+	VGATHERDPS Y4, 8256(DI)(Y5*4), Y6
+	VMASKMOVPS Y6, Y2, 5120(DI)(R8*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y6, Y6
+	VORPS      Y6, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	LEAQ       8256(DI), R10
+	MOVQ       DX, R11
+	LEAQ       32(CX)(R8*4), R9
+
+row19:
+	TESTQ        R11, R11
+	JZ           rowdone20
+	PREFETCHT0   (R9)
+	ADDQ         BX, R9
+	VMOVUPS      (R10), Y5
+	VSUBPS       3072(DI)(R8*4), Y5, Y5
+	VMAXPS       Y5, Y0, Y5
+	VMINPS       Y5, Y1, Y5
+	VMOVUPS      k32_magicfu<>+0(SB), Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y6
+	VSUBPS       k32_magicfu<>+0(SB), Y6, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y5
+	VMOVUPS      k32_p6<>+0(SB), Y9
+	VFMADD213PS  k32_p5<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_p4<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_p3<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_p2<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y9
+	VPSRLD       $0x01, Y6, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
+	VPSUBD       Y8, Y6, Y6
+	VMULPS       Y8, Y9, Y9
+	VMULPS       Y6, Y9, Y5
+	VMOVUPS      Y5, (R10)
+	VADDPS       Y5, Y4, Y4
+	ADDQ         $0x00000020, R10
+	DECQ         R11
+	JMP          row19
+
+rowdone20:
+	VMASKMOVPS   Y4, Y2, 4096(DI)(R8*4)
+	VCMPPS       $0x03, Y4, Y4, Y0
+	VPAND        Y2, Y0, Y0
+	VORPS        Y0, Y3, Y3
+	VPTEST       Y3, Y3
+	JNZ          sca_bail
+	VCVTPS2PD    X4, Y0
+	VMOVUPD      1024(DI)(R8*8), Y1
+	VDIVPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X7
+	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X0, Y0
+	VMOVUPD      1056(DI)(R8*8), Y1
+	VDIVPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y7, Y0
+	VMOVUPS      Y0, 6144(DI)
+	VPCMPEQD     Y3, Y3, Y3
+	VMOVUPS      (DI)(R8*4), Y1
+	VPCMPGTD     Y3, Y1, Y1
+	VPAND        Y2, Y1, Y1
+	VMOVUPS      (DI)(R8*4), Y3
+	VPSLLD       $0x03, Y3, Y3
+	VPADDD       iota32_0<>+0(SB), Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VMOVUPS      Y1, Y1
+	VGATHERDPS   Y1, 8256(DI)(Y3*4), Y4
+	VMULPS       Y0, Y4, Y4
+	VCVTPS2PD    X4, Y0
+	VSUBPD       1024(DI)(R8*8), Y0, Y0
+	VCVTPD2PSY   Y0, X7
+	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       1056(DI)(R8*8), Y0, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y7, Y0
+	VMOVUPS      Y0, 6272(DI)
+	VPCMPEQD     Y0, Y0, Y0
+	VPSRLD       $0x1f, Y0, Y1
+	LEAQ         (CX)(R8*4), R9
+	LEAQ         8256(DI), R10
+	MOVQ         DX, R11
+
+row21:
+	TESTQ      R11, R11
+	JZ         rowdone22
+	VPADDD     Y1, Y0, Y0
+	VMOVUPS    (R10), Y3
+	VMULPS     6144(DI), Y3, Y3
+	VPCMPEQD   (DI)(R8*4), Y0, Y4
+	VBLENDVPS  Y4, 6272(DI), Y3, Y3
+	VMASKMOVPS Y3, Y2, (R9)(AX*1)
+	ADDQ       BX, R9
+	ADDQ       $0x00000020, R10
+	DECQ       R11
+	JMP        row21
+
+rowdone22:
+	ADDQ SI, R8
+
+sca_out:
+sca_bail:
+	MOVQ R8, done+80(FP)
+	VZEROUPPER
+	RET
+
+DATA iota32_8<>+0(SB)/4, $0x00000008
+DATA iota32_8<>+4(SB)/4, $0x00000009
+DATA iota32_8<>+8(SB)/4, $0x0000000a
+DATA iota32_8<>+12(SB)/4, $0x0000000b
+DATA iota32_8<>+16(SB)/4, $0x0000000c
+DATA iota32_8<>+20(SB)/4, $0x0000000d
+DATA iota32_8<>+24(SB)/4, $0x0000000e
+DATA iota32_8<>+28(SB)/4, $0x0000000f
+DATA iota32_8<>+32(SB)/4, $0x00000010
+DATA iota32_8<>+36(SB)/4, $0x00000011
+DATA iota32_8<>+40(SB)/4, $0x00000012
+DATA iota32_8<>+44(SB)/4, $0x00000013
+DATA iota32_8<>+48(SB)/4, $0x00000014
+DATA iota32_8<>+52(SB)/4, $0x00000015
+DATA iota32_8<>+56(SB)/4, $0x00000016
+DATA iota32_8<>+60(SB)/4, $0x00000017
+GLOBL iota32_8<>(SB), RODATA|NOPTR, $64
+
+DATA iota32_24<>+0(SB)/4, $0x00000018
+DATA iota32_24<>+4(SB)/4, $0x00000019
+DATA iota32_24<>+8(SB)/4, $0x0000001a
+DATA iota32_24<>+12(SB)/4, $0x0000001b
+DATA iota32_24<>+16(SB)/4, $0x0000001c
+DATA iota32_24<>+20(SB)/4, $0x0000001d
+DATA iota32_24<>+24(SB)/4, $0x0000001e
+DATA iota32_24<>+28(SB)/4, $0x0000001f
+DATA iota32_24<>+32(SB)/4, $0x00000020
+DATA iota32_24<>+36(SB)/4, $0x00000021
+DATA iota32_24<>+40(SB)/4, $0x00000022
+DATA iota32_24<>+44(SB)/4, $0x00000023
+DATA iota32_24<>+48(SB)/4, $0x00000024
+DATA iota32_24<>+52(SB)/4, $0x00000025
+DATA iota32_24<>+56(SB)/4, $0x00000026
+DATA iota32_24<>+60(SB)/4, $0x00000027
+GLOBL iota32_24<>(SB), RODATA|NOPTR, $64
+
+// func softmaxColsFwd32AVX2(s []float32, C int, stride int, L int, b *int32) (done int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·softmaxColsFwd32AVX2(SB), NOSPLIT, $0-64
+	MOVQ    s_base+0(FP), AX
+	MOVQ    C+24(FP), CX
+	MOVQ    stride+32(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    L+40(FP), BX
+	MOVQ    b+48(FP), SI
+	VMOVUPS k32_lo<>+0(SB), Y0
+	VMOVUPS k32_hi<>+0(SB), Y1
+	XORQ    DI, DI
+
+sca_step1:
+	CMPQ    BX, $0x00000020
+	JL      sca_next2
+	VMOVUPS k32_neginf<>+0(SB), Y2
+	VMOVUPS k32_neginf<>+0(SB), Y3
+	VMOVUPS k32_neginf<>+0(SB), Y4
+	VMOVUPS k32_neginf<>+0(SB), Y5
+	LEAQ    (AX)(DI*4), R8
+	LEAQ    8256(SI), R9
+	MOVQ    CX, R10
+
+row3:
+	TESTQ   R10, R10
+	JZ      rowdone4
+	VMOVUPS (R8), Y6
+	VMOVUPS Y6, (R9)
+	VMAXPS  Y2, Y6, Y2
+	VMOVUPS 32(R8), Y6
+	VMOVUPS Y6, 32(R9)
+	VMAXPS  Y3, Y6, Y3
+	VMOVUPS 64(R8), Y6
+	VMOVUPS Y6, 64(R9)
+	VMAXPS  Y4, Y6, Y4
+	VMOVUPS 96(R8), Y6
+	VMOVUPS Y6, 96(R9)
+	VMAXPS  Y5, Y6, Y5
+	ADDQ    DX, R8
+	ADDQ    $0x00000080, R9
+	DECQ    R10
+	JMP     row3
+
+rowdone4:
+	VMOVUPS    Y2, 3072(SI)(DI*4)
+	VMOVUPS    Y3, 3104(SI)(DI*4)
+	VMOVUPS    Y4, 3136(SI)(DI*4)
+	VMOVUPS    Y5, 3168(SI)(DI*4)
+	VXORPS     Y2, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    (SI)(DI*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    (SI)(DI*4), Y4
+	VPSLLD     $0x05, Y4, Y4
+	VPADDD     iota32_0<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(SI)(Y4*4), Y5
+	VMOVUPS    Y5, 5120(SI)(DI*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    32(SI)(DI*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    32(SI)(DI*4), Y4
+	VPSLLD     $0x05, Y4, Y4
+	VPADDD     iota32_8<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(SI)(Y4*4), Y5
+	VMOVUPS    Y5, 5152(SI)(DI*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    64(SI)(DI*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    64(SI)(DI*4), Y4
+	VPSLLD     $0x05, Y4, Y4
+	VPADDD     iota32_16<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(SI)(Y4*4), Y5
+	VMOVUPS    Y5, 5184(SI)(DI*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    96(SI)(DI*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    96(SI)(DI*4), Y4
+	VPSLLD     $0x05, Y4, Y4
+	VPADDD     iota32_24<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(SI)(Y4*4), Y5
+	VMOVUPS    Y5, 5216(SI)(DI*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	LEAQ       8256(SI), R9
+	MOVQ       CX, R10
+	LEAQ       128(AX)(DI*4), R8
+
+row5:
+	TESTQ        R10, R10
+	JZ           rowdone6
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	ADDQ         DX, R8
+	VMOVUPS      (R9), Y7
+	VSUBPS       3072(SI)(DI*4), Y7, Y7
+	VMOVUPS      32(R9), Y8
+	VSUBPS       3104(SI)(DI*4), Y8, Y8
+	VMOVUPS      64(R9), Y9
+	VSUBPS       3136(SI)(DI*4), Y9, Y9
+	VMOVUPS      96(R9), Y10
+	VSUBPS       3168(SI)(DI*4), Y10, Y10
+	VMAXPS       Y7, Y0, Y7
+	VMINPS       Y7, Y1, Y7
+	VMOVUPS      k32_magicfu<>+0(SB), Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y11
+	VSUBPS       k32_magicfu<>+0(SB), Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y7
+	VMOVUPS      k32_p6<>+0(SB), Y13
+	VFMADD213PS  k32_p5<>+0(SB), Y7, Y13
+	VFMADD213PS  k32_p4<>+0(SB), Y7, Y13
+	VFMADD213PS  k32_p3<>+0(SB), Y7, Y13
+	VFMADD213PS  k32_p2<>+0(SB), Y7, Y13
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y13
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y13
+	VPSRLD       $0x01, Y11, Y12
+	VPSLLD       $0x17, Y12, Y12
+	VPSLLD       $0x17, Y11, Y11
+	VPSUBD       Y12, Y11, Y11
+	VMULPS       Y12, Y13, Y13
+	VMULPS       Y11, Y13, Y7
+	VADDPS       Y7, Y3, Y3
+	VMAXPS       Y8, Y0, Y8
+	VMINPS       Y8, Y1, Y8
+	VMOVUPS      k32_magicfu<>+0(SB), Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y7
+	VSUBPS       k32_magicfu<>+0(SB), Y7, Y11
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y8
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y8
+	VMOVUPS      k32_p6<>+0(SB), Y12
+	VFMADD213PS  k32_p5<>+0(SB), Y8, Y12
+	VFMADD213PS  k32_p4<>+0(SB), Y8, Y12
+	VFMADD213PS  k32_p3<>+0(SB), Y8, Y12
+	VFMADD213PS  k32_p2<>+0(SB), Y8, Y12
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y12
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y12
+	VPSRLD       $0x01, Y7, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VPSLLD       $0x17, Y7, Y7
+	VPSUBD       Y11, Y7, Y7
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y7, Y12, Y8
+	VADDPS       Y8, Y4, Y4
+	VMAXPS       Y9, Y0, Y9
+	VMINPS       Y9, Y1, Y9
+	VMOVUPS      k32_magicfu<>+0(SB), Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y7
+	VSUBPS       k32_magicfu<>+0(SB), Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y9
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y9
+	VMOVUPS      k32_p6<>+0(SB), Y11
+	VFMADD213PS  k32_p5<>+0(SB), Y9, Y11
+	VFMADD213PS  k32_p4<>+0(SB), Y9, Y11
+	VFMADD213PS  k32_p3<>+0(SB), Y9, Y11
+	VFMADD213PS  k32_p2<>+0(SB), Y9, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y11
+	VPSRLD       $0x01, Y7, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSUBD       Y8, Y7, Y7
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y7, Y11, Y9
+	VADDPS       Y9, Y5, Y5
+	VMAXPS       Y10, Y0, Y10
+	VMINPS       Y10, Y1, Y10
+	VMOVUPS      k32_magicfu<>+0(SB), Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y7
+	VSUBPS       k32_magicfu<>+0(SB), Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y10
+	VMOVUPS      k32_p6<>+0(SB), Y9
+	VFMADD213PS  k32_p5<>+0(SB), Y10, Y9
+	VFMADD213PS  k32_p4<>+0(SB), Y10, Y9
+	VFMADD213PS  k32_p3<>+0(SB), Y10, Y9
+	VFMADD213PS  k32_p2<>+0(SB), Y10, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y9
+	VPSRLD       $0x01, Y7, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSUBD       Y8, Y7, Y7
+	VMULPS       Y8, Y9, Y9
+	VMULPS       Y7, Y9, Y10
+	VADDPS       Y10, Y6, Y6
+	ADDQ         $0x00000080, R9
+	DECQ         R10
+	JMP          row5
+
+rowdone6:
+	VMOVUPS Y3, 4096(SI)(DI*4)
+	VCMPPS  $0x03, Y3, Y3, Y3
+	VORPS   Y3, Y2, Y2
+	VMOVUPS Y4, 4128(SI)(DI*4)
+	VCMPPS  $0x03, Y4, Y4, Y3
+	VORPS   Y3, Y2, Y2
+	VMOVUPS Y5, 4160(SI)(DI*4)
+	VCMPPS  $0x03, Y5, Y5, Y3
+	VORPS   Y3, Y2, Y2
+	VMOVUPS Y6, 4192(SI)(DI*4)
+	VCMPPS  $0x03, Y6, Y6, Y3
+	VORPS   Y3, Y2, Y2
+	VPTEST  Y2, Y2
+	JNZ     sca_bail
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000020, BX
+	JMP     sca_step1
+
+sca_next2:
+sca_step7:
+	CMPQ    BX, $0x00000008
+	JL      sca_next8
+	VMOVUPS k32_neginf<>+0(SB), Y2
+	LEAQ    (AX)(DI*4), R8
+	LEAQ    8256(SI), R9
+	MOVQ    CX, R10
+
+row9:
+	TESTQ   R10, R10
+	JZ      rowdone10
+	VMOVUPS (R8), Y3
+	VMOVUPS Y3, (R9)
+	VMAXPS  Y2, Y3, Y2
+	ADDQ    DX, R8
+	ADDQ    $0x00000020, R9
+	DECQ    R10
+	JMP     row9
+
+rowdone10:
+	VMOVUPS    Y2, 3072(SI)(DI*4)
+	VXORPS     Y2, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    (SI)(DI*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    (SI)(DI*4), Y4
+	VPSLLD     $0x03, Y4, Y4
+	VPADDD     iota32_0<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(SI)(Y4*4), Y5
+	VMOVUPS    Y5, 5120(SI)(DI*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	LEAQ       8256(SI), R9
+	MOVQ       CX, R10
+	LEAQ       32(AX)(DI*4), R8
+
+row11:
+	TESTQ        R10, R10
+	JZ           rowdone12
+	PREFETCHT0   (R8)
+	ADDQ         DX, R8
+	VMOVUPS      (R9), Y4
+	VSUBPS       3072(SI)(DI*4), Y4, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      k32_magicfu<>+0(SB), Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
+	VSUBPS       k32_magicfu<>+0(SB), Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
+	VMOVUPS      k32_p6<>+0(SB), Y7
+	VFMADD213PS  k32_p5<>+0(SB), Y4, Y7
+	VFMADD213PS  k32_p4<>+0(SB), Y4, Y7
+	VFMADD213PS  k32_p3<>+0(SB), Y4, Y7
+	VFMADD213PS  k32_p2<>+0(SB), Y4, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y7
+	VPSRLD       $0x01, Y5, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y5, Y5
+	VPSUBD       Y6, Y5, Y5
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y5, Y7, Y4
+	VADDPS       Y4, Y3, Y3
+	ADDQ         $0x00000020, R9
+	DECQ         R10
+	JMP          row11
+
+rowdone12:
+	VMOVUPS Y3, 4096(SI)(DI*4)
+	VCMPPS  $0x03, Y3, Y3, Y3
+	VORPS   Y3, Y2, Y2
+	VPTEST  Y2, Y2
+	JNZ     sca_bail
+	ADDQ    $0x00000008, DI
+	SUBQ    $0x00000008, BX
+	JMP     sca_step7
+
+sca_next8:
+	TESTQ   BX, BX
+	JZ      sca_out
+	LEAQ    ymmtailmask<>+32(SB), R8
+	MOVQ    BX, R9
+	SHLQ    $0x02, R9
+	NEGQ    R9
+	VMOVDQU (R8)(R9*1), Y2
+	VMOVUPS k32_neginf<>+0(SB), Y3
+	LEAQ    (AX)(DI*4), R8
+	LEAQ    8256(SI), R9
+	MOVQ    CX, R10
+
+row13:
+	TESTQ      R10, R10
+	JZ         rowdone14
+	VMASKMOVPS (R8), Y2, Y4
+	VMOVUPS    Y4, (R9)
+	VMAXPS     Y3, Y4, Y3
+	ADDQ       DX, R8
+	ADDQ       $0x00000020, R9
+	DECQ       R10
+	JMP        row13
+
+rowdone14:
+	VMASKMOVPS Y3, Y2, 3072(SI)(DI*4)
+	VXORPS     Y3, Y3, Y3
+	VPCMPEQD   Y5, Y5, Y5
+	VMOVUPS    (SI)(DI*4), Y4
+	VPCMPGTD   Y5, Y4, Y4
+	VPAND      Y2, Y4, Y4
+	VMOVUPS    (SI)(DI*4), Y5
+	VPSLLD     $0x03, Y5, Y5
+	VPADDD     iota32_0<>+0(SB), Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VMOVUPS    Y4, Y4
+	VGATHERDPS Y4, 8256(SI)(Y5*4), Y6
+	VMASKMOVPS Y6, Y2, 5120(SI)(DI*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y6, Y6
+	VORPS      Y6, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	LEAQ       8256(SI), R9
+	MOVQ       CX, R10
+	LEAQ       32(AX)(DI*4), AX
+
+row15:
+	TESTQ        R10, R10
+	JZ           rowdone16
+	PREFETCHT0   (AX)
+	ADDQ         DX, AX
+	VMOVUPS      (R9), Y5
+	VSUBPS       3072(SI)(DI*4), Y5, Y5
+	VMAXPS       Y5, Y0, Y5
+	VMINPS       Y5, Y1, Y5
+	VMOVUPS      k32_magicfu<>+0(SB), Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y6
+	VSUBPS       k32_magicfu<>+0(SB), Y6, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y5
+	VMOVUPS      k32_p6<>+0(SB), Y8
+	VFMADD213PS  k32_p5<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_p4<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_p3<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_p2<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y8
+	VPSRLD       $0x01, Y6, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSUBD       Y7, Y6, Y6
+	VMULPS       Y7, Y8, Y8
+	VMULPS       Y6, Y8, Y5
+	VADDPS       Y5, Y4, Y4
+	ADDQ         $0x00000020, R9
+	DECQ         R10
+	JMP          row15
+
+rowdone16:
+	VMASKMOVPS Y4, Y2, 4096(SI)(DI*4)
+	VCMPPS     $0x03, Y4, Y4, Y0
+	VPAND      Y2, Y0, Y0
+	VORPS      Y0, Y3, Y3
+	VPTEST     Y3, Y3
+	JNZ        sca_bail
+	ADDQ       BX, DI
+
+sca_out:
+sca_bail:
+	MOVQ DI, done+56(FP)
+	VZEROUPPER
+	RET

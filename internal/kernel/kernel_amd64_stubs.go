@@ -318,3 +318,13 @@ func softmaxColsIdxFwd32AVX512(s []float32, C int, stride int, L int, t *int64, 
 //
 //go:noescape
 func scanIndex64AVX512(t []int64, C uint64, ignore int64) (outside int, from int)
+
+// softmaxCols32AVX2 is softmaxCols32 for AVX2.
+//
+//go:noescape
+func softmaxCols32AVX2(d []float32, s []float32, C int, stride int, L int, b *int32) (done int)
+
+// softmaxColsFwd32AVX2 is softmaxColsFwd32 for AVX2.
+//
+//go:noescape
+func softmaxColsFwd32AVX2(s []float32, C int, stride int, L int, b *int32) (done int)

@@ -405,19 +405,24 @@ func softmaxCols32Generic(d, s []float32, C, stride, L int, b *ColsBlock32) (don
 }
 
 func softmaxColsIndex32Generic(d, s []float32, C, stride, L int, targets []int64, ignore int64, gw float64, losses []float64, b *ColsBlock32) (done, counted int) {
-	for j, t := range targets[:L] {
-		if t == ignore {
-			b.Y[j], b.GW[j] = -1, 0
-		} else {
-			b.Y[j], b.GW[j] = int32(t), gw
-		}
-	}
+	colsInputs(b, targets[:L], ignore, gw)
 	if d == nil {
 		done = softmaxColsFwd32Generic(s, C, stride, L, b)
 	} else {
 		done = softmaxCols32Generic(d, s, C, stride, L, b)
 	}
 	return done, colsLosses(losses, b, done)
+}
+
+// colsInputs sets b's Y and GW from the targets of SoftmaxColsIndex32.
+func colsInputs(b *ColsBlock32, targets []int64, ignore int64, gw float64) {
+	for j, t := range targets {
+		if t == ignore {
+			b.Y[j], b.GW[j] = -1, 0
+		} else {
+			b.Y[j], b.GW[j] = int32(t), gw
+		}
+	}
 }
 
 // colsLosses writes the losses of SoftmaxColsIndex32 for the first done

@@ -39,6 +39,8 @@ func main() {
 	avx512(false).softmaxCols(true, true)
 	avx512(false).softmaxCols(false, true)
 	avx512(true).scanIndex()
+	avx2(false).softmaxColsAVX2(true)
+	avx2(false).softmaxColsAVX2(false)
 	Generate()
 }
 
