@@ -305,8 +305,7 @@ func SoftmaxColsIndex32(d, s []float32, C, stride, L int, targets []int64, ignor
 }
 
 // HasSoftmaxCols reports whether SoftmaxCols32, SoftmaxColsFwd32 and
-// SoftmaxColsIndex32 run as assembly (AVX-512, or AVX2 where
-// SoftmaxColsIndex32 is Go around the AVX2 SoftmaxCols32). Elsewhere they
+// SoftmaxColsIndex32 run as assembly (AVX-512 or AVX2). Elsewhere they
 // are the portable reference loops, and the three passes MaxCols32,
 // ExpSumCols32 and ScaleCols32 (or MaxSumExpCols32) are faster.
 func HasSoftmaxCols() bool { return hasSoftmaxCols() }

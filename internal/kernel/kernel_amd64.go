@@ -380,17 +380,9 @@ func softmaxColsFwd32(s []float32, C, stride, L int, b *ColsBlock32) int {
 	return softmaxColsFwd32AVX512(s, C, stride, L, &b.Y[0])
 }
 
-// softmaxColsIndex32 runs the AVX-512 index kernels; AVX2 has none, and
-// there Go makes the inputs and the losses around the AVX2 kernel.
 func softmaxColsIndex32(d, s []float32, C, stride, L int, targets []int64, ignore int64, gw float64, losses []float64, b *ColsBlock32) (done, counted int) {
-	if !useAVX512 {
-		colsInputs(b, targets[:L], ignore, gw)
-		if d == nil {
-			done = softmaxColsFwd32(s, C, stride, L, b)
-		} else {
-			done = softmaxCols32(d, s, C, stride, L, b)
-		}
-		return done, colsLosses(losses, b, done)
+	if !useAVX512 && !useAVX2 {
+		return softmaxColsIndex32Generic(d, s, C, stride, L, targets, ignore, gw, losses, b)
 	}
 	checkColsBlock(s, C, stride, L)
 	if L <= 0 {
@@ -398,9 +390,15 @@ func softmaxColsIndex32(d, s []float32, C, stride, L int, targets []int64, ignor
 	}
 	_, _ = targets[L-1], losses[L-1]
 	if d == nil {
+		if !useAVX512 {
+			return softmaxColsIdxFwd32AVX2(s, C, stride, L, &targets[0], ignore, &losses[0], &b.Y[0])
+		}
 		return softmaxColsIdxFwd32AVX512(s, C, stride, L, &targets[0], ignore, &losses[0], &b.Y[0])
 	}
 	checkColsBlock(d, C, stride, L)
+	if !useAVX512 {
+		return softmaxColsIdx32AVX2(d, s, C, stride, L, &targets[0], ignore, gw, &losses[0], &b.Y[0])
+	}
 	return softmaxColsIdx32AVX512(d, s, C, stride, L, &targets[0], ignore, gw, &losses[0], &b.Y[0])
 }
 

@@ -20388,3 +20388,1910 @@ sca_bail:
 	MOVQ DI, done+56(FP)
 	VZEROUPPER
 	RET
+
+// func softmaxColsIdx32AVX2(d []float32, s []float32, C int, stride int, L int, t *int64, ignore int64, gw float64, losses *float64, b *int32) (done int, counted int)
+// Requires: AVX, AVX2, FMA3, MMX+, POPCNT, SSE2
+TEXT ·softmaxColsIdx32AVX2(SB), NOSPLIT, $0-128
+	MOVQ    d_base+0(FP), AX
+	MOVQ    s_base+24(FP), CX
+	MOVQ    C+48(FP), DX
+	MOVQ    stride+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    L+64(FP), SI
+	MOVQ    b+104(FP), DI
+	MOVQ    t+72(FP), R8
+	MOVQ    losses+96(FP), R9
+	MOVL    $0x00000000, 8192(DI)
+	VMOVUPS k32_lo<>+0(SB), Y0
+	VMOVUPS k32_hi<>+0(SB), Y1
+	SUBQ    CX, AX
+	XORQ    R10, R10
+
+sca_step1:
+	CMPQ         SI, $0x00000020
+	JL           sca_next2
+	MOVQ         ignore+80(FP), R11
+	MOVQ         R11, X2
+	VPBROADCASTQ X2, Y2
+	MOVSD        gw+88(FP), X3
+	VBROADCASTSD X3, Y3
+	VMOVDQU      (R8)(R10*8), Y4
+	VPCMPEQQ     Y2, Y4, Y5
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      packlow<>+0(SB), Y6
+	VPERMD       Y4, Y6, Y4
+	VANDNPD      Y3, Y5, Y5
+	VMOVUPD      Y5, 1024(DI)(R10*8)
+	VMOVDQU      32(R8)(R10*8), Y5
+	VPCMPEQQ     Y2, Y5, Y6
+	VPOR         Y6, Y5, Y5
+	VMOVDQU      packlow<>+0(SB), Y8
+	VPERMD       Y5, Y8, Y5
+	VANDNPD      Y3, Y6, Y6
+	VMOVUPD      Y6, 1056(DI)(R10*8)
+	VINSERTI128  $0x01, X5, Y4, Y4
+	VMOVDQU      Y4, (DI)(R10*4)
+	VMOVDQU      64(R8)(R10*8), Y4
+	VPCMPEQQ     Y2, Y4, Y5
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      packlow<>+0(SB), Y6
+	VPERMD       Y4, Y6, Y4
+	VANDNPD      Y3, Y5, Y5
+	VMOVUPD      Y5, 1088(DI)(R10*8)
+	VMOVDQU      96(R8)(R10*8), Y5
+	VPCMPEQQ     Y2, Y5, Y6
+	VPOR         Y6, Y5, Y5
+	VMOVDQU      packlow<>+0(SB), Y8
+	VPERMD       Y5, Y8, Y5
+	VANDNPD      Y3, Y6, Y6
+	VMOVUPD      Y6, 1120(DI)(R10*8)
+	VINSERTI128  $0x01, X5, Y4, Y4
+	VMOVDQU      Y4, 32(DI)(R10*4)
+	VMOVDQU      128(R8)(R10*8), Y4
+	VPCMPEQQ     Y2, Y4, Y5
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      packlow<>+0(SB), Y6
+	VPERMD       Y4, Y6, Y4
+	VANDNPD      Y3, Y5, Y5
+	VMOVUPD      Y5, 1152(DI)(R10*8)
+	VMOVDQU      160(R8)(R10*8), Y5
+	VPCMPEQQ     Y2, Y5, Y6
+	VPOR         Y6, Y5, Y5
+	VMOVDQU      packlow<>+0(SB), Y8
+	VPERMD       Y5, Y8, Y5
+	VANDNPD      Y3, Y6, Y6
+	VMOVUPD      Y6, 1184(DI)(R10*8)
+	VINSERTI128  $0x01, X5, Y4, Y4
+	VMOVDQU      Y4, 64(DI)(R10*4)
+	VMOVDQU      192(R8)(R10*8), Y4
+	VPCMPEQQ     Y2, Y4, Y5
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      packlow<>+0(SB), Y6
+	VPERMD       Y4, Y6, Y4
+	VANDNPD      Y3, Y5, Y5
+	VMOVUPD      Y5, 1216(DI)(R10*8)
+	VMOVDQU      224(R8)(R10*8), Y5
+	VPCMPEQQ     Y2, Y5, Y2
+	VPOR         Y2, Y5, Y5
+	VMOVDQU      packlow<>+0(SB), Y6
+	VPERMD       Y5, Y6, Y5
+	VANDNPD      Y3, Y2, Y2
+	VMOVUPD      Y2, 1248(DI)(R10*8)
+	VINSERTI128  $0x01, X5, Y4, Y2
+	VMOVDQU      Y2, 96(DI)(R10*4)
+	VMOVUPS      k32_neginf<>+0(SB), Y2
+	VMOVUPS      k32_neginf<>+0(SB), Y3
+	VMOVUPS      k32_neginf<>+0(SB), Y4
+	VMOVUPS      k32_neginf<>+0(SB), Y5
+	LEAQ         (CX)(R10*4), R11
+	LEAQ         8256(DI), R12
+	MOVQ         DX, R13
+
+row3:
+	TESTQ   R13, R13
+	JZ      rowdone4
+	VMOVUPS (R11), Y6
+	VMOVUPS Y6, (R12)
+	VMAXPS  Y2, Y6, Y2
+	VMOVUPS 32(R11), Y6
+	VMOVUPS Y6, 32(R12)
+	VMAXPS  Y3, Y6, Y3
+	VMOVUPS 64(R11), Y6
+	VMOVUPS Y6, 64(R12)
+	VMAXPS  Y4, Y6, Y4
+	VMOVUPS 96(R11), Y6
+	VMOVUPS Y6, 96(R12)
+	VMAXPS  Y5, Y6, Y5
+	ADDQ    BX, R11
+	ADDQ    $0x00000080, R12
+	DECQ    R13
+	JMP     row3
+
+rowdone4:
+	VMOVUPS    Y2, 3072(DI)(R10*4)
+	VMOVUPS    Y3, 3104(DI)(R10*4)
+	VMOVUPS    Y4, 3136(DI)(R10*4)
+	VMOVUPS    Y5, 3168(DI)(R10*4)
+	VXORPS     Y2, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    (DI)(R10*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    (DI)(R10*4), Y4
+	VPSLLD     $0x05, Y4, Y4
+	VPADDD     iota32_0<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(DI)(Y4*4), Y5
+	VMOVUPS    Y5, 5120(DI)(R10*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    32(DI)(R10*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    32(DI)(R10*4), Y4
+	VPSLLD     $0x05, Y4, Y4
+	VPADDD     iota32_8<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(DI)(Y4*4), Y5
+	VMOVUPS    Y5, 5152(DI)(R10*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    64(DI)(R10*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    64(DI)(R10*4), Y4
+	VPSLLD     $0x05, Y4, Y4
+	VPADDD     iota32_16<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(DI)(Y4*4), Y5
+	VMOVUPS    Y5, 5184(DI)(R10*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    96(DI)(R10*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    96(DI)(R10*4), Y4
+	VPSLLD     $0x05, Y4, Y4
+	VPADDD     iota32_24<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(DI)(Y4*4), Y5
+	VMOVUPS    Y5, 5216(DI)(R10*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	LEAQ       8256(DI), R12
+	MOVQ       DX, R13
+	LEAQ       128(CX)(R10*4), R11
+
+row5:
+	TESTQ        R13, R13
+	JZ           rowdone6
+	PREFETCHT0   (R11)
+	PREFETCHT0   64(R11)
+	ADDQ         BX, R11
+	VMOVUPS      (R12), Y8
+	VSUBPS       3072(DI)(R10*4), Y8, Y8
+	VMOVUPS      32(R12), Y9
+	VSUBPS       3104(DI)(R10*4), Y9, Y9
+	VMOVUPS      64(R12), Y10
+	VSUBPS       3136(DI)(R10*4), Y10, Y10
+	VMOVUPS      96(R12), Y11
+	VSUBPS       3168(DI)(R10*4), Y11, Y11
+	VMAXPS       Y8, Y0, Y8
+	VMINPS       Y8, Y1, Y8
+	VMOVUPS      k32_magicfu<>+0(SB), Y12
+	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y12
+	VSUBPS       k32_magicfu<>+0(SB), Y12, Y13
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y13, Y8
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y13, Y8
+	VMOVUPS      k32_p6<>+0(SB), Y14
+	VFMADD213PS  k32_p5<>+0(SB), Y8, Y14
+	VFMADD213PS  k32_p4<>+0(SB), Y8, Y14
+	VFMADD213PS  k32_p3<>+0(SB), Y8, Y14
+	VFMADD213PS  k32_p2<>+0(SB), Y8, Y14
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y14
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y14
+	VPSRLD       $0x01, Y12, Y13
+	VPSLLD       $0x17, Y13, Y13
+	VPSLLD       $0x17, Y12, Y12
+	VPSUBD       Y13, Y12, Y12
+	VMULPS       Y13, Y14, Y14
+	VMULPS       Y12, Y14, Y8
+	VMOVUPS      Y8, (R12)
+	VADDPS       Y8, Y3, Y3
+	VMAXPS       Y9, Y0, Y9
+	VMINPS       Y9, Y1, Y9
+	VMOVUPS      k32_magicfu<>+0(SB), Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y8
+	VSUBPS       k32_magicfu<>+0(SB), Y8, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y9
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y9
+	VMOVUPS      k32_p6<>+0(SB), Y13
+	VFMADD213PS  k32_p5<>+0(SB), Y9, Y13
+	VFMADD213PS  k32_p4<>+0(SB), Y9, Y13
+	VFMADD213PS  k32_p3<>+0(SB), Y9, Y13
+	VFMADD213PS  k32_p2<>+0(SB), Y9, Y13
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y13
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y13
+	VPSRLD       $0x01, Y8, Y12
+	VPSLLD       $0x17, Y12, Y12
+	VPSLLD       $0x17, Y8, Y8
+	VPSUBD       Y12, Y8, Y8
+	VMULPS       Y12, Y13, Y13
+	VMULPS       Y8, Y13, Y9
+	VMOVUPS      Y9, 32(R12)
+	VADDPS       Y9, Y4, Y4
+	VMAXPS       Y10, Y0, Y10
+	VMINPS       Y10, Y1, Y10
+	VMOVUPS      k32_magicfu<>+0(SB), Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y8
+	VSUBPS       k32_magicfu<>+0(SB), Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y10
+	VMOVUPS      k32_p6<>+0(SB), Y12
+	VFMADD213PS  k32_p5<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_p4<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_p3<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_p2<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y12
+	VPSRLD       $0x01, Y8, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSUBD       Y9, Y8, Y8
+	VMULPS       Y9, Y12, Y12
+	VMULPS       Y8, Y12, Y10
+	VMOVUPS      Y10, 64(R12)
+	VADDPS       Y10, Y5, Y5
+	VMAXPS       Y11, Y0, Y11
+	VMINPS       Y11, Y1, Y11
+	VMOVUPS      k32_magicfu<>+0(SB), Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y11, Y8
+	VSUBPS       k32_magicfu<>+0(SB), Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y11
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y11
+	VMOVUPS      k32_p6<>+0(SB), Y10
+	VFMADD213PS  k32_p5<>+0(SB), Y11, Y10
+	VFMADD213PS  k32_p4<>+0(SB), Y11, Y10
+	VFMADD213PS  k32_p3<>+0(SB), Y11, Y10
+	VFMADD213PS  k32_p2<>+0(SB), Y11, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y11, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y11, Y10
+	VPSRLD       $0x01, Y8, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x17, Y8, Y8
+	VPSUBD       Y9, Y8, Y8
+	VMULPS       Y9, Y10, Y10
+	VMULPS       Y8, Y10, Y11
+	VMOVUPS      Y11, 96(R12)
+	VADDPS       Y11, Y6, Y6
+	ADDQ         $0x00000080, R12
+	DECQ         R13
+	JMP          row5
+
+rowdone6:
+	VMOVUPS      Y3, 4096(DI)(R10*4)
+	VCMPPS       $0x03, Y3, Y3, Y8
+	VORPS        Y8, Y2, Y2
+	VMOVUPS      Y4, 4128(DI)(R10*4)
+	VCMPPS       $0x03, Y4, Y4, Y8
+	VORPS        Y8, Y2, Y2
+	VMOVUPS      Y5, 4160(DI)(R10*4)
+	VCMPPS       $0x03, Y5, Y5, Y8
+	VORPS        Y8, Y2, Y2
+	VMOVUPS      Y6, 4192(DI)(R10*4)
+	VCMPPS       $0x03, Y6, Y6, Y8
+	VORPS        Y8, Y2, Y2
+	VPTEST       Y2, Y2
+	JNZ          sca_bail
+	VCVTPS2PD    X3, Y2
+	VMOVUPD      1024(DI)(R10*8), Y8
+	VDIVPD       Y2, Y8, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y2
+	VMOVUPD      1056(DI)(R10*8), Y3
+	VDIVPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6144(DI)
+	VPCMPEQD     Y8, Y8, Y8
+	VMOVUPS      (DI)(R10*4), Y3
+	VPCMPGTD     Y8, Y3, Y3
+	VMOVUPS      (DI)(R10*4), Y8
+	VPSLLD       $0x05, Y8, Y8
+	VPADDD       iota32_0<>+0(SB), Y8, Y8
+	VXORPS       Y9, Y9, Y9
+	VMOVUPS      Y3, Y3
+	VGATHERDPS   Y3, 8256(DI)(Y8*4), Y9
+	VMULPS       Y2, Y9, Y9
+	VCVTPS2PD    X9, Y2
+	VSUBPD       1024(DI)(R10*8), Y2, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y9, X2
+	VCVTPS2PD    X2, Y2
+	VSUBPD       1056(DI)(R10*8), Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6272(DI)
+	VCVTPS2PD    X4, Y2
+	VMOVUPD      1088(DI)(R10*8), Y3
+	VDIVPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y4, X2
+	VCVTPS2PD    X2, Y2
+	VMOVUPD      1120(DI)(R10*8), Y3
+	VDIVPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6176(DI)
+	VPCMPEQD     Y4, Y4, Y4
+	VMOVUPS      32(DI)(R10*4), Y3
+	VPCMPGTD     Y4, Y3, Y3
+	VMOVUPS      32(DI)(R10*4), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPADDD       iota32_8<>+0(SB), Y4, Y4
+	VXORPS       Y8, Y8, Y8
+	VMOVUPS      Y3, Y3
+	VGATHERDPS   Y3, 8256(DI)(Y4*4), Y8
+	VMULPS       Y2, Y8, Y8
+	VCVTPS2PD    X8, Y2
+	VSUBPD       1088(DI)(R10*8), Y2, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y8, X2
+	VCVTPS2PD    X2, Y2
+	VSUBPD       1120(DI)(R10*8), Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6304(DI)
+	VCVTPS2PD    X5, Y2
+	VMOVUPD      1152(DI)(R10*8), Y3
+	VDIVPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y2
+	VMOVUPD      1184(DI)(R10*8), Y3
+	VDIVPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6208(DI)
+	VPCMPEQD     Y4, Y4, Y4
+	VMOVUPS      64(DI)(R10*4), Y3
+	VPCMPGTD     Y4, Y3, Y3
+	VMOVUPS      64(DI)(R10*4), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPADDD       iota32_16<>+0(SB), Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VMOVUPS      Y3, Y3
+	VGATHERDPS   Y3, 8256(DI)(Y4*4), Y5
+	VMULPS       Y2, Y5, Y5
+	VCVTPS2PD    X5, Y2
+	VSUBPD       1152(DI)(R10*8), Y2, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y2
+	VSUBPD       1184(DI)(R10*8), Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6336(DI)
+	VCVTPS2PD    X6, Y2
+	VMOVUPD      1216(DI)(R10*8), Y3
+	VDIVPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y6, X2
+	VCVTPS2PD    X2, Y2
+	VMOVUPD      1248(DI)(R10*8), Y3
+	VDIVPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6240(DI)
+	VPCMPEQD     Y4, Y4, Y4
+	VMOVUPS      96(DI)(R10*4), Y3
+	VPCMPGTD     Y4, Y3, Y3
+	VMOVUPS      96(DI)(R10*4), Y4
+	VPSLLD       $0x05, Y4, Y4
+	VPADDD       iota32_24<>+0(SB), Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VMOVUPS      Y3, Y3
+	VGATHERDPS   Y3, 8256(DI)(Y4*4), Y5
+	VMULPS       Y2, Y5, Y5
+	VCVTPS2PD    X5, Y2
+	VSUBPD       1216(DI)(R10*8), Y2, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y2
+	VSUBPD       1248(DI)(R10*8), Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6368(DI)
+	VPCMPEQD     Y2, Y2, Y2
+	VPSRLD       $0x1f, Y2, Y3
+	LEAQ         (CX)(R10*4), R11
+	LEAQ         8256(DI), R12
+	MOVQ         DX, R13
+
+row7:
+	TESTQ     R13, R13
+	JZ        rowdone8
+	VPADDD    Y3, Y2, Y2
+	VMOVUPS   (R12), Y4
+	VMULPS    6144(DI), Y4, Y4
+	VPCMPEQD  (DI)(R10*4), Y2, Y5
+	VBLENDVPS Y5, 6272(DI), Y4, Y4
+	VMOVUPS   Y4, (R11)(AX*1)
+	VMOVUPS   32(R12), Y4
+	VMULPS    6176(DI), Y4, Y4
+	VPCMPEQD  32(DI)(R10*4), Y2, Y5
+	VBLENDVPS Y5, 6304(DI), Y4, Y4
+	VMOVUPS   Y4, 32(R11)(AX*1)
+	VMOVUPS   64(R12), Y4
+	VMULPS    6208(DI), Y4, Y4
+	VPCMPEQD  64(DI)(R10*4), Y2, Y5
+	VBLENDVPS Y5, 6336(DI), Y4, Y4
+	VMOVUPS   Y4, 64(R11)(AX*1)
+	VMOVUPS   96(R12), Y4
+	VMULPS    6240(DI), Y4, Y4
+	VPCMPEQD  96(DI)(R10*4), Y2, Y5
+	VBLENDVPS Y5, 6368(DI), Y4, Y4
+	VMOVUPS   Y4, 96(R11)(AX*1)
+	ADDQ      BX, R11
+	ADDQ      $0x00000080, R12
+	DECQ      R13
+	JMP       row7
+
+rowdone8:
+	VPCMPEQD     Y3, Y3, Y3
+	VMOVUPS      (DI)(R10*4), Y2
+	VPCMPGTD     Y3, Y2, Y2
+	VMOVMSKPS    Y2, R11
+	POPCNTL      R11, R11
+	ADDL         R11, 8192(DI)
+	VMOVUPS      4096(DI)(R10*4), Y3
+	VPADDD       k32_loff<>+0(SB), Y3, Y3
+	VPAND        k32_lmant<>+0(SB), Y3, Y4
+	VPADDD       k32_lsqrth<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y3, Y3
+	VPOR         k32_lkmagic<>+0(SB), Y3, Y3
+	VSUBPS       k32_lkbias<>+0(SB), Y3, Y3
+	VSUBPS       k32_lone<>+0(SB), Y4, Y4
+	VADDPS       k32_ltwo<>+0(SB), Y4, Y5
+	VRCPPS       Y5, Y8
+	VMULPS       Y4, Y8, Y6
+	VMOVUPS      Y4, Y9
+	VFNMADD231PS Y5, Y6, Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VMULPS       k32_lhalf<>+0(SB), Y4, Y8
+	VMULPS       Y4, Y8, Y8
+	VMULPS       Y6, Y6, Y5
+	VMOVUPS      k32_lq3<>+0(SB), Y9
+	VFMADD213PS  k32_lq2<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_lq1<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_lq0<>+0(SB), Y5, Y9
+	VFMADD213PS  Y8, Y5, Y9
+	VMULPS       k32_lln2lo<>+0(SB), Y3, Y5
+	VFMADD231PS  Y6, Y9, Y5
+	VSUBPS       Y5, Y8, Y5
+	VSUBPS       Y4, Y5, Y5
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y3, Y5
+	VCVTPS2PD    3072(DI)(R10*4), Y3
+	VCVTPS2PD    5120(DI)(R10*4), Y4
+	VCVTPS2PD    X5, Y6
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y6, Y3, Y3
+	VPMOVSXDQ    X2, Y4
+	VANDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (R9)(R10*8)
+	VCVTPS2PD    3088(DI)(R10*4), Y3
+	VCVTPS2PD    5136(DI)(R10*4), Y4
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVSXDQ    X2, Y2
+	VANDPD       Y2, Y3, Y3
+	VMOVUPD      Y3, 32(R9)(R10*8)
+	VPCMPEQD     Y3, Y3, Y3
+	VMOVUPS      32(DI)(R10*4), Y2
+	VPCMPGTD     Y3, Y2, Y2
+	VMOVMSKPS    Y2, R11
+	POPCNTL      R11, R11
+	ADDL         R11, 8192(DI)
+	VMOVUPS      4128(DI)(R10*4), Y3
+	VPADDD       k32_loff<>+0(SB), Y3, Y3
+	VPAND        k32_lmant<>+0(SB), Y3, Y4
+	VPADDD       k32_lsqrth<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y3, Y3
+	VPOR         k32_lkmagic<>+0(SB), Y3, Y3
+	VSUBPS       k32_lkbias<>+0(SB), Y3, Y3
+	VSUBPS       k32_lone<>+0(SB), Y4, Y4
+	VADDPS       k32_ltwo<>+0(SB), Y4, Y5
+	VRCPPS       Y5, Y8
+	VMULPS       Y4, Y8, Y6
+	VMOVUPS      Y4, Y9
+	VFNMADD231PS Y5, Y6, Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VMULPS       k32_lhalf<>+0(SB), Y4, Y8
+	VMULPS       Y4, Y8, Y8
+	VMULPS       Y6, Y6, Y5
+	VMOVUPS      k32_lq3<>+0(SB), Y9
+	VFMADD213PS  k32_lq2<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_lq1<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_lq0<>+0(SB), Y5, Y9
+	VFMADD213PS  Y8, Y5, Y9
+	VMULPS       k32_lln2lo<>+0(SB), Y3, Y5
+	VFMADD231PS  Y6, Y9, Y5
+	VSUBPS       Y5, Y8, Y5
+	VSUBPS       Y4, Y5, Y5
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y3, Y5
+	VCVTPS2PD    3104(DI)(R10*4), Y3
+	VCVTPS2PD    5152(DI)(R10*4), Y4
+	VCVTPS2PD    X5, Y6
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y6, Y3, Y3
+	VPMOVSXDQ    X2, Y4
+	VANDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, 64(R9)(R10*8)
+	VCVTPS2PD    3120(DI)(R10*4), Y3
+	VCVTPS2PD    5168(DI)(R10*4), Y4
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVSXDQ    X2, Y2
+	VANDPD       Y2, Y3, Y3
+	VMOVUPD      Y3, 96(R9)(R10*8)
+	VPCMPEQD     Y3, Y3, Y3
+	VMOVUPS      64(DI)(R10*4), Y2
+	VPCMPGTD     Y3, Y2, Y2
+	VMOVMSKPS    Y2, R11
+	POPCNTL      R11, R11
+	ADDL         R11, 8192(DI)
+	VMOVUPS      4160(DI)(R10*4), Y3
+	VPADDD       k32_loff<>+0(SB), Y3, Y3
+	VPAND        k32_lmant<>+0(SB), Y3, Y4
+	VPADDD       k32_lsqrth<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y3, Y3
+	VPOR         k32_lkmagic<>+0(SB), Y3, Y3
+	VSUBPS       k32_lkbias<>+0(SB), Y3, Y3
+	VSUBPS       k32_lone<>+0(SB), Y4, Y4
+	VADDPS       k32_ltwo<>+0(SB), Y4, Y5
+	VRCPPS       Y5, Y8
+	VMULPS       Y4, Y8, Y6
+	VMOVUPS      Y4, Y9
+	VFNMADD231PS Y5, Y6, Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VMULPS       k32_lhalf<>+0(SB), Y4, Y8
+	VMULPS       Y4, Y8, Y8
+	VMULPS       Y6, Y6, Y5
+	VMOVUPS      k32_lq3<>+0(SB), Y9
+	VFMADD213PS  k32_lq2<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_lq1<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_lq0<>+0(SB), Y5, Y9
+	VFMADD213PS  Y8, Y5, Y9
+	VMULPS       k32_lln2lo<>+0(SB), Y3, Y5
+	VFMADD231PS  Y6, Y9, Y5
+	VSUBPS       Y5, Y8, Y5
+	VSUBPS       Y4, Y5, Y5
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y3, Y5
+	VCVTPS2PD    3136(DI)(R10*4), Y3
+	VCVTPS2PD    5184(DI)(R10*4), Y4
+	VCVTPS2PD    X5, Y6
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y6, Y3, Y3
+	VPMOVSXDQ    X2, Y4
+	VANDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, 128(R9)(R10*8)
+	VCVTPS2PD    3152(DI)(R10*4), Y3
+	VCVTPS2PD    5200(DI)(R10*4), Y4
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVSXDQ    X2, Y2
+	VANDPD       Y2, Y3, Y3
+	VMOVUPD      Y3, 160(R9)(R10*8)
+	VPCMPEQD     Y3, Y3, Y3
+	VMOVUPS      96(DI)(R10*4), Y2
+	VPCMPGTD     Y3, Y2, Y2
+	VMOVMSKPS    Y2, R11
+	POPCNTL      R11, R11
+	ADDL         R11, 8192(DI)
+	VMOVUPS      4192(DI)(R10*4), Y3
+	VPADDD       k32_loff<>+0(SB), Y3, Y3
+	VPAND        k32_lmant<>+0(SB), Y3, Y4
+	VPADDD       k32_lsqrth<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y3, Y3
+	VPOR         k32_lkmagic<>+0(SB), Y3, Y3
+	VSUBPS       k32_lkbias<>+0(SB), Y3, Y3
+	VSUBPS       k32_lone<>+0(SB), Y4, Y4
+	VADDPS       k32_ltwo<>+0(SB), Y4, Y5
+	VRCPPS       Y5, Y8
+	VMULPS       Y4, Y8, Y6
+	VMOVUPS      Y4, Y9
+	VFNMADD231PS Y5, Y6, Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VMULPS       k32_lhalf<>+0(SB), Y4, Y8
+	VMULPS       Y4, Y8, Y8
+	VMULPS       Y6, Y6, Y5
+	VMOVUPS      k32_lq3<>+0(SB), Y9
+	VFMADD213PS  k32_lq2<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_lq1<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_lq0<>+0(SB), Y5, Y9
+	VFMADD213PS  Y8, Y5, Y9
+	VMULPS       k32_lln2lo<>+0(SB), Y3, Y5
+	VFMADD231PS  Y6, Y9, Y5
+	VSUBPS       Y5, Y8, Y5
+	VSUBPS       Y4, Y5, Y5
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y3, Y5
+	VCVTPS2PD    3168(DI)(R10*4), Y3
+	VCVTPS2PD    5216(DI)(R10*4), Y4
+	VCVTPS2PD    X5, Y6
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y6, Y3, Y3
+	VPMOVSXDQ    X2, Y4
+	VANDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, 192(R9)(R10*8)
+	VCVTPS2PD    3184(DI)(R10*4), Y3
+	VCVTPS2PD    5232(DI)(R10*4), Y4
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVSXDQ    X2, Y2
+	VANDPD       Y2, Y3, Y3
+	VMOVUPD      Y3, 224(R9)(R10*8)
+	ADDQ         $0x00000020, R10
+	SUBQ         $0x00000020, SI
+	JMP          sca_step1
+
+sca_next2:
+sca_step9:
+	CMPQ         SI, $0x00000008
+	JL           sca_next10
+	MOVQ         ignore+80(FP), R11
+	MOVQ         R11, X2
+	VPBROADCASTQ X2, Y2
+	MOVSD        gw+88(FP), X3
+	VBROADCASTSD X3, Y3
+	VMOVDQU      (R8)(R10*8), Y4
+	VPCMPEQQ     Y2, Y4, Y5
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      packlow<>+0(SB), Y6
+	VPERMD       Y4, Y6, Y4
+	VANDNPD      Y3, Y5, Y5
+	VMOVUPD      Y5, 1024(DI)(R10*8)
+	VMOVDQU      32(R8)(R10*8), Y5
+	VPCMPEQQ     Y2, Y5, Y2
+	VPOR         Y2, Y5, Y5
+	VMOVDQU      packlow<>+0(SB), Y6
+	VPERMD       Y5, Y6, Y5
+	VANDNPD      Y3, Y2, Y2
+	VMOVUPD      Y2, 1056(DI)(R10*8)
+	VINSERTI128  $0x01, X5, Y4, Y2
+	VMOVDQU      Y2, (DI)(R10*4)
+	VMOVUPS      k32_neginf<>+0(SB), Y2
+	LEAQ         (CX)(R10*4), R11
+	LEAQ         8256(DI), R12
+	MOVQ         DX, R13
+
+row11:
+	TESTQ   R13, R13
+	JZ      rowdone12
+	VMOVUPS (R11), Y3
+	VMOVUPS Y3, (R12)
+	VMAXPS  Y2, Y3, Y2
+	ADDQ    BX, R11
+	ADDQ    $0x00000020, R12
+	DECQ    R13
+	JMP     row11
+
+rowdone12:
+	VMOVUPS    Y2, 3072(DI)(R10*4)
+	VXORPS     Y2, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    (DI)(R10*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    (DI)(R10*4), Y4
+	VPSLLD     $0x03, Y4, Y4
+	VPADDD     iota32_0<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(DI)(Y4*4), Y5
+	VMOVUPS    Y5, 5120(DI)(R10*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	LEAQ       8256(DI), R12
+	MOVQ       DX, R13
+	LEAQ       32(CX)(R10*4), R11
+
+row13:
+	TESTQ        R13, R13
+	JZ           rowdone14
+	PREFETCHT0   (R11)
+	ADDQ         BX, R11
+	VMOVUPS      (R12), Y4
+	VSUBPS       3072(DI)(R10*4), Y4, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      k32_magicfu<>+0(SB), Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
+	VSUBPS       k32_magicfu<>+0(SB), Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
+	VMOVUPS      k32_p6<>+0(SB), Y8
+	VFMADD213PS  k32_p5<>+0(SB), Y4, Y8
+	VFMADD213PS  k32_p4<>+0(SB), Y4, Y8
+	VFMADD213PS  k32_p3<>+0(SB), Y4, Y8
+	VFMADD213PS  k32_p2<>+0(SB), Y4, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y8
+	VPSRLD       $0x01, Y5, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y5, Y5
+	VPSUBD       Y6, Y5, Y5
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y5, Y8, Y4
+	VMOVUPS      Y4, (R12)
+	VADDPS       Y4, Y3, Y3
+	ADDQ         $0x00000020, R12
+	DECQ         R13
+	JMP          row13
+
+rowdone14:
+	VMOVUPS      Y3, 4096(DI)(R10*4)
+	VCMPPS       $0x03, Y3, Y3, Y4
+	VORPS        Y4, Y2, Y2
+	VPTEST       Y2, Y2
+	JNZ          sca_bail
+	VCVTPS2PD    X3, Y2
+	VMOVUPD      1024(DI)(R10*8), Y4
+	VDIVPD       Y2, Y4, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y3, X2
+	VCVTPS2PD    X2, Y2
+	VMOVUPD      1056(DI)(R10*8), Y3
+	VDIVPD       Y2, Y3, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6144(DI)
+	VPCMPEQD     Y4, Y4, Y4
+	VMOVUPS      (DI)(R10*4), Y3
+	VPCMPGTD     Y4, Y3, Y3
+	VMOVUPS      (DI)(R10*4), Y4
+	VPSLLD       $0x03, Y4, Y4
+	VPADDD       iota32_0<>+0(SB), Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VMOVUPS      Y3, Y3
+	VGATHERDPS   Y3, 8256(DI)(Y4*4), Y5
+	VMULPS       Y2, Y5, Y5
+	VCVTPS2PD    X5, Y2
+	VSUBPD       1024(DI)(R10*8), Y2, Y2
+	VCVTPD2PSY   Y2, X7
+	VEXTRACTF128 $0x01, Y5, X2
+	VCVTPS2PD    X2, Y2
+	VSUBPD       1056(DI)(R10*8), Y2, Y2
+	VCVTPD2PSY   Y2, X2
+	VINSERTF128  $0x01, X2, Y7, Y2
+	VMOVUPS      Y2, 6272(DI)
+	VPCMPEQD     Y2, Y2, Y2
+	VPSRLD       $0x1f, Y2, Y3
+	LEAQ         (CX)(R10*4), R11
+	LEAQ         8256(DI), R12
+	MOVQ         DX, R13
+
+row15:
+	TESTQ     R13, R13
+	JZ        rowdone16
+	VPADDD    Y3, Y2, Y2
+	VMOVUPS   (R12), Y4
+	VMULPS    6144(DI), Y4, Y4
+	VPCMPEQD  (DI)(R10*4), Y2, Y5
+	VBLENDVPS Y5, 6272(DI), Y4, Y4
+	VMOVUPS   Y4, (R11)(AX*1)
+	ADDQ      BX, R11
+	ADDQ      $0x00000020, R12
+	DECQ      R13
+	JMP       row15
+
+rowdone16:
+	VPCMPEQD     Y3, Y3, Y3
+	VMOVUPS      (DI)(R10*4), Y2
+	VPCMPGTD     Y3, Y2, Y2
+	VMOVMSKPS    Y2, R11
+	POPCNTL      R11, R11
+	ADDL         R11, 8192(DI)
+	VMOVUPS      4096(DI)(R10*4), Y3
+	VPADDD       k32_loff<>+0(SB), Y3, Y3
+	VPAND        k32_lmant<>+0(SB), Y3, Y4
+	VPADDD       k32_lsqrth<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y3, Y3
+	VPOR         k32_lkmagic<>+0(SB), Y3, Y3
+	VSUBPS       k32_lkbias<>+0(SB), Y3, Y3
+	VSUBPS       k32_lone<>+0(SB), Y4, Y4
+	VADDPS       k32_ltwo<>+0(SB), Y4, Y5
+	VRCPPS       Y5, Y8
+	VMULPS       Y4, Y8, Y6
+	VMOVUPS      Y4, Y9
+	VFNMADD231PS Y5, Y6, Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VMULPS       k32_lhalf<>+0(SB), Y4, Y8
+	VMULPS       Y4, Y8, Y8
+	VMULPS       Y6, Y6, Y5
+	VMOVUPS      k32_lq3<>+0(SB), Y9
+	VFMADD213PS  k32_lq2<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_lq1<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_lq0<>+0(SB), Y5, Y9
+	VFMADD213PS  Y8, Y5, Y9
+	VMULPS       k32_lln2lo<>+0(SB), Y3, Y5
+	VFMADD231PS  Y6, Y9, Y5
+	VSUBPS       Y5, Y8, Y5
+	VSUBPS       Y4, Y5, Y5
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y3, Y5
+	VCVTPS2PD    3072(DI)(R10*4), Y3
+	VCVTPS2PD    5120(DI)(R10*4), Y4
+	VCVTPS2PD    X5, Y6
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y6, Y3, Y3
+	VPMOVSXDQ    X2, Y4
+	VANDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (R9)(R10*8)
+	VCVTPS2PD    3088(DI)(R10*4), Y3
+	VCVTPS2PD    5136(DI)(R10*4), Y4
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVSXDQ    X2, Y2
+	VANDPD       Y2, Y3, Y3
+	VMOVUPD      Y3, 32(R9)(R10*8)
+	ADDQ         $0x00000008, R10
+	SUBQ         $0x00000008, SI
+	JMP          sca_step9
+
+sca_next10:
+	TESTQ        SI, SI
+	JZ           sca_out
+	LEAQ         ymmtailmask<>+32(SB), R11
+	MOVQ         SI, R12
+	SHLQ         $0x02, R12
+	NEGQ         R12
+	VMOVDQU      (R11)(R12*1), Y2
+	MOVQ         ignore+80(FP), R11
+	MOVQ         R11, X3
+	VPBROADCASTQ X3, Y3
+	MOVSD        gw+88(FP), X4
+	VBROADCASTSD X4, Y4
+	VPMOVSXDQ    X2, Y5
+	VMASKMOVPD   (R8)(R10*8), Y5, Y5
+	VPCMPEQQ     Y3, Y5, Y6
+	VPOR         Y6, Y5, Y5
+	VMOVDQU      packlow<>+0(SB), Y8
+	VPERMD       Y5, Y8, Y5
+	VANDNPD      Y4, Y6, Y6
+	VMOVUPD      Y6, 1024(DI)(R10*8)
+	VEXTRACTI128 $0x01, Y2, X6
+	VPMOVSXDQ    X6, Y6
+	VMASKMOVPD   32(R8)(R10*8), Y6, Y6
+	VPCMPEQQ     Y3, Y6, Y3
+	VPOR         Y3, Y6, Y6
+	VMOVDQU      packlow<>+0(SB), Y8
+	VPERMD       Y6, Y8, Y6
+	VANDNPD      Y4, Y3, Y3
+	VMOVUPD      Y3, 1056(DI)(R10*8)
+	VINSERTI128  $0x01, X6, Y5, Y3
+	VMOVDQU      Y3, (DI)(R10*4)
+	VMOVUPS      k32_neginf<>+0(SB), Y3
+	LEAQ         (CX)(R10*4), R8
+	LEAQ         8256(DI), R11
+	MOVQ         DX, R12
+
+row17:
+	TESTQ      R12, R12
+	JZ         rowdone18
+	VMASKMOVPS (R8), Y2, Y4
+	VMOVUPS    Y4, (R11)
+	VMAXPS     Y3, Y4, Y3
+	ADDQ       BX, R8
+	ADDQ       $0x00000020, R11
+	DECQ       R12
+	JMP        row17
+
+rowdone18:
+	VMASKMOVPS Y3, Y2, 3072(DI)(R10*4)
+	VXORPS     Y3, Y3, Y3
+	VPCMPEQD   Y5, Y5, Y5
+	VMOVUPS    (DI)(R10*4), Y4
+	VPCMPGTD   Y5, Y4, Y4
+	VPAND      Y2, Y4, Y4
+	VMOVUPS    (DI)(R10*4), Y5
+	VPSLLD     $0x03, Y5, Y5
+	VPADDD     iota32_0<>+0(SB), Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VMOVUPS    Y4, Y4
+	VGATHERDPS Y4, 8256(DI)(Y5*4), Y6
+	VMASKMOVPS Y6, Y2, 5120(DI)(R10*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y6, Y6
+	VORPS      Y6, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	LEAQ       8256(DI), R11
+	MOVQ       DX, R12
+	LEAQ       32(CX)(R10*4), R8
+
+row19:
+	TESTQ        R12, R12
+	JZ           rowdone20
+	PREFETCHT0   (R8)
+	ADDQ         BX, R8
+	VMOVUPS      (R11), Y5
+	VSUBPS       3072(DI)(R10*4), Y5, Y5
+	VMAXPS       Y5, Y0, Y5
+	VMINPS       Y5, Y1, Y5
+	VMOVUPS      k32_magicfu<>+0(SB), Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y6
+	VSUBPS       k32_magicfu<>+0(SB), Y6, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y5
+	VMOVUPS      k32_p6<>+0(SB), Y9
+	VFMADD213PS  k32_p5<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_p4<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_p3<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_p2<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y9
+	VPSRLD       $0x01, Y6, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y6, Y6
+	VPSUBD       Y8, Y6, Y6
+	VMULPS       Y8, Y9, Y9
+	VMULPS       Y6, Y9, Y5
+	VMOVUPS      Y5, (R11)
+	VADDPS       Y5, Y4, Y4
+	ADDQ         $0x00000020, R11
+	DECQ         R12
+	JMP          row19
+
+rowdone20:
+	VMASKMOVPS   Y4, Y2, 4096(DI)(R10*4)
+	VCMPPS       $0x03, Y4, Y4, Y0
+	VPAND        Y2, Y0, Y0
+	VORPS        Y0, Y3, Y3
+	VPTEST       Y3, Y3
+	JNZ          sca_bail
+	VCVTPS2PD    X4, Y0
+	VMOVUPD      1024(DI)(R10*8), Y1
+	VDIVPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X7
+	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X0, Y0
+	VMOVUPD      1056(DI)(R10*8), Y1
+	VDIVPD       Y0, Y1, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y7, Y0
+	VMOVUPS      Y0, 6144(DI)
+	VPCMPEQD     Y3, Y3, Y3
+	VMOVUPS      (DI)(R10*4), Y1
+	VPCMPGTD     Y3, Y1, Y1
+	VPAND        Y2, Y1, Y1
+	VMOVUPS      (DI)(R10*4), Y3
+	VPSLLD       $0x03, Y3, Y3
+	VPADDD       iota32_0<>+0(SB), Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VMOVUPS      Y1, Y1
+	VGATHERDPS   Y1, 8256(DI)(Y3*4), Y4
+	VMULPS       Y0, Y4, Y4
+	VCVTPS2PD    X4, Y0
+	VSUBPD       1024(DI)(R10*8), Y0, Y0
+	VCVTPD2PSY   Y0, X7
+	VEXTRACTF128 $0x01, Y4, X0
+	VCVTPS2PD    X0, Y0
+	VSUBPD       1056(DI)(R10*8), Y0, Y0
+	VCVTPD2PSY   Y0, X0
+	VINSERTF128  $0x01, X0, Y7, Y0
+	VMOVUPS      Y0, 6272(DI)
+	VPCMPEQD     Y0, Y0, Y0
+	VPSRLD       $0x1f, Y0, Y1
+	LEAQ         (CX)(R10*4), R8
+	LEAQ         8256(DI), R11
+	MOVQ         DX, R12
+
+row21:
+	TESTQ      R12, R12
+	JZ         rowdone22
+	VPADDD     Y1, Y0, Y0
+	VMOVUPS    (R11), Y3
+	VMULPS     6144(DI), Y3, Y3
+	VPCMPEQD   (DI)(R10*4), Y0, Y4
+	VBLENDVPS  Y4, 6272(DI), Y3, Y3
+	VMASKMOVPS Y3, Y2, (R8)(AX*1)
+	ADDQ       BX, R8
+	ADDQ       $0x00000020, R11
+	DECQ       R12
+	JMP        row21
+
+rowdone22:
+	VPCMPEQD     Y1, Y1, Y1
+	VMOVUPS      (DI)(R10*4), Y0
+	VPCMPGTD     Y1, Y0, Y0
+	VPAND        Y2, Y0, Y0
+	VMOVMSKPS    Y0, AX
+	POPCNTL      AX, AX
+	ADDL         AX, 8192(DI)
+	VMOVUPS      4096(DI)(R10*4), Y1
+	VPADDD       k32_loff<>+0(SB), Y1, Y1
+	VPAND        k32_lmant<>+0(SB), Y1, Y3
+	VPADDD       k32_lsqrth<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y1, Y1
+	VPOR         k32_lkmagic<>+0(SB), Y1, Y1
+	VSUBPS       k32_lkbias<>+0(SB), Y1, Y1
+	VSUBPS       k32_lone<>+0(SB), Y3, Y3
+	VADDPS       k32_ltwo<>+0(SB), Y3, Y4
+	VRCPPS       Y4, Y6
+	VMULPS       Y3, Y6, Y5
+	VMOVUPS      Y3, Y7
+	VFNMADD231PS Y4, Y5, Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMULPS       k32_lhalf<>+0(SB), Y3, Y6
+	VMULPS       Y3, Y6, Y6
+	VMULPS       Y5, Y5, Y4
+	VMOVUPS      k32_lq3<>+0(SB), Y7
+	VFMADD213PS  k32_lq2<>+0(SB), Y4, Y7
+	VFMADD213PS  k32_lq1<>+0(SB), Y4, Y7
+	VFMADD213PS  k32_lq0<>+0(SB), Y4, Y7
+	VFMADD213PS  Y6, Y4, Y7
+	VMULPS       k32_lln2lo<>+0(SB), Y1, Y4
+	VFMADD231PS  Y5, Y7, Y4
+	VSUBPS       Y4, Y6, Y4
+	VSUBPS       Y3, Y4, Y4
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y1, Y4
+	VCVTPS2PD    3072(DI)(R10*4), Y1
+	VCVTPS2PD    5120(DI)(R10*4), Y3
+	VCVTPS2PD    X4, Y5
+	VSUBPD       Y3, Y1, Y1
+	VADDPD       Y5, Y1, Y1
+	VPMOVSXDQ    X0, Y3
+	VANDPD       Y3, Y1, Y1
+	VPMOVSXDQ    X2, Y3
+	VMASKMOVPD   Y1, Y3, (R9)(R10*8)
+	VCVTPS2PD    3088(DI)(R10*4), Y1
+	VCVTPS2PD    5136(DI)(R10*4), Y3
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VSUBPD       Y3, Y1, Y1
+	VADDPD       Y4, Y1, Y1
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y0, Y1, Y1
+	VEXTRACTI128 $0x01, Y2, X0
+	VPMOVSXDQ    X0, Y0
+	VMASKMOVPD   Y1, Y0, 32(R9)(R10*8)
+	ADDQ         SI, R10
+
+sca_out:
+sca_bail:
+	MOVQ    R10, done+112(FP)
+	MOVLQZX 8192(DI), AX
+	MOVQ    AX, counted+120(FP)
+	VZEROUPPER
+	RET
+
+DATA packlow<>+0(SB)/4, $0x00000000
+DATA packlow<>+4(SB)/4, $0x00000002
+DATA packlow<>+8(SB)/4, $0x00000004
+DATA packlow<>+12(SB)/4, $0x00000006
+DATA packlow<>+16(SB)/4, $0x00000000
+DATA packlow<>+20(SB)/4, $0x00000000
+DATA packlow<>+24(SB)/4, $0x00000000
+DATA packlow<>+28(SB)/4, $0x00000000
+GLOBL packlow<>(SB), RODATA|NOPTR, $32
+
+// func softmaxColsIdxFwd32AVX2(s []float32, C int, stride int, L int, t *int64, ignore int64, losses *float64, b *int32) (done int, counted int)
+// Requires: AVX, AVX2, FMA3, MMX+, POPCNT, SSE2
+TEXT ·softmaxColsIdxFwd32AVX2(SB), NOSPLIT, $0-96
+	MOVQ    s_base+0(FP), AX
+	MOVQ    C+24(FP), CX
+	MOVQ    stride+32(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    L+40(FP), BX
+	MOVQ    b+72(FP), SI
+	MOVQ    t+48(FP), DI
+	MOVQ    losses+64(FP), R8
+	MOVL    $0x00000000, 8192(SI)
+	VMOVUPS k32_lo<>+0(SB), Y0
+	VMOVUPS k32_hi<>+0(SB), Y1
+	XORQ    R9, R9
+
+sca_step1:
+	CMPQ         BX, $0x00000020
+	JL           sca_next2
+	MOVQ         ignore+56(FP), R10
+	MOVQ         R10, X2
+	VPBROADCASTQ X2, Y2
+	VMOVDQU      (DI)(R9*8), Y3
+	VPCMPEQQ     Y2, Y3, Y4
+	VPOR         Y4, Y3, Y3
+	VMOVDQU      packlow<>+0(SB), Y4
+	VPERMD       Y3, Y4, Y3
+	VMOVDQU      32(DI)(R9*8), Y4
+	VPCMPEQQ     Y2, Y4, Y5
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      packlow<>+0(SB), Y5
+	VPERMD       Y4, Y5, Y4
+	VINSERTI128  $0x01, X4, Y3, Y3
+	VMOVDQU      Y3, (SI)(R9*4)
+	VMOVDQU      64(DI)(R9*8), Y3
+	VPCMPEQQ     Y2, Y3, Y4
+	VPOR         Y4, Y3, Y3
+	VMOVDQU      packlow<>+0(SB), Y4
+	VPERMD       Y3, Y4, Y3
+	VMOVDQU      96(DI)(R9*8), Y4
+	VPCMPEQQ     Y2, Y4, Y5
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      packlow<>+0(SB), Y5
+	VPERMD       Y4, Y5, Y4
+	VINSERTI128  $0x01, X4, Y3, Y3
+	VMOVDQU      Y3, 32(SI)(R9*4)
+	VMOVDQU      128(DI)(R9*8), Y3
+	VPCMPEQQ     Y2, Y3, Y4
+	VPOR         Y4, Y3, Y3
+	VMOVDQU      packlow<>+0(SB), Y4
+	VPERMD       Y3, Y4, Y3
+	VMOVDQU      160(DI)(R9*8), Y4
+	VPCMPEQQ     Y2, Y4, Y5
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      packlow<>+0(SB), Y5
+	VPERMD       Y4, Y5, Y4
+	VINSERTI128  $0x01, X4, Y3, Y3
+	VMOVDQU      Y3, 64(SI)(R9*4)
+	VMOVDQU      192(DI)(R9*8), Y3
+	VPCMPEQQ     Y2, Y3, Y4
+	VPOR         Y4, Y3, Y3
+	VMOVDQU      packlow<>+0(SB), Y4
+	VPERMD       Y3, Y4, Y3
+	VMOVDQU      224(DI)(R9*8), Y4
+	VPCMPEQQ     Y2, Y4, Y2
+	VPOR         Y2, Y4, Y4
+	VMOVDQU      packlow<>+0(SB), Y2
+	VPERMD       Y4, Y2, Y2
+	VINSERTI128  $0x01, X2, Y3, Y2
+	VMOVDQU      Y2, 96(SI)(R9*4)
+	VMOVUPS      k32_neginf<>+0(SB), Y2
+	VMOVUPS      k32_neginf<>+0(SB), Y3
+	VMOVUPS      k32_neginf<>+0(SB), Y4
+	VMOVUPS      k32_neginf<>+0(SB), Y5
+	LEAQ         (AX)(R9*4), R10
+	LEAQ         8256(SI), R11
+	MOVQ         CX, R12
+
+row3:
+	TESTQ   R12, R12
+	JZ      rowdone4
+	VMOVUPS (R10), Y6
+	VMOVUPS Y6, (R11)
+	VMAXPS  Y2, Y6, Y2
+	VMOVUPS 32(R10), Y6
+	VMOVUPS Y6, 32(R11)
+	VMAXPS  Y3, Y6, Y3
+	VMOVUPS 64(R10), Y6
+	VMOVUPS Y6, 64(R11)
+	VMAXPS  Y4, Y6, Y4
+	VMOVUPS 96(R10), Y6
+	VMOVUPS Y6, 96(R11)
+	VMAXPS  Y5, Y6, Y5
+	ADDQ    DX, R10
+	ADDQ    $0x00000080, R11
+	DECQ    R12
+	JMP     row3
+
+rowdone4:
+	VMOVUPS    Y2, 3072(SI)(R9*4)
+	VMOVUPS    Y3, 3104(SI)(R9*4)
+	VMOVUPS    Y4, 3136(SI)(R9*4)
+	VMOVUPS    Y5, 3168(SI)(R9*4)
+	VXORPS     Y2, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    (SI)(R9*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    (SI)(R9*4), Y4
+	VPSLLD     $0x05, Y4, Y4
+	VPADDD     iota32_0<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(SI)(Y4*4), Y5
+	VMOVUPS    Y5, 5120(SI)(R9*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    32(SI)(R9*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    32(SI)(R9*4), Y4
+	VPSLLD     $0x05, Y4, Y4
+	VPADDD     iota32_8<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(SI)(Y4*4), Y5
+	VMOVUPS    Y5, 5152(SI)(R9*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    64(SI)(R9*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    64(SI)(R9*4), Y4
+	VPSLLD     $0x05, Y4, Y4
+	VPADDD     iota32_16<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(SI)(Y4*4), Y5
+	VMOVUPS    Y5, 5184(SI)(R9*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    96(SI)(R9*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    96(SI)(R9*4), Y4
+	VPSLLD     $0x05, Y4, Y4
+	VPADDD     iota32_24<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(SI)(Y4*4), Y5
+	VMOVUPS    Y5, 5216(SI)(R9*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	LEAQ       8256(SI), R11
+	MOVQ       CX, R12
+	LEAQ       128(AX)(R9*4), R10
+
+row5:
+	TESTQ        R12, R12
+	JZ           rowdone6
+	PREFETCHT0   (R10)
+	PREFETCHT0   64(R10)
+	ADDQ         DX, R10
+	VMOVUPS      (R11), Y7
+	VSUBPS       3072(SI)(R9*4), Y7, Y7
+	VMOVUPS      32(R11), Y8
+	VSUBPS       3104(SI)(R9*4), Y8, Y8
+	VMOVUPS      64(R11), Y9
+	VSUBPS       3136(SI)(R9*4), Y9, Y9
+	VMOVUPS      96(R11), Y10
+	VSUBPS       3168(SI)(R9*4), Y10, Y10
+	VMAXPS       Y7, Y0, Y7
+	VMINPS       Y7, Y1, Y7
+	VMOVUPS      k32_magicfu<>+0(SB), Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y11
+	VSUBPS       k32_magicfu<>+0(SB), Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y7
+	VMOVUPS      k32_p6<>+0(SB), Y13
+	VFMADD213PS  k32_p5<>+0(SB), Y7, Y13
+	VFMADD213PS  k32_p4<>+0(SB), Y7, Y13
+	VFMADD213PS  k32_p3<>+0(SB), Y7, Y13
+	VFMADD213PS  k32_p2<>+0(SB), Y7, Y13
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y13
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y13
+	VPSRLD       $0x01, Y11, Y12
+	VPSLLD       $0x17, Y12, Y12
+	VPSLLD       $0x17, Y11, Y11
+	VPSUBD       Y12, Y11, Y11
+	VMULPS       Y12, Y13, Y13
+	VMULPS       Y11, Y13, Y7
+	VADDPS       Y7, Y3, Y3
+	VMAXPS       Y8, Y0, Y8
+	VMINPS       Y8, Y1, Y8
+	VMOVUPS      k32_magicfu<>+0(SB), Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y7
+	VSUBPS       k32_magicfu<>+0(SB), Y7, Y11
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y8
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y8
+	VMOVUPS      k32_p6<>+0(SB), Y12
+	VFMADD213PS  k32_p5<>+0(SB), Y8, Y12
+	VFMADD213PS  k32_p4<>+0(SB), Y8, Y12
+	VFMADD213PS  k32_p3<>+0(SB), Y8, Y12
+	VFMADD213PS  k32_p2<>+0(SB), Y8, Y12
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y12
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y12
+	VPSRLD       $0x01, Y7, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VPSLLD       $0x17, Y7, Y7
+	VPSUBD       Y11, Y7, Y7
+	VMULPS       Y11, Y12, Y12
+	VMULPS       Y7, Y12, Y8
+	VADDPS       Y8, Y4, Y4
+	VMAXPS       Y9, Y0, Y9
+	VMINPS       Y9, Y1, Y9
+	VMOVUPS      k32_magicfu<>+0(SB), Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y7
+	VSUBPS       k32_magicfu<>+0(SB), Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y9
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y9
+	VMOVUPS      k32_p6<>+0(SB), Y11
+	VFMADD213PS  k32_p5<>+0(SB), Y9, Y11
+	VFMADD213PS  k32_p4<>+0(SB), Y9, Y11
+	VFMADD213PS  k32_p3<>+0(SB), Y9, Y11
+	VFMADD213PS  k32_p2<>+0(SB), Y9, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y11
+	VPSRLD       $0x01, Y7, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSUBD       Y8, Y7, Y7
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y7, Y11, Y9
+	VADDPS       Y9, Y5, Y5
+	VMAXPS       Y10, Y0, Y10
+	VMINPS       Y10, Y1, Y10
+	VMOVUPS      k32_magicfu<>+0(SB), Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y7
+	VSUBPS       k32_magicfu<>+0(SB), Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y10
+	VMOVUPS      k32_p6<>+0(SB), Y9
+	VFMADD213PS  k32_p5<>+0(SB), Y10, Y9
+	VFMADD213PS  k32_p4<>+0(SB), Y10, Y9
+	VFMADD213PS  k32_p3<>+0(SB), Y10, Y9
+	VFMADD213PS  k32_p2<>+0(SB), Y10, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y9
+	VPSRLD       $0x01, Y7, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VPSUBD       Y8, Y7, Y7
+	VMULPS       Y8, Y9, Y9
+	VMULPS       Y7, Y9, Y10
+	VADDPS       Y10, Y6, Y6
+	ADDQ         $0x00000080, R11
+	DECQ         R12
+	JMP          row5
+
+rowdone6:
+	VMOVUPS      Y3, 4096(SI)(R9*4)
+	VCMPPS       $0x03, Y3, Y3, Y3
+	VORPS        Y3, Y2, Y2
+	VMOVUPS      Y4, 4128(SI)(R9*4)
+	VCMPPS       $0x03, Y4, Y4, Y3
+	VORPS        Y3, Y2, Y2
+	VMOVUPS      Y5, 4160(SI)(R9*4)
+	VCMPPS       $0x03, Y5, Y5, Y3
+	VORPS        Y3, Y2, Y2
+	VMOVUPS      Y6, 4192(SI)(R9*4)
+	VCMPPS       $0x03, Y6, Y6, Y3
+	VORPS        Y3, Y2, Y2
+	VPTEST       Y2, Y2
+	JNZ          sca_bail
+	VPCMPEQD     Y3, Y3, Y3
+	VMOVUPS      (SI)(R9*4), Y2
+	VPCMPGTD     Y3, Y2, Y2
+	VMOVMSKPS    Y2, R10
+	POPCNTL      R10, R10
+	ADDL         R10, 8192(SI)
+	VMOVUPS      4096(SI)(R9*4), Y3
+	VPADDD       k32_loff<>+0(SB), Y3, Y3
+	VPAND        k32_lmant<>+0(SB), Y3, Y4
+	VPADDD       k32_lsqrth<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y3, Y3
+	VPOR         k32_lkmagic<>+0(SB), Y3, Y3
+	VSUBPS       k32_lkbias<>+0(SB), Y3, Y3
+	VSUBPS       k32_lone<>+0(SB), Y4, Y4
+	VADDPS       k32_ltwo<>+0(SB), Y4, Y5
+	VRCPPS       Y5, Y7
+	VMULPS       Y4, Y7, Y6
+	VMOVUPS      Y4, Y8
+	VFNMADD231PS Y5, Y6, Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMULPS       k32_lhalf<>+0(SB), Y4, Y7
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y6, Y6, Y5
+	VMOVUPS      k32_lq3<>+0(SB), Y8
+	VFMADD213PS  k32_lq2<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_lq1<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_lq0<>+0(SB), Y5, Y8
+	VFMADD213PS  Y7, Y5, Y8
+	VMULPS       k32_lln2lo<>+0(SB), Y3, Y5
+	VFMADD231PS  Y6, Y8, Y5
+	VSUBPS       Y5, Y7, Y5
+	VSUBPS       Y4, Y5, Y5
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y3, Y5
+	VCVTPS2PD    3072(SI)(R9*4), Y3
+	VCVTPS2PD    5120(SI)(R9*4), Y4
+	VCVTPS2PD    X5, Y6
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y6, Y3, Y3
+	VPMOVSXDQ    X2, Y4
+	VANDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (R8)(R9*8)
+	VCVTPS2PD    3088(SI)(R9*4), Y3
+	VCVTPS2PD    5136(SI)(R9*4), Y4
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVSXDQ    X2, Y2
+	VANDPD       Y2, Y3, Y3
+	VMOVUPD      Y3, 32(R8)(R9*8)
+	VPCMPEQD     Y3, Y3, Y3
+	VMOVUPS      32(SI)(R9*4), Y2
+	VPCMPGTD     Y3, Y2, Y2
+	VMOVMSKPS    Y2, R10
+	POPCNTL      R10, R10
+	ADDL         R10, 8192(SI)
+	VMOVUPS      4128(SI)(R9*4), Y3
+	VPADDD       k32_loff<>+0(SB), Y3, Y3
+	VPAND        k32_lmant<>+0(SB), Y3, Y4
+	VPADDD       k32_lsqrth<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y3, Y3
+	VPOR         k32_lkmagic<>+0(SB), Y3, Y3
+	VSUBPS       k32_lkbias<>+0(SB), Y3, Y3
+	VSUBPS       k32_lone<>+0(SB), Y4, Y4
+	VADDPS       k32_ltwo<>+0(SB), Y4, Y5
+	VRCPPS       Y5, Y7
+	VMULPS       Y4, Y7, Y6
+	VMOVUPS      Y4, Y8
+	VFNMADD231PS Y5, Y6, Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMULPS       k32_lhalf<>+0(SB), Y4, Y7
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y6, Y6, Y5
+	VMOVUPS      k32_lq3<>+0(SB), Y8
+	VFMADD213PS  k32_lq2<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_lq1<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_lq0<>+0(SB), Y5, Y8
+	VFMADD213PS  Y7, Y5, Y8
+	VMULPS       k32_lln2lo<>+0(SB), Y3, Y5
+	VFMADD231PS  Y6, Y8, Y5
+	VSUBPS       Y5, Y7, Y5
+	VSUBPS       Y4, Y5, Y5
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y3, Y5
+	VCVTPS2PD    3104(SI)(R9*4), Y3
+	VCVTPS2PD    5152(SI)(R9*4), Y4
+	VCVTPS2PD    X5, Y6
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y6, Y3, Y3
+	VPMOVSXDQ    X2, Y4
+	VANDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, 64(R8)(R9*8)
+	VCVTPS2PD    3120(SI)(R9*4), Y3
+	VCVTPS2PD    5168(SI)(R9*4), Y4
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVSXDQ    X2, Y2
+	VANDPD       Y2, Y3, Y3
+	VMOVUPD      Y3, 96(R8)(R9*8)
+	VPCMPEQD     Y3, Y3, Y3
+	VMOVUPS      64(SI)(R9*4), Y2
+	VPCMPGTD     Y3, Y2, Y2
+	VMOVMSKPS    Y2, R10
+	POPCNTL      R10, R10
+	ADDL         R10, 8192(SI)
+	VMOVUPS      4160(SI)(R9*4), Y3
+	VPADDD       k32_loff<>+0(SB), Y3, Y3
+	VPAND        k32_lmant<>+0(SB), Y3, Y4
+	VPADDD       k32_lsqrth<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y3, Y3
+	VPOR         k32_lkmagic<>+0(SB), Y3, Y3
+	VSUBPS       k32_lkbias<>+0(SB), Y3, Y3
+	VSUBPS       k32_lone<>+0(SB), Y4, Y4
+	VADDPS       k32_ltwo<>+0(SB), Y4, Y5
+	VRCPPS       Y5, Y7
+	VMULPS       Y4, Y7, Y6
+	VMOVUPS      Y4, Y8
+	VFNMADD231PS Y5, Y6, Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMULPS       k32_lhalf<>+0(SB), Y4, Y7
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y6, Y6, Y5
+	VMOVUPS      k32_lq3<>+0(SB), Y8
+	VFMADD213PS  k32_lq2<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_lq1<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_lq0<>+0(SB), Y5, Y8
+	VFMADD213PS  Y7, Y5, Y8
+	VMULPS       k32_lln2lo<>+0(SB), Y3, Y5
+	VFMADD231PS  Y6, Y8, Y5
+	VSUBPS       Y5, Y7, Y5
+	VSUBPS       Y4, Y5, Y5
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y3, Y5
+	VCVTPS2PD    3136(SI)(R9*4), Y3
+	VCVTPS2PD    5184(SI)(R9*4), Y4
+	VCVTPS2PD    X5, Y6
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y6, Y3, Y3
+	VPMOVSXDQ    X2, Y4
+	VANDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, 128(R8)(R9*8)
+	VCVTPS2PD    3152(SI)(R9*4), Y3
+	VCVTPS2PD    5200(SI)(R9*4), Y4
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVSXDQ    X2, Y2
+	VANDPD       Y2, Y3, Y3
+	VMOVUPD      Y3, 160(R8)(R9*8)
+	VPCMPEQD     Y3, Y3, Y3
+	VMOVUPS      96(SI)(R9*4), Y2
+	VPCMPGTD     Y3, Y2, Y2
+	VMOVMSKPS    Y2, R10
+	POPCNTL      R10, R10
+	ADDL         R10, 8192(SI)
+	VMOVUPS      4192(SI)(R9*4), Y3
+	VPADDD       k32_loff<>+0(SB), Y3, Y3
+	VPAND        k32_lmant<>+0(SB), Y3, Y4
+	VPADDD       k32_lsqrth<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y3, Y3
+	VPOR         k32_lkmagic<>+0(SB), Y3, Y3
+	VSUBPS       k32_lkbias<>+0(SB), Y3, Y3
+	VSUBPS       k32_lone<>+0(SB), Y4, Y4
+	VADDPS       k32_ltwo<>+0(SB), Y4, Y5
+	VRCPPS       Y5, Y7
+	VMULPS       Y4, Y7, Y6
+	VMOVUPS      Y4, Y8
+	VFNMADD231PS Y5, Y6, Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMULPS       k32_lhalf<>+0(SB), Y4, Y7
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y6, Y6, Y5
+	VMOVUPS      k32_lq3<>+0(SB), Y8
+	VFMADD213PS  k32_lq2<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_lq1<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_lq0<>+0(SB), Y5, Y8
+	VFMADD213PS  Y7, Y5, Y8
+	VMULPS       k32_lln2lo<>+0(SB), Y3, Y5
+	VFMADD231PS  Y6, Y8, Y5
+	VSUBPS       Y5, Y7, Y5
+	VSUBPS       Y4, Y5, Y5
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y3, Y5
+	VCVTPS2PD    3168(SI)(R9*4), Y3
+	VCVTPS2PD    5216(SI)(R9*4), Y4
+	VCVTPS2PD    X5, Y6
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y6, Y3, Y3
+	VPMOVSXDQ    X2, Y4
+	VANDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, 192(R8)(R9*8)
+	VCVTPS2PD    3184(SI)(R9*4), Y3
+	VCVTPS2PD    5232(SI)(R9*4), Y4
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVSXDQ    X2, Y2
+	VANDPD       Y2, Y3, Y3
+	VMOVUPD      Y3, 224(R8)(R9*8)
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000020, BX
+	JMP          sca_step1
+
+sca_next2:
+sca_step7:
+	CMPQ         BX, $0x00000008
+	JL           sca_next8
+	MOVQ         ignore+56(FP), R10
+	MOVQ         R10, X2
+	VPBROADCASTQ X2, Y2
+	VMOVDQU      (DI)(R9*8), Y3
+	VPCMPEQQ     Y2, Y3, Y4
+	VPOR         Y4, Y3, Y3
+	VMOVDQU      packlow<>+0(SB), Y4
+	VPERMD       Y3, Y4, Y3
+	VMOVDQU      32(DI)(R9*8), Y4
+	VPCMPEQQ     Y2, Y4, Y2
+	VPOR         Y2, Y4, Y4
+	VMOVDQU      packlow<>+0(SB), Y2
+	VPERMD       Y4, Y2, Y2
+	VINSERTI128  $0x01, X2, Y3, Y2
+	VMOVDQU      Y2, (SI)(R9*4)
+	VMOVUPS      k32_neginf<>+0(SB), Y2
+	LEAQ         (AX)(R9*4), R10
+	LEAQ         8256(SI), R11
+	MOVQ         CX, R12
+
+row9:
+	TESTQ   R12, R12
+	JZ      rowdone10
+	VMOVUPS (R10), Y3
+	VMOVUPS Y3, (R11)
+	VMAXPS  Y2, Y3, Y2
+	ADDQ    DX, R10
+	ADDQ    $0x00000020, R11
+	DECQ    R12
+	JMP     row9
+
+rowdone10:
+	VMOVUPS    Y2, 3072(SI)(R9*4)
+	VXORPS     Y2, Y2, Y2
+	VPCMPEQD   Y4, Y4, Y4
+	VMOVUPS    (SI)(R9*4), Y3
+	VPCMPGTD   Y4, Y3, Y3
+	VMOVUPS    (SI)(R9*4), Y4
+	VPSLLD     $0x03, Y4, Y4
+	VPADDD     iota32_0<>+0(SB), Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VMOVUPS    Y3, Y3
+	VGATHERDPS Y3, 8256(SI)(Y4*4), Y5
+	VMOVUPS    Y5, 5120(SI)(R9*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y5, Y5
+	VORPS      Y5, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	LEAQ       8256(SI), R11
+	MOVQ       CX, R12
+	LEAQ       32(AX)(R9*4), R10
+
+row11:
+	TESTQ        R12, R12
+	JZ           rowdone12
+	PREFETCHT0   (R10)
+	ADDQ         DX, R10
+	VMOVUPS      (R11), Y4
+	VSUBPS       3072(SI)(R9*4), Y4, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      k32_magicfu<>+0(SB), Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
+	VSUBPS       k32_magicfu<>+0(SB), Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
+	VMOVUPS      k32_p6<>+0(SB), Y7
+	VFMADD213PS  k32_p5<>+0(SB), Y4, Y7
+	VFMADD213PS  k32_p4<>+0(SB), Y4, Y7
+	VFMADD213PS  k32_p3<>+0(SB), Y4, Y7
+	VFMADD213PS  k32_p2<>+0(SB), Y4, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y7
+	VPSRLD       $0x01, Y5, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y5, Y5
+	VPSUBD       Y6, Y5, Y5
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y5, Y7, Y4
+	VADDPS       Y4, Y3, Y3
+	ADDQ         $0x00000020, R11
+	DECQ         R12
+	JMP          row11
+
+rowdone12:
+	VMOVUPS      Y3, 4096(SI)(R9*4)
+	VCMPPS       $0x03, Y3, Y3, Y3
+	VORPS        Y3, Y2, Y2
+	VPTEST       Y2, Y2
+	JNZ          sca_bail
+	VPCMPEQD     Y3, Y3, Y3
+	VMOVUPS      (SI)(R9*4), Y2
+	VPCMPGTD     Y3, Y2, Y2
+	VMOVMSKPS    Y2, R10
+	POPCNTL      R10, R10
+	ADDL         R10, 8192(SI)
+	VMOVUPS      4096(SI)(R9*4), Y3
+	VPADDD       k32_loff<>+0(SB), Y3, Y3
+	VPAND        k32_lmant<>+0(SB), Y3, Y4
+	VPADDD       k32_lsqrth<>+0(SB), Y4, Y4
+	VPSRLD       $0x17, Y3, Y3
+	VPOR         k32_lkmagic<>+0(SB), Y3, Y3
+	VSUBPS       k32_lkbias<>+0(SB), Y3, Y3
+	VSUBPS       k32_lone<>+0(SB), Y4, Y4
+	VADDPS       k32_ltwo<>+0(SB), Y4, Y5
+	VRCPPS       Y5, Y7
+	VMULPS       Y4, Y7, Y6
+	VMOVUPS      Y4, Y8
+	VFNMADD231PS Y5, Y6, Y8
+	VFMADD231PS  Y7, Y8, Y6
+	VMULPS       k32_lhalf<>+0(SB), Y4, Y7
+	VMULPS       Y4, Y7, Y7
+	VMULPS       Y6, Y6, Y5
+	VMOVUPS      k32_lq3<>+0(SB), Y8
+	VFMADD213PS  k32_lq2<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_lq1<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_lq0<>+0(SB), Y5, Y8
+	VFMADD213PS  Y7, Y5, Y8
+	VMULPS       k32_lln2lo<>+0(SB), Y3, Y5
+	VFMADD231PS  Y6, Y8, Y5
+	VSUBPS       Y5, Y7, Y5
+	VSUBPS       Y4, Y5, Y5
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y3, Y5
+	VCVTPS2PD    3072(SI)(R9*4), Y3
+	VCVTPS2PD    5120(SI)(R9*4), Y4
+	VCVTPS2PD    X5, Y6
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y6, Y3, Y3
+	VPMOVSXDQ    X2, Y4
+	VANDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (R8)(R9*8)
+	VCVTPS2PD    3088(SI)(R9*4), Y3
+	VCVTPS2PD    5136(SI)(R9*4), Y4
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VSUBPD       Y4, Y3, Y3
+	VADDPD       Y5, Y3, Y3
+	VEXTRACTI128 $0x01, Y2, X2
+	VPMOVSXDQ    X2, Y2
+	VANDPD       Y2, Y3, Y3
+	VMOVUPD      Y3, 32(R8)(R9*8)
+	ADDQ         $0x00000008, R9
+	SUBQ         $0x00000008, BX
+	JMP          sca_step7
+
+sca_next8:
+	TESTQ        BX, BX
+	JZ           sca_out
+	LEAQ         ymmtailmask<>+32(SB), R10
+	MOVQ         BX, R11
+	SHLQ         $0x02, R11
+	NEGQ         R11
+	VMOVDQU      (R10)(R11*1), Y2
+	MOVQ         ignore+56(FP), R10
+	MOVQ         R10, X3
+	VPBROADCASTQ X3, Y3
+	VPMOVSXDQ    X2, Y4
+	VMASKMOVPD   (DI)(R9*8), Y4, Y4
+	VPCMPEQQ     Y3, Y4, Y5
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      packlow<>+0(SB), Y5
+	VPERMD       Y4, Y5, Y4
+	VEXTRACTI128 $0x01, Y2, X5
+	VPMOVSXDQ    X5, Y5
+	VMASKMOVPD   32(DI)(R9*8), Y5, Y5
+	VPCMPEQQ     Y3, Y5, Y3
+	VPOR         Y3, Y5, Y5
+	VMOVDQU      packlow<>+0(SB), Y3
+	VPERMD       Y5, Y3, Y3
+	VINSERTI128  $0x01, X3, Y4, Y3
+	VMOVDQU      Y3, (SI)(R9*4)
+	VMOVUPS      k32_neginf<>+0(SB), Y3
+	LEAQ         (AX)(R9*4), DI
+	LEAQ         8256(SI), R10
+	MOVQ         CX, R11
+
+row13:
+	TESTQ      R11, R11
+	JZ         rowdone14
+	VMASKMOVPS (DI), Y2, Y4
+	VMOVUPS    Y4, (R10)
+	VMAXPS     Y3, Y4, Y3
+	ADDQ       DX, DI
+	ADDQ       $0x00000020, R10
+	DECQ       R11
+	JMP        row13
+
+rowdone14:
+	VMASKMOVPS Y3, Y2, 3072(SI)(R9*4)
+	VXORPS     Y3, Y3, Y3
+	VPCMPEQD   Y5, Y5, Y5
+	VMOVUPS    (SI)(R9*4), Y4
+	VPCMPGTD   Y5, Y4, Y4
+	VPAND      Y2, Y4, Y4
+	VMOVUPS    (SI)(R9*4), Y5
+	VPSLLD     $0x03, Y5, Y5
+	VPADDD     iota32_0<>+0(SB), Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VMOVUPS    Y4, Y4
+	VGATHERDPS Y4, 8256(SI)(Y5*4), Y6
+	VMASKMOVPS Y6, Y2, 5120(SI)(R9*4)
+	VCMPPS     $0x00, k32_neginf<>+0(SB), Y6, Y6
+	VORPS      Y6, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	LEAQ       8256(SI), R10
+	MOVQ       CX, R11
+	LEAQ       32(AX)(R9*4), AX
+
+row15:
+	TESTQ        R11, R11
+	JZ           rowdone16
+	PREFETCHT0   (AX)
+	ADDQ         DX, AX
+	VMOVUPS      (R10), Y5
+	VSUBPS       3072(SI)(R9*4), Y5, Y5
+	VMAXPS       Y5, Y0, Y5
+	VMINPS       Y5, Y1, Y5
+	VMOVUPS      k32_magicfu<>+0(SB), Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y6
+	VSUBPS       k32_magicfu<>+0(SB), Y6, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y5
+	VMOVUPS      k32_p6<>+0(SB), Y8
+	VFMADD213PS  k32_p5<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_p4<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_p3<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_p2<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y8
+	VPSRLD       $0x01, Y6, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VPSUBD       Y7, Y6, Y6
+	VMULPS       Y7, Y8, Y8
+	VMULPS       Y6, Y8, Y5
+	VADDPS       Y5, Y4, Y4
+	ADDQ         $0x00000020, R10
+	DECQ         R11
+	JMP          row15
+
+rowdone16:
+	VMASKMOVPS   Y4, Y2, 4096(SI)(R9*4)
+	VCMPPS       $0x03, Y4, Y4, Y0
+	VPAND        Y2, Y0, Y0
+	VORPS        Y0, Y3, Y3
+	VPTEST       Y3, Y3
+	JNZ          sca_bail
+	VPCMPEQD     Y1, Y1, Y1
+	VMOVUPS      (SI)(R9*4), Y0
+	VPCMPGTD     Y1, Y0, Y0
+	VPAND        Y2, Y0, Y0
+	VMOVMSKPS    Y0, AX
+	POPCNTL      AX, AX
+	ADDL         AX, 8192(SI)
+	VMOVUPS      4096(SI)(R9*4), Y1
+	VPADDD       k32_loff<>+0(SB), Y1, Y1
+	VPAND        k32_lmant<>+0(SB), Y1, Y3
+	VPADDD       k32_lsqrth<>+0(SB), Y3, Y3
+	VPSRLD       $0x17, Y1, Y1
+	VPOR         k32_lkmagic<>+0(SB), Y1, Y1
+	VSUBPS       k32_lkbias<>+0(SB), Y1, Y1
+	VSUBPS       k32_lone<>+0(SB), Y3, Y3
+	VADDPS       k32_ltwo<>+0(SB), Y3, Y4
+	VRCPPS       Y4, Y6
+	VMULPS       Y3, Y6, Y5
+	VMOVUPS      Y3, Y7
+	VFNMADD231PS Y4, Y5, Y7
+	VFMADD231PS  Y6, Y7, Y5
+	VMULPS       k32_lhalf<>+0(SB), Y3, Y6
+	VMULPS       Y3, Y6, Y6
+	VMULPS       Y5, Y5, Y4
+	VMOVUPS      k32_lq3<>+0(SB), Y7
+	VFMADD213PS  k32_lq2<>+0(SB), Y4, Y7
+	VFMADD213PS  k32_lq1<>+0(SB), Y4, Y7
+	VFMADD213PS  k32_lq0<>+0(SB), Y4, Y7
+	VFMADD213PS  Y6, Y4, Y7
+	VMULPS       k32_lln2lo<>+0(SB), Y1, Y4
+	VFMADD231PS  Y5, Y7, Y4
+	VSUBPS       Y4, Y6, Y4
+	VSUBPS       Y3, Y4, Y4
+	VFMSUB231PS  k32_lln2hi<>+0(SB), Y1, Y4
+	VCVTPS2PD    3072(SI)(R9*4), Y1
+	VCVTPS2PD    5120(SI)(R9*4), Y3
+	VCVTPS2PD    X4, Y5
+	VSUBPD       Y3, Y1, Y1
+	VADDPD       Y5, Y1, Y1
+	VPMOVSXDQ    X0, Y3
+	VANDPD       Y3, Y1, Y1
+	VPMOVSXDQ    X2, Y3
+	VMASKMOVPD   Y1, Y3, (R8)(R9*8)
+	VCVTPS2PD    3088(SI)(R9*4), Y1
+	VCVTPS2PD    5136(SI)(R9*4), Y3
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VSUBPD       Y3, Y1, Y1
+	VADDPD       Y4, Y1, Y1
+	VEXTRACTI128 $0x01, Y0, X0
+	VPMOVSXDQ    X0, Y0
+	VANDPD       Y0, Y1, Y1
+	VEXTRACTI128 $0x01, Y2, X0
+	VPMOVSXDQ    X0, Y0
+	VMASKMOVPD   Y1, Y0, 32(R8)(R9*8)
+	ADDQ         BX, R9
+
+sca_out:
+sca_bail:
+	MOVQ    R9, done+80(FP)
+	MOVLQZX 8192(SI), AX
+	MOVQ    AX, counted+88(FP)
+	VZEROUPPER
+	RET

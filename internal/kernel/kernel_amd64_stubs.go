@@ -328,3 +328,13 @@ func softmaxCols32AVX2(d []float32, s []float32, C int, stride int, L int, b *in
 //
 //go:noescape
 func softmaxColsFwd32AVX2(s []float32, C int, stride int, L int, b *int32) (done int)
+
+// softmaxColsIdx32AVX2 is softmaxColsIdx32 for AVX2.
+//
+//go:noescape
+func softmaxColsIdx32AVX2(d []float32, s []float32, C int, stride int, L int, t *int64, ignore int64, gw float64, losses *float64, b *int32) (done int, counted int)
+
+// softmaxColsIdxFwd32AVX2 is softmaxColsIdxFwd32 for AVX2.
+//
+//go:noescape
+func softmaxColsIdxFwd32AVX2(s []float32, C int, stride int, L int, t *int64, ignore int64, losses *float64, b *int32) (done int, counted int)

@@ -39,8 +39,10 @@ func main() {
 	avx512(false).softmaxCols(true, true)
 	avx512(false).softmaxCols(false, true)
 	avx512(true).scanIndex()
-	avx2(false).softmaxColsAVX2(true)
-	avx2(false).softmaxColsAVX2(false)
+	avx2(false).softmaxColsAVX2(true, false)
+	avx2(false).softmaxColsAVX2(false, false)
+	avx2(false).softmaxColsAVX2(true, true)
+	avx2(false).softmaxColsAVX2(false, true)
 	Generate()
 }
 

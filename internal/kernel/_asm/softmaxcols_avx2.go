@@ -24,11 +24,18 @@ import (
 //     flushing one (which gives 0 below the smallest normal), so that the
 //     gradient is bit for bit that of the three-pass kernels.
 //
-// There is no index variant: on AVX2 the Go code makes Y and GW from the
-// targets and the losses from M, SY and Sum.
-func (g *gen) softmaxColsAVX2(grad bool) {
+// With idx it is softmaxColsIdx (or softmaxColsIdxFwd): each step first
+// makes its Y and GW from the int64 targets and after its last pass writes
+// the positions' losses and counts them, as on AVX-512 (see colsTargetsAVX2
+// and colsLossAVX2).
+func (g *gen) softmaxColsAVX2(grad, idx bool) {
 	name, sig := "softmaxCols", "(d, s []T, C, stride, L int, b *int32) (done int)"
-	if !grad {
+	switch {
+	case idx && grad:
+		name, sig = "softmaxColsIdx", "(d, s []T, C, stride, L int, t *int64, ignore int64, gw float64, losses *float64, b *int32) (done, counted int)"
+	case idx:
+		name, sig = "softmaxColsIdxFwd", "(s []T, C, stride, L int, t *int64, ignore int64, losses *float64, b *int32) (done, counted int)"
+	case !grad:
 		name, sig = "softmaxColsFwd", "(s []T, C, stride, L int, b *int32) (done int)"
 	}
 	g.begin(name, sig, "")
@@ -41,6 +48,12 @@ func (g *gen) softmaxColsAVX2(grad bool) {
 	sb := g.strideBytes()
 	L := Load(Param("L"), GP64())
 	pb := Load(Param("b"), GP64())
+	var pt, pl reg.Register
+	if idx {
+		pt = Load(Param("t"), GP64())
+		pl = Load(Param("losses"), GP64())
+		MOVL(U32(0), Mem{Base: pb, Disp: cbCnt})
+	}
 	g.hoistExp(false)
 	doff := GP64()
 	if grad {
@@ -68,6 +81,10 @@ func (g *gen) softmaxColsAVX2(grad bool) {
 			} else {
 				g.mov(v, field(off+32*i))
 			}
+		}
+
+		if idx {
+			g.colsTargetsAVX2(u, lanes, pt, j, pb, grad)
 		}
 
 		// Pass 1.
@@ -167,7 +184,16 @@ func (g *gen) softmaxColsAVX2(grad bool) {
 		}
 		VPTEST(flag, flag)
 		JNZ(LabelRef(bail))
+		// The losses, once the sums are no longer needed in registers.
+		losses := func() {
+			if idx {
+				for i := 0; i < u; i++ {
+					g.colsLossAVX2(i, lanes(i), hasTarget(i), pb, pl, j)
+				}
+			}
+		}
 		if !grad {
+			losses()
 			return
 		}
 
@@ -237,6 +263,7 @@ func (g *gen) softmaxColsAVX2(grad bool) {
 			ADDQ(sb, q)
 			ADDQ(U32(rowBytes), t)
 		})
+		losses()
 	}
 
 	left := GP64() // L − j
@@ -260,5 +287,122 @@ func (g *gen) softmaxColsAVX2(grad bool) {
 	Label(out)
 	Label(bail)
 	Store(j, ReturnIndex(0))
+	if idx {
+		n := GP64()
+		MOVLQZX(Mem{Base: pb, Disp: cbCnt}, n)
+		Store(n, ReturnIndex(1))
+	}
 	g.end()
+}
+
+// colsTargetsAVX2 makes Y, and with grad GW, of a step's u vectors of
+// positions from the int64 targets at pt, 4 at a time: OR-ing in the
+// mask of ignored targets makes them −1 before the low halves are packed
+// into int32 lanes. The tail's targets are loaded under its mask widened
+// to 64-bit lanes, so nothing past L is read. It writes whole vectors;
+// lanes past L are never read back.
+func (g *gen) colsTargetsAVX2(u int, lanes func(int) Op, pt, j, pb reg.Register, grad bool) {
+	ign := YMM()
+	x := XMM()
+	MOVQ(Load(Param("ignore"), GP64()), x)
+	VPBROADCASTQ(x, ign)
+	var gw reg.VecVirtual
+	if grad {
+		gw = YMM()
+		VBROADCASTSD(Load(Param("gw"), XMM()), gw)
+	}
+	for i := 0; i < u; i++ {
+		var lows [2]reg.VecVirtual
+		for h := range 2 {
+			src := Mem{Base: pt, Index: j, Scale: 8, Disp: 8 * (8*i + 4*h)}
+			t := YMM()
+			if m := lanes(i); m != nil {
+				VMASKMOVPD(src, wideHalf(m, h), t)
+			} else {
+				VMOVDQU(src, t)
+			}
+			ignored := YMM()
+			VPCMPEQQ(ign, t, ignored)
+			VPOR(ignored, t, t) // −1 where ignored
+			perm := YMM()
+			VMOVDQU(packLowTab(), perm)
+			lows[h] = YMM()
+			VPERMD(t, perm, lows[h]) // the low dwords, in the low half
+			if grad {
+				w := YMM()
+				VANDNPD(gw, ignored, w) // 0 where ignored
+				VMOVUPD(w, Mem{Base: pb, Index: j, Scale: 8, Disp: cbGW + 8*(8*i+4*h)})
+			}
+		}
+		y := YMM()
+		VINSERTI128(Imm(1), lows[1].AsX(), lows[0], y)
+		VMOVDQU(y, Mem{Base: pb, Index: j, Scale: 4, Disp: cbY + 32*i})
+	}
+}
+
+var packLowMem Mem
+
+// packLowTab is the VPERMD index 0, 2, 4, 6 (then zeros): the low dwords
+// of four qwords.
+func packLowTab() Mem {
+	if packLowMem.Symbol.Name == "" {
+		packLowMem = GLOBL("packlow", RODATA|NOPTR)
+		for i := 0; i < 8; i++ {
+			v := 0
+			if i < 4 {
+				v = 2 * i
+			}
+			DATA(4*i, U32(uint32(v)))
+		}
+	}
+	return packLowMem
+}
+
+// wideHalf returns half h (lanes 0–3 or 4–7) of the 32-bit lane mask m
+// widened to four 64-bit lanes.
+func wideHalf(m Op, h int) reg.VecVirtual {
+	src := m.(reg.VecVirtual).AsX()
+	if h == 1 {
+		src = XMM()
+		VEXTRACTI128(Imm(1), m, src)
+	}
+	w := YMM()
+	VPMOVSXDQ(src, w)
+	return w
+}
+
+// colsLossAVX2 is colsLoss for AVX2: the losses of vector i of a step,
+// (M − SY) + log(Sum) in float64, 0 where has is clear, written under
+// mask (if set), and has's lanes added to the count at cbCnt. Sum is at
+// least 1 in every lane of a step that got here (or of the tail's lanes
+// past L, which load zeros and sum exp(0)s), so the log kernel's fast path
+// is the one Log32 takes for it.
+func (g *gen) colsLossAVX2(i int, mask Op, has reg.VecVirtual, pb, pl, j reg.Register) {
+	n := GP32()
+	VMOVMSKPS(has, n)
+	POPCNTL(n, n)
+	ADDL(n, Mem{Base: pb, Disp: cbCnt})
+	x := g.vec()
+	g.mov(Mem{Base: pb, Index: j, Scale: 4, Disp: cbSum + 32*i}, x)
+	lg := g.logv(x, nil)
+	for h := range 2 {
+		m, sy, l := YMM(), YMM(), YMM()
+		VCVTPS2PD(Mem{Base: pb, Index: j, Scale: 4, Disp: cbM + 32*i + 16*h}, m)
+		VCVTPS2PD(Mem{Base: pb, Index: j, Scale: 4, Disp: cbSY + 32*i + 16*h}, sy)
+		half := lg.AsX()
+		if h == 1 {
+			half = XMM()
+			VEXTRACTF128(Imm(1), lg, half)
+		}
+		VCVTPS2PD(half, l)
+		VSUBPD(sy, m, m) // M − SY
+		VADDPD(l, m, m)  // + log S
+		VANDPD(wideHalf(has, h), m, m)
+		dst := Mem{Base: pl, Index: j, Scale: 8, Disp: 8 * (8*i + 4*h)}
+		if mask != nil {
+			VMASKMOVPD(m, wideHalf(mask, h), dst)
+		} else {
+			VMOVUPD(m, dst)
+		}
+	}
 }
