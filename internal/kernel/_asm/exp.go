@@ -267,17 +267,36 @@ func (g *gen) expConsts(flush bool) []string {
 
 // hoistExp loads the exponential's constants into registers before the
 // loops: the clamps always (MAX/MIN take their constant operand in a
-// register), and on AVX-512, with 32 registers, all of them for float32 and
-// the reduction ones for float64. The rest are memory operands.
+// register), on AVX2 float32 two more (expHot), and on AVX-512, with 32
+// registers, all of them for float32 and the reduction ones for float64.
+// The rest are memory operands.
 func (g *gen) hoistExp(flush bool) {
-	names := g.expConsts(flush)
-	g.hoist(names[0])
+	g.hoistExpClamps(flush)
+	if !g.z && !g.f64 {
+		g.hoist(g.expHot(flush)...)
+	}
+	if g.z {
+		g.hoist(g.expConsts(flush)...)
+	}
+}
+
+// hoistExpClamps is hoistExp for kernels with no registers to spare: the
+// clamps only.
+func (g *gen) hoistExpClamps(flush bool) {
+	g.hoist(g.expConsts(flush)[0])
 	if !flush {
 		g.hoist("hi")
 	}
-	if g.z {
-		g.hoist(names...)
+}
+
+// expHot names the constants of the AVX2 float32 exponential worth a
+// register where a kernel has two to spare (AVX2 has 16): the magic
+// number, read twice, and log2(e).
+func (g *gen) expHot(flush bool) []string {
+	if flush {
+		return []string{"magicfl", "log2e"}
 	}
+	return []string{"magicfu", "log2e"}
 }
 
 // expv replaces x by exp(x), in place. With flush set, x must be ≤ 0 or NaN
