@@ -85,7 +85,8 @@
 // loop to Go, and the targets are checked by a vector kernel first. The loops that stream rows
 // from memory prefetch ahead (4 KiB, and 16 KiB in the pipelined kernel).
 // The AVX-512 exponential reads a table of 2^(k/16) and needs only a cubic
-// after it for float32, a polynomial of degree 6 for float64. The passes are
+// after it for float32, a polynomial of degree 6 for float64; the AVX2 one
+// for float32, a table of 2^(k/8) and a quartic. The passes are
 // SIMD kernels (internal/kernel: AVX-512 or AVX2+FMA assembly on amd64,
 // chosen at run time; portable Go elsewhere and under the purego build tag).
 // Large inputs are split into fixed chunks across a pool of goroutines;

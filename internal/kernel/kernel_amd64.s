@@ -10,118 +10,125 @@ TEXT ·maxSumExp32AVX2(SB), NOSPLIT, $0-32
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
 	VMOVUPS k32_loflush<>+0(SB), Y0
-	VMOVUPS k32_negmax<>+0(SB), Y1
-	VMOVUPS Y1, Y2
-	VMOVUPS Y1, Y3
-	VXORPS  Y4, Y4, Y4
+	VMOVUPS k32_magic8fl<>+0(SB), Y1
+	VMOVUPS k32_exptab8<>+0(SB), Y2
+	VMOVUPS k32_negmax<>+0(SB), Y3
+	VMOVUPS Y3, Y4
+	VMOVUPS Y3, Y5
+	VXORPS  Y6, Y6, Y6
 
 loop1:
 	CMPQ         CX, $0x00000020
 	JL           next2
 	PREFETCHT0   4096(AX)
 	PREFETCHT0   4160(AX)
-	VMOVUPS      (AX), Y5
-	VMOVUPS      32(AX), Y6
-	VMOVUPS      64(AX), Y7
-	VMOVUPS      96(AX), Y8
-	VMAXPS       Y5, Y6, Y9
-	VMAXPS       Y7, Y9, Y9
-	VMAXPS       Y8, Y9, Y9
-	VMAXPS       Y9, Y3, Y3
-	VCMPPS       $0x1e, Y2, Y9, Y10
-	VMOVMSKPS    Y10, DX
+	VMOVUPS      (AX), Y7
+	VMOVUPS      32(AX), Y8
+	VMOVUPS      64(AX), Y9
+	VMOVUPS      96(AX), Y10
+	VMAXPS       Y7, Y8, Y11
+	VMAXPS       Y9, Y11, Y11
+	VMAXPS       Y10, Y11, Y11
+	VMAXPS       Y11, Y5, Y5
+	VCMPPS       $0x1e, Y4, Y11, Y12
+	VMOVMSKPS    Y12, DX
 	TESTL        DX, DX
 	JZ           norescale3
-	VMAXPS       Y1, Y9, Y2
-	VSUBPS       Y2, Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      k32_magicfl<>+0(SB), Y9
-	VFMADD231PS  k32_log2e<>+0(SB), Y1, Y9
-	VSUBPS       k32_magicfl<>+0(SB), Y9, Y10
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y1
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y1
-	VMOVUPS      k32_p6<>+0(SB), Y10
-	VFMADD213PS  k32_p5<>+0(SB), Y1, Y10
-	VFMADD213PS  k32_p4<>+0(SB), Y1, Y10
-	VFMADD213PS  k32_p3<>+0(SB), Y1, Y10
-	VFMADD213PS  k32_p2<>+0(SB), Y1, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y1, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y1, Y10
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y9, Y10, Y1
-	VMULPS       Y1, Y4, Y4
-	VMOVUPS      Y2, Y1
-	VADDPS       k32_rethresh<>+0(SB), Y1, Y2
+	VMAXPS       Y3, Y11, Y4
+	VSUBPS       Y4, Y3, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y3
+	VPERMPS      Y2, Y11, Y12
+	VPSRLD       $0x03, Y11, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VMOVUPS      k32_e4<>+0(SB), Y13
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y13
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y13
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y13
+	VMULPS       Y12, Y3, Y3
+	VFMADD213PS  Y12, Y3, Y13
+	VMULPS       Y11, Y13, Y3
+	VMULPS       Y3, Y6, Y6
+	VMOVUPS      Y4, Y3
+	VADDPS       k32_rethresh<>+0(SB), Y3, Y4
 
 norescale3:
-	VSUBPS       Y1, Y5, Y5
-	VMAXPS       Y5, Y0, Y5
-	VMOVUPS      k32_magicfl<>+0(SB), Y9
-	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y9
-	VSUBPS       k32_magicfl<>+0(SB), Y9, Y10
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y5
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y5
-	VMOVUPS      k32_p6<>+0(SB), Y10
-	VFMADD213PS  k32_p5<>+0(SB), Y5, Y10
-	VFMADD213PS  k32_p4<>+0(SB), Y5, Y10
-	VFMADD213PS  k32_p3<>+0(SB), Y5, Y10
-	VFMADD213PS  k32_p2<>+0(SB), Y5, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y10
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y9, Y10, Y5
-	VSUBPS       Y1, Y6, Y6
-	VMAXPS       Y6, Y0, Y6
-	VMOVUPS      k32_magicfl<>+0(SB), Y9
-	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y9
-	VSUBPS       k32_magicfl<>+0(SB), Y9, Y10
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y6
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y6
-	VMOVUPS      k32_p6<>+0(SB), Y10
-	VFMADD213PS  k32_p5<>+0(SB), Y6, Y10
-	VFMADD213PS  k32_p4<>+0(SB), Y6, Y10
-	VFMADD213PS  k32_p3<>+0(SB), Y6, Y10
-	VFMADD213PS  k32_p2<>+0(SB), Y6, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y6, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y6, Y10
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y9, Y10, Y6
-	VSUBPS       Y1, Y7, Y7
+	VSUBPS       Y3, Y7, Y7
 	VMAXPS       Y7, Y0, Y7
-	VMOVUPS      k32_magicfl<>+0(SB), Y9
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y9
-	VSUBPS       k32_magicfl<>+0(SB), Y9, Y10
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y7
-	VMOVUPS      k32_p6<>+0(SB), Y10
-	VFMADD213PS  k32_p5<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p4<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p3<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p2<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y10
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y9, Y10, Y7
-	VSUBPS       Y1, Y8, Y8
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y7
+	VPERMPS      Y2, Y11, Y12
+	VPSRLD       $0x03, Y11, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VMOVUPS      k32_e4<>+0(SB), Y13
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y13
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y13
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y13
+	VMULPS       Y12, Y7, Y7
+	VFMADD213PS  Y12, Y7, Y13
+	VMULPS       Y11, Y13, Y7
+	VSUBPS       Y3, Y8, Y8
 	VMAXPS       Y8, Y0, Y8
-	VMOVUPS      k32_magicfl<>+0(SB), Y9
-	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y9
-	VSUBPS       k32_magicfl<>+0(SB), Y9, Y10
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y8
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y8
-	VMOVUPS      k32_p6<>+0(SB), Y10
-	VFMADD213PS  k32_p5<>+0(SB), Y8, Y10
-	VFMADD213PS  k32_p4<>+0(SB), Y8, Y10
-	VFMADD213PS  k32_p3<>+0(SB), Y8, Y10
-	VFMADD213PS  k32_p2<>+0(SB), Y8, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y8, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y8, Y10
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y9, Y10, Y8
-	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y8
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y8
+	VPERMPS      Y2, Y11, Y12
+	VPSRLD       $0x03, Y11, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VMOVUPS      k32_e4<>+0(SB), Y13
+	VFMADD213PS  k32_e3<>+0(SB), Y8, Y13
+	VFMADD213PS  k32_e2<>+0(SB), Y8, Y13
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y13
+	VMULPS       Y12, Y8, Y8
+	VFMADD213PS  Y12, Y8, Y13
+	VMULPS       Y11, Y13, Y8
+	VSUBPS       Y3, Y9, Y9
+	VMAXPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y9
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y9
+	VPERMPS      Y2, Y11, Y12
+	VPSRLD       $0x03, Y11, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VMOVUPS      k32_e4<>+0(SB), Y13
+	VFMADD213PS  k32_e3<>+0(SB), Y9, Y13
+	VFMADD213PS  k32_e2<>+0(SB), Y9, Y13
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y13
+	VMULPS       Y12, Y9, Y9
+	VFMADD213PS  Y12, Y9, Y13
+	VMULPS       Y11, Y13, Y9
+	VSUBPS       Y3, Y10, Y10
+	VMAXPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
+	VPERMPS      Y2, Y11, Y12
+	VPSRLD       $0x03, Y11, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VMOVUPS      k32_e4<>+0(SB), Y13
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y13
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y13
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y13
+	VMULPS       Y12, Y10, Y10
+	VFMADD213PS  Y12, Y10, Y13
+	VMULPS       Y11, Y13, Y10
 	VADDPS       Y8, Y7, Y7
-	VADDPS       Y7, Y5, Y5
-	VADDPS       Y5, Y4, Y4
+	VADDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y7, Y7
+	VADDPS       Y7, Y6, Y6
 	ADDQ         $0x00000080, AX
 	SUBQ         $0x00000020, CX
 	JMP          loop1
@@ -130,51 +137,53 @@ next2:
 loop4:
 	CMPQ         CX, $0x00000008
 	JL           next5
-	VMOVUPS      (AX), Y5
-	VMAXPS       Y5, Y3, Y3
-	VCMPPS       $0x1e, Y2, Y5, Y6
-	VMOVMSKPS    Y6, DX
+	VMOVUPS      (AX), Y7
+	VMAXPS       Y7, Y5, Y5
+	VCMPPS       $0x1e, Y4, Y7, Y8
+	VMOVMSKPS    Y8, DX
 	TESTL        DX, DX
 	JZ           norescale6
-	VMAXPS       Y1, Y5, Y2
-	VSUBPS       Y2, Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      k32_magicfl<>+0(SB), Y6
-	VFMADD231PS  k32_log2e<>+0(SB), Y1, Y6
-	VSUBPS       k32_magicfl<>+0(SB), Y6, Y7
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y1
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y1
-	VMOVUPS      k32_p6<>+0(SB), Y7
-	VFMADD213PS  k32_p5<>+0(SB), Y1, Y7
-	VFMADD213PS  k32_p4<>+0(SB), Y1, Y7
-	VFMADD213PS  k32_p3<>+0(SB), Y1, Y7
-	VFMADD213PS  k32_p2<>+0(SB), Y1, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y1, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y1, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VMULPS       Y6, Y7, Y1
-	VMULPS       Y1, Y4, Y4
-	VMOVUPS      Y2, Y1
-	VADDPS       k32_rethresh<>+0(SB), Y1, Y2
+	VMAXPS       Y3, Y7, Y4
+	VSUBPS       Y4, Y3, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y8
+	VSUBPS       Y1, Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y3
+	VPERMPS      Y2, Y8, Y9
+	VPSRLD       $0x03, Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      k32_e4<>+0(SB), Y10
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y10
+	VMULPS       Y9, Y3, Y3
+	VFMADD213PS  Y9, Y3, Y10
+	VMULPS       Y8, Y10, Y3
+	VMULPS       Y3, Y6, Y6
+	VMOVUPS      Y4, Y3
+	VADDPS       k32_rethresh<>+0(SB), Y3, Y4
 
 norescale6:
-	VSUBPS       Y1, Y5, Y5
-	VMAXPS       Y5, Y0, Y5
-	VMOVUPS      k32_magicfl<>+0(SB), Y6
-	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y6
-	VSUBPS       k32_magicfl<>+0(SB), Y6, Y7
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y5
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y5
-	VMOVUPS      k32_p6<>+0(SB), Y7
-	VFMADD213PS  k32_p5<>+0(SB), Y5, Y7
-	VFMADD213PS  k32_p4<>+0(SB), Y5, Y7
-	VFMADD213PS  k32_p3<>+0(SB), Y5, Y7
-	VFMADD213PS  k32_p2<>+0(SB), Y5, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VMULPS       Y6, Y7, Y5
-	VADDPS       Y5, Y4, Y4
+	VSUBPS       Y3, Y7, Y7
+	VMAXPS       Y7, Y0, Y7
+	VMOVUPS      Y1, Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
+	VSUBPS       Y1, Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
+	VPERMPS      Y2, Y8, Y9
+	VPSRLD       $0x03, Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMOVUPS      k32_e4<>+0(SB), Y10
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y10
+	VMULPS       Y9, Y7, Y7
+	VFMADD213PS  Y9, Y7, Y10
+	VMULPS       Y8, Y10, Y7
+	VADDPS       Y7, Y6, Y6
 	ADDQ         $0x00000020, AX
 	SUBQ         $0x00000008, CX
 	JMP          loop4
@@ -185,87 +194,90 @@ next5:
 	LEAQ         ymmtailmask<>+32(SB), DX
 	SHLQ         $0x02, CX
 	NEGQ         CX
-	VMOVDQU      (DX)(CX*1), Y5
-	VMOVUPS      k32_neginf<>+0(SB), Y6
-	VMASKMOVPS   (AX), Y5, Y7
-	VBLENDVPS    Y5, Y7, Y6, Y6
-	VMAXPS       Y6, Y3, Y3
-	VCMPPS       $0x1e, Y2, Y6, Y2
-	VMOVMSKPS    Y2, AX
+	VMOVDQU      (DX)(CX*1), Y7
+	VMOVUPS      k32_neginf<>+0(SB), Y8
+	VMASKMOVPS   (AX), Y7, Y9
+	VBLENDVPS    Y7, Y9, Y8, Y8
+	VMAXPS       Y8, Y5, Y5
+	VCMPPS       $0x1e, Y4, Y8, Y4
+	VMOVMSKPS    Y4, AX
 	TESTL        AX, AX
 	JZ           norescale8
-	VMAXPS       Y1, Y6, Y2
-	VSUBPS       Y2, Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      k32_magicfl<>+0(SB), Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y1, Y5
-	VSUBPS       k32_magicfl<>+0(SB), Y5, Y7
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y1
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y1
-	VMOVUPS      k32_p6<>+0(SB), Y7
-	VFMADD213PS  k32_p5<>+0(SB), Y1, Y7
-	VFMADD213PS  k32_p4<>+0(SB), Y1, Y7
-	VFMADD213PS  k32_p3<>+0(SB), Y1, Y7
-	VFMADD213PS  k32_p2<>+0(SB), Y1, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y1, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y1, Y7
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y5, Y7, Y1
-	VMULPS       Y1, Y4, Y4
-	VMOVUPS      Y2, Y1
-	VADDPS       k32_rethresh<>+0(SB), Y1, Y2
+	VMAXPS       Y3, Y8, Y4
+	VSUBPS       Y4, Y3, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y7
+	VSUBPS       Y1, Y7, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y3
+	VPERMPS      Y2, Y7, Y9
+	VPSRLD       $0x03, Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      k32_e4<>+0(SB), Y10
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y10
+	VMULPS       Y9, Y3, Y3
+	VFMADD213PS  Y9, Y3, Y10
+	VMULPS       Y7, Y10, Y3
+	VMULPS       Y3, Y6, Y6
+	VMOVUPS      Y4, Y3
+	VADDPS       k32_rethresh<>+0(SB), Y3, Y4
 
 norescale8:
-	VSUBPS       Y1, Y6, Y6
-	VMAXPS       Y6, Y0, Y6
-	VMOVUPS      k32_magicfl<>+0(SB), Y2
-	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y2
-	VSUBPS       k32_magicfl<>+0(SB), Y2, Y5
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y5, Y6
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y5, Y6
-	VMOVUPS      k32_p6<>+0(SB), Y5
-	VFMADD213PS  k32_p5<>+0(SB), Y6, Y5
-	VFMADD213PS  k32_p4<>+0(SB), Y6, Y5
-	VFMADD213PS  k32_p3<>+0(SB), Y6, Y5
-	VFMADD213PS  k32_p2<>+0(SB), Y6, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y6, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y6, Y5
-	VPSLLD       $0x17, Y2, Y2
-	VMULPS       Y2, Y5, Y6
-	VADDPS       Y6, Y4, Y4
+	VSUBPS       Y3, Y8, Y8
+	VMAXPS       Y8, Y0, Y8
+	VMOVUPS      Y1, Y4
+	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y4
+	VSUBPS       Y1, Y4, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y8
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y8
+	VPERMPS      Y2, Y4, Y7
+	VPSRLD       $0x03, Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMOVUPS      k32_e4<>+0(SB), Y9
+	VFMADD213PS  k32_e3<>+0(SB), Y8, Y9
+	VFMADD213PS  k32_e2<>+0(SB), Y8, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y9
+	VMULPS       Y7, Y8, Y8
+	VFMADD213PS  Y7, Y8, Y9
+	VMULPS       Y4, Y9, Y8
+	VADDPS       Y8, Y6, Y6
 
 done7:
-	VEXTRACTF128 $0x01, Y3, X2
-	VMAXPS       X2, X3, X2
-	VMOVHLPS     X2, X2, X3
-	VMAXPS       X3, X2, X2
-	VSHUFPS      $0x55, X2, X2, X3
-	VMAXPS       X3, X2, X2
-	VBROADCASTSS X2, Y3
-	VSUBPS       Y3, Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      k32_magicfl<>+0(SB), Y0
-	VFMADD231PS  k32_log2e<>+0(SB), Y1, Y0
-	VSUBPS       k32_magicfl<>+0(SB), Y0, Y3
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y3, Y1
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y3, Y1
-	VMOVUPS      k32_p6<>+0(SB), Y3
-	VFMADD213PS  k32_p5<>+0(SB), Y1, Y3
-	VFMADD213PS  k32_p4<>+0(SB), Y1, Y3
-	VFMADD213PS  k32_p3<>+0(SB), Y1, Y3
-	VFMADD213PS  k32_p2<>+0(SB), Y1, Y3
-	VFMADD213PS  k32_p1<>+0(SB), Y1, Y3
-	VFMADD213PS  k32_p1<>+0(SB), Y1, Y3
+	VEXTRACTF128 $0x01, Y5, X4
+	VMAXPS       X4, X5, X4
+	VMOVHLPS     X4, X4, X5
+	VMAXPS       X5, X4, X4
+	VSHUFPS      $0x55, X4, X4, X5
+	VMAXPS       X5, X4, X4
+	VBROADCASTSS X4, Y5
+	VSUBPS       Y5, Y3, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y0
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y0
+	VSUBPS       Y1, Y0, Y1
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y1, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y1, Y3
+	VPERMPS      Y2, Y0, Y1
+	VPSRLD       $0x03, Y0, Y0
 	VPSLLD       $0x17, Y0, Y0
-	VMULPS       Y0, Y3, Y1
-	VMULPS       Y1, Y4, Y4
-	VEXTRACTF128 $0x01, Y4, X0
-	VADDPS       X0, X4, X0
+	VMOVUPS      k32_e4<>+0(SB), Y2
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y2
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y2
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y2
+	VMULPS       Y1, Y3, Y3
+	VFMADD213PS  Y1, Y3, Y2
+	VMULPS       Y0, Y2, Y3
+	VMULPS       Y3, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X0
+	VADDPS       X0, X6, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPS       X1, X0, X0
 	VSHUFPS      $0x55, X0, X0, X1
 	VADDPS       X1, X0, X0
-	MOVSS        X2, m+24(FP)
+	MOVSS        X4, m+24(FP)
 	MOVSS        X0, sum+28(FP)
 	VZEROUPPER
 	RET
@@ -288,6 +300,42 @@ DATA k32_loflush<>+56(SB)/4, $0xc2b00000
 DATA k32_loflush<>+60(SB)/4, $0xc2b00000
 GLOBL k32_loflush<>(SB), RODATA|NOPTR, $64
 
+DATA k32_magic8fl<>+0(SB)/4, $0x49c003f8
+DATA k32_magic8fl<>+4(SB)/4, $0x49c003f8
+DATA k32_magic8fl<>+8(SB)/4, $0x49c003f8
+DATA k32_magic8fl<>+12(SB)/4, $0x49c003f8
+DATA k32_magic8fl<>+16(SB)/4, $0x49c003f8
+DATA k32_magic8fl<>+20(SB)/4, $0x49c003f8
+DATA k32_magic8fl<>+24(SB)/4, $0x49c003f8
+DATA k32_magic8fl<>+28(SB)/4, $0x49c003f8
+DATA k32_magic8fl<>+32(SB)/4, $0x49c003f8
+DATA k32_magic8fl<>+36(SB)/4, $0x49c003f8
+DATA k32_magic8fl<>+40(SB)/4, $0x49c003f8
+DATA k32_magic8fl<>+44(SB)/4, $0x49c003f8
+DATA k32_magic8fl<>+48(SB)/4, $0x49c003f8
+DATA k32_magic8fl<>+52(SB)/4, $0x49c003f8
+DATA k32_magic8fl<>+56(SB)/4, $0x49c003f8
+DATA k32_magic8fl<>+60(SB)/4, $0x49c003f8
+GLOBL k32_magic8fl<>(SB), RODATA|NOPTR, $64
+
+DATA k32_exptab8<>+0(SB)/4, $0x3f800000
+DATA k32_exptab8<>+4(SB)/4, $0x3f8b95c2
+DATA k32_exptab8<>+8(SB)/4, $0x3f9837f0
+DATA k32_exptab8<>+12(SB)/4, $0x3fa5fed7
+DATA k32_exptab8<>+16(SB)/4, $0x3fb504f3
+DATA k32_exptab8<>+20(SB)/4, $0x3fc5672a
+DATA k32_exptab8<>+24(SB)/4, $0x3fd744fd
+DATA k32_exptab8<>+28(SB)/4, $0x3feac0c7
+DATA k32_exptab8<>+32(SB)/4, $0x3f800000
+DATA k32_exptab8<>+36(SB)/4, $0x3f8b95c2
+DATA k32_exptab8<>+40(SB)/4, $0x3f9837f0
+DATA k32_exptab8<>+44(SB)/4, $0x3fa5fed7
+DATA k32_exptab8<>+48(SB)/4, $0x3fb504f3
+DATA k32_exptab8<>+52(SB)/4, $0x3fc5672a
+DATA k32_exptab8<>+56(SB)/4, $0x3fd744fd
+DATA k32_exptab8<>+60(SB)/4, $0x3feac0c7
+GLOBL k32_exptab8<>(SB), RODATA|NOPTR, $64
+
 DATA k32_negmax<>+0(SB)/4, $0xff7fffff
 DATA k32_negmax<>+4(SB)/4, $0xff7fffff
 DATA k32_negmax<>+8(SB)/4, $0xff7fffff
@@ -305,24 +353,6 @@ DATA k32_negmax<>+52(SB)/4, $0xff7fffff
 DATA k32_negmax<>+56(SB)/4, $0xff7fffff
 DATA k32_negmax<>+60(SB)/4, $0xff7fffff
 GLOBL k32_negmax<>(SB), RODATA|NOPTR, $64
-
-DATA k32_magicfl<>+0(SB)/4, $0x4b40007f
-DATA k32_magicfl<>+4(SB)/4, $0x4b40007f
-DATA k32_magicfl<>+8(SB)/4, $0x4b40007f
-DATA k32_magicfl<>+12(SB)/4, $0x4b40007f
-DATA k32_magicfl<>+16(SB)/4, $0x4b40007f
-DATA k32_magicfl<>+20(SB)/4, $0x4b40007f
-DATA k32_magicfl<>+24(SB)/4, $0x4b40007f
-DATA k32_magicfl<>+28(SB)/4, $0x4b40007f
-DATA k32_magicfl<>+32(SB)/4, $0x4b40007f
-DATA k32_magicfl<>+36(SB)/4, $0x4b40007f
-DATA k32_magicfl<>+40(SB)/4, $0x4b40007f
-DATA k32_magicfl<>+44(SB)/4, $0x4b40007f
-DATA k32_magicfl<>+48(SB)/4, $0x4b40007f
-DATA k32_magicfl<>+52(SB)/4, $0x4b40007f
-DATA k32_magicfl<>+56(SB)/4, $0x4b40007f
-DATA k32_magicfl<>+60(SB)/4, $0x4b40007f
-GLOBL k32_magicfl<>(SB), RODATA|NOPTR, $64
 
 DATA k32_log2e<>+0(SB)/4, $0x3fb8aa3b
 DATA k32_log2e<>+4(SB)/4, $0x3fb8aa3b
@@ -378,95 +408,59 @@ DATA k32_ln2lo<>+56(SB)/4, $0xb95e8083
 DATA k32_ln2lo<>+60(SB)/4, $0xb95e8083
 GLOBL k32_ln2lo<>(SB), RODATA|NOPTR, $64
 
-DATA k32_p6<>+0(SB)/4, $0x3ab68afc
-DATA k32_p6<>+4(SB)/4, $0x3ab68afc
-DATA k32_p6<>+8(SB)/4, $0x3ab68afc
-DATA k32_p6<>+12(SB)/4, $0x3ab68afc
-DATA k32_p6<>+16(SB)/4, $0x3ab68afc
-DATA k32_p6<>+20(SB)/4, $0x3ab68afc
-DATA k32_p6<>+24(SB)/4, $0x3ab68afc
-DATA k32_p6<>+28(SB)/4, $0x3ab68afc
-DATA k32_p6<>+32(SB)/4, $0x3ab68afc
-DATA k32_p6<>+36(SB)/4, $0x3ab68afc
-DATA k32_p6<>+40(SB)/4, $0x3ab68afc
-DATA k32_p6<>+44(SB)/4, $0x3ab68afc
-DATA k32_p6<>+48(SB)/4, $0x3ab68afc
-DATA k32_p6<>+52(SB)/4, $0x3ab68afc
-DATA k32_p6<>+56(SB)/4, $0x3ab68afc
-DATA k32_p6<>+60(SB)/4, $0x3ab68afc
-GLOBL k32_p6<>(SB), RODATA|NOPTR, $64
+DATA k32_e4<>+0(SB)/4, $0x3d2aacb7
+DATA k32_e4<>+4(SB)/4, $0x3d2aacb7
+DATA k32_e4<>+8(SB)/4, $0x3d2aacb7
+DATA k32_e4<>+12(SB)/4, $0x3d2aacb7
+DATA k32_e4<>+16(SB)/4, $0x3d2aacb7
+DATA k32_e4<>+20(SB)/4, $0x3d2aacb7
+DATA k32_e4<>+24(SB)/4, $0x3d2aacb7
+DATA k32_e4<>+28(SB)/4, $0x3d2aacb7
+DATA k32_e4<>+32(SB)/4, $0x3d2aacb7
+DATA k32_e4<>+36(SB)/4, $0x3d2aacb7
+DATA k32_e4<>+40(SB)/4, $0x3d2aacb7
+DATA k32_e4<>+44(SB)/4, $0x3d2aacb7
+DATA k32_e4<>+48(SB)/4, $0x3d2aacb7
+DATA k32_e4<>+52(SB)/4, $0x3d2aacb7
+DATA k32_e4<>+56(SB)/4, $0x3d2aacb7
+DATA k32_e4<>+60(SB)/4, $0x3d2aacb7
+GLOBL k32_e4<>(SB), RODATA|NOPTR, $64
 
-DATA k32_p5<>+0(SB)/4, $0x3c09082e
-DATA k32_p5<>+4(SB)/4, $0x3c09082e
-DATA k32_p5<>+8(SB)/4, $0x3c09082e
-DATA k32_p5<>+12(SB)/4, $0x3c09082e
-DATA k32_p5<>+16(SB)/4, $0x3c09082e
-DATA k32_p5<>+20(SB)/4, $0x3c09082e
-DATA k32_p5<>+24(SB)/4, $0x3c09082e
-DATA k32_p5<>+28(SB)/4, $0x3c09082e
-DATA k32_p5<>+32(SB)/4, $0x3c09082e
-DATA k32_p5<>+36(SB)/4, $0x3c09082e
-DATA k32_p5<>+40(SB)/4, $0x3c09082e
-DATA k32_p5<>+44(SB)/4, $0x3c09082e
-DATA k32_p5<>+48(SB)/4, $0x3c09082e
-DATA k32_p5<>+52(SB)/4, $0x3c09082e
-DATA k32_p5<>+56(SB)/4, $0x3c09082e
-DATA k32_p5<>+60(SB)/4, $0x3c09082e
-GLOBL k32_p5<>(SB), RODATA|NOPTR, $64
+DATA k32_e3<>+0(SB)/4, $0x3e2aadbe
+DATA k32_e3<>+4(SB)/4, $0x3e2aadbe
+DATA k32_e3<>+8(SB)/4, $0x3e2aadbe
+DATA k32_e3<>+12(SB)/4, $0x3e2aadbe
+DATA k32_e3<>+16(SB)/4, $0x3e2aadbe
+DATA k32_e3<>+20(SB)/4, $0x3e2aadbe
+DATA k32_e3<>+24(SB)/4, $0x3e2aadbe
+DATA k32_e3<>+28(SB)/4, $0x3e2aadbe
+DATA k32_e3<>+32(SB)/4, $0x3e2aadbe
+DATA k32_e3<>+36(SB)/4, $0x3e2aadbe
+DATA k32_e3<>+40(SB)/4, $0x3e2aadbe
+DATA k32_e3<>+44(SB)/4, $0x3e2aadbe
+DATA k32_e3<>+48(SB)/4, $0x3e2aadbe
+DATA k32_e3<>+52(SB)/4, $0x3e2aadbe
+DATA k32_e3<>+56(SB)/4, $0x3e2aadbe
+DATA k32_e3<>+60(SB)/4, $0x3e2aadbe
+GLOBL k32_e3<>(SB), RODATA|NOPTR, $64
 
-DATA k32_p4<>+0(SB)/4, $0x3d2aaa8b
-DATA k32_p4<>+4(SB)/4, $0x3d2aaa8b
-DATA k32_p4<>+8(SB)/4, $0x3d2aaa8b
-DATA k32_p4<>+12(SB)/4, $0x3d2aaa8b
-DATA k32_p4<>+16(SB)/4, $0x3d2aaa8b
-DATA k32_p4<>+20(SB)/4, $0x3d2aaa8b
-DATA k32_p4<>+24(SB)/4, $0x3d2aaa8b
-DATA k32_p4<>+28(SB)/4, $0x3d2aaa8b
-DATA k32_p4<>+32(SB)/4, $0x3d2aaa8b
-DATA k32_p4<>+36(SB)/4, $0x3d2aaa8b
-DATA k32_p4<>+40(SB)/4, $0x3d2aaa8b
-DATA k32_p4<>+44(SB)/4, $0x3d2aaa8b
-DATA k32_p4<>+48(SB)/4, $0x3d2aaa8b
-DATA k32_p4<>+52(SB)/4, $0x3d2aaa8b
-DATA k32_p4<>+56(SB)/4, $0x3d2aaa8b
-DATA k32_p4<>+60(SB)/4, $0x3d2aaa8b
-GLOBL k32_p4<>(SB), RODATA|NOPTR, $64
-
-DATA k32_p3<>+0(SB)/4, $0x3e2aaa6c
-DATA k32_p3<>+4(SB)/4, $0x3e2aaa6c
-DATA k32_p3<>+8(SB)/4, $0x3e2aaa6c
-DATA k32_p3<>+12(SB)/4, $0x3e2aaa6c
-DATA k32_p3<>+16(SB)/4, $0x3e2aaa6c
-DATA k32_p3<>+20(SB)/4, $0x3e2aaa6c
-DATA k32_p3<>+24(SB)/4, $0x3e2aaa6c
-DATA k32_p3<>+28(SB)/4, $0x3e2aaa6c
-DATA k32_p3<>+32(SB)/4, $0x3e2aaa6c
-DATA k32_p3<>+36(SB)/4, $0x3e2aaa6c
-DATA k32_p3<>+40(SB)/4, $0x3e2aaa6c
-DATA k32_p3<>+44(SB)/4, $0x3e2aaa6c
-DATA k32_p3<>+48(SB)/4, $0x3e2aaa6c
-DATA k32_p3<>+52(SB)/4, $0x3e2aaa6c
-DATA k32_p3<>+56(SB)/4, $0x3e2aaa6c
-DATA k32_p3<>+60(SB)/4, $0x3e2aaa6c
-GLOBL k32_p3<>(SB), RODATA|NOPTR, $64
-
-DATA k32_p2<>+0(SB)/4, $0x3f000000
-DATA k32_p2<>+4(SB)/4, $0x3f000000
-DATA k32_p2<>+8(SB)/4, $0x3f000000
-DATA k32_p2<>+12(SB)/4, $0x3f000000
-DATA k32_p2<>+16(SB)/4, $0x3f000000
-DATA k32_p2<>+20(SB)/4, $0x3f000000
-DATA k32_p2<>+24(SB)/4, $0x3f000000
-DATA k32_p2<>+28(SB)/4, $0x3f000000
-DATA k32_p2<>+32(SB)/4, $0x3f000000
-DATA k32_p2<>+36(SB)/4, $0x3f000000
-DATA k32_p2<>+40(SB)/4, $0x3f000000
-DATA k32_p2<>+44(SB)/4, $0x3f000000
-DATA k32_p2<>+48(SB)/4, $0x3f000000
-DATA k32_p2<>+52(SB)/4, $0x3f000000
-DATA k32_p2<>+56(SB)/4, $0x3f000000
-DATA k32_p2<>+60(SB)/4, $0x3f000000
-GLOBL k32_p2<>(SB), RODATA|NOPTR, $64
+DATA k32_e2<>+0(SB)/4, $0x3f000000
+DATA k32_e2<>+4(SB)/4, $0x3f000000
+DATA k32_e2<>+8(SB)/4, $0x3f000000
+DATA k32_e2<>+12(SB)/4, $0x3f000000
+DATA k32_e2<>+16(SB)/4, $0x3f000000
+DATA k32_e2<>+20(SB)/4, $0x3f000000
+DATA k32_e2<>+24(SB)/4, $0x3f000000
+DATA k32_e2<>+28(SB)/4, $0x3f000000
+DATA k32_e2<>+32(SB)/4, $0x3f000000
+DATA k32_e2<>+36(SB)/4, $0x3f000000
+DATA k32_e2<>+40(SB)/4, $0x3f000000
+DATA k32_e2<>+44(SB)/4, $0x3f000000
+DATA k32_e2<>+48(SB)/4, $0x3f000000
+DATA k32_e2<>+52(SB)/4, $0x3f000000
+DATA k32_e2<>+56(SB)/4, $0x3f000000
+DATA k32_e2<>+60(SB)/4, $0x3f000000
+GLOBL k32_e2<>(SB), RODATA|NOPTR, $64
 
 DATA k32_p1<>+0(SB)/4, $0x3f800000
 DATA k32_p1<>+4(SB)/4, $0x3f800000
@@ -552,106 +546,108 @@ TEXT ·expScale32AVX2(SB), NOSPLIT, $0-56
 	VBROADCASTSS X1, Y1
 	VMOVUPS      k32_lo<>+0(SB), Y2
 	VMOVUPS      k32_hi<>+0(SB), Y3
+	VMOVUPS      k32_magic8fu<>+0(SB), Y4
+	VMOVUPS      k32_exptab8u<>+0(SB), Y5
 
 loop1:
 	CMPQ         DX, $0x00000020
 	JL           next2
-	VMOVUPS      (CX), Y4
-	VSUBPS       Y0, Y4, Y4
-	VMAXPS       Y4, Y2, Y4
-	VMINPS       Y4, Y3, Y4
-	VMOVUPS      k32_magicfu<>+0(SB), Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       k32_magicfu<>+0(SB), Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VMOVUPS      k32_p6<>+0(SB), Y7
-	VFMADD213PS  k32_p5<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p4<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p3<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p2<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y7
-	VPSRLD       $0x01, Y5, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y5, Y5
-	VPSUBD       Y6, Y5, Y5
-	VMULPS       Y6, Y7, Y7
-	VMULPS       Y5, Y7, Y4
-	VMULPS       Y1, Y4, Y4
-	VMOVUPS      Y4, (AX)
-	VMOVUPS      32(CX), Y4
-	VSUBPS       Y0, Y4, Y4
-	VMAXPS       Y4, Y2, Y4
-	VMINPS       Y4, Y3, Y4
-	VMOVUPS      k32_magicfu<>+0(SB), Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       k32_magicfu<>+0(SB), Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VMOVUPS      k32_p6<>+0(SB), Y7
-	VFMADD213PS  k32_p5<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p4<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p3<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p2<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y7
-	VPSRLD       $0x01, Y5, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y5, Y5
-	VPSUBD       Y6, Y5, Y5
-	VMULPS       Y6, Y7, Y7
-	VMULPS       Y5, Y7, Y4
-	VMULPS       Y1, Y4, Y4
-	VMOVUPS      Y4, 32(AX)
-	VMOVUPS      64(CX), Y4
-	VSUBPS       Y0, Y4, Y4
-	VMAXPS       Y4, Y2, Y4
-	VMINPS       Y4, Y3, Y4
-	VMOVUPS      k32_magicfu<>+0(SB), Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       k32_magicfu<>+0(SB), Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VMOVUPS      k32_p6<>+0(SB), Y7
-	VFMADD213PS  k32_p5<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p4<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p3<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p2<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y7
-	VPSRLD       $0x01, Y5, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y5, Y5
-	VPSUBD       Y6, Y5, Y5
-	VMULPS       Y6, Y7, Y7
-	VMULPS       Y5, Y7, Y4
-	VMULPS       Y1, Y4, Y4
-	VMOVUPS      Y4, 64(AX)
-	VMOVUPS      96(CX), Y4
-	VSUBPS       Y0, Y4, Y4
-	VMAXPS       Y4, Y2, Y4
-	VMINPS       Y4, Y3, Y4
-	VMOVUPS      k32_magicfu<>+0(SB), Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       k32_magicfu<>+0(SB), Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VMOVUPS      k32_p6<>+0(SB), Y7
-	VFMADD213PS  k32_p5<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p4<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p3<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p2<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y7
-	VPSRLD       $0x01, Y5, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y5, Y5
-	VPSUBD       Y6, Y5, Y5
-	VMULPS       Y6, Y7, Y7
-	VMULPS       Y5, Y7, Y4
-	VMULPS       Y1, Y4, Y4
-	VMOVUPS      Y4, 96(AX)
+	VMOVUPS      (CX), Y6
+	VSUBPS       Y0, Y6, Y6
+	VMAXPS       Y6, Y2, Y6
+	VMINPS       Y6, Y3, Y6
+	VMOVUPS      Y4, Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y7
+	VSUBPS       Y4, Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y6
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y6
+	VPERMPS      Y5, Y7, Y9
+	VPSRLD       $0x04, Y7, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VPSUBD       Y8, Y9, Y9
+	VMOVUPS      k32_e4<>+0(SB), Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y6, Y7
+	VFMADD213PS  k32_e2<>+0(SB), Y6, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y6, Y7
+	VMULPS       Y9, Y6, Y6
+	VFMADD213PS  Y9, Y6, Y7
+	VMULPS       Y8, Y7, Y6
+	VMULPS       Y1, Y6, Y6
+	VMOVUPS      Y6, (AX)
+	VMOVUPS      32(CX), Y6
+	VSUBPS       Y0, Y6, Y6
+	VMAXPS       Y6, Y2, Y6
+	VMINPS       Y6, Y3, Y6
+	VMOVUPS      Y4, Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y7
+	VSUBPS       Y4, Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y6
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y6
+	VPERMPS      Y5, Y7, Y9
+	VPSRLD       $0x04, Y7, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VPSUBD       Y8, Y9, Y9
+	VMOVUPS      k32_e4<>+0(SB), Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y6, Y7
+	VFMADD213PS  k32_e2<>+0(SB), Y6, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y6, Y7
+	VMULPS       Y9, Y6, Y6
+	VFMADD213PS  Y9, Y6, Y7
+	VMULPS       Y8, Y7, Y6
+	VMULPS       Y1, Y6, Y6
+	VMOVUPS      Y6, 32(AX)
+	VMOVUPS      64(CX), Y6
+	VSUBPS       Y0, Y6, Y6
+	VMAXPS       Y6, Y2, Y6
+	VMINPS       Y6, Y3, Y6
+	VMOVUPS      Y4, Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y7
+	VSUBPS       Y4, Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y6
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y6
+	VPERMPS      Y5, Y7, Y9
+	VPSRLD       $0x04, Y7, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VPSUBD       Y8, Y9, Y9
+	VMOVUPS      k32_e4<>+0(SB), Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y6, Y7
+	VFMADD213PS  k32_e2<>+0(SB), Y6, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y6, Y7
+	VMULPS       Y9, Y6, Y6
+	VFMADD213PS  Y9, Y6, Y7
+	VMULPS       Y8, Y7, Y6
+	VMULPS       Y1, Y6, Y6
+	VMOVUPS      Y6, 64(AX)
+	VMOVUPS      96(CX), Y6
+	VSUBPS       Y0, Y6, Y6
+	VMAXPS       Y6, Y2, Y6
+	VMINPS       Y6, Y3, Y6
+	VMOVUPS      Y4, Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y7
+	VSUBPS       Y4, Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y6
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y6
+	VPERMPS      Y5, Y7, Y9
+	VPSRLD       $0x04, Y7, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VPSUBD       Y8, Y9, Y9
+	VMOVUPS      k32_e4<>+0(SB), Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y6, Y7
+	VFMADD213PS  k32_e2<>+0(SB), Y6, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y6, Y7
+	VMULPS       Y9, Y6, Y6
+	VFMADD213PS  Y9, Y6, Y7
+	VMULPS       Y8, Y7, Y6
+	VMULPS       Y1, Y6, Y6
+	VMOVUPS      Y6, 96(AX)
 	ADDQ         $0x00000080, AX
 	ADDQ         $0x00000080, CX
 	SUBQ         $0x00000020, DX
@@ -661,30 +657,30 @@ next2:
 loop3:
 	CMPQ         DX, $0x00000008
 	JL           next4
-	VMOVUPS      (CX), Y4
-	VSUBPS       Y0, Y4, Y4
-	VMAXPS       Y4, Y2, Y4
-	VMINPS       Y4, Y3, Y4
-	VMOVUPS      k32_magicfu<>+0(SB), Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       k32_magicfu<>+0(SB), Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VMOVUPS      k32_p6<>+0(SB), Y7
-	VFMADD213PS  k32_p5<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p4<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p3<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p2<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y7
-	VPSRLD       $0x01, Y5, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y5, Y5
-	VPSUBD       Y6, Y5, Y5
-	VMULPS       Y6, Y7, Y7
-	VMULPS       Y5, Y7, Y4
-	VMULPS       Y1, Y4, Y4
-	VMOVUPS      Y4, (AX)
+	VMOVUPS      (CX), Y6
+	VSUBPS       Y0, Y6, Y6
+	VMAXPS       Y6, Y2, Y6
+	VMINPS       Y6, Y3, Y6
+	VMOVUPS      Y4, Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y7
+	VSUBPS       Y4, Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y6
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y6
+	VPERMPS      Y5, Y7, Y9
+	VPSRLD       $0x04, Y7, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VPSUBD       Y8, Y9, Y9
+	VMOVUPS      k32_e4<>+0(SB), Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y6, Y7
+	VFMADD213PS  k32_e2<>+0(SB), Y6, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y6, Y7
+	VMULPS       Y9, Y6, Y6
+	VFMADD213PS  Y9, Y6, Y7
+	VMULPS       Y8, Y7, Y6
+	VMULPS       Y1, Y6, Y6
+	VMOVUPS      Y6, (AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	SUBQ         $0x00000008, DX
@@ -696,31 +692,31 @@ next4:
 	LEAQ         ymmtailmask<>+32(SB), BX
 	SHLQ         $0x02, DX
 	NEGQ         DX
-	VMOVDQU      (BX)(DX*1), Y4
-	VMASKMOVPS   (CX), Y4, Y5
-	VSUBPS       Y0, Y5, Y5
-	VMAXPS       Y5, Y2, Y5
-	VMINPS       Y5, Y3, Y5
-	VMOVUPS      k32_magicfu<>+0(SB), Y0
-	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y0
-	VSUBPS       k32_magicfu<>+0(SB), Y0, Y2
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y2, Y5
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y2, Y5
-	VMOVUPS      k32_p6<>+0(SB), Y3
-	VFMADD213PS  k32_p5<>+0(SB), Y5, Y3
-	VFMADD213PS  k32_p4<>+0(SB), Y5, Y3
-	VFMADD213PS  k32_p3<>+0(SB), Y5, Y3
-	VFMADD213PS  k32_p2<>+0(SB), Y5, Y3
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y3
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y3
-	VPSRLD       $0x01, Y0, Y2
+	VMOVDQU      (BX)(DX*1), Y6
+	VMASKMOVPS   (CX), Y6, Y7
+	VSUBPS       Y0, Y7, Y7
+	VMAXPS       Y7, Y2, Y7
+	VMINPS       Y7, Y3, Y7
+	VMOVUPS      Y4, Y0
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y0
+	VSUBPS       Y4, Y0, Y2
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y2, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y2, Y7
+	VPERMPS      Y5, Y0, Y3
+	VPSRLD       $0x04, Y0, Y2
 	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x17, Y0, Y0
-	VPSUBD       Y2, Y0, Y0
-	VMULPS       Y2, Y3, Y3
-	VMULPS       Y0, Y3, Y5
-	VMULPS       Y1, Y5, Y5
-	VMASKMOVPS   Y5, Y4, (AX)
+	VPSLLD       $0x14, Y0, Y0
+	VPADDD       Y0, Y3, Y3
+	VPSUBD       Y2, Y3, Y3
+	VMOVUPS      k32_e4<>+0(SB), Y0
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y0
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y0
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y0
+	VMULPS       Y3, Y7, Y7
+	VFMADD213PS  Y3, Y7, Y0
+	VMULPS       Y2, Y0, Y7
+	VMULPS       Y1, Y7, Y7
+	VMASKMOVPS   Y7, Y6, (AX)
 
 done5:
 	VZEROUPPER
@@ -762,23 +758,41 @@ DATA k32_hi<>+56(SB)/4, $0x42b1999a
 DATA k32_hi<>+60(SB)/4, $0x42b1999a
 GLOBL k32_hi<>(SB), RODATA|NOPTR, $64
 
-DATA k32_magicfu<>+0(SB)/4, $0x4b4000fe
-DATA k32_magicfu<>+4(SB)/4, $0x4b4000fe
-DATA k32_magicfu<>+8(SB)/4, $0x4b4000fe
-DATA k32_magicfu<>+12(SB)/4, $0x4b4000fe
-DATA k32_magicfu<>+16(SB)/4, $0x4b4000fe
-DATA k32_magicfu<>+20(SB)/4, $0x4b4000fe
-DATA k32_magicfu<>+24(SB)/4, $0x4b4000fe
-DATA k32_magicfu<>+28(SB)/4, $0x4b4000fe
-DATA k32_magicfu<>+32(SB)/4, $0x4b4000fe
-DATA k32_magicfu<>+36(SB)/4, $0x4b4000fe
-DATA k32_magicfu<>+40(SB)/4, $0x4b4000fe
-DATA k32_magicfu<>+44(SB)/4, $0x4b4000fe
-DATA k32_magicfu<>+48(SB)/4, $0x4b4000fe
-DATA k32_magicfu<>+52(SB)/4, $0x4b4000fe
-DATA k32_magicfu<>+56(SB)/4, $0x4b4000fe
-DATA k32_magicfu<>+60(SB)/4, $0x4b4000fe
-GLOBL k32_magicfu<>(SB), RODATA|NOPTR, $64
+DATA k32_magic8fu<>+0(SB)/4, $0x49c007f0
+DATA k32_magic8fu<>+4(SB)/4, $0x49c007f0
+DATA k32_magic8fu<>+8(SB)/4, $0x49c007f0
+DATA k32_magic8fu<>+12(SB)/4, $0x49c007f0
+DATA k32_magic8fu<>+16(SB)/4, $0x49c007f0
+DATA k32_magic8fu<>+20(SB)/4, $0x49c007f0
+DATA k32_magic8fu<>+24(SB)/4, $0x49c007f0
+DATA k32_magic8fu<>+28(SB)/4, $0x49c007f0
+DATA k32_magic8fu<>+32(SB)/4, $0x49c007f0
+DATA k32_magic8fu<>+36(SB)/4, $0x49c007f0
+DATA k32_magic8fu<>+40(SB)/4, $0x49c007f0
+DATA k32_magic8fu<>+44(SB)/4, $0x49c007f0
+DATA k32_magic8fu<>+48(SB)/4, $0x49c007f0
+DATA k32_magic8fu<>+52(SB)/4, $0x49c007f0
+DATA k32_magic8fu<>+56(SB)/4, $0x49c007f0
+DATA k32_magic8fu<>+60(SB)/4, $0x49c007f0
+GLOBL k32_magic8fu<>(SB), RODATA|NOPTR, $64
+
+DATA k32_exptab8u<>+0(SB)/4, $0x00000000
+DATA k32_exptab8u<>+4(SB)/4, $0xfffb95c2
+DATA k32_exptab8u<>+8(SB)/4, $0xfff837f0
+DATA k32_exptab8u<>+12(SB)/4, $0xfff5fed7
+DATA k32_exptab8u<>+16(SB)/4, $0xfff504f3
+DATA k32_exptab8u<>+20(SB)/4, $0xfff5672a
+DATA k32_exptab8u<>+24(SB)/4, $0xfff744fd
+DATA k32_exptab8u<>+28(SB)/4, $0xfffac0c7
+DATA k32_exptab8u<>+32(SB)/4, $0x00000000
+DATA k32_exptab8u<>+36(SB)/4, $0xfffb95c2
+DATA k32_exptab8u<>+40(SB)/4, $0xfff837f0
+DATA k32_exptab8u<>+44(SB)/4, $0xfff5fed7
+DATA k32_exptab8u<>+48(SB)/4, $0xfff504f3
+DATA k32_exptab8u<>+52(SB)/4, $0xfff5672a
+DATA k32_exptab8u<>+56(SB)/4, $0xfff744fd
+DATA k32_exptab8u<>+60(SB)/4, $0xfffac0c7
+GLOBL k32_exptab8u<>(SB), RODATA|NOPTR, $64
 
 // func maxSumExpCols32AVX2(m []float32, sum []float32, s []float32, C int, stride int) (nan bool)
 // Requires: AVX, AVX2, FMA3
@@ -791,10 +805,12 @@ TEXT ·maxSumExpCols32AVX2(SB), NOSPLIT, $0-89
 	MOVQ    stride+80(FP), DI
 	SHLQ    $0x02, DI
 	VMOVUPS k32_loflush<>+0(SB), Y0
-	VMOVUPS k32_neginf<>+0(SB), Y1
-	VMOVUPS k32_negmax<>+0(SB), Y2
-	VXORPS  Y3, Y3, Y3
-	VXORPS  Y4, Y4, Y4
+	VMOVUPS k32_magic8fl<>+0(SB), Y1
+	VMOVUPS k32_exptab8<>+0(SB), Y2
+	VMOVUPS k32_neginf<>+0(SB), Y3
+	VMOVUPS k32_negmax<>+0(SB), Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
 	MOVQ    BX, R8
 	MOVQ    CX, R9
 	MOVQ    AX, R10
@@ -803,14 +819,14 @@ TEXT ·maxSumExpCols32AVX2(SB), NOSPLIT, $0-89
 loop1:
 	CMPQ    R9, $0x00000020
 	JL      next2
-	VMOVUPS Y1, (R10)
-	VMOVUPS Y4, (R11)
-	VMOVUPS Y1, 32(R10)
-	VMOVUPS Y4, 32(R11)
-	VMOVUPS Y1, 64(R10)
-	VMOVUPS Y4, 64(R11)
-	VMOVUPS Y1, 96(R10)
-	VMOVUPS Y4, 96(R11)
+	VMOVUPS Y3, (R10)
+	VMOVUPS Y6, (R11)
+	VMOVUPS Y3, 32(R10)
+	VMOVUPS Y6, 32(R11)
+	VMOVUPS Y3, 64(R10)
+	VMOVUPS Y6, 64(R11)
+	VMOVUPS Y3, 96(R10)
+	VMOVUPS Y6, 96(R11)
 	ADDQ    $0x00000080, R8
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
@@ -821,8 +837,8 @@ next2:
 loop3:
 	CMPQ    R9, $0x00000008
 	JL      next4
-	VMOVUPS Y1, (R10)
-	VMOVUPS Y4, (R11)
+	VMOVUPS Y3, (R10)
+	VMOVUPS Y6, (R11)
 	ADDQ    $0x00000020, R8
 	ADDQ    $0x00000020, R10
 	ADDQ    $0x00000020, R11
@@ -835,9 +851,9 @@ next4:
 	LEAQ       ymmtailmask<>+32(SB), R8
 	SHLQ       $0x02, R9
 	NEGQ       R9
-	VMOVDQU    (R8)(R9*1), Y5
-	VMASKMOVPS Y1, Y5, (R10)
-	VMASKMOVPS Y4, Y5, (R11)
+	VMOVDQU    (R8)(R9*1), Y7
+	VMASKMOVPS Y3, Y7, (R10)
+	VMASKMOVPS Y6, Y7, (R11)
 
 done5:
 	MOVQ BX, R8
@@ -854,30 +870,30 @@ c6:
 loop8:
 	CMPQ    R11, $0x00000020
 	JL      next9
-	VMOVUPS (R10), Y1
-	VCMPPS  $0x03, Y1, Y1, Y4
-	VORPS   Y4, Y3, Y3
-	VMOVUPS (R12), Y4
-	VMAXPS  Y4, Y1, Y4
-	VMOVUPS Y4, (R12)
-	VMOVUPS 32(R10), Y1
-	VCMPPS  $0x03, Y1, Y1, Y4
-	VORPS   Y4, Y3, Y3
-	VMOVUPS 32(R12), Y4
-	VMAXPS  Y4, Y1, Y4
-	VMOVUPS Y4, 32(R12)
-	VMOVUPS 64(R10), Y1
-	VCMPPS  $0x03, Y1, Y1, Y4
-	VORPS   Y4, Y3, Y3
-	VMOVUPS 64(R12), Y4
-	VMAXPS  Y4, Y1, Y4
-	VMOVUPS Y4, 64(R12)
-	VMOVUPS 96(R10), Y1
-	VCMPPS  $0x03, Y1, Y1, Y4
-	VORPS   Y4, Y3, Y3
-	VMOVUPS 96(R12), Y4
-	VMAXPS  Y4, Y1, Y4
-	VMOVUPS Y4, 96(R12)
+	VMOVUPS (R10), Y3
+	VCMPPS  $0x03, Y3, Y3, Y6
+	VORPS   Y6, Y5, Y5
+	VMOVUPS (R12), Y6
+	VMAXPS  Y6, Y3, Y6
+	VMOVUPS Y6, (R12)
+	VMOVUPS 32(R10), Y3
+	VCMPPS  $0x03, Y3, Y3, Y6
+	VORPS   Y6, Y5, Y5
+	VMOVUPS 32(R12), Y6
+	VMAXPS  Y6, Y3, Y6
+	VMOVUPS Y6, 32(R12)
+	VMOVUPS 64(R10), Y3
+	VCMPPS  $0x03, Y3, Y3, Y6
+	VORPS   Y6, Y5, Y5
+	VMOVUPS 64(R12), Y6
+	VMAXPS  Y6, Y3, Y6
+	VMOVUPS Y6, 64(R12)
+	VMOVUPS 96(R10), Y3
+	VCMPPS  $0x03, Y3, Y3, Y6
+	VORPS   Y6, Y5, Y5
+	VMOVUPS 96(R12), Y6
+	VMAXPS  Y6, Y3, Y6
+	VMOVUPS Y6, 96(R12)
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R12
 	ADDQ    $0x00000080, R13
@@ -888,12 +904,12 @@ next9:
 loop10:
 	CMPQ    R11, $0x00000008
 	JL      next11
-	VMOVUPS (R10), Y1
-	VCMPPS  $0x03, Y1, Y1, Y4
-	VORPS   Y4, Y3, Y3
-	VMOVUPS (R12), Y4
-	VMAXPS  Y4, Y1, Y4
-	VMOVUPS Y4, (R12)
+	VMOVUPS (R10), Y3
+	VCMPPS  $0x03, Y3, Y3, Y6
+	VORPS   Y6, Y5, Y5
+	VMOVUPS (R12), Y6
+	VMAXPS  Y6, Y3, Y6
+	VMOVUPS Y6, (R12)
 	ADDQ    $0x00000020, R10
 	ADDQ    $0x00000020, R12
 	ADDQ    $0x00000020, R13
@@ -906,13 +922,13 @@ next11:
 	LEAQ       ymmtailmask<>+32(SB), R13
 	SHLQ       $0x02, R11
 	NEGQ       R11
-	VMOVDQU    (R13)(R11*1), Y1
-	VMASKMOVPS (R10), Y1, Y4
-	VCMPPS     $0x03, Y4, Y4, Y5
-	VORPS      Y5, Y3, Y3
-	VMASKMOVPS (R12), Y1, Y5
-	VMAXPS     Y5, Y4, Y5
-	VMASKMOVPS Y5, Y1, (R12)
+	VMOVDQU    (R13)(R11*1), Y3
+	VMASKMOVPS (R10), Y3, Y6
+	VCMPPS     $0x03, Y6, Y6, Y7
+	VORPS      Y7, Y5, Y5
+	VMASKMOVPS (R12), Y3, Y7
+	VMAXPS     Y7, Y6, Y7
+	VMASKMOVPS Y7, Y3, (R12)
 
 done12:
 	ADDQ DI, R8
@@ -933,94 +949,98 @@ c13:
 loop15:
 	CMPQ         R9, $0x00000020
 	JL           next16
-	VMOVUPS      (R8), Y1
-	VMOVUPS      (R10), Y4
-	VMAXPS       Y2, Y4, Y4
-	VSUBPS       Y4, Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      k32_magicfl<>+0(SB), Y4
-	VFMADD231PS  k32_log2e<>+0(SB), Y1, Y4
-	VSUBPS       k32_magicfl<>+0(SB), Y4, Y5
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y5, Y1
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y5, Y1
-	VMOVUPS      k32_p6<>+0(SB), Y5
-	VFMADD213PS  k32_p5<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p4<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p3<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p2<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
-	VPSLLD       $0x17, Y4, Y4
-	VMULPS       Y4, Y5, Y1
-	VMOVUPS      (R11), Y4
-	VADDPS       Y1, Y4, Y4
-	VMOVUPS      Y4, (R11)
-	VMOVUPS      32(R8), Y1
-	VMOVUPS      32(R10), Y4
-	VMAXPS       Y2, Y4, Y4
-	VSUBPS       Y4, Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      k32_magicfl<>+0(SB), Y4
-	VFMADD231PS  k32_log2e<>+0(SB), Y1, Y4
-	VSUBPS       k32_magicfl<>+0(SB), Y4, Y5
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y5, Y1
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y5, Y1
-	VMOVUPS      k32_p6<>+0(SB), Y5
-	VFMADD213PS  k32_p5<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p4<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p3<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p2<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
-	VPSLLD       $0x17, Y4, Y4
-	VMULPS       Y4, Y5, Y1
-	VMOVUPS      32(R11), Y4
-	VADDPS       Y1, Y4, Y4
-	VMOVUPS      Y4, 32(R11)
-	VMOVUPS      64(R8), Y1
-	VMOVUPS      64(R10), Y4
-	VMAXPS       Y2, Y4, Y4
-	VSUBPS       Y4, Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      k32_magicfl<>+0(SB), Y4
-	VFMADD231PS  k32_log2e<>+0(SB), Y1, Y4
-	VSUBPS       k32_magicfl<>+0(SB), Y4, Y5
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y5, Y1
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y5, Y1
-	VMOVUPS      k32_p6<>+0(SB), Y5
-	VFMADD213PS  k32_p5<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p4<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p3<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p2<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
-	VPSLLD       $0x17, Y4, Y4
-	VMULPS       Y4, Y5, Y1
-	VMOVUPS      64(R11), Y4
-	VADDPS       Y1, Y4, Y4
-	VMOVUPS      Y4, 64(R11)
-	VMOVUPS      96(R8), Y1
-	VMOVUPS      96(R10), Y4
-	VMAXPS       Y2, Y4, Y4
-	VSUBPS       Y4, Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      k32_magicfl<>+0(SB), Y4
-	VFMADD231PS  k32_log2e<>+0(SB), Y1, Y4
-	VSUBPS       k32_magicfl<>+0(SB), Y4, Y5
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y5, Y1
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y5, Y1
-	VMOVUPS      k32_p6<>+0(SB), Y5
-	VFMADD213PS  k32_p5<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p4<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p3<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p2<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
-	VPSLLD       $0x17, Y4, Y4
-	VMULPS       Y4, Y5, Y1
-	VMOVUPS      96(R11), Y4
-	VADDPS       Y1, Y4, Y4
-	VMOVUPS      Y4, 96(R11)
+	VMOVUPS      (R8), Y3
+	VMOVUPS      (R10), Y6
+	VMAXPS       Y4, Y6, Y6
+	VSUBPS       Y6, Y3, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y6
+	VSUBPS       Y1, Y6, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y3
+	VPERMPS      Y2, Y6, Y7
+	VPSRLD       $0x03, Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y8
+	VMULPS       Y7, Y3, Y3
+	VFMADD213PS  Y7, Y3, Y8
+	VMULPS       Y6, Y8, Y3
+	VMOVUPS      (R11), Y6
+	VADDPS       Y3, Y6, Y6
+	VMOVUPS      Y6, (R11)
+	VMOVUPS      32(R8), Y3
+	VMOVUPS      32(R10), Y6
+	VMAXPS       Y4, Y6, Y6
+	VSUBPS       Y6, Y3, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y6
+	VSUBPS       Y1, Y6, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y3
+	VPERMPS      Y2, Y6, Y7
+	VPSRLD       $0x03, Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y8
+	VMULPS       Y7, Y3, Y3
+	VFMADD213PS  Y7, Y3, Y8
+	VMULPS       Y6, Y8, Y3
+	VMOVUPS      32(R11), Y6
+	VADDPS       Y3, Y6, Y6
+	VMOVUPS      Y6, 32(R11)
+	VMOVUPS      64(R8), Y3
+	VMOVUPS      64(R10), Y6
+	VMAXPS       Y4, Y6, Y6
+	VSUBPS       Y6, Y3, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y6
+	VSUBPS       Y1, Y6, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y3
+	VPERMPS      Y2, Y6, Y7
+	VPSRLD       $0x03, Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y8
+	VMULPS       Y7, Y3, Y3
+	VFMADD213PS  Y7, Y3, Y8
+	VMULPS       Y6, Y8, Y3
+	VMOVUPS      64(R11), Y6
+	VADDPS       Y3, Y6, Y6
+	VMOVUPS      Y6, 64(R11)
+	VMOVUPS      96(R8), Y3
+	VMOVUPS      96(R10), Y6
+	VMAXPS       Y4, Y6, Y6
+	VSUBPS       Y6, Y3, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y6
+	VSUBPS       Y1, Y6, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y3
+	VPERMPS      Y2, Y6, Y7
+	VPSRLD       $0x03, Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y8
+	VMULPS       Y7, Y3, Y3
+	VFMADD213PS  Y7, Y3, Y8
+	VMULPS       Y6, Y8, Y3
+	VMOVUPS      96(R11), Y6
+	VADDPS       Y3, Y6, Y6
+	VMOVUPS      Y6, 96(R11)
 	ADDQ         $0x00000080, R8
 	ADDQ         $0x00000080, R10
 	ADDQ         $0x00000080, R11
@@ -1031,28 +1051,29 @@ next16:
 loop17:
 	CMPQ         R9, $0x00000008
 	JL           next18
-	VMOVUPS      (R8), Y1
-	VMOVUPS      (R10), Y4
-	VMAXPS       Y2, Y4, Y4
-	VSUBPS       Y4, Y1, Y1
-	VMAXPS       Y1, Y0, Y1
-	VMOVUPS      k32_magicfl<>+0(SB), Y4
-	VFMADD231PS  k32_log2e<>+0(SB), Y1, Y4
-	VSUBPS       k32_magicfl<>+0(SB), Y4, Y5
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y5, Y1
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y5, Y1
-	VMOVUPS      k32_p6<>+0(SB), Y5
-	VFMADD213PS  k32_p5<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p4<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p3<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p2<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y1, Y5
-	VPSLLD       $0x17, Y4, Y4
-	VMULPS       Y4, Y5, Y1
-	VMOVUPS      (R11), Y4
-	VADDPS       Y1, Y4, Y4
-	VMOVUPS      Y4, (R11)
+	VMOVUPS      (R8), Y3
+	VMOVUPS      (R10), Y6
+	VMAXPS       Y4, Y6, Y6
+	VSUBPS       Y6, Y3, Y3
+	VMAXPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y6
+	VSUBPS       Y1, Y6, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y3
+	VPERMPS      Y2, Y6, Y7
+	VPSRLD       $0x03, Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y8
+	VMULPS       Y7, Y3, Y3
+	VFMADD213PS  Y7, Y3, Y8
+	VMULPS       Y6, Y8, Y3
+	VMOVUPS      (R11), Y6
+	VADDPS       Y3, Y6, Y6
+	VMOVUPS      Y6, (R11)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, R10
 	ADDQ         $0x00000020, R11
@@ -1065,29 +1086,30 @@ next18:
 	LEAQ         ymmtailmask<>+32(SB), R12
 	SHLQ         $0x02, R9
 	NEGQ         R9
-	VMOVDQU      (R12)(R9*1), Y1
-	VMASKMOVPS   (R8), Y1, Y4
-	VMASKMOVPS   (R10), Y1, Y5
-	VMAXPS       Y2, Y5, Y5
-	VSUBPS       Y5, Y4, Y4
-	VMAXPS       Y4, Y0, Y4
-	VMOVUPS      k32_magicfl<>+0(SB), Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       k32_magicfl<>+0(SB), Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VMOVUPS      k32_p6<>+0(SB), Y6
-	VFMADD213PS  k32_p5<>+0(SB), Y4, Y6
-	VFMADD213PS  k32_p4<>+0(SB), Y4, Y6
-	VFMADD213PS  k32_p3<>+0(SB), Y4, Y6
-	VFMADD213PS  k32_p2<>+0(SB), Y4, Y6
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y6
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y6
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y5, Y6, Y4
-	VMASKMOVPS   (R11), Y1, Y5
-	VADDPS       Y4, Y5, Y5
-	VMASKMOVPS   Y5, Y1, (R11)
+	VMOVDQU      (R12)(R9*1), Y3
+	VMASKMOVPS   (R8), Y3, Y6
+	VMASKMOVPS   (R10), Y3, Y7
+	VMAXPS       Y4, Y7, Y7
+	VSUBPS       Y7, Y6, Y6
+	VMAXPS       Y6, Y0, Y6
+	VMOVUPS      Y1, Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y7
+	VSUBPS       Y1, Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y6
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y6
+	VPERMPS      Y2, Y7, Y8
+	VPSRLD       $0x03, Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMOVUPS      k32_e4<>+0(SB), Y9
+	VFMADD213PS  k32_e3<>+0(SB), Y6, Y9
+	VFMADD213PS  k32_e2<>+0(SB), Y6, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y6, Y9
+	VMULPS       Y8, Y6, Y6
+	VFMADD213PS  Y8, Y6, Y9
+	VMULPS       Y7, Y9, Y6
+	VMASKMOVPS   (R11), Y3, Y7
+	VADDPS       Y6, Y7, Y7
+	VMASKMOVPS   Y7, Y3, (R11)
 
 done19:
 	ADDQ DI, BX
@@ -1095,7 +1117,7 @@ done19:
 	JMP  c13
 
 cdone14:
-	VMOVMSKPS Y3, AX
+	VMOVMSKPS Y5, AX
 	TESTL     AX, AX
 	SETNE     AL
 	MOVB      AL, nan+88(FP)
@@ -1115,6 +1137,8 @@ TEXT ·expScaleCols32AVX2(SB), NOSPLIT, $0-112
 	MOVQ    scale_base+88(FP), R8
 	VMOVUPS k32_lo<>+0(SB), Y0
 	VMOVUPS k32_hi<>+0(SB), Y1
+	VMOVUPS k32_magic8fu<>+0(SB), Y2
+	VMOVUPS k32_exptab8u<>+0(SB), Y3
 	SUBQ    CX, AX
 	MOVQ    DX, DX
 
@@ -1129,106 +1153,106 @@ c1:
 loop3:
 	CMPQ         R10, $0x00000020
 	JL           next4
-	VMOVUPS      (R9), Y2
-	VMOVUPS      (R11), Y3
-	VSUBPS       Y3, Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	VMINPS       Y2, Y1, Y2
-	VMOVUPS      k32_magicfu<>+0(SB), Y3
-	VFMADD231PS  k32_log2e<>+0(SB), Y2, Y3
-	VSUBPS       k32_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPS      k32_p6<>+0(SB), Y5
-	VFMADD213PS  k32_p5<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p4<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p3<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p2<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VPSRLD       $0x01, Y3, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VPSLLD       $0x17, Y3, Y3
-	VPSUBD       Y4, Y3, Y3
-	VMULPS       Y4, Y5, Y5
-	VMULPS       Y3, Y5, Y2
-	VMULPS       (R12), Y2, Y2
-	VMOVUPS      Y2, (R9)(AX*1)
-	VMOVUPS      32(R9), Y2
-	VMOVUPS      32(R11), Y3
-	VSUBPS       Y3, Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	VMINPS       Y2, Y1, Y2
-	VMOVUPS      k32_magicfu<>+0(SB), Y3
-	VFMADD231PS  k32_log2e<>+0(SB), Y2, Y3
-	VSUBPS       k32_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPS      k32_p6<>+0(SB), Y5
-	VFMADD213PS  k32_p5<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p4<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p3<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p2<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VPSRLD       $0x01, Y3, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VPSLLD       $0x17, Y3, Y3
-	VPSUBD       Y4, Y3, Y3
-	VMULPS       Y4, Y5, Y5
-	VMULPS       Y3, Y5, Y2
-	VMULPS       32(R12), Y2, Y2
-	VMOVUPS      Y2, 32(R9)(AX*1)
-	VMOVUPS      64(R9), Y2
-	VMOVUPS      64(R11), Y3
-	VSUBPS       Y3, Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	VMINPS       Y2, Y1, Y2
-	VMOVUPS      k32_magicfu<>+0(SB), Y3
-	VFMADD231PS  k32_log2e<>+0(SB), Y2, Y3
-	VSUBPS       k32_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPS      k32_p6<>+0(SB), Y5
-	VFMADD213PS  k32_p5<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p4<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p3<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p2<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VPSRLD       $0x01, Y3, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VPSLLD       $0x17, Y3, Y3
-	VPSUBD       Y4, Y3, Y3
-	VMULPS       Y4, Y5, Y5
-	VMULPS       Y3, Y5, Y2
-	VMULPS       64(R12), Y2, Y2
-	VMOVUPS      Y2, 64(R9)(AX*1)
-	VMOVUPS      96(R9), Y2
-	VMOVUPS      96(R11), Y3
-	VSUBPS       Y3, Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	VMINPS       Y2, Y1, Y2
-	VMOVUPS      k32_magicfu<>+0(SB), Y3
-	VFMADD231PS  k32_log2e<>+0(SB), Y2, Y3
-	VSUBPS       k32_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPS      k32_p6<>+0(SB), Y5
-	VFMADD213PS  k32_p5<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p4<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p3<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p2<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VPSRLD       $0x01, Y3, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VPSLLD       $0x17, Y3, Y3
-	VPSUBD       Y4, Y3, Y3
-	VMULPS       Y4, Y5, Y5
-	VMULPS       Y3, Y5, Y2
-	VMULPS       96(R12), Y2, Y2
-	VMOVUPS      Y2, 96(R9)(AX*1)
+	VMOVUPS      (R9), Y4
+	VMOVUPS      (R11), Y5
+	VSUBPS       Y5, Y4, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      Y2, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
+	VSUBPS       Y2, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
+	VPERMPS      Y3, Y5, Y7
+	VPSRLD       $0x04, Y5, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y7, Y7
+	VPSUBD       Y6, Y7, Y7
+	VMOVUPS      k32_e4<>+0(SB), Y5
+	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
+	VMULPS       Y7, Y4, Y4
+	VFMADD213PS  Y7, Y4, Y5
+	VMULPS       Y6, Y5, Y4
+	VMULPS       (R12), Y4, Y4
+	VMOVUPS      Y4, (R9)(AX*1)
+	VMOVUPS      32(R9), Y4
+	VMOVUPS      32(R11), Y5
+	VSUBPS       Y5, Y4, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      Y2, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
+	VSUBPS       Y2, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
+	VPERMPS      Y3, Y5, Y7
+	VPSRLD       $0x04, Y5, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y7, Y7
+	VPSUBD       Y6, Y7, Y7
+	VMOVUPS      k32_e4<>+0(SB), Y5
+	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
+	VMULPS       Y7, Y4, Y4
+	VFMADD213PS  Y7, Y4, Y5
+	VMULPS       Y6, Y5, Y4
+	VMULPS       32(R12), Y4, Y4
+	VMOVUPS      Y4, 32(R9)(AX*1)
+	VMOVUPS      64(R9), Y4
+	VMOVUPS      64(R11), Y5
+	VSUBPS       Y5, Y4, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      Y2, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
+	VSUBPS       Y2, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
+	VPERMPS      Y3, Y5, Y7
+	VPSRLD       $0x04, Y5, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y7, Y7
+	VPSUBD       Y6, Y7, Y7
+	VMOVUPS      k32_e4<>+0(SB), Y5
+	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
+	VMULPS       Y7, Y4, Y4
+	VFMADD213PS  Y7, Y4, Y5
+	VMULPS       Y6, Y5, Y4
+	VMULPS       64(R12), Y4, Y4
+	VMOVUPS      Y4, 64(R9)(AX*1)
+	VMOVUPS      96(R9), Y4
+	VMOVUPS      96(R11), Y5
+	VSUBPS       Y5, Y4, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      Y2, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
+	VSUBPS       Y2, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
+	VPERMPS      Y3, Y5, Y7
+	VPSRLD       $0x04, Y5, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y7, Y7
+	VPSUBD       Y6, Y7, Y7
+	VMOVUPS      k32_e4<>+0(SB), Y5
+	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
+	VMULPS       Y7, Y4, Y4
+	VFMADD213PS  Y7, Y4, Y5
+	VMULPS       Y6, Y5, Y4
+	VMULPS       96(R12), Y4, Y4
+	VMOVUPS      Y4, 96(R9)(AX*1)
 	ADDQ         $0x00000080, R9
 	ADDQ         $0x00000080, R11
 	ADDQ         $0x00000080, R12
@@ -1239,31 +1263,31 @@ next4:
 loop5:
 	CMPQ         R10, $0x00000008
 	JL           next6
-	VMOVUPS      (R9), Y2
-	VMOVUPS      (R11), Y3
-	VSUBPS       Y3, Y2, Y2
-	VMAXPS       Y2, Y0, Y2
-	VMINPS       Y2, Y1, Y2
-	VMOVUPS      k32_magicfu<>+0(SB), Y3
-	VFMADD231PS  k32_log2e<>+0(SB), Y2, Y3
-	VSUBPS       k32_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPS      k32_p6<>+0(SB), Y5
-	VFMADD213PS  k32_p5<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p4<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p3<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p2<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VPSRLD       $0x01, Y3, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VPSLLD       $0x17, Y3, Y3
-	VPSUBD       Y4, Y3, Y3
-	VMULPS       Y4, Y5, Y5
-	VMULPS       Y3, Y5, Y2
-	VMULPS       (R12), Y2, Y2
-	VMOVUPS      Y2, (R9)(AX*1)
+	VMOVUPS      (R9), Y4
+	VMOVUPS      (R11), Y5
+	VSUBPS       Y5, Y4, Y4
+	VMAXPS       Y4, Y0, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      Y2, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
+	VSUBPS       Y2, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
+	VPERMPS      Y3, Y5, Y7
+	VPSRLD       $0x04, Y5, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y7, Y7
+	VPSUBD       Y6, Y7, Y7
+	VMOVUPS      k32_e4<>+0(SB), Y5
+	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
+	VMULPS       Y7, Y4, Y4
+	VFMADD213PS  Y7, Y4, Y5
+	VMULPS       Y6, Y5, Y4
+	VMULPS       (R12), Y4, Y4
+	VMOVUPS      Y4, (R9)(AX*1)
 	ADDQ         $0x00000020, R9
 	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000020, R12
@@ -1276,33 +1300,33 @@ next6:
 	LEAQ         ymmtailmask<>+32(SB), R13
 	SHLQ         $0x02, R10
 	NEGQ         R10
-	VMOVDQU      (R13)(R10*1), Y2
-	VMASKMOVPS   (R9), Y2, Y3
-	VMASKMOVPS   (R11), Y2, Y4
-	VSUBPS       Y4, Y3, Y3
-	VMAXPS       Y3, Y0, Y3
-	VMINPS       Y3, Y1, Y3
-	VMOVUPS      k32_magicfu<>+0(SB), Y4
-	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y4
-	VSUBPS       k32_magicfu<>+0(SB), Y4, Y5
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y5, Y3
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y5, Y3
-	VMOVUPS      k32_p6<>+0(SB), Y6
-	VFMADD213PS  k32_p5<>+0(SB), Y3, Y6
-	VFMADD213PS  k32_p4<>+0(SB), Y3, Y6
-	VFMADD213PS  k32_p3<>+0(SB), Y3, Y6
-	VFMADD213PS  k32_p2<>+0(SB), Y3, Y6
-	VFMADD213PS  k32_p1<>+0(SB), Y3, Y6
-	VFMADD213PS  k32_p1<>+0(SB), Y3, Y6
-	VPSRLD       $0x01, Y4, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VPSLLD       $0x17, Y4, Y4
-	VPSUBD       Y5, Y4, Y4
-	VMULPS       Y5, Y6, Y6
-	VMULPS       Y4, Y6, Y3
-	VMASKMOVPS   (R12), Y2, Y4
-	VMULPS       Y4, Y3, Y3
-	VMASKMOVPS   Y3, Y2, (R9)(AX*1)
+	VMOVDQU      (R13)(R10*1), Y4
+	VMASKMOVPS   (R9), Y4, Y5
+	VMASKMOVPS   (R11), Y4, Y6
+	VSUBPS       Y6, Y5, Y5
+	VMAXPS       Y5, Y0, Y5
+	VMINPS       Y5, Y1, Y5
+	VMOVUPS      Y2, Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y6
+	VSUBPS       Y2, Y6, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y5
+	VPERMPS      Y3, Y6, Y8
+	VPSRLD       $0x04, Y6, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y8, Y8
+	VPSUBD       Y7, Y8, Y8
+	VMOVUPS      k32_e4<>+0(SB), Y6
+	VFMADD213PS  k32_e3<>+0(SB), Y5, Y6
+	VFMADD213PS  k32_e2<>+0(SB), Y5, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y6
+	VMULPS       Y8, Y5, Y5
+	VFMADD213PS  Y8, Y5, Y6
+	VMULPS       Y7, Y6, Y5
+	VMASKMOVPS   (R12), Y4, Y6
+	VMULPS       Y6, Y5, Y5
+	VMASKMOVPS   Y5, Y4, (R9)(AX*1)
 
 done7:
 	ADDQ BX, CX
@@ -1321,98 +1345,100 @@ TEXT ·exp32AVX2(SB), NOSPLIT, $0-48
 	MOVQ    x_len+32(FP), DX
 	VMOVUPS k32_lo<>+0(SB), Y0
 	VMOVUPS k32_hi<>+0(SB), Y1
+	VMOVUPS k32_magic8fu<>+0(SB), Y2
+	VMOVUPS k32_exptab8u<>+0(SB), Y3
 
 loop1:
 	CMPQ         DX, $0x00000020
 	JL           next2
-	VMOVUPS      (CX), Y2
-	VMAXPS       Y2, Y0, Y2
-	VMINPS       Y2, Y1, Y2
-	VMOVUPS      k32_magicfu<>+0(SB), Y3
-	VFMADD231PS  k32_log2e<>+0(SB), Y2, Y3
-	VSUBPS       k32_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPS      k32_p6<>+0(SB), Y5
-	VFMADD213PS  k32_p5<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p4<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p3<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p2<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VPSRLD       $0x01, Y3, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VPSLLD       $0x17, Y3, Y3
-	VPSUBD       Y4, Y3, Y3
-	VMULPS       Y4, Y5, Y5
-	VMULPS       Y3, Y5, Y2
-	VMOVUPS      Y2, (AX)
-	VMOVUPS      32(CX), Y2
-	VMAXPS       Y2, Y0, Y2
-	VMINPS       Y2, Y1, Y2
-	VMOVUPS      k32_magicfu<>+0(SB), Y3
-	VFMADD231PS  k32_log2e<>+0(SB), Y2, Y3
-	VSUBPS       k32_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPS      k32_p6<>+0(SB), Y5
-	VFMADD213PS  k32_p5<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p4<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p3<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p2<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VPSRLD       $0x01, Y3, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VPSLLD       $0x17, Y3, Y3
-	VPSUBD       Y4, Y3, Y3
-	VMULPS       Y4, Y5, Y5
-	VMULPS       Y3, Y5, Y2
-	VMOVUPS      Y2, 32(AX)
-	VMOVUPS      64(CX), Y2
-	VMAXPS       Y2, Y0, Y2
-	VMINPS       Y2, Y1, Y2
-	VMOVUPS      k32_magicfu<>+0(SB), Y3
-	VFMADD231PS  k32_log2e<>+0(SB), Y2, Y3
-	VSUBPS       k32_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPS      k32_p6<>+0(SB), Y5
-	VFMADD213PS  k32_p5<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p4<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p3<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p2<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VPSRLD       $0x01, Y3, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VPSLLD       $0x17, Y3, Y3
-	VPSUBD       Y4, Y3, Y3
-	VMULPS       Y4, Y5, Y5
-	VMULPS       Y3, Y5, Y2
-	VMOVUPS      Y2, 64(AX)
-	VMOVUPS      96(CX), Y2
-	VMAXPS       Y2, Y0, Y2
-	VMINPS       Y2, Y1, Y2
-	VMOVUPS      k32_magicfu<>+0(SB), Y3
-	VFMADD231PS  k32_log2e<>+0(SB), Y2, Y3
-	VSUBPS       k32_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPS      k32_p6<>+0(SB), Y5
-	VFMADD213PS  k32_p5<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p4<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p3<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p2<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VPSRLD       $0x01, Y3, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VPSLLD       $0x17, Y3, Y3
-	VPSUBD       Y4, Y3, Y3
-	VMULPS       Y4, Y5, Y5
-	VMULPS       Y3, Y5, Y2
-	VMOVUPS      Y2, 96(AX)
+	VMOVUPS      (CX), Y4
+	VMAXPS       Y4, Y0, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      Y2, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
+	VSUBPS       Y2, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
+	VPERMPS      Y3, Y5, Y7
+	VPSRLD       $0x04, Y5, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y7, Y7
+	VPSUBD       Y6, Y7, Y7
+	VMOVUPS      k32_e4<>+0(SB), Y5
+	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
+	VMULPS       Y7, Y4, Y4
+	VFMADD213PS  Y7, Y4, Y5
+	VMULPS       Y6, Y5, Y4
+	VMOVUPS      Y4, (AX)
+	VMOVUPS      32(CX), Y4
+	VMAXPS       Y4, Y0, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      Y2, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
+	VSUBPS       Y2, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
+	VPERMPS      Y3, Y5, Y7
+	VPSRLD       $0x04, Y5, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y7, Y7
+	VPSUBD       Y6, Y7, Y7
+	VMOVUPS      k32_e4<>+0(SB), Y5
+	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
+	VMULPS       Y7, Y4, Y4
+	VFMADD213PS  Y7, Y4, Y5
+	VMULPS       Y6, Y5, Y4
+	VMOVUPS      Y4, 32(AX)
+	VMOVUPS      64(CX), Y4
+	VMAXPS       Y4, Y0, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      Y2, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
+	VSUBPS       Y2, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
+	VPERMPS      Y3, Y5, Y7
+	VPSRLD       $0x04, Y5, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y7, Y7
+	VPSUBD       Y6, Y7, Y7
+	VMOVUPS      k32_e4<>+0(SB), Y5
+	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
+	VMULPS       Y7, Y4, Y4
+	VFMADD213PS  Y7, Y4, Y5
+	VMULPS       Y6, Y5, Y4
+	VMOVUPS      Y4, 64(AX)
+	VMOVUPS      96(CX), Y4
+	VMAXPS       Y4, Y0, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      Y2, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
+	VSUBPS       Y2, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
+	VPERMPS      Y3, Y5, Y7
+	VPSRLD       $0x04, Y5, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y7, Y7
+	VPSUBD       Y6, Y7, Y7
+	VMOVUPS      k32_e4<>+0(SB), Y5
+	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
+	VMULPS       Y7, Y4, Y4
+	VFMADD213PS  Y7, Y4, Y5
+	VMULPS       Y6, Y5, Y4
+	VMOVUPS      Y4, 96(AX)
 	ADDQ         $0x00000080, AX
 	ADDQ         $0x00000080, CX
 	SUBQ         $0x00000020, DX
@@ -1422,28 +1448,28 @@ next2:
 loop3:
 	CMPQ         DX, $0x00000008
 	JL           next4
-	VMOVUPS      (CX), Y2
-	VMAXPS       Y2, Y0, Y2
-	VMINPS       Y2, Y1, Y2
-	VMOVUPS      k32_magicfu<>+0(SB), Y3
-	VFMADD231PS  k32_log2e<>+0(SB), Y2, Y3
-	VSUBPS       k32_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPS      k32_p6<>+0(SB), Y5
-	VFMADD213PS  k32_p5<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p4<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p3<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p2<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y2, Y5
-	VPSRLD       $0x01, Y3, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VPSLLD       $0x17, Y3, Y3
-	VPSUBD       Y4, Y3, Y3
-	VMULPS       Y4, Y5, Y5
-	VMULPS       Y3, Y5, Y2
-	VMOVUPS      Y2, (AX)
+	VMOVUPS      (CX), Y4
+	VMAXPS       Y4, Y0, Y4
+	VMINPS       Y4, Y1, Y4
+	VMOVUPS      Y2, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
+	VSUBPS       Y2, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
+	VPERMPS      Y3, Y5, Y7
+	VPSRLD       $0x04, Y5, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x14, Y5, Y5
+	VPADDD       Y5, Y7, Y7
+	VPSUBD       Y6, Y7, Y7
+	VMOVUPS      k32_e4<>+0(SB), Y5
+	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
+	VMULPS       Y7, Y4, Y4
+	VFMADD213PS  Y7, Y4, Y5
+	VMULPS       Y6, Y5, Y4
+	VMOVUPS      Y4, (AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	SUBQ         $0x00000008, DX
@@ -1455,29 +1481,29 @@ next4:
 	LEAQ         ymmtailmask<>+32(SB), BX
 	SHLQ         $0x02, DX
 	NEGQ         DX
-	VMOVDQU      (BX)(DX*1), Y2
-	VMASKMOVPS   (CX), Y2, Y3
-	VMAXPS       Y3, Y0, Y3
-	VMINPS       Y3, Y1, Y3
-	VMOVUPS      k32_magicfu<>+0(SB), Y0
-	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y0
-	VSUBPS       k32_magicfu<>+0(SB), Y0, Y1
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y1, Y3
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y1, Y3
-	VMOVUPS      k32_p6<>+0(SB), Y4
-	VFMADD213PS  k32_p5<>+0(SB), Y3, Y4
-	VFMADD213PS  k32_p4<>+0(SB), Y3, Y4
-	VFMADD213PS  k32_p3<>+0(SB), Y3, Y4
-	VFMADD213PS  k32_p2<>+0(SB), Y3, Y4
-	VFMADD213PS  k32_p1<>+0(SB), Y3, Y4
-	VFMADD213PS  k32_p1<>+0(SB), Y3, Y4
-	VPSRLD       $0x01, Y0, Y1
+	VMOVDQU      (BX)(DX*1), Y4
+	VMASKMOVPS   (CX), Y4, Y5
+	VMAXPS       Y5, Y0, Y5
+	VMINPS       Y5, Y1, Y5
+	VMOVUPS      Y2, Y0
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y0
+	VSUBPS       Y2, Y0, Y1
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y1, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y1, Y5
+	VPERMPS      Y3, Y0, Y2
+	VPSRLD       $0x04, Y0, Y1
 	VPSLLD       $0x17, Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSUBD       Y1, Y0, Y0
-	VMULPS       Y1, Y4, Y4
-	VMULPS       Y0, Y4, Y3
-	VMASKMOVPS   Y3, Y2, (AX)
+	VPSLLD       $0x14, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VPSUBD       Y1, Y2, Y2
+	VMOVUPS      k32_e4<>+0(SB), Y0
+	VFMADD213PS  k32_e3<>+0(SB), Y5, Y0
+	VFMADD213PS  k32_e2<>+0(SB), Y5, Y0
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y0
+	VMULPS       Y2, Y5, Y5
+	VFMADD213PS  Y2, Y5, Y0
+	VMULPS       Y1, Y0, Y5
+	VMASKMOVPS   Y5, Y4, (AX)
 
 done5:
 	VZEROUPPER
@@ -1633,112 +1659,114 @@ TEXT ·expSum32AVX2(SB), NOSPLIT, $0-60
 	VBROADCASTSS X0, Y0
 	VMOVUPS      k32_lo<>+0(SB), Y1
 	VMOVUPS      k32_hi<>+0(SB), Y2
-	VXORPS       Y3, Y3, Y3
-	VXORPS       Y4, Y4, Y4
+	VMOVUPS      k32_magic8fu<>+0(SB), Y3
+	VMOVUPS      k32_exptab8u<>+0(SB), Y4
 	VXORPS       Y5, Y5, Y5
 	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
 
 loop1:
 	CMPQ         DX, $0x00000020
 	JL           next2
 	PREFETCHT0   4096(CX)
 	PREFETCHT0   4160(CX)
-	VMOVUPS      (CX), Y7
-	VSUBPS       Y0, Y7, Y7
-	VMAXPS       Y7, Y1, Y7
-	VMINPS       Y7, Y2, Y7
-	VMOVUPS      k32_magicfu<>+0(SB), Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
-	VSUBPS       k32_magicfu<>+0(SB), Y8, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
-	VMOVUPS      k32_p6<>+0(SB), Y10
-	VFMADD213PS  k32_p5<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p4<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p3<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p2<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y10
-	VPSRLD       $0x01, Y8, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x17, Y8, Y8
-	VPSUBD       Y9, Y8, Y8
-	VMULPS       Y9, Y10, Y10
-	VMULPS       Y8, Y10, Y7
-	VMOVUPS      Y7, (AX)
-	VADDPS       Y7, Y3, Y3
-	VMOVUPS      32(CX), Y7
-	VSUBPS       Y0, Y7, Y7
-	VMAXPS       Y7, Y1, Y7
-	VMINPS       Y7, Y2, Y7
-	VMOVUPS      k32_magicfu<>+0(SB), Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
-	VSUBPS       k32_magicfu<>+0(SB), Y8, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
-	VMOVUPS      k32_p6<>+0(SB), Y10
-	VFMADD213PS  k32_p5<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p4<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p3<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p2<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y10
-	VPSRLD       $0x01, Y8, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x17, Y8, Y8
-	VPSUBD       Y9, Y8, Y8
-	VMULPS       Y9, Y10, Y10
-	VMULPS       Y8, Y10, Y7
-	VMOVUPS      Y7, 32(AX)
-	VADDPS       Y7, Y4, Y4
-	VMOVUPS      64(CX), Y7
-	VSUBPS       Y0, Y7, Y7
-	VMAXPS       Y7, Y1, Y7
-	VMINPS       Y7, Y2, Y7
-	VMOVUPS      k32_magicfu<>+0(SB), Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
-	VSUBPS       k32_magicfu<>+0(SB), Y8, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
-	VMOVUPS      k32_p6<>+0(SB), Y10
-	VFMADD213PS  k32_p5<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p4<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p3<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p2<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y10
-	VPSRLD       $0x01, Y8, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x17, Y8, Y8
-	VPSUBD       Y9, Y8, Y8
-	VMULPS       Y9, Y10, Y10
-	VMULPS       Y8, Y10, Y7
-	VMOVUPS      Y7, 64(AX)
-	VADDPS       Y7, Y5, Y5
-	VMOVUPS      96(CX), Y7
-	VSUBPS       Y0, Y7, Y7
-	VMAXPS       Y7, Y1, Y7
-	VMINPS       Y7, Y2, Y7
-	VMOVUPS      k32_magicfu<>+0(SB), Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
-	VSUBPS       k32_magicfu<>+0(SB), Y8, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
-	VMOVUPS      k32_p6<>+0(SB), Y10
-	VFMADD213PS  k32_p5<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p4<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p3<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p2<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y10
-	VPSRLD       $0x01, Y8, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x17, Y8, Y8
-	VPSUBD       Y9, Y8, Y8
-	VMULPS       Y9, Y10, Y10
-	VMULPS       Y8, Y10, Y7
-	VMOVUPS      Y7, 96(AX)
-	VADDPS       Y7, Y6, Y6
+	VMOVUPS      (CX), Y9
+	VSUBPS       Y0, Y9, Y9
+	VMAXPS       Y9, Y1, Y9
+	VMINPS       Y9, Y2, Y9
+	VMOVUPS      Y3, Y10
+	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y10
+	VSUBPS       Y3, Y10, Y11
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y9
+	VPERMPS      Y4, Y10, Y12
+	VPSRLD       $0x04, Y10, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y12, Y12
+	VPSUBD       Y11, Y12, Y12
+	VMOVUPS      k32_e4<>+0(SB), Y10
+	VFMADD213PS  k32_e3<>+0(SB), Y9, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y9, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y10
+	VMULPS       Y12, Y9, Y9
+	VFMADD213PS  Y12, Y9, Y10
+	VMULPS       Y11, Y10, Y9
+	VMOVUPS      Y9, (AX)
+	VADDPS       Y9, Y5, Y5
+	VMOVUPS      32(CX), Y9
+	VSUBPS       Y0, Y9, Y9
+	VMAXPS       Y9, Y1, Y9
+	VMINPS       Y9, Y2, Y9
+	VMOVUPS      Y3, Y10
+	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y10
+	VSUBPS       Y3, Y10, Y11
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y9
+	VPERMPS      Y4, Y10, Y12
+	VPSRLD       $0x04, Y10, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y12, Y12
+	VPSUBD       Y11, Y12, Y12
+	VMOVUPS      k32_e4<>+0(SB), Y10
+	VFMADD213PS  k32_e3<>+0(SB), Y9, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y9, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y10
+	VMULPS       Y12, Y9, Y9
+	VFMADD213PS  Y12, Y9, Y10
+	VMULPS       Y11, Y10, Y9
+	VMOVUPS      Y9, 32(AX)
+	VADDPS       Y9, Y6, Y6
+	VMOVUPS      64(CX), Y9
+	VSUBPS       Y0, Y9, Y9
+	VMAXPS       Y9, Y1, Y9
+	VMINPS       Y9, Y2, Y9
+	VMOVUPS      Y3, Y10
+	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y10
+	VSUBPS       Y3, Y10, Y11
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y9
+	VPERMPS      Y4, Y10, Y12
+	VPSRLD       $0x04, Y10, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y12, Y12
+	VPSUBD       Y11, Y12, Y12
+	VMOVUPS      k32_e4<>+0(SB), Y10
+	VFMADD213PS  k32_e3<>+0(SB), Y9, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y9, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y10
+	VMULPS       Y12, Y9, Y9
+	VFMADD213PS  Y12, Y9, Y10
+	VMULPS       Y11, Y10, Y9
+	VMOVUPS      Y9, 64(AX)
+	VADDPS       Y9, Y7, Y7
+	VMOVUPS      96(CX), Y9
+	VSUBPS       Y0, Y9, Y9
+	VMAXPS       Y9, Y1, Y9
+	VMINPS       Y9, Y2, Y9
+	VMOVUPS      Y3, Y10
+	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y10
+	VSUBPS       Y3, Y10, Y11
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y9
+	VPERMPS      Y4, Y10, Y12
+	VPSRLD       $0x04, Y10, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y12, Y12
+	VPSUBD       Y11, Y12, Y12
+	VMOVUPS      k32_e4<>+0(SB), Y10
+	VFMADD213PS  k32_e3<>+0(SB), Y9, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y9, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y10
+	VMULPS       Y12, Y9, Y9
+	VFMADD213PS  Y12, Y9, Y10
+	VMULPS       Y11, Y10, Y9
+	VMOVUPS      Y9, 96(AX)
+	VADDPS       Y9, Y8, Y8
 	ADDQ         $0x00000080, AX
 	ADDQ         $0x00000080, CX
 	SUBQ         $0x00000020, DX
@@ -1748,30 +1776,30 @@ next2:
 loop3:
 	CMPQ         DX, $0x00000008
 	JL           next4
-	VMOVUPS      (CX), Y7
-	VSUBPS       Y0, Y7, Y7
-	VMAXPS       Y7, Y1, Y7
-	VMINPS       Y7, Y2, Y7
-	VMOVUPS      k32_magicfu<>+0(SB), Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
-	VSUBPS       k32_magicfu<>+0(SB), Y8, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
-	VMOVUPS      k32_p6<>+0(SB), Y10
-	VFMADD213PS  k32_p5<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p4<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p3<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p2<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y10
-	VPSRLD       $0x01, Y8, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x17, Y8, Y8
-	VPSUBD       Y9, Y8, Y8
-	VMULPS       Y9, Y10, Y10
-	VMULPS       Y8, Y10, Y7
-	VMOVUPS      Y7, (AX)
-	VADDPS       Y7, Y3, Y3
+	VMOVUPS      (CX), Y9
+	VSUBPS       Y0, Y9, Y9
+	VMAXPS       Y9, Y1, Y9
+	VMINPS       Y9, Y2, Y9
+	VMOVUPS      Y3, Y10
+	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y10
+	VSUBPS       Y3, Y10, Y11
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y9
+	VPERMPS      Y4, Y10, Y12
+	VPSRLD       $0x04, Y10, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y12, Y12
+	VPSUBD       Y11, Y12, Y12
+	VMOVUPS      k32_e4<>+0(SB), Y10
+	VFMADD213PS  k32_e3<>+0(SB), Y9, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y9, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y10
+	VMULPS       Y12, Y9, Y9
+	VFMADD213PS  Y12, Y9, Y10
+	VMULPS       Y11, Y10, Y9
+	VMOVUPS      Y9, (AX)
+	VADDPS       Y9, Y5, Y5
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	SUBQ         $0x00000008, DX
@@ -1783,39 +1811,39 @@ next4:
 	LEAQ         ymmtailmask<>+32(SB), BX
 	SHLQ         $0x02, DX
 	NEGQ         DX
-	VMOVDQU      (BX)(DX*1), Y7
-	VMASKMOVPS   (CX), Y7, Y8
-	VSUBPS       Y0, Y8, Y8
-	VMAXPS       Y8, Y1, Y8
-	VMINPS       Y8, Y2, Y8
-	VMOVUPS      k32_magicfu<>+0(SB), Y0
-	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y0
-	VSUBPS       k32_magicfu<>+0(SB), Y0, Y1
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y1, Y8
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y1, Y8
-	VMOVUPS      k32_p6<>+0(SB), Y2
-	VFMADD213PS  k32_p5<>+0(SB), Y8, Y2
-	VFMADD213PS  k32_p4<>+0(SB), Y8, Y2
-	VFMADD213PS  k32_p3<>+0(SB), Y8, Y2
-	VFMADD213PS  k32_p2<>+0(SB), Y8, Y2
-	VFMADD213PS  k32_p1<>+0(SB), Y8, Y2
-	VFMADD213PS  k32_p1<>+0(SB), Y8, Y2
-	VPSRLD       $0x01, Y0, Y1
+	VMOVDQU      (BX)(DX*1), Y9
+	VMASKMOVPS   (CX), Y9, Y10
+	VSUBPS       Y0, Y10, Y10
+	VMAXPS       Y10, Y1, Y10
+	VMINPS       Y10, Y2, Y10
+	VMOVUPS      Y3, Y0
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y0
+	VSUBPS       Y3, Y0, Y1
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y1, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y1, Y10
+	VPERMPS      Y4, Y0, Y2
+	VPSRLD       $0x04, Y0, Y1
 	VPSLLD       $0x17, Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSUBD       Y1, Y0, Y0
-	VMULPS       Y1, Y2, Y2
-	VMULPS       Y0, Y2, Y8
-	VMASKMOVPS   Y8, Y7, (AX)
-	VANDPS       Y7, Y8, Y8
-	VADDPS       Y8, Y3, Y3
+	VPSLLD       $0x14, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VPSUBD       Y1, Y2, Y2
+	VMOVUPS      k32_e4<>+0(SB), Y0
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y0
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y0
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y0
+	VMULPS       Y2, Y10, Y10
+	VFMADD213PS  Y2, Y10, Y0
+	VMULPS       Y1, Y0, Y10
+	VMASKMOVPS   Y10, Y9, (AX)
+	VANDPS       Y9, Y10, Y10
+	VADDPS       Y10, Y5, Y5
 
 done5:
-	VADDPS       Y5, Y3, Y3
-	VADDPS       Y6, Y4, Y4
-	VADDPS       Y4, Y3, Y3
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPS       X0, X3, X0
+	VADDPS       Y7, Y5, Y5
+	VADDPS       Y8, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPS       X0, X5, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPS       X1, X0, X0
 	VSHUFPS      $0x55, X0, X0, X1
@@ -1858,24 +1886,24 @@ loop1:
 	VSUBPS       Y0, Y12, Y12
 	VMAXPS       Y12, Y1, Y12
 	VMINPS       Y12, Y2, Y12
-	VMOVUPS      k32_magicfu<>+0(SB), Y13
+	VMOVUPS      k32_magic8fu<>+0(SB), Y13
 	VFMADD231PS  k32_log2e<>+0(SB), Y12, Y13
-	VSUBPS       k32_magicfu<>+0(SB), Y13, Y14
+	VSUBPS       k32_magic8fu<>+0(SB), Y13, Y14
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y14, Y12
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y14, Y12
-	VMOVUPS      k32_p6<>+0(SB), Y15
-	VFMADD213PS  k32_p5<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p4<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p3<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p2<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
-	VPSRLD       $0x01, Y13, Y14
+	VPERMPS      k32_exptab8u<>+0(SB), Y13, Y15
+	VPSRLD       $0x04, Y13, Y14
 	VPSLLD       $0x17, Y14, Y14
-	VPSLLD       $0x17, Y13, Y13
-	VPSUBD       Y14, Y13, Y13
-	VMULPS       Y14, Y15, Y15
-	VMULPS       Y13, Y15, Y12
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y15, Y15
+	VPSUBD       Y14, Y15, Y15
+	VMOVUPS      k32_e4<>+0(SB), Y13
+	VFMADD213PS  k32_e3<>+0(SB), Y12, Y13
+	VFMADD213PS  k32_e2<>+0(SB), Y12, Y13
+	VFMADD213PS  k32_p1<>+0(SB), Y12, Y13
+	VMULPS       Y15, Y12, Y12
+	VFMADD213PS  Y15, Y12, Y13
+	VMULPS       Y14, Y13, Y12
 	VMOVUPS      Y12, (AX)
 	VADDPS       Y12, Y4, Y4
 	VMOVUPS      32(DX), Y12
@@ -1886,24 +1914,24 @@ loop1:
 	VSUBPS       Y0, Y12, Y12
 	VMAXPS       Y12, Y1, Y12
 	VMINPS       Y12, Y2, Y12
-	VMOVUPS      k32_magicfu<>+0(SB), Y13
+	VMOVUPS      k32_magic8fu<>+0(SB), Y13
 	VFMADD231PS  k32_log2e<>+0(SB), Y12, Y13
-	VSUBPS       k32_magicfu<>+0(SB), Y13, Y14
+	VSUBPS       k32_magic8fu<>+0(SB), Y13, Y14
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y14, Y12
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y14, Y12
-	VMOVUPS      k32_p6<>+0(SB), Y15
-	VFMADD213PS  k32_p5<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p4<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p3<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p2<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
-	VPSRLD       $0x01, Y13, Y14
+	VPERMPS      k32_exptab8u<>+0(SB), Y13, Y15
+	VPSRLD       $0x04, Y13, Y14
 	VPSLLD       $0x17, Y14, Y14
-	VPSLLD       $0x17, Y13, Y13
-	VPSUBD       Y14, Y13, Y13
-	VMULPS       Y14, Y15, Y15
-	VMULPS       Y13, Y15, Y12
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y15, Y15
+	VPSUBD       Y14, Y15, Y15
+	VMOVUPS      k32_e4<>+0(SB), Y13
+	VFMADD213PS  k32_e3<>+0(SB), Y12, Y13
+	VFMADD213PS  k32_e2<>+0(SB), Y12, Y13
+	VFMADD213PS  k32_p1<>+0(SB), Y12, Y13
+	VMULPS       Y15, Y12, Y12
+	VFMADD213PS  Y15, Y12, Y13
+	VMULPS       Y14, Y13, Y12
 	VMOVUPS      Y12, 32(AX)
 	VADDPS       Y12, Y6, Y6
 	VMOVUPS      64(DX), Y12
@@ -1914,24 +1942,24 @@ loop1:
 	VSUBPS       Y0, Y12, Y12
 	VMAXPS       Y12, Y1, Y12
 	VMINPS       Y12, Y2, Y12
-	VMOVUPS      k32_magicfu<>+0(SB), Y13
+	VMOVUPS      k32_magic8fu<>+0(SB), Y13
 	VFMADD231PS  k32_log2e<>+0(SB), Y12, Y13
-	VSUBPS       k32_magicfu<>+0(SB), Y13, Y14
+	VSUBPS       k32_magic8fu<>+0(SB), Y13, Y14
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y14, Y12
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y14, Y12
-	VMOVUPS      k32_p6<>+0(SB), Y15
-	VFMADD213PS  k32_p5<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p4<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p3<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p2<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
-	VPSRLD       $0x01, Y13, Y14
+	VPERMPS      k32_exptab8u<>+0(SB), Y13, Y15
+	VPSRLD       $0x04, Y13, Y14
 	VPSLLD       $0x17, Y14, Y14
-	VPSLLD       $0x17, Y13, Y13
-	VPSUBD       Y14, Y13, Y13
-	VMULPS       Y14, Y15, Y15
-	VMULPS       Y13, Y15, Y12
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y15, Y15
+	VPSUBD       Y14, Y15, Y15
+	VMOVUPS      k32_e4<>+0(SB), Y13
+	VFMADD213PS  k32_e3<>+0(SB), Y12, Y13
+	VFMADD213PS  k32_e2<>+0(SB), Y12, Y13
+	VFMADD213PS  k32_p1<>+0(SB), Y12, Y13
+	VMULPS       Y15, Y12, Y12
+	VFMADD213PS  Y15, Y12, Y13
+	VMULPS       Y14, Y13, Y12
 	VMOVUPS      Y12, 64(AX)
 	VADDPS       Y12, Y8, Y8
 	VMOVUPS      96(DX), Y12
@@ -1942,24 +1970,24 @@ loop1:
 	VSUBPS       Y0, Y12, Y12
 	VMAXPS       Y12, Y1, Y12
 	VMINPS       Y12, Y2, Y12
-	VMOVUPS      k32_magicfu<>+0(SB), Y13
+	VMOVUPS      k32_magic8fu<>+0(SB), Y13
 	VFMADD231PS  k32_log2e<>+0(SB), Y12, Y13
-	VSUBPS       k32_magicfu<>+0(SB), Y13, Y14
+	VSUBPS       k32_magic8fu<>+0(SB), Y13, Y14
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y14, Y12
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y14, Y12
-	VMOVUPS      k32_p6<>+0(SB), Y15
-	VFMADD213PS  k32_p5<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p4<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p3<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p2<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
-	VPSRLD       $0x01, Y13, Y14
+	VPERMPS      k32_exptab8u<>+0(SB), Y13, Y15
+	VPSRLD       $0x04, Y13, Y14
 	VPSLLD       $0x17, Y14, Y14
-	VPSLLD       $0x17, Y13, Y13
-	VPSUBD       Y14, Y13, Y13
-	VMULPS       Y14, Y15, Y15
-	VMULPS       Y13, Y15, Y12
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y15, Y15
+	VPSUBD       Y14, Y15, Y15
+	VMOVUPS      k32_e4<>+0(SB), Y13
+	VFMADD213PS  k32_e3<>+0(SB), Y12, Y13
+	VFMADD213PS  k32_e2<>+0(SB), Y12, Y13
+	VFMADD213PS  k32_p1<>+0(SB), Y12, Y13
+	VMULPS       Y15, Y12, Y12
+	VFMADD213PS  Y15, Y12, Y13
+	VMULPS       Y14, Y13, Y12
 	VMOVUPS      Y12, 96(AX)
 	VADDPS       Y12, Y10, Y10
 	ADDQ         $0x00000080, AX
@@ -1980,24 +2008,24 @@ loop3:
 	VSUBPS       Y0, Y12, Y12
 	VMAXPS       Y12, Y1, Y12
 	VMINPS       Y12, Y2, Y12
-	VMOVUPS      k32_magicfu<>+0(SB), Y13
+	VMOVUPS      k32_magic8fu<>+0(SB), Y13
 	VFMADD231PS  k32_log2e<>+0(SB), Y12, Y13
-	VSUBPS       k32_magicfu<>+0(SB), Y13, Y14
+	VSUBPS       k32_magic8fu<>+0(SB), Y13, Y14
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y14, Y12
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y14, Y12
-	VMOVUPS      k32_p6<>+0(SB), Y15
-	VFMADD213PS  k32_p5<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p4<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p3<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p2<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
-	VFMADD213PS  k32_p1<>+0(SB), Y12, Y15
-	VPSRLD       $0x01, Y13, Y14
+	VPERMPS      k32_exptab8u<>+0(SB), Y13, Y15
+	VPSRLD       $0x04, Y13, Y14
 	VPSLLD       $0x17, Y14, Y14
-	VPSLLD       $0x17, Y13, Y13
-	VPSUBD       Y14, Y13, Y13
-	VMULPS       Y14, Y15, Y15
-	VMULPS       Y13, Y15, Y12
+	VPSLLD       $0x14, Y13, Y13
+	VPADDD       Y13, Y15, Y15
+	VPSUBD       Y14, Y15, Y15
+	VMOVUPS      k32_e4<>+0(SB), Y13
+	VFMADD213PS  k32_e3<>+0(SB), Y12, Y13
+	VFMADD213PS  k32_e2<>+0(SB), Y12, Y13
+	VFMADD213PS  k32_p1<>+0(SB), Y12, Y13
+	VMULPS       Y15, Y12, Y12
+	VFMADD213PS  Y15, Y12, Y13
+	VMULPS       Y14, Y13, Y12
 	VMOVUPS      Y12, (AX)
 	VADDPS       Y12, Y4, Y4
 	ADDQ         $0x00000020, AX
@@ -2023,24 +2051,24 @@ next4:
 	VSUBPS       Y0, Y13, Y13
 	VMAXPS       Y13, Y1, Y13
 	VMINPS       Y13, Y2, Y13
-	VMOVUPS      k32_magicfu<>+0(SB), Y0
+	VMOVUPS      k32_magic8fu<>+0(SB), Y0
 	VFMADD231PS  k32_log2e<>+0(SB), Y13, Y0
-	VSUBPS       k32_magicfu<>+0(SB), Y0, Y1
+	VSUBPS       k32_magic8fu<>+0(SB), Y0, Y1
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y1, Y13
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y1, Y13
-	VMOVUPS      k32_p6<>+0(SB), Y2
-	VFMADD213PS  k32_p5<>+0(SB), Y13, Y2
-	VFMADD213PS  k32_p4<>+0(SB), Y13, Y2
-	VFMADD213PS  k32_p3<>+0(SB), Y13, Y2
-	VFMADD213PS  k32_p2<>+0(SB), Y13, Y2
-	VFMADD213PS  k32_p1<>+0(SB), Y13, Y2
-	VFMADD213PS  k32_p1<>+0(SB), Y13, Y2
-	VPSRLD       $0x01, Y0, Y1
+	VPERMPS      k32_exptab8u<>+0(SB), Y0, Y2
+	VPSRLD       $0x04, Y0, Y1
 	VPSLLD       $0x17, Y1, Y1
-	VPSLLD       $0x17, Y0, Y0
-	VPSUBD       Y1, Y0, Y0
-	VMULPS       Y1, Y2, Y2
-	VMULPS       Y0, Y2, Y13
+	VPSLLD       $0x14, Y0, Y0
+	VPADDD       Y0, Y2, Y2
+	VPSUBD       Y1, Y2, Y2
+	VMOVUPS      k32_e4<>+0(SB), Y0
+	VFMADD213PS  k32_e3<>+0(SB), Y13, Y0
+	VFMADD213PS  k32_e2<>+0(SB), Y13, Y0
+	VFMADD213PS  k32_p1<>+0(SB), Y13, Y0
+	VMULPS       Y2, Y13, Y13
+	VFMADD213PS  Y2, Y13, Y0
+	VMULPS       Y1, Y0, Y13
 	VMASKMOVPS   Y13, Y12, (AX)
 	VANDPS       Y12, Y13, Y13
 	VADDPS       Y13, Y4, Y4
@@ -3171,6 +3199,8 @@ TEXT ·expSumCols32AVX2(SB), NOSPLIT, $0-112
 	MOVQ    sum_base+88(FP), R8
 	VMOVUPS k32_lo<>+0(SB), Y0
 	VMOVUPS k32_hi<>+0(SB), Y1
+	VMOVUPS k32_magic8fu<>+0(SB), Y2
+	VMOVUPS k32_exptab8u<>+0(SB), Y3
 	SUBQ    CX, AX
 	MOVQ    CX, CX
 	MOVQ    R8, R8
@@ -3178,121 +3208,121 @@ TEXT ·expSumCols32AVX2(SB), NOSPLIT, $0-112
 blk1:
 	CMPQ   DI, $0x00000020
 	JL     blknext2
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
 	MOVQ   CX, R9
 	MOVQ   DX, R10
 
 c3:
 	TESTQ        R10, R10
 	JZ           cdone4
-	VMOVUPS      (R9), Y6
-	VSUBPS       (SI), Y6, Y6
-	VMOVUPS      32(R9), Y7
-	VSUBPS       32(SI), Y7, Y7
-	VMOVUPS      64(R9), Y8
-	VSUBPS       64(SI), Y8, Y8
-	VMOVUPS      96(R9), Y9
-	VSUBPS       96(SI), Y9, Y9
-	VMAXPS       Y6, Y0, Y6
-	VMINPS       Y6, Y1, Y6
-	VMOVUPS      k32_magicfu<>+0(SB), Y10
-	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y10
-	VSUBPS       k32_magicfu<>+0(SB), Y10, Y11
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y6
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y6
-	VMOVUPS      k32_p6<>+0(SB), Y12
-	VFMADD213PS  k32_p5<>+0(SB), Y6, Y12
-	VFMADD213PS  k32_p4<>+0(SB), Y6, Y12
-	VFMADD213PS  k32_p3<>+0(SB), Y6, Y12
-	VFMADD213PS  k32_p2<>+0(SB), Y6, Y12
-	VFMADD213PS  k32_p1<>+0(SB), Y6, Y12
-	VFMADD213PS  k32_p1<>+0(SB), Y6, Y12
-	VPSRLD       $0x01, Y10, Y11
-	VPSLLD       $0x17, Y11, Y11
-	VPSLLD       $0x17, Y10, Y10
-	VPSUBD       Y11, Y10, Y10
-	VMULPS       Y11, Y12, Y12
-	VMULPS       Y10, Y12, Y6
-	VMOVUPS      Y6, (R9)(AX*1)
-	VADDPS       Y6, Y2, Y2
-	VMAXPS       Y7, Y0, Y7
-	VMINPS       Y7, Y1, Y7
-	VMOVUPS      k32_magicfu<>+0(SB), Y6
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y6
-	VSUBPS       k32_magicfu<>+0(SB), Y6, Y10
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y7
-	VMOVUPS      k32_p6<>+0(SB), Y11
-	VFMADD213PS  k32_p5<>+0(SB), Y7, Y11
-	VFMADD213PS  k32_p4<>+0(SB), Y7, Y11
-	VFMADD213PS  k32_p3<>+0(SB), Y7, Y11
-	VFMADD213PS  k32_p2<>+0(SB), Y7, Y11
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y11
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y11
-	VPSRLD       $0x01, Y6, Y10
-	VPSLLD       $0x17, Y10, Y10
-	VPSLLD       $0x17, Y6, Y6
-	VPSUBD       Y10, Y6, Y6
-	VMULPS       Y10, Y11, Y11
-	VMULPS       Y6, Y11, Y7
-	VMOVUPS      Y7, 32(R9)(AX*1)
-	VADDPS       Y7, Y3, Y3
+	VMOVUPS      (R9), Y8
+	VSUBPS       (SI), Y8, Y8
+	VMOVUPS      32(R9), Y9
+	VSUBPS       32(SI), Y9, Y9
+	VMOVUPS      64(R9), Y10
+	VSUBPS       64(SI), Y10, Y10
+	VMOVUPS      96(R9), Y11
+	VSUBPS       96(SI), Y11, Y11
 	VMAXPS       Y8, Y0, Y8
 	VMINPS       Y8, Y1, Y8
-	VMOVUPS      k32_magicfu<>+0(SB), Y6
-	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y6
-	VSUBPS       k32_magicfu<>+0(SB), Y6, Y7
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y8
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y8
-	VMOVUPS      k32_p6<>+0(SB), Y10
-	VFMADD213PS  k32_p5<>+0(SB), Y8, Y10
-	VFMADD213PS  k32_p4<>+0(SB), Y8, Y10
-	VFMADD213PS  k32_p3<>+0(SB), Y8, Y10
-	VFMADD213PS  k32_p2<>+0(SB), Y8, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y8, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y8, Y10
-	VPSRLD       $0x01, Y6, Y7
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VPSUBD       Y7, Y6, Y6
-	VMULPS       Y7, Y10, Y10
-	VMULPS       Y6, Y10, Y8
-	VMOVUPS      Y8, 64(R9)(AX*1)
+	VMOVUPS      Y2, Y12
+	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y12
+	VSUBPS       Y2, Y12, Y13
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y13, Y8
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y13, Y8
+	VPERMPS      Y3, Y12, Y14
+	VPSRLD       $0x04, Y12, Y13
+	VPSLLD       $0x17, Y13, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y14, Y14
+	VPSUBD       Y13, Y14, Y14
+	VMOVUPS      k32_e4<>+0(SB), Y12
+	VFMADD213PS  k32_e3<>+0(SB), Y8, Y12
+	VFMADD213PS  k32_e2<>+0(SB), Y8, Y12
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y12
+	VMULPS       Y14, Y8, Y8
+	VFMADD213PS  Y14, Y8, Y12
+	VMULPS       Y13, Y12, Y8
+	VMOVUPS      Y8, (R9)(AX*1)
 	VADDPS       Y8, Y4, Y4
 	VMAXPS       Y9, Y0, Y9
 	VMINPS       Y9, Y1, Y9
-	VMOVUPS      k32_magicfu<>+0(SB), Y6
-	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y6
-	VSUBPS       k32_magicfu<>+0(SB), Y6, Y7
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y9
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y9
-	VMOVUPS      k32_p6<>+0(SB), Y8
-	VFMADD213PS  k32_p5<>+0(SB), Y9, Y8
-	VFMADD213PS  k32_p4<>+0(SB), Y9, Y8
-	VFMADD213PS  k32_p3<>+0(SB), Y9, Y8
-	VFMADD213PS  k32_p2<>+0(SB), Y9, Y8
+	VMOVUPS      Y2, Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y8
+	VSUBPS       Y2, Y8, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y9
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y9
+	VPERMPS      Y3, Y8, Y13
+	VPSRLD       $0x04, Y8, Y12
+	VPSLLD       $0x17, Y12, Y12
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y13, Y13
+	VPSUBD       Y12, Y13, Y13
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y9, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y9, Y8
 	VFMADD213PS  k32_p1<>+0(SB), Y9, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y9, Y8
-	VPSRLD       $0x01, Y6, Y7
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VPSUBD       Y7, Y6, Y6
-	VMULPS       Y7, Y8, Y8
-	VMULPS       Y6, Y8, Y9
-	VMOVUPS      Y9, 96(R9)(AX*1)
+	VMULPS       Y13, Y9, Y9
+	VFMADD213PS  Y13, Y9, Y8
+	VMULPS       Y12, Y8, Y9
+	VMOVUPS      Y9, 32(R9)(AX*1)
 	VADDPS       Y9, Y5, Y5
+	VMAXPS       Y10, Y0, Y10
+	VMINPS       Y10, Y1, Y10
+	VMOVUPS      Y2, Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y8
+	VSUBPS       Y2, Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y10
+	VPERMPS      Y3, Y8, Y12
+	VPSRLD       $0x04, Y8, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y12, Y12
+	VPSUBD       Y9, Y12, Y12
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y8
+	VMULPS       Y12, Y10, Y10
+	VFMADD213PS  Y12, Y10, Y8
+	VMULPS       Y9, Y8, Y10
+	VMOVUPS      Y10, 64(R9)(AX*1)
+	VADDPS       Y10, Y6, Y6
+	VMAXPS       Y11, Y0, Y11
+	VMINPS       Y11, Y1, Y11
+	VMOVUPS      Y2, Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y11, Y8
+	VSUBPS       Y2, Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y11
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y11
+	VPERMPS      Y3, Y8, Y10
+	VPSRLD       $0x04, Y8, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y10, Y10
+	VPSUBD       Y9, Y10, Y10
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y11, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y11, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y11, Y8
+	VMULPS       Y10, Y11, Y11
+	VFMADD213PS  Y10, Y11, Y8
+	VMULPS       Y9, Y8, Y11
+	VMOVUPS      Y11, 96(R9)(AX*1)
+	VADDPS       Y11, Y7, Y7
 	ADDQ         BX, R9
 	DECQ         R10
 	JMP          c3
 
 cdone4:
-	VMOVUPS Y2, (R8)
-	VMOVUPS Y3, 32(R8)
-	VMOVUPS Y4, 64(R8)
-	VMOVUPS Y5, 96(R8)
+	VMOVUPS Y4, (R8)
+	VMOVUPS Y5, 32(R8)
+	VMOVUPS Y6, 64(R8)
+	VMOVUPS Y7, 96(R8)
 	ADDQ    $0x00000080, CX
 	ADDQ    $0x00000080, SI
 	ADDQ    $0x00000080, R8
@@ -3303,69 +3333,69 @@ blknext2:
 blk5:
 	CMPQ   DI, $0x00000010
 	JL     blknext6
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
 	MOVQ   CX, R9
 	MOVQ   DX, R10
 
 c7:
 	TESTQ        R10, R10
 	JZ           cdone8
-	VMOVUPS      (R9), Y4
-	VSUBPS       (SI), Y4, Y4
-	VMOVUPS      32(R9), Y5
-	VSUBPS       32(SI), Y5, Y5
-	VMAXPS       Y4, Y0, Y4
-	VMINPS       Y4, Y1, Y4
-	VMOVUPS      k32_magicfu<>+0(SB), Y6
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y6
-	VSUBPS       k32_magicfu<>+0(SB), Y6, Y7
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y4
-	VMOVUPS      k32_p6<>+0(SB), Y8
-	VFMADD213PS  k32_p5<>+0(SB), Y4, Y8
-	VFMADD213PS  k32_p4<>+0(SB), Y4, Y8
-	VFMADD213PS  k32_p3<>+0(SB), Y4, Y8
-	VFMADD213PS  k32_p2<>+0(SB), Y4, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y8
-	VPSRLD       $0x01, Y6, Y7
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VPSUBD       Y7, Y6, Y6
-	VMULPS       Y7, Y8, Y8
-	VMULPS       Y6, Y8, Y4
-	VMOVUPS      Y4, (R9)(AX*1)
-	VADDPS       Y4, Y2, Y2
-	VMAXPS       Y5, Y0, Y5
-	VMINPS       Y5, Y1, Y5
-	VMOVUPS      k32_magicfu<>+0(SB), Y4
-	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y4
-	VSUBPS       k32_magicfu<>+0(SB), Y4, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y5
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y5
-	VMOVUPS      k32_p6<>+0(SB), Y7
-	VFMADD213PS  k32_p5<>+0(SB), Y5, Y7
-	VFMADD213PS  k32_p4<>+0(SB), Y5, Y7
-	VFMADD213PS  k32_p3<>+0(SB), Y5, Y7
-	VFMADD213PS  k32_p2<>+0(SB), Y5, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y7
-	VPSRLD       $0x01, Y4, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y4, Y4
-	VPSUBD       Y6, Y4, Y4
-	VMULPS       Y6, Y7, Y7
-	VMULPS       Y4, Y7, Y5
-	VMOVUPS      Y5, 32(R9)(AX*1)
-	VADDPS       Y5, Y3, Y3
+	VMOVUPS      (R9), Y6
+	VSUBPS       (SI), Y6, Y6
+	VMOVUPS      32(R9), Y7
+	VSUBPS       32(SI), Y7, Y7
+	VMAXPS       Y6, Y0, Y6
+	VMINPS       Y6, Y1, Y6
+	VMOVUPS      Y2, Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y8
+	VSUBPS       Y2, Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y6
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y6
+	VPERMPS      Y3, Y8, Y10
+	VPSRLD       $0x04, Y8, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y10, Y10
+	VPSUBD       Y9, Y10, Y10
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y6, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y6, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y6, Y8
+	VMULPS       Y10, Y6, Y6
+	VFMADD213PS  Y10, Y6, Y8
+	VMULPS       Y9, Y8, Y6
+	VMOVUPS      Y6, (R9)(AX*1)
+	VADDPS       Y6, Y4, Y4
+	VMAXPS       Y7, Y0, Y7
+	VMINPS       Y7, Y1, Y7
+	VMOVUPS      Y2, Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y6
+	VSUBPS       Y2, Y6, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y7
+	VPERMPS      Y3, Y6, Y9
+	VPSRLD       $0x04, Y6, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y9, Y9
+	VPSUBD       Y8, Y9, Y9
+	VMOVUPS      k32_e4<>+0(SB), Y6
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y6
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y6
+	VMULPS       Y9, Y7, Y7
+	VFMADD213PS  Y9, Y7, Y6
+	VMULPS       Y8, Y6, Y7
+	VMOVUPS      Y7, 32(R9)(AX*1)
+	VADDPS       Y7, Y5, Y5
 	ADDQ         BX, R9
 	DECQ         R10
 	JMP          c7
 
 cdone8:
-	VMOVUPS Y2, (R8)
-	VMOVUPS Y3, 32(R8)
+	VMOVUPS Y4, (R8)
+	VMOVUPS Y5, 32(R8)
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, SI
 	ADDQ    $0x00000040, R8
@@ -3376,43 +3406,43 @@ blknext6:
 blk9:
 	CMPQ   DI, $0x00000008
 	JL     blknext10
-	VXORPS Y2, Y2, Y2
+	VXORPS Y4, Y4, Y4
 	MOVQ   CX, R9
 	MOVQ   DX, R10
 
 c11:
 	TESTQ        R10, R10
 	JZ           cdone12
-	VMOVUPS      (R9), Y3
-	VSUBPS       (SI), Y3, Y3
-	VMAXPS       Y3, Y0, Y3
-	VMINPS       Y3, Y1, Y3
-	VMOVUPS      k32_magicfu<>+0(SB), Y4
-	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y4
-	VSUBPS       k32_magicfu<>+0(SB), Y4, Y5
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y5, Y3
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y5, Y3
-	VMOVUPS      k32_p6<>+0(SB), Y6
-	VFMADD213PS  k32_p5<>+0(SB), Y3, Y6
-	VFMADD213PS  k32_p4<>+0(SB), Y3, Y6
-	VFMADD213PS  k32_p3<>+0(SB), Y3, Y6
-	VFMADD213PS  k32_p2<>+0(SB), Y3, Y6
-	VFMADD213PS  k32_p1<>+0(SB), Y3, Y6
-	VFMADD213PS  k32_p1<>+0(SB), Y3, Y6
-	VPSRLD       $0x01, Y4, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VPSLLD       $0x17, Y4, Y4
-	VPSUBD       Y5, Y4, Y4
-	VMULPS       Y5, Y6, Y6
-	VMULPS       Y4, Y6, Y3
-	VMOVUPS      Y3, (R9)(AX*1)
-	VADDPS       Y3, Y2, Y2
+	VMOVUPS      (R9), Y5
+	VSUBPS       (SI), Y5, Y5
+	VMAXPS       Y5, Y0, Y5
+	VMINPS       Y5, Y1, Y5
+	VMOVUPS      Y2, Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y6
+	VSUBPS       Y2, Y6, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y5
+	VPERMPS      Y3, Y6, Y8
+	VPSRLD       $0x04, Y6, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y8, Y8
+	VPSUBD       Y7, Y8, Y8
+	VMOVUPS      k32_e4<>+0(SB), Y6
+	VFMADD213PS  k32_e3<>+0(SB), Y5, Y6
+	VFMADD213PS  k32_e2<>+0(SB), Y5, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y6
+	VMULPS       Y8, Y5, Y5
+	VFMADD213PS  Y8, Y5, Y6
+	VMULPS       Y7, Y6, Y5
+	VMOVUPS      Y5, (R9)(AX*1)
+	VADDPS       Y5, Y4, Y4
 	ADDQ         BX, R9
 	DECQ         R10
 	JMP          c11
 
 cdone12:
-	VMOVUPS Y2, (R8)
+	VMOVUPS Y4, (R8)
 	ADDQ    $0x00000020, CX
 	ADDQ    $0x00000020, SI
 	ADDQ    $0x00000020, R8
@@ -3425,44 +3455,44 @@ blknext10:
 	LEAQ       ymmtailmask<>+32(SB), R9
 	SHLQ       $0x02, DI
 	NEGQ       DI
-	VMOVDQU    (R9)(DI*1), Y2
-	VMASKMOVPS (SI), Y2, Y3
-	VXORPS     Y4, Y4, Y4
+	VMOVDQU    (R9)(DI*1), Y4
+	VMASKMOVPS (SI), Y4, Y5
+	VXORPS     Y6, Y6, Y6
 	MOVQ       DX, DX
 
 c14:
 	TESTQ        DX, DX
 	JZ           cdone15
-	VMASKMOVPS   (CX), Y2, Y5
-	VSUBPS       Y3, Y5, Y5
-	VMAXPS       Y5, Y0, Y5
-	VMINPS       Y5, Y1, Y5
-	VMOVUPS      k32_magicfu<>+0(SB), Y6
-	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y6
-	VSUBPS       k32_magicfu<>+0(SB), Y6, Y7
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y5
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y5
-	VMOVUPS      k32_p6<>+0(SB), Y8
-	VFMADD213PS  k32_p5<>+0(SB), Y5, Y8
-	VFMADD213PS  k32_p4<>+0(SB), Y5, Y8
-	VFMADD213PS  k32_p3<>+0(SB), Y5, Y8
-	VFMADD213PS  k32_p2<>+0(SB), Y5, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y8
-	VPSRLD       $0x01, Y6, Y7
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y6, Y6
-	VPSUBD       Y7, Y6, Y6
-	VMULPS       Y7, Y8, Y8
-	VMULPS       Y6, Y8, Y5
-	VMASKMOVPS   Y5, Y2, (CX)(AX*1)
-	VADDPS       Y5, Y4, Y4
+	VMASKMOVPS   (CX), Y4, Y7
+	VSUBPS       Y5, Y7, Y7
+	VMAXPS       Y7, Y0, Y7
+	VMINPS       Y7, Y1, Y7
+	VMOVUPS      Y2, Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
+	VSUBPS       Y2, Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
+	VPERMPS      Y3, Y8, Y10
+	VPSRLD       $0x04, Y8, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y10, Y10
+	VPSUBD       Y9, Y10, Y10
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y8
+	VMULPS       Y10, Y7, Y7
+	VFMADD213PS  Y10, Y7, Y8
+	VMULPS       Y9, Y8, Y7
+	VMASKMOVPS   Y7, Y4, (CX)(AX*1)
+	VADDPS       Y7, Y6, Y6
 	ADDQ         BX, CX
 	DECQ         DX
 	JMP          c14
 
 cdone15:
-	VMASKMOVPS Y4, Y2, (R8)
+	VMASKMOVPS Y6, Y4, (R8)
 
 blkdone13:
 	VZEROUPPER

@@ -25,7 +25,8 @@ import (
 // exp(r) ≈ 1 + r + r²·q(r), q interpolated at Chebyshev nodes of
 // [−0.35, 0.35] (near-minimax), degree 6 in all for float32 and 11 for
 // float64. The coefficients are computed below in 256-bit arithmetic.
-// (This is the AVX2 exponential; AVX-512 reduces further with a table, see
+// (This is the AVX2 float64 exponential; AVX2 float32 reduces further with
+// a table of 8 entries, see expvTab8, and AVX-512 with one of 16, see
 // expvTab.)
 //
 // -- Scaling by 2^n --
@@ -55,6 +56,8 @@ type fconst struct {
 	// own value (a table).
 	lanes32 []float32
 	lanes64 []float64
+	// lanesb32, if set, gives each float32 lane its own bit pattern.
+	lanesb32 []uint32
 }
 
 var consts = map[string]fconst{}
@@ -93,7 +96,7 @@ func init() {
 	}
 	consts["exptab"] = fconst{lanes32: tab32, lanes64: tab64[:8]}
 	consts["exptab2"] = fconst{lanes64: tab64[8:]}
-	q32, q64 := fitExpTab(2), fitExpTab(5)
+	q32, q64 := fitExpTab(16, 2), fitExpTab(16, 5)
 	for i := range q64 {
 		var c32 float64
 		if i < len(q32) {
@@ -103,6 +106,7 @@ func init() {
 	}
 	f("one", 1, 1)
 	f("zero", 0, 0)
+	tab8Consts()
 	for i, c := range fitExp(6) {
 		consts[fmt.Sprintf("p%d", i)] = fconst{f32: c}
 	}
@@ -122,10 +126,38 @@ func fitExp(deg int) []float64 {
 }
 
 // fitExpTab returns c2 … c(n+1) of exp(r) ≈ 1 + r + c2·r² + … on
-// |r| ≤ ln2/32, the range left by a table of 16 powers 2^(k/16): they
-// interpolate expQ at n Chebyshev nodes (2 for float32, a cubic; 5 for
-// float64, degree 6).
-func fitExpTab(n int) []float64 { return interpolate(expQ, 0, math.Ln2/32, n) }
+// |r| ≤ ln2/(2·size), the range left by a table of the powers
+// 2^(k/size): they interpolate expQ at n Chebyshev nodes (size 16: 2 for
+// float32, a cubic, and 5 for float64, degree 6; size 8: 3 for float32,
+// degree 4).
+func fitExpTab(size, n int) []float64 {
+	return interpolate(expQ, 0, math.Ln2/float64(2*size), n)
+}
+
+// tab8Consts adds the constants of expvTab8 (AVX2, float32): t's ulp is
+// 1/8 and its magic number holds the bias of the scaling (see there), the
+// tables (8 entries, repeated to fill the 64 bytes) and e2 … e4, the
+// polynomial's. On |r| ≤ ln2/16 the quartic is within 3.4e−10 of exp(r)
+// (relative, 0.003 ulp of [1, 2)), where a cubic would be 7.7e−8 off
+// (0.64 ulp): too much beside the table's and the last FMA's half ulps.
+func tab8Consts() {
+	const m8 = 1 << 20 * 1.5
+	f := func(name string, v float64) { consts[name] = fconst{f32: v} }
+	f("magic8fl", m8+127)
+	f("magic8fu", m8+254)
+	tab := make([]float32, 16)
+	tabu := make([]uint32, 16)
+	for i := range tab {
+		j := i % 8
+		tab[i] = float32(math.Exp2(float64(j) / 8))
+		tabu[i] = math.Float32bits(tab[i]) - uint32(j)<<20 - 127<<23
+	}
+	consts["exptab8"] = fconst{lanes32: tab}
+	consts["exptab8u"] = fconst{lanesb32: tabu}
+	for i, c := range fitExpTab(8, 3) {
+		f(fmt.Sprintf("e%d", i+2), c)
+	}
+}
 
 // expQ is q(r) = (exp(r) − 1 − r)/r² = Σ r^k/(k+2)!, in 256-bit arithmetic
 // (60 terms: enough for |r| ≤ 0.35).
@@ -211,6 +243,8 @@ func (g *gen) constMem(name string) Mem {
 	m := GLOBL(fmt.Sprintf("k%s_%s", g.bits(), name), RODATA|NOPTR)
 	for off := 0; off < 64; off += g.es {
 		switch {
+		case c.lanesb32 != nil && !g.f64:
+			DATA(off, U32(c.lanesb32[off/4]))
 		case c.lanes32 != nil && !g.f64:
 			DATA(off, U32(math.Float32bits(c.lanes32[off/4])))
 		case c.lanes64 != nil && g.f64:
@@ -248,6 +282,12 @@ func (g *gen) expConsts(flush bool) []string {
 		}
 		return names
 	}
+	if g.tab8() {
+		if flush {
+			return []string{"loflush", "log2e", "magic8fl", "ln2hi", "ln2lo", "exptab8", "e4", "e3", "e2", "p1"}
+		}
+		return []string{"lo", "hi", "log2e", "magic8fu", "ln2hi", "ln2lo", "exptab8u", "e4", "e3", "e2", "p1"}
+	}
 	names := []string{"lo", "log2e", "magic", "ln2hi", "ln2lo"}
 	switch {
 	case g.z:
@@ -267,17 +307,36 @@ func (g *gen) expConsts(flush bool) []string {
 
 // hoistExp loads the exponential's constants into registers before the
 // loops: the clamps always (MAX/MIN take their constant operand in a
-// register), and on AVX-512, with 32 registers, all of them for float32 and
-// the reduction ones for float64. The rest are memory operands.
+// register), on AVX2 float32 two more (expHot), and on AVX-512, with 32
+// registers, all of them for float32 and the reduction ones for float64.
+// The rest are memory operands.
 func (g *gen) hoistExp(flush bool) {
-	names := g.expConsts(flush)
-	g.hoist(names[0])
+	g.hoistExpClamps(flush)
+	if !g.z && !g.f64 {
+		g.hoist(g.expHot(flush)...)
+	}
+	if g.z {
+		g.hoist(g.expConsts(flush)...)
+	}
+}
+
+// hoistExpClamps is hoistExp for kernels with no registers to spare: the
+// clamps only.
+func (g *gen) hoistExpClamps(flush bool) {
+	g.hoist(g.expConsts(flush)[0])
 	if !flush {
 		g.hoist("hi")
 	}
-	if g.z {
-		g.hoist(names...)
+}
+
+// expHot names the constants of the AVX2 float32 exponential worth a
+// register where a kernel has two to spare (AVX2 has 16): the magic
+// number, read twice, and the table.
+func (g *gen) expHot(flush bool) []string {
+	if flush {
+		return []string{"magic8fl", "exptab8"}
 	}
+	return []string{"magic8fu", "exptab8u"}
 }
 
 // expv replaces x by exp(x), in place. With flush set, x must be ≤ 0 or NaN
@@ -286,6 +345,10 @@ func (g *gen) hoistExp(flush bool) {
 func (g *gen) expv(x reg.VecVirtual, flush bool) {
 	if g.tabExp() {
 		g.expvTab(x, flush)
+		return
+	}
+	if g.tab8() {
+		g.expvTab8(x, flush)
 		return
 	}
 	lo, mg := "lo", "magic"
@@ -399,4 +462,80 @@ func (g *gen) expvTab(x reg.VecVirtual, flush bool) {
 	g.mul(T, x, x)             // x = T·r
 	g.fma213(T, x, q)          // q = T + T·r·q ≈ T·exp(r)
 	g.pick(VSCALEFPS, VSCALEFPD)(nf, q, x)
+}
+
+// tab8 reports whether expv is expvTab8: on AVX2 for float32, where
+// VPERMPS looks up the 8 float32 entries of one ymm register.
+func (g *gen) tab8() bool { return !g.z && !g.f64 }
+
+// expvTab8 is expv on AVX2 for float32, with a table of 2^(j/8), j = 0…7:
+//
+//	exp(x) = 2^(N/8) · exp(r),  N = round(8·x·log2(e)),  r = x − (N/8)·ln2
+//	       = 2^m · 2^(j/8) · exp(r),  m = floor(N/8),  j = N mod 8
+//
+// With |r| ≤ ln2/16 a quartic gives exp(r) to well under an ulp: three
+// FMAs, then a multiply and an FMA for T·exp(r) = T + T·r·q, where the
+// table-free code needs six FMAs. The magic number
+// 1.5·2^20 + B has an ulp of 1/8, so t = x·log2(e) + magic holds N/8
+// rounded, t − magic is N/8 exactly, the low three bits of t are j (all
+// VPERMPS reads of the index) and t>>3 holds u = m + B in its low bits.
+//
+// Without VSCALEF, 2^m comes from the bits of t:
+//
+// Flushing variant (x ≤ 0), B = 127: (t>>3)<<23 is 2^m as a float, and
+// x is clamped at loflush, where m = −127 and u = 0, giving +0. The
+// product q·2^m, q = 2^(j/8)·exp(r) ≥ 0.95, is exact down to m = −126;
+// below that the result is flushed.
+//
+// Full range, B = 254: 2^m = 2^m1 · 2^m2 as in expv, m1 = floor(u/2) −
+// 127 and m2 = ceil(u/2) − 127, both within [−76, 64] over the clamped
+// range (m in [−151, 128]). a = (t>>4)<<23 is 2^m1 as a float. 2^m2 goes
+// into the table entry as an integer add to its exponent field: t<<20 is
+// u<<23 + j<<20 (the high bits of t shift out), so the table holds
+// bits(2^(j/8)) − j<<20 − 127<<23, and entry + (t<<20) − a is the bit
+// pattern of 2^(j/8)·2^m2, a normal number. The one rounding that matters
+// is then the last multiply, q·2^m1: overflow gives +Inf, underflow the
+// subnormal of q.
+//
+// The errors: the table's rounding (half an ulp; 2^(j/8)·exp(r) stays in
+// [1, 2) but for j = 0, whose entry 1 is exact), the last FMA's rounding
+// (half an ulp) and a few hundredths from the polynomial and r.
+func (g *gen) expvTab8(x reg.VecVirtual, flush bool) {
+	lo, mg, tab := "lo", "magic8fu", "exptab8u"
+	if flush {
+		lo, mg, tab = "loflush", "magic8fl", "exptab8"
+	}
+	g.max(x, g.kreg(lo), x)
+	if !flush {
+		g.min(x, g.kreg("hi"), x)
+	}
+	t := g.vec()
+	g.mov(g.k(mg), t)
+	g.fma231(g.k("log2e"), x, t) // t = x·log2e + magic
+	nf := g.vec()
+	g.sub(g.k(mg), t, nf)          // nf = N/8
+	g.fnma231(g.k("ln2hi"), nf, x) // x = x − (N/8)·hi
+	g.fnma231(g.k("ln2lo"), nf, x) // x = r
+	T := g.vec()
+	VPERMPS(g.k(tab), t, T) // T = 2^(j/8) (the full-range table: less offsets)
+	s := t
+	if flush {
+		VPSRLD(Imm(3), t, s)
+		VPSLLD(Imm(23), s, s) // s = 2^m, or +0
+	} else {
+		s = nf
+		VPSRLD(Imm(4), t, s)
+		VPSLLD(Imm(23), s, s) // s = 2^m1
+		VPSLLD(Imm(20), t, t) // t = u<<23 + j<<20
+		VPADDD(t, T, T)
+		VPSUBD(s, T, T) // T = 2^(j/8)·2^m2
+	}
+	q := g.vec()
+	g.mov(g.k("e4"), q)
+	g.fma213(g.k("e3"), x, q)
+	g.fma213(g.k("e2"), x, q)
+	g.fma213(g.k("p1"), x, q) // q = 1 + r·(e2 + e3·r + e4·r²)
+	g.mul(T, x, x)            // x = T·r
+	g.fma213(T, x, q)         // q = T + T·r·q ≈ T·exp(r)
+	g.mul(s, q, x)            // x = q·2^m, or q·2^m1
 }

@@ -775,7 +775,11 @@ func (g *gen) expSumMax(scalePrev bool) {
 		ab = g.scalarParam("a")
 		ptrs = append(ptrs, pp)
 	}
-	g.hoistExp(false)
+	if !g.z && !g.f64 {
+		g.hoistExpClamps(false) // AVX2 has no registers to spare here
+	} else {
+		g.hoistExp(false)
+	}
 	flag := g.nanFlag()
 	acc := make([]reg.VecVirtual, g.U)
 	mx := make([]reg.VecVirtual, g.U)
