@@ -159,12 +159,11 @@ func (g *gen) softmaxColsAVX2(grad, idx bool) {
 				PREFETCHT0(at(pf, off))
 			}
 			ADDQ(sb, pf)
-			xs := make([]reg.VecVirtual, u)
-			for i := range xs {
-				xs[i] = g.load(at(t, 32*i))
-				g.sub(field(cbM+32*i), xs[i], xs[i])
-			}
-			for i, x := range xs {
+			// One vector at a time: four at once would not leave the
+			// exponential its registers.
+			for i := 0; i < u; i++ {
+				x := g.load(at(t, 32*i))
+				g.sub(field(cbM+32*i), x, x)
 				g.expv(x, false)
 				if grad {
 					g.mov(x, at(t, 32*i))
