@@ -508,6 +508,21 @@ func BenchmarkSoftmaxCols32(b *testing.B) {
 				})
 			}
 		})
+		b.Run(name+"/fused-index", func(b *testing.B) {
+			targets := make([]int64, L)
+			for j := range targets {
+				targets[j] = int64(blk.Y[j])
+			}
+			var losses [L]float64
+			b.SetBytes(int64(4 * len(s)))
+			for b.Loop() {
+				each(func(img []float32) {
+					if done, _ := SoftmaxColsIndex32(img, img, C, inner, L, targets, -1, 0.5, losses[:], &blk); done != L {
+						b.Fatal("stopped early")
+					}
+				})
+			}
+		})
 		b.Run(name+"/3pass", func(b *testing.B) {
 			b.SetBytes(int64(4 * len(s)))
 			for b.Loop() {

@@ -20424,7 +20424,7 @@ sca_bail:
 	RET
 
 // func softmaxColsIdx32AVX2(d []float32, s []float32, C int, stride int, L int, t *int64, ignore int64, gw float64, losses *float64, b *int32) (done int, counted int)
-// Requires: AVX, AVX2, FMA3, MMX+, POPCNT, SSE2
+// Requires: AVX, AVX2, FMA3, MMX+, POPCNT
 TEXT ·softmaxColsIdx32AVX2(SB), NOSPLIT, $0-128
 	MOVQ    d_base+0(FP), AX
 	MOVQ    s_base+24(FP), CX
@@ -20446,11 +20446,8 @@ TEXT ·softmaxColsIdx32AVX2(SB), NOSPLIT, $0-128
 sca_step1:
 	CMPQ         SI, $0x00000020
 	JL           sca_next2
-	MOVQ         ignore+80(FP), R11
-	MOVQ         R11, X4
-	VPBROADCASTQ X4, Y4
-	MOVSD        gw+88(FP), X5
-	VBROADCASTSD X5, Y5
+	VPBROADCASTQ ignore+80(FP), Y4
+	VBROADCASTSD gw+88(FP), Y5
 	VMOVDQU      (R8)(R10*8), Y6
 	VPCMPEQQ     Y4, Y6, Y7
 	VPOR         Y7, Y6, Y6
@@ -21094,11 +21091,8 @@ sca_next2:
 sca_step9:
 	CMPQ         SI, $0x00000008
 	JL           sca_next10
-	MOVQ         ignore+80(FP), R11
-	MOVQ         R11, X4
-	VPBROADCASTQ X4, Y4
-	MOVSD        gw+88(FP), X5
-	VBROADCASTSD X5, Y5
+	VPBROADCASTQ ignore+80(FP), Y4
+	VBROADCASTSD gw+88(FP), Y5
 	VMOVDQU      (R8)(R10*8), Y6
 	VPCMPEQQ     Y4, Y6, Y7
 	VPOR         Y7, Y6, Y6
@@ -21304,11 +21298,8 @@ sca_next10:
 	SHLQ         $0x02, R12
 	NEGQ         R12
 	VMOVDQU      (R11)(R12*1), Y4
-	MOVQ         ignore+80(FP), R11
-	MOVQ         R11, X5
-	VPBROADCASTQ X5, Y5
-	MOVSD        gw+88(FP), X6
-	VBROADCASTSD X6, Y6
+	VPBROADCASTQ ignore+80(FP), Y5
+	VBROADCASTSD gw+88(FP), Y6
 	VPMOVSXDQ    X4, Y7
 	VMASKMOVPD   (R8)(R10*8), Y7, Y7
 	VPCMPEQQ     Y5, Y7, Y8
@@ -21533,7 +21524,7 @@ DATA packlow<>+28(SB)/4, $0x00000000
 GLOBL packlow<>(SB), RODATA|NOPTR, $32
 
 // func softmaxColsIdxFwd32AVX2(s []float32, C int, stride int, L int, t *int64, ignore int64, losses *float64, b *int32) (done int, counted int)
-// Requires: AVX, AVX2, FMA3, MMX+, POPCNT, SSE2
+// Requires: AVX, AVX2, FMA3, MMX+, POPCNT
 TEXT ·softmaxColsIdxFwd32AVX2(SB), NOSPLIT, $0-96
 	MOVQ    s_base+0(FP), AX
 	MOVQ    C+24(FP), CX
@@ -21553,9 +21544,7 @@ TEXT ·softmaxColsIdxFwd32AVX2(SB), NOSPLIT, $0-96
 sca_step1:
 	CMPQ         BX, $0x00000020
 	JL           sca_next2
-	MOVQ         ignore+56(FP), R10
-	MOVQ         R10, X4
-	VPBROADCASTQ X4, Y4
+	VPBROADCASTQ ignore+56(FP), Y4
 	VMOVDQU      (DI)(R9*8), Y5
 	VPCMPEQQ     Y4, Y5, Y6
 	VPOR         Y6, Y5, Y5
@@ -22023,9 +22012,7 @@ sca_next2:
 sca_step7:
 	CMPQ         BX, $0x00000008
 	JL           sca_next8
-	MOVQ         ignore+56(FP), R10
-	MOVQ         R10, X4
-	VPBROADCASTQ X4, Y4
+	VPBROADCASTQ ignore+56(FP), Y4
 	VMOVDQU      (DI)(R9*8), Y5
 	VPCMPEQQ     Y4, Y5, Y6
 	VPOR         Y6, Y5, Y5
@@ -22175,9 +22162,7 @@ sca_next8:
 	SHLQ         $0x02, R11
 	NEGQ         R11
 	VMOVDQU      (R10)(R11*1), Y4
-	MOVQ         ignore+56(FP), R10
-	MOVQ         R10, X5
-	VPBROADCASTQ X5, Y5
+	VPBROADCASTQ ignore+56(FP), Y5
 	VPMOVSXDQ    X4, Y6
 	VMASKMOVPD   (DI)(R9*8), Y6, Y6
 	VPCMPEQQ     Y5, Y6, Y7
