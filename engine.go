@@ -106,6 +106,9 @@ func (c *softmaxCall[T]) run(threads int) (total sums, counted, left int, err er
 	c.units = l.N * c.blocksPerN
 	unitElems := max(l.C*c.block, 1)
 	c.unitsPerChunk = max(chunkElements/unitElems, 1)
+	if l.inner == 1 {
+		c.unitsPerChunk = max(c.unitsPerChunk, min(minChunkRows, c.units/minChunks))
+	}
 	chunks := (c.units + c.unitsPerChunk - 1) / c.unitsPerChunk
 	c.parts = grow(c.parts, chunks)
 	clear(c.parts)

@@ -14,6 +14,15 @@ import (
 // chunkElements is the target number of logits per chunk.
 const chunkElements = 1 << 15
 
+// A chunk of rows holds at least minChunkRows of them where that leaves
+// minChunks chunks: rows are pipelined within a chunk (a row's max is
+// taken while the row before is worked on), which a chunk of one row, as
+// chunkElements alone gives for C ≥ 16384, never does.
+const (
+	minChunkRows = 8
+	minChunks    = 16
+)
+
 // runner is work cut into chunks that may run in any order.
 type runner interface {
 	runChunk(c int)
