@@ -86,6 +86,7 @@ type benchRow struct {
 	FwdPerSum   float64 `json:"fwd_per_sum"`
 	FwdBwdPerCp float64 `json:"fwdbwd_per_copy"`
 	HandoffNs   float64 `json:"handoff_ns"` // see handoffNs; 0 with one thread
+	Kernels     string  `json:"kernels"`    // the kernel implementation: avx512, avx2 or generic
 }
 
 func (o *benchFlags) run(args []string, stdout io.Writer) error {
@@ -121,6 +122,7 @@ func (o *benchFlags) run(args []string, stdout io.Writer) error {
 		shapes = append(shapes, shape)
 	}
 	if !o.json {
+		fmt.Fprintf(stdout, "kernels: %s\n", kernel.Active())
 		fmt.Fprintf(stdout, "%-14s %-7s %-10s %3s %9s %9s %9s %9s %8s %8s %8s %8s %7s %7s %7s\n",
 			"shape", "dtype", "kind", "thr", "fwd ms", "f+b ms", "copy ms", "sum ms",
 			"fwd GB/s", "f+b GB/s", "cpy GB/s", "sum GB/s", "fwd/sum", "f+b/cpy", "hand ns")
@@ -142,6 +144,7 @@ func (o *benchFlags) run(args []string, stdout io.Writer) error {
 				return err
 			}
 			row.HandoffNs = handoff
+			row.Kernels = kernel.Active()
 			if o.json {
 				b, _ := json.Marshal(row)
 				fmt.Fprintf(stdout, "%s\n", b)

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/xent-go/xent/internal/kernel"
 )
 
 // TestBenchJSON: xent bench on small shapes prints one JSON object per
@@ -41,6 +43,9 @@ func TestBenchJSON(t *testing.T) {
 				num("threads") != map[string]float64{"1": 1, "2": 2}[threads] || num("bytes") != float64(want[i].bytes) {
 				t.Errorf("line %d: %q; want shape %s, dtype %s, kind index, threads %s, bytes %d",
 					i, line, want[i].shape, want[i].dtype, threads, want[i].bytes)
+			}
+			if impls := kernel.Implementations(); row["kernels"] != impls[len(impls)-1] {
+				t.Errorf("line %d: kernels %v; want %q, the fastest of %v", i, row["kernels"], impls[len(impls)-1], impls)
 			}
 			for _, k := range []string{"fwd_ns", "fwdbwd_ns", "copy_ns", "sum_ns"} {
 				if num(k) <= 0 {

@@ -64,6 +64,18 @@ func (l List) Select(name string) (restore func(), ok bool) {
 	return restore, true
 }
 
+// Active returns the name of the fastest implementation enabled now, or
+// "generic" if none is.
+func (l List) Active() string {
+	name := "generic"
+	for _, a := range l {
+		if *a.Enabled {
+			name = a.Name
+		}
+	}
+	return name
+}
+
 // AnyEnabled reports whether an assembly implementation is selected now.
 func (l List) AnyEnabled() bool {
 	for _, a := range l {

@@ -11,3 +11,7 @@ func Implementations() []string { return archImpls.Names() }
 // Select is for tests and benchmarks: it must not run concurrently with
 // every kernel.
 func Select(name string) (restore func(), ok bool) { return archImpls.Select(name) }
+
+// Active returns the name of the implementation the kernels use now: the
+// fastest this machine can run unless Select chose another.
+func Active() string { return archImpls.Active() }
