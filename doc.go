@@ -70,25 +70,28 @@
 // into the gradient with their sum, and a scale, so that each exponential is
 // computed once. They are pipelined across rows: one kernel call computes a
 // row's exponentials while it takes the next row's max, which streams in
-// from memory meanwhile, and scales the row before, still in cache; each
-// row's checks still come before its first write. The other kinds take the
-// online pass and then write scaled exponentials. Spatial inputs (class
-// stride > 1) are processed in blocks of positions, vectorised across the
-// positions. For float32 index targets with up to 64 classes, one kernel
-// (AVX-512 or AVX2) does a block's whole loss and gradient: it copies each step of
-// positions into a scratch that stays in L1 while taking the max, so the
-// logits are read once even when the classes of a position lie 64 KiB apart
-// and share cache sets (a 128×128 image; there, with up to 32 classes, a
-// step is 256 positions, so that the gradient is written in runs of 1 KiB
-// per class, on AVX-512); on AVX-512, with unweighted 64-bit targets, it
-// also makes the block's targets, losses and count, leaving no per-position
-// loop to Go, and the targets are checked by a vector kernel first. The loops that stream rows
+// from memory meanwhile, and scales the row before, still in cache, and
+// each row's checks still come before its first write. The rows go to the
+// threads in chunks of at least 8 where that leaves 16 chunks, so that long
+// rows are pipelined too.
+// The other kinds take the online pass and then write scaled exponentials.
+// Spatial inputs (class stride > 1) are processed in blocks of positions,
+// vectorised across the positions. For float32 index targets with up to 64
+// classes, one kernel (AVX-512 or AVX2) does a block's whole loss and
+// gradient: it copies each step of positions into a scratch that stays in
+// L1 while taking the max, so the logits are read once even when the
+// classes of a position lie 64 KiB apart and share cache sets (a 128×128
+// image; there, on AVX-512 with up to 32 classes, a step is 256 positions,
+// so that the gradient is written in runs of 1 KiB per class). With
+// unweighted 64-bit targets the kernel also makes the block's targets,
+// losses and count, leaving no per-position loop to Go, and on AVX-512 the
+// targets are checked by a vector kernel first. The loops that stream rows
 // from memory prefetch ahead (4 KiB, and 16 KiB in the pipelined kernel).
-// The AVX-512 exponential reads a table of 2^(k/16) and needs only a cubic
-// after it for float32, a polynomial of degree 6 for float64; the AVX2 one
-// for float32, a table of 2^(k/8) and a quartic. The passes are
-// SIMD kernels (internal/kernel: AVX-512 or AVX2+FMA assembly on amd64,
-// chosen at run time; portable Go elsewhere and under the purego build tag).
+// The exponential reads a table: on AVX-512 of 2^(k/16), with a cubic after
+// it for float32 and a polynomial of degree 6 for float64; on AVX2, for
+// float32, of 2^(k/8), with a quartic. The passes are SIMD kernels
+// (internal/kernel: AVX-512 or AVX2+FMA assembly on amd64, chosen at run
+// time; portable Go elsewhere and under the purego build tag).
 // Large inputs are split into fixed chunks across a pool of goroutines;
 // results are bitwise identical whatever Options.Threads is, and a call
 // allocates nothing in steady state (except the Losses slice of a None

@@ -5,10 +5,10 @@
 #
 #   bench/torch.sh [THREADS] [RUNS] [SHAPES] [DTYPES]
 #
-# PyTorch runs twice: with its default kernels and with
-# ATEN_CPU_CAPABILITY=avx512 (where the CPU has AVX-512). The last column is xent bench's hand-off
-# latency for the row (see `xent help bench`): about 45 ns when the two
-# cores share an L3 cache, 210 when they do not.
+# PyTorch runs twice: with its default kernels and, where the CPU has
+# AVX-512, with ATEN_CPU_CAPABILITY=avx512. The last column is xent bench's
+# hand-off latency for the row (see `xent help bench`): about 45 ns when the
+# two cores share an L3 cache, 210 when they do not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${1:-2}

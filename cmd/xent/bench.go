@@ -41,8 +41,9 @@ stores and leave them in memory).
 
 It prints a table with milliseconds, GB/s (bytes read, plus bytes written
 for fwdbwd and copy, per second) and the ratios fwd/sum and fwdbwd/copy: the
-closer to 1, the closer the loss runs to memory speed. --json prints one
-JSON object per row instead.
+closer to 1, the closer the loss runs to memory speed, under a line naming
+the kernels the CPU gets (avx512, avx2 or generic). --json prints one JSON
+object per row instead, the kernels in its field "kernels".
 
 The last column, measured before each row, is the one-way latency of a
 cache line handed between two threads (ns): where it is several times its
