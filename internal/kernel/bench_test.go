@@ -208,6 +208,35 @@ func BenchmarkMaxSumExp64(b *testing.B) {
 	}
 }
 
+// bench64 runs f under every implementation on a row of 32,000 float64
+// logits (4·N(0, 1)), as impl=…/C=32000.
+func bench64(b *testing.B, f func(s, dst []float64)) {
+	for _, name := range Implementations() {
+		b.Run("impl="+name+"/C=32000", func(b *testing.B) {
+			s := make([]float64, 32000)
+			r := rand.New(rand.NewPCG(1, 2))
+			for i := range s {
+				s[i] = 4 * r.NormFloat64()
+			}
+			dst := make([]float64, len(s))
+			b.SetBytes(8 * 32000)
+			restore, _ := Select(name)
+			defer restore()
+			for b.Loop() {
+				f(s, dst)
+			}
+		})
+	}
+}
+
+func BenchmarkExp64(b *testing.B) {
+	bench64(b, func(s, dst []float64) { Exp64(dst, s) })
+}
+
+func BenchmarkExpSum64(b *testing.B) {
+	bench64(b, func(s, dst []float64) { sink += float32(ExpSum64(dst, s, 3)) })
+}
+
 // BenchmarkCols32 is the spatial pair over a C×L block (segmentation-like:
 // 21 classes × 4096 positions), with copy of the block as the yardstick.
 func BenchmarkCols32(b *testing.B) {
