@@ -3627,143 +3627,141 @@ TEXT ·maxSumExp64AVX2(SB), NOSPLIT, $0-40
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
 	VMOVUPD k64_loflush<>+0(SB), Y0
-	VMOVUPD k64_negmax<>+0(SB), Y1
-	VMOVUPD Y1, Y2
-	VMOVUPD Y1, Y3
-	VXORPD  Y4, Y4, Y4
+	VMOVUPD k64_log2e<>+0(SB), Y1
+	VMOVUPD k64_magic64fl<>+0(SB), Y2
+	VMOVUPD k64_ln2hi<>+0(SB), Y3
+	VMOVUPD k64_negmax<>+0(SB), Y4
+	VMOVUPD Y4, Y5
+	VMOVUPD Y4, Y6
+	VXORPD  Y7, Y7, Y7
 
 loop1:
 	CMPQ         CX, $0x00000010
 	JL           next2
 	PREFETCHT0   4096(AX)
 	PREFETCHT0   4160(AX)
-	VMOVUPD      (AX), Y5
-	VMOVUPD      32(AX), Y6
-	VMOVUPD      64(AX), Y7
-	VMOVUPD      96(AX), Y8
-	VMAXPD       Y5, Y6, Y9
-	VMAXPD       Y7, Y9, Y9
-	VMAXPD       Y8, Y9, Y9
-	VMAXPD       Y9, Y3, Y3
-	VCMPPD       $0x1e, Y2, Y9, Y10
-	VMOVMSKPD    Y10, DX
+	VMOVUPD      (AX), Y8
+	VMOVUPD      32(AX), Y9
+	VMOVUPD      64(AX), Y10
+	VMOVUPD      96(AX), Y11
+	VMAXPD       Y8, Y9, Y12
+	VMAXPD       Y10, Y12, Y12
+	VMAXPD       Y11, Y12, Y12
+	VMAXPD       Y12, Y6, Y6
+	VCMPPD       $0x1e, Y5, Y12, Y13
+	VMOVMSKPD    Y13, DX
 	TESTL        DX, DX
 	JZ           norescale3
-	VMAXPD       Y1, Y9, Y2
-	VSUBPD       Y2, Y1, Y1
-	VMAXPD       Y1, Y0, Y1
-	VMOVUPD      k64_magicfl<>+0(SB), Y9
-	VFMADD231PD  k64_log2e<>+0(SB), Y1, Y9
-	VSUBPD       k64_magicfl<>+0(SB), Y9, Y10
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y1
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y1
-	VMOVUPD      k64_p11<>+0(SB), Y10
-	VFMADD213PD  k64_p10<>+0(SB), Y1, Y10
-	VFMADD213PD  k64_p9<>+0(SB), Y1, Y10
-	VFMADD213PD  k64_p8<>+0(SB), Y1, Y10
-	VFMADD213PD  k64_p7<>+0(SB), Y1, Y10
-	VFMADD213PD  k64_p6<>+0(SB), Y1, Y10
-	VFMADD213PD  k64_p5<>+0(SB), Y1, Y10
-	VFMADD213PD  k64_p4<>+0(SB), Y1, Y10
-	VFMADD213PD  k64_p3<>+0(SB), Y1, Y10
-	VFMADD213PD  k64_p2<>+0(SB), Y1, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y1, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y1, Y10
-	VPSLLQ       $0x34, Y9, Y9
-	VMULPD       Y9, Y10, Y1
-	VMULPD       Y1, Y4, Y4
-	VMOVUPD      Y2, Y1
-	VADDPD       k64_rethresh<>+0(SB), Y1, Y2
+	VMAXPD       Y4, Y12, Y5
+	VSUBPD       Y5, Y4, Y4
+	VMAXPD       Y4, Y0, Y4
+	VMOVUPD      Y2, Y12
+	VFMADD231PD  Y1, Y4, Y12
+	VSUBPD       Y2, Y12, Y13
+	VFNMADD231PD Y3, Y13, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y13, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y12, Y14
+	VPCMPEQQ     Y12, Y12, Y15
+	LEAQ         kexptab64<>+0(SB), DX
+	VGATHERQPD   Y15, (DX)(Y14*8), Y13
+	VPSRLQ       $0x08, Y12, Y14
+	VPSLLQ       $0x34, Y14, Y14
+	VMOVUPD      k64_d4<>+0(SB), Y12
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y12
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y12
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y12
+	VMULPD       Y13, Y4, Y4
+	VFMADD213PD  Y13, Y4, Y12
+	VMULPD       Y14, Y12, Y4
+	VMULPD       Y4, Y7, Y7
+	VMOVUPD      Y5, Y4
+	VADDPD       k64_rethresh<>+0(SB), Y4, Y5
 
 norescale3:
-	VSUBPD       Y1, Y5, Y5
-	VMAXPD       Y5, Y0, Y5
-	VMOVUPD      k64_magicfl<>+0(SB), Y9
-	VFMADD231PD  k64_log2e<>+0(SB), Y5, Y9
-	VSUBPD       k64_magicfl<>+0(SB), Y9, Y10
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y5
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y5
-	VMOVUPD      k64_p11<>+0(SB), Y10
-	VFMADD213PD  k64_p10<>+0(SB), Y5, Y10
-	VFMADD213PD  k64_p9<>+0(SB), Y5, Y10
-	VFMADD213PD  k64_p8<>+0(SB), Y5, Y10
-	VFMADD213PD  k64_p7<>+0(SB), Y5, Y10
-	VFMADD213PD  k64_p6<>+0(SB), Y5, Y10
-	VFMADD213PD  k64_p5<>+0(SB), Y5, Y10
-	VFMADD213PD  k64_p4<>+0(SB), Y5, Y10
-	VFMADD213PD  k64_p3<>+0(SB), Y5, Y10
-	VFMADD213PD  k64_p2<>+0(SB), Y5, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y5, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y5, Y10
-	VPSLLQ       $0x34, Y9, Y9
-	VMULPD       Y9, Y10, Y5
-	VSUBPD       Y1, Y6, Y6
-	VMAXPD       Y6, Y0, Y6
-	VMOVUPD      k64_magicfl<>+0(SB), Y9
-	VFMADD231PD  k64_log2e<>+0(SB), Y6, Y9
-	VSUBPD       k64_magicfl<>+0(SB), Y9, Y10
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y6
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y6
-	VMOVUPD      k64_p11<>+0(SB), Y10
-	VFMADD213PD  k64_p10<>+0(SB), Y6, Y10
-	VFMADD213PD  k64_p9<>+0(SB), Y6, Y10
-	VFMADD213PD  k64_p8<>+0(SB), Y6, Y10
-	VFMADD213PD  k64_p7<>+0(SB), Y6, Y10
-	VFMADD213PD  k64_p6<>+0(SB), Y6, Y10
-	VFMADD213PD  k64_p5<>+0(SB), Y6, Y10
-	VFMADD213PD  k64_p4<>+0(SB), Y6, Y10
-	VFMADD213PD  k64_p3<>+0(SB), Y6, Y10
-	VFMADD213PD  k64_p2<>+0(SB), Y6, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y6, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y6, Y10
-	VPSLLQ       $0x34, Y9, Y9
-	VMULPD       Y9, Y10, Y6
-	VSUBPD       Y1, Y7, Y7
-	VMAXPD       Y7, Y0, Y7
-	VMOVUPD      k64_magicfl<>+0(SB), Y9
-	VFMADD231PD  k64_log2e<>+0(SB), Y7, Y9
-	VSUBPD       k64_magicfl<>+0(SB), Y9, Y10
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y7
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y7
-	VMOVUPD      k64_p11<>+0(SB), Y10
-	VFMADD213PD  k64_p10<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p9<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p8<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p7<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p6<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p5<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p4<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p3<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p2<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y10
-	VPSLLQ       $0x34, Y9, Y9
-	VMULPD       Y9, Y10, Y7
-	VSUBPD       Y1, Y8, Y8
+	VSUBPD       Y4, Y8, Y8
 	VMAXPD       Y8, Y0, Y8
-	VMOVUPD      k64_magicfl<>+0(SB), Y9
-	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y9
-	VSUBPD       k64_magicfl<>+0(SB), Y9, Y10
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y8
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y8
-	VMOVUPD      k64_p11<>+0(SB), Y10
-	VFMADD213PD  k64_p10<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p9<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p8<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p7<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p6<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p5<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p4<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p3<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p2<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y8, Y10
-	VPSLLQ       $0x34, Y9, Y9
-	VMULPD       Y9, Y10, Y8
-	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y2, Y12
+	VFMADD231PD  Y1, Y8, Y12
+	VSUBPD       Y2, Y12, Y13
+	VFNMADD231PD Y3, Y13, Y8
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y13, Y8
+	VPAND        k64_tab64idx<>+0(SB), Y12, Y14
+	VPCMPEQQ     Y12, Y12, Y15
+	LEAQ         kexptab64<>+0(SB), DX
+	VGATHERQPD   Y15, (DX)(Y14*8), Y13
+	VPSRLQ       $0x08, Y12, Y14
+	VPSLLQ       $0x34, Y14, Y14
+	VMOVUPD      k64_d4<>+0(SB), Y12
+	VFMADD213PD  k64_d3<>+0(SB), Y8, Y12
+	VFMADD213PD  k64_d2<>+0(SB), Y8, Y12
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y12
+	VMULPD       Y13, Y8, Y8
+	VFMADD213PD  Y13, Y8, Y12
+	VMULPD       Y14, Y12, Y8
+	VSUBPD       Y4, Y9, Y9
+	VMAXPD       Y9, Y0, Y9
+	VMOVUPD      Y2, Y12
+	VFMADD231PD  Y1, Y9, Y12
+	VSUBPD       Y2, Y12, Y13
+	VFNMADD231PD Y3, Y13, Y9
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y13, Y9
+	VPAND        k64_tab64idx<>+0(SB), Y12, Y14
+	VPCMPEQQ     Y12, Y12, Y15
+	LEAQ         kexptab64<>+0(SB), DX
+	VGATHERQPD   Y15, (DX)(Y14*8), Y13
+	VPSRLQ       $0x08, Y12, Y14
+	VPSLLQ       $0x34, Y14, Y14
+	VMOVUPD      k64_d4<>+0(SB), Y12
+	VFMADD213PD  k64_d3<>+0(SB), Y9, Y12
+	VFMADD213PD  k64_d2<>+0(SB), Y9, Y12
+	VFMADD213PD  k64_p1<>+0(SB), Y9, Y12
+	VMULPD       Y13, Y9, Y9
+	VFMADD213PD  Y13, Y9, Y12
+	VMULPD       Y14, Y12, Y9
+	VSUBPD       Y4, Y10, Y10
+	VMAXPD       Y10, Y0, Y10
+	VMOVUPD      Y2, Y12
+	VFMADD231PD  Y1, Y10, Y12
+	VSUBPD       Y2, Y12, Y13
+	VFNMADD231PD Y3, Y13, Y10
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y13, Y10
+	VPAND        k64_tab64idx<>+0(SB), Y12, Y14
+	VPCMPEQQ     Y12, Y12, Y15
+	LEAQ         kexptab64<>+0(SB), DX
+	VGATHERQPD   Y15, (DX)(Y14*8), Y13
+	VPSRLQ       $0x08, Y12, Y14
+	VPSLLQ       $0x34, Y14, Y14
+	VMOVUPD      k64_d4<>+0(SB), Y12
+	VFMADD213PD  k64_d3<>+0(SB), Y10, Y12
+	VFMADD213PD  k64_d2<>+0(SB), Y10, Y12
+	VFMADD213PD  k64_p1<>+0(SB), Y10, Y12
+	VMULPD       Y13, Y10, Y10
+	VFMADD213PD  Y13, Y10, Y12
+	VMULPD       Y14, Y12, Y10
+	VSUBPD       Y4, Y11, Y11
+	VMAXPD       Y11, Y0, Y11
+	VMOVUPD      Y2, Y12
+	VFMADD231PD  Y1, Y11, Y12
+	VSUBPD       Y2, Y12, Y13
+	VFNMADD231PD Y3, Y13, Y11
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y13, Y11
+	VPAND        k64_tab64idx<>+0(SB), Y12, Y14
+	VPCMPEQQ     Y12, Y12, Y15
+	LEAQ         kexptab64<>+0(SB), DX
+	VGATHERQPD   Y15, (DX)(Y14*8), Y13
+	VPSRLQ       $0x08, Y12, Y14
+	VPSLLQ       $0x34, Y14, Y14
+	VMOVUPD      k64_d4<>+0(SB), Y12
+	VFMADD213PD  k64_d3<>+0(SB), Y11, Y12
+	VFMADD213PD  k64_d2<>+0(SB), Y11, Y12
+	VFMADD213PD  k64_p1<>+0(SB), Y11, Y12
+	VMULPD       Y13, Y11, Y11
+	VFMADD213PD  Y13, Y11, Y12
+	VMULPD       Y14, Y12, Y11
+	VADDPD       Y9, Y8, Y8
+	VADDPD       Y11, Y10, Y10
+	VADDPD       Y10, Y8, Y8
 	VADDPD       Y8, Y7, Y7
-	VADDPD       Y7, Y5, Y5
-	VADDPD       Y5, Y4, Y4
 	ADDQ         $0x00000080, AX
 	SUBQ         $0x00000010, CX
 	JMP          loop1
@@ -3772,61 +3770,59 @@ next2:
 loop4:
 	CMPQ         CX, $0x00000004
 	JL           next5
-	VMOVUPD      (AX), Y5
-	VMAXPD       Y5, Y3, Y3
-	VCMPPD       $0x1e, Y2, Y5, Y6
-	VMOVMSKPD    Y6, DX
+	VMOVUPD      (AX), Y8
+	VMAXPD       Y8, Y6, Y6
+	VCMPPD       $0x1e, Y5, Y8, Y9
+	VMOVMSKPD    Y9, DX
 	TESTL        DX, DX
 	JZ           norescale6
-	VMAXPD       Y1, Y5, Y2
-	VSUBPD       Y2, Y1, Y1
-	VMAXPD       Y1, Y0, Y1
-	VMOVUPD      k64_magicfl<>+0(SB), Y6
-	VFMADD231PD  k64_log2e<>+0(SB), Y1, Y6
-	VSUBPD       k64_magicfl<>+0(SB), Y6, Y7
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y7, Y1
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y7, Y1
-	VMOVUPD      k64_p11<>+0(SB), Y7
-	VFMADD213PD  k64_p10<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p9<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p8<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p7<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p6<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p5<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p4<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p3<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p2<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y1, Y7
-	VPSLLQ       $0x34, Y6, Y6
-	VMULPD       Y6, Y7, Y1
-	VMULPD       Y1, Y4, Y4
-	VMOVUPD      Y2, Y1
-	VADDPD       k64_rethresh<>+0(SB), Y1, Y2
+	VMAXPD       Y4, Y8, Y5
+	VSUBPD       Y5, Y4, Y4
+	VMAXPD       Y4, Y0, Y4
+	VMOVUPD      Y2, Y9
+	VFMADD231PD  Y1, Y4, Y9
+	VSUBPD       Y2, Y9, Y10
+	VFNMADD231PD Y3, Y10, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
+	VPCMPEQQ     Y9, Y9, Y12
+	LEAQ         kexptab64<>+0(SB), DX
+	VGATHERQPD   Y12, (DX)(Y11*8), Y10
+	VPSRLQ       $0x08, Y9, Y11
+	VPSLLQ       $0x34, Y11, Y11
+	VMOVUPD      k64_d4<>+0(SB), Y9
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y9
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y9
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y9
+	VMULPD       Y10, Y4, Y4
+	VFMADD213PD  Y10, Y4, Y9
+	VMULPD       Y11, Y9, Y4
+	VMULPD       Y4, Y7, Y7
+	VMOVUPD      Y5, Y4
+	VADDPD       k64_rethresh<>+0(SB), Y4, Y5
 
 norescale6:
-	VSUBPD       Y1, Y5, Y5
-	VMAXPD       Y5, Y0, Y5
-	VMOVUPD      k64_magicfl<>+0(SB), Y6
-	VFMADD231PD  k64_log2e<>+0(SB), Y5, Y6
-	VSUBPD       k64_magicfl<>+0(SB), Y6, Y7
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y7, Y5
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y7, Y5
-	VMOVUPD      k64_p11<>+0(SB), Y7
-	VFMADD213PD  k64_p10<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p9<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p8<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p7<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p6<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p5<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p4<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p3<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p2<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y5, Y7
-	VPSLLQ       $0x34, Y6, Y6
-	VMULPD       Y6, Y7, Y5
-	VADDPD       Y5, Y4, Y4
+	VSUBPD       Y4, Y8, Y8
+	VMAXPD       Y8, Y0, Y8
+	VMOVUPD      Y2, Y9
+	VFMADD231PD  Y1, Y8, Y9
+	VSUBPD       Y2, Y9, Y10
+	VFNMADD231PD Y3, Y10, Y8
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y8
+	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
+	VPCMPEQQ     Y9, Y9, Y12
+	LEAQ         kexptab64<>+0(SB), DX
+	VGATHERQPD   Y12, (DX)(Y11*8), Y10
+	VPSRLQ       $0x08, Y9, Y11
+	VPSLLQ       $0x34, Y11, Y11
+	VMOVUPD      k64_d4<>+0(SB), Y9
+	VFMADD213PD  k64_d3<>+0(SB), Y8, Y9
+	VFMADD213PD  k64_d2<>+0(SB), Y8, Y9
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y9
+	VMULPD       Y10, Y8, Y8
+	VFMADD213PD  Y10, Y8, Y9
+	VMULPD       Y11, Y9, Y8
+	VADDPD       Y8, Y7, Y7
 	ADDQ         $0x00000020, AX
 	SUBQ         $0x00000004, CX
 	JMP          loop4
@@ -3837,98 +3833,95 @@ next5:
 	LEAQ         ymmtailmask<>+32(SB), DX
 	SHLQ         $0x03, CX
 	NEGQ         CX
-	VMOVDQU      (DX)(CX*1), Y5
-	VMOVUPD      k64_neginf<>+0(SB), Y6
-	VMASKMOVPD   (AX), Y5, Y7
-	VBLENDVPD    Y5, Y7, Y6, Y6
-	VMAXPD       Y6, Y3, Y3
-	VCMPPD       $0x1e, Y2, Y6, Y2
-	VMOVMSKPD    Y2, AX
+	VMOVDQU      (DX)(CX*1), Y8
+	VMOVUPD      k64_neginf<>+0(SB), Y9
+	VMASKMOVPD   (AX), Y8, Y10
+	VBLENDVPD    Y8, Y10, Y9, Y9
+	VMAXPD       Y9, Y6, Y6
+	VCMPPD       $0x1e, Y5, Y9, Y5
+	VMOVMSKPD    Y5, AX
 	TESTL        AX, AX
 	JZ           norescale8
-	VMAXPD       Y1, Y6, Y2
-	VSUBPD       Y2, Y1, Y1
-	VMAXPD       Y1, Y0, Y1
-	VMOVUPD      k64_magicfl<>+0(SB), Y5
-	VFMADD231PD  k64_log2e<>+0(SB), Y1, Y5
-	VSUBPD       k64_magicfl<>+0(SB), Y5, Y7
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y7, Y1
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y7, Y1
-	VMOVUPD      k64_p11<>+0(SB), Y7
-	VFMADD213PD  k64_p10<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p9<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p8<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p7<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p6<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p5<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p4<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p3<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p2<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y1, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y1, Y7
-	VPSLLQ       $0x34, Y5, Y5
-	VMULPD       Y5, Y7, Y1
-	VMULPD       Y1, Y4, Y4
-	VMOVUPD      Y2, Y1
-	VADDPD       k64_rethresh<>+0(SB), Y1, Y2
+	VMAXPD       Y4, Y9, Y5
+	VSUBPD       Y5, Y4, Y4
+	VMAXPD       Y4, Y0, Y4
+	VMOVUPD      Y2, Y8
+	VFMADD231PD  Y1, Y4, Y8
+	VSUBPD       Y2, Y8, Y10
+	VFNMADD231PD Y3, Y10, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y11
+	VPCMPEQQ     Y8, Y8, Y12
+	LEAQ         kexptab64<>+0(SB), AX
+	VGATHERQPD   Y12, (AX)(Y11*8), Y10
+	VPSRLQ       $0x08, Y8, Y11
+	VPSLLQ       $0x34, Y11, Y11
+	VMOVUPD      k64_d4<>+0(SB), Y8
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y8
+	VMULPD       Y10, Y4, Y4
+	VFMADD213PD  Y10, Y4, Y8
+	VMULPD       Y11, Y8, Y4
+	VMULPD       Y4, Y7, Y7
+	VMOVUPD      Y5, Y4
+	VADDPD       k64_rethresh<>+0(SB), Y4, Y5
 
 norescale8:
-	VSUBPD       Y1, Y6, Y6
-	VMAXPD       Y6, Y0, Y6
-	VMOVUPD      k64_magicfl<>+0(SB), Y2
-	VFMADD231PD  k64_log2e<>+0(SB), Y6, Y2
-	VSUBPD       k64_magicfl<>+0(SB), Y2, Y5
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y5, Y6
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y5, Y6
-	VMOVUPD      k64_p11<>+0(SB), Y5
-	VFMADD213PD  k64_p10<>+0(SB), Y6, Y5
-	VFMADD213PD  k64_p9<>+0(SB), Y6, Y5
-	VFMADD213PD  k64_p8<>+0(SB), Y6, Y5
-	VFMADD213PD  k64_p7<>+0(SB), Y6, Y5
-	VFMADD213PD  k64_p6<>+0(SB), Y6, Y5
-	VFMADD213PD  k64_p5<>+0(SB), Y6, Y5
-	VFMADD213PD  k64_p4<>+0(SB), Y6, Y5
-	VFMADD213PD  k64_p3<>+0(SB), Y6, Y5
-	VFMADD213PD  k64_p2<>+0(SB), Y6, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y6, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y6, Y5
-	VPSLLQ       $0x34, Y2, Y2
-	VMULPD       Y2, Y5, Y6
-	VADDPD       Y6, Y4, Y4
+	VSUBPD       Y4, Y9, Y9
+	VMAXPD       Y9, Y0, Y9
+	VMOVUPD      Y2, Y5
+	VFMADD231PD  Y1, Y9, Y5
+	VSUBPD       Y2, Y5, Y8
+	VFNMADD231PD Y3, Y8, Y9
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y9
+	VPAND        k64_tab64idx<>+0(SB), Y5, Y10
+	VPCMPEQQ     Y5, Y5, Y11
+	LEAQ         kexptab64<>+0(SB), AX
+	VGATHERQPD   Y11, (AX)(Y10*8), Y8
+	VPSRLQ       $0x08, Y5, Y10
+	VPSLLQ       $0x34, Y10, Y10
+	VMOVUPD      k64_d4<>+0(SB), Y5
+	VFMADD213PD  k64_d3<>+0(SB), Y9, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y9, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y9, Y5
+	VMULPD       Y8, Y9, Y9
+	VFMADD213PD  Y8, Y9, Y5
+	VMULPD       Y10, Y5, Y9
+	VADDPD       Y9, Y7, Y7
 
 done7:
-	VEXTRACTF128 $0x01, Y3, X2
-	VMAXPD       X2, X3, X2
-	VMOVHLPS     X2, X2, X3
-	VMAXPD       X3, X2, X2
-	VBROADCASTSD X2, Y3
-	VSUBPD       Y3, Y1, Y1
-	VMAXPD       Y1, Y0, Y1
-	VMOVUPD      k64_magicfl<>+0(SB), Y0
-	VFMADD231PD  k64_log2e<>+0(SB), Y1, Y0
-	VSUBPD       k64_magicfl<>+0(SB), Y0, Y3
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y3, Y1
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y3, Y1
-	VMOVUPD      k64_p11<>+0(SB), Y3
-	VFMADD213PD  k64_p10<>+0(SB), Y1, Y3
-	VFMADD213PD  k64_p9<>+0(SB), Y1, Y3
-	VFMADD213PD  k64_p8<>+0(SB), Y1, Y3
-	VFMADD213PD  k64_p7<>+0(SB), Y1, Y3
-	VFMADD213PD  k64_p6<>+0(SB), Y1, Y3
-	VFMADD213PD  k64_p5<>+0(SB), Y1, Y3
-	VFMADD213PD  k64_p4<>+0(SB), Y1, Y3
-	VFMADD213PD  k64_p3<>+0(SB), Y1, Y3
-	VFMADD213PD  k64_p2<>+0(SB), Y1, Y3
-	VFMADD213PD  k64_p1<>+0(SB), Y1, Y3
-	VFMADD213PD  k64_p1<>+0(SB), Y1, Y3
-	VPSLLQ       $0x34, Y0, Y0
-	VMULPD       Y0, Y3, Y1
+	VEXTRACTF128 $0x01, Y6, X5
+	VMAXPD       X5, X6, X5
+	VMOVHLPS     X5, X5, X6
+	VMAXPD       X6, X5, X5
+	VBROADCASTSD X5, Y6
+	VSUBPD       Y6, Y4, Y4
+	VMAXPD       Y4, Y0, Y4
+	VMOVUPD      Y2, Y0
+	VFMADD231PD  Y1, Y4, Y0
+	VSUBPD       Y2, Y0, Y1
+	VFNMADD231PD Y3, Y1, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y1, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y0, Y2
+	VPCMPEQQ     Y0, Y0, Y3
+	LEAQ         kexptab64<>+0(SB), AX
+	VGATHERQPD   Y3, (AX)(Y2*8), Y1
+	VPSRLQ       $0x08, Y0, Y2
+	VPSLLQ       $0x34, Y2, Y2
+	VMOVUPD      k64_d4<>+0(SB), Y0
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y0
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y0
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y0
 	VMULPD       Y1, Y4, Y4
-	VEXTRACTF128 $0x01, Y4, X0
-	VADDPD       X0, X4, X0
+	VFMADD213PD  Y1, Y4, Y0
+	VMULPD       Y2, Y0, Y4
+	VMULPD       Y4, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X0
+	VADDPD       X0, X7, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPD       X1, X0, X0
-	MOVSD        X2, m+24(FP)
+	MOVSD        X5, m+24(FP)
 	MOVSD        X0, sum+32(FP)
 	VZEROUPPER
 	RET
@@ -3943,26 +3936,6 @@ DATA k64_loflush<>+48(SB)/8, $0xc086280000000000
 DATA k64_loflush<>+56(SB)/8, $0xc086280000000000
 GLOBL k64_loflush<>(SB), RODATA|NOPTR, $64
 
-DATA k64_negmax<>+0(SB)/8, $0xffefffffffffffff
-DATA k64_negmax<>+8(SB)/8, $0xffefffffffffffff
-DATA k64_negmax<>+16(SB)/8, $0xffefffffffffffff
-DATA k64_negmax<>+24(SB)/8, $0xffefffffffffffff
-DATA k64_negmax<>+32(SB)/8, $0xffefffffffffffff
-DATA k64_negmax<>+40(SB)/8, $0xffefffffffffffff
-DATA k64_negmax<>+48(SB)/8, $0xffefffffffffffff
-DATA k64_negmax<>+56(SB)/8, $0xffefffffffffffff
-GLOBL k64_negmax<>(SB), RODATA|NOPTR, $64
-
-DATA k64_magicfl<>+0(SB)/8, $0x43380000000003ff
-DATA k64_magicfl<>+8(SB)/8, $0x43380000000003ff
-DATA k64_magicfl<>+16(SB)/8, $0x43380000000003ff
-DATA k64_magicfl<>+24(SB)/8, $0x43380000000003ff
-DATA k64_magicfl<>+32(SB)/8, $0x43380000000003ff
-DATA k64_magicfl<>+40(SB)/8, $0x43380000000003ff
-DATA k64_magicfl<>+48(SB)/8, $0x43380000000003ff
-DATA k64_magicfl<>+56(SB)/8, $0x43380000000003ff
-GLOBL k64_magicfl<>(SB), RODATA|NOPTR, $64
-
 DATA k64_log2e<>+0(SB)/8, $0x3ff71547652b82fe
 DATA k64_log2e<>+8(SB)/8, $0x3ff71547652b82fe
 DATA k64_log2e<>+16(SB)/8, $0x3ff71547652b82fe
@@ -3972,6 +3945,16 @@ DATA k64_log2e<>+40(SB)/8, $0x3ff71547652b82fe
 DATA k64_log2e<>+48(SB)/8, $0x3ff71547652b82fe
 DATA k64_log2e<>+56(SB)/8, $0x3ff71547652b82fe
 GLOBL k64_log2e<>(SB), RODATA|NOPTR, $64
+
+DATA k64_magic64fl<>+0(SB)/8, $0x42b800000003ff00
+DATA k64_magic64fl<>+8(SB)/8, $0x42b800000003ff00
+DATA k64_magic64fl<>+16(SB)/8, $0x42b800000003ff00
+DATA k64_magic64fl<>+24(SB)/8, $0x42b800000003ff00
+DATA k64_magic64fl<>+32(SB)/8, $0x42b800000003ff00
+DATA k64_magic64fl<>+40(SB)/8, $0x42b800000003ff00
+DATA k64_magic64fl<>+48(SB)/8, $0x42b800000003ff00
+DATA k64_magic64fl<>+56(SB)/8, $0x42b800000003ff00
+GLOBL k64_magic64fl<>(SB), RODATA|NOPTR, $64
 
 DATA k64_ln2hi<>+0(SB)/8, $0x3fe62e42fee00000
 DATA k64_ln2hi<>+8(SB)/8, $0x3fe62e42fee00000
@@ -3983,6 +3966,16 @@ DATA k64_ln2hi<>+48(SB)/8, $0x3fe62e42fee00000
 DATA k64_ln2hi<>+56(SB)/8, $0x3fe62e42fee00000
 GLOBL k64_ln2hi<>(SB), RODATA|NOPTR, $64
 
+DATA k64_negmax<>+0(SB)/8, $0xffefffffffffffff
+DATA k64_negmax<>+8(SB)/8, $0xffefffffffffffff
+DATA k64_negmax<>+16(SB)/8, $0xffefffffffffffff
+DATA k64_negmax<>+24(SB)/8, $0xffefffffffffffff
+DATA k64_negmax<>+32(SB)/8, $0xffefffffffffffff
+DATA k64_negmax<>+40(SB)/8, $0xffefffffffffffff
+DATA k64_negmax<>+48(SB)/8, $0xffefffffffffffff
+DATA k64_negmax<>+56(SB)/8, $0xffefffffffffffff
+GLOBL k64_negmax<>(SB), RODATA|NOPTR, $64
+
 DATA k64_ln2lo<>+0(SB)/8, $0x3dea39ef35793c76
 DATA k64_ln2lo<>+8(SB)/8, $0x3dea39ef35793c76
 DATA k64_ln2lo<>+16(SB)/8, $0x3dea39ef35793c76
@@ -3993,105 +3986,303 @@ DATA k64_ln2lo<>+48(SB)/8, $0x3dea39ef35793c76
 DATA k64_ln2lo<>+56(SB)/8, $0x3dea39ef35793c76
 GLOBL k64_ln2lo<>(SB), RODATA|NOPTR, $64
 
-DATA k64_p11<>+0(SB)/8, $0x3e5af3cd7b3560d9
-DATA k64_p11<>+8(SB)/8, $0x3e5af3cd7b3560d9
-DATA k64_p11<>+16(SB)/8, $0x3e5af3cd7b3560d9
-DATA k64_p11<>+24(SB)/8, $0x3e5af3cd7b3560d9
-DATA k64_p11<>+32(SB)/8, $0x3e5af3cd7b3560d9
-DATA k64_p11<>+40(SB)/8, $0x3e5af3cd7b3560d9
-DATA k64_p11<>+48(SB)/8, $0x3e5af3cd7b3560d9
-DATA k64_p11<>+56(SB)/8, $0x3e5af3cd7b3560d9
-GLOBL k64_p11<>(SB), RODATA|NOPTR, $64
+DATA k64_tab64idx<>+0(SB)/8, $0x00000000000000ff
+DATA k64_tab64idx<>+8(SB)/8, $0x00000000000000ff
+DATA k64_tab64idx<>+16(SB)/8, $0x00000000000000ff
+DATA k64_tab64idx<>+24(SB)/8, $0x00000000000000ff
+DATA k64_tab64idx<>+32(SB)/8, $0x00000000000000ff
+DATA k64_tab64idx<>+40(SB)/8, $0x00000000000000ff
+DATA k64_tab64idx<>+48(SB)/8, $0x00000000000000ff
+DATA k64_tab64idx<>+56(SB)/8, $0x00000000000000ff
+GLOBL k64_tab64idx<>(SB), RODATA|NOPTR, $64
 
-DATA k64_p10<>+0(SB)/8, $0x3e92894eb03786e2
-DATA k64_p10<>+8(SB)/8, $0x3e92894eb03786e2
-DATA k64_p10<>+16(SB)/8, $0x3e92894eb03786e2
-DATA k64_p10<>+24(SB)/8, $0x3e92894eb03786e2
-DATA k64_p10<>+32(SB)/8, $0x3e92894eb03786e2
-DATA k64_p10<>+40(SB)/8, $0x3e92894eb03786e2
-DATA k64_p10<>+48(SB)/8, $0x3e92894eb03786e2
-DATA k64_p10<>+56(SB)/8, $0x3e92894eb03786e2
-GLOBL k64_p10<>(SB), RODATA|NOPTR, $64
+DATA kexptab64<>+0(SB)/8, $0x3ff0000000000000
+DATA kexptab64<>+8(SB)/8, $0x3ff00b1afa5abcbf
+DATA kexptab64<>+16(SB)/8, $0x3ff0163da9fb3335
+DATA kexptab64<>+24(SB)/8, $0x3ff02168143b0281
+DATA kexptab64<>+32(SB)/8, $0x3ff02c9a3e778061
+DATA kexptab64<>+40(SB)/8, $0x3ff037d42e11bbcc
+DATA kexptab64<>+48(SB)/8, $0x3ff04315e86e7f85
+DATA kexptab64<>+56(SB)/8, $0x3ff04e5f72f654b1
+DATA kexptab64<>+64(SB)/8, $0x3ff059b0d3158574
+DATA kexptab64<>+72(SB)/8, $0x3ff0650a0e3c1f89
+DATA kexptab64<>+80(SB)/8, $0x3ff0706b29ddf6de
+DATA kexptab64<>+88(SB)/8, $0x3ff07bd42b72a836
+DATA kexptab64<>+96(SB)/8, $0x3ff0874518759bc8
+DATA kexptab64<>+104(SB)/8, $0x3ff092bdf66607e0
+DATA kexptab64<>+112(SB)/8, $0x3ff09e3ecac6f383
+DATA kexptab64<>+120(SB)/8, $0x3ff0a9c79b1f3919
+DATA kexptab64<>+128(SB)/8, $0x3ff0b5586cf9890f
+DATA kexptab64<>+136(SB)/8, $0x3ff0c0f145e46c85
+DATA kexptab64<>+144(SB)/8, $0x3ff0cc922b7247f7
+DATA kexptab64<>+152(SB)/8, $0x3ff0d83b23395dec
+DATA kexptab64<>+160(SB)/8, $0x3ff0e3ec32d3d1a2
+DATA kexptab64<>+168(SB)/8, $0x3ff0efa55fdfa9c5
+DATA kexptab64<>+176(SB)/8, $0x3ff0fb66affed31b
+DATA kexptab64<>+184(SB)/8, $0x3ff1073028d7233e
+DATA kexptab64<>+192(SB)/8, $0x3ff11301d0125b51
+DATA kexptab64<>+200(SB)/8, $0x3ff11edbab5e2ab6
+DATA kexptab64<>+208(SB)/8, $0x3ff12abdc06c31cc
+DATA kexptab64<>+216(SB)/8, $0x3ff136a814f204ab
+DATA kexptab64<>+224(SB)/8, $0x3ff1429aaea92de0
+DATA kexptab64<>+232(SB)/8, $0x3ff14e95934f312e
+DATA kexptab64<>+240(SB)/8, $0x3ff15a98c8a58e51
+DATA kexptab64<>+248(SB)/8, $0x3ff166a45471c3c2
+DATA kexptab64<>+256(SB)/8, $0x3ff172b83c7d517b
+DATA kexptab64<>+264(SB)/8, $0x3ff17ed48695bbc0
+DATA kexptab64<>+272(SB)/8, $0x3ff18af9388c8dea
+DATA kexptab64<>+280(SB)/8, $0x3ff1972658375d2f
+DATA kexptab64<>+288(SB)/8, $0x3ff1a35beb6fcb75
+DATA kexptab64<>+296(SB)/8, $0x3ff1af99f8138a1c
+DATA kexptab64<>+304(SB)/8, $0x3ff1bbe084045cd4
+DATA kexptab64<>+312(SB)/8, $0x3ff1c82f95281c6b
+DATA kexptab64<>+320(SB)/8, $0x3ff1d4873168b9aa
+DATA kexptab64<>+328(SB)/8, $0x3ff1e0e75eb44027
+DATA kexptab64<>+336(SB)/8, $0x3ff1ed5022fcd91d
+DATA kexptab64<>+344(SB)/8, $0x3ff1f9c18438ce4d
+DATA kexptab64<>+352(SB)/8, $0x3ff2063b88628cd6
+DATA kexptab64<>+360(SB)/8, $0x3ff212be3578a819
+DATA kexptab64<>+368(SB)/8, $0x3ff21f49917ddc96
+DATA kexptab64<>+376(SB)/8, $0x3ff22bdda27912d1
+DATA kexptab64<>+384(SB)/8, $0x3ff2387a6e756238
+DATA kexptab64<>+392(SB)/8, $0x3ff2451ffb82140a
+DATA kexptab64<>+400(SB)/8, $0x3ff251ce4fb2a63f
+DATA kexptab64<>+408(SB)/8, $0x3ff25e85711ece75
+DATA kexptab64<>+416(SB)/8, $0x3ff26b4565e27cdd
+DATA kexptab64<>+424(SB)/8, $0x3ff2780e341ddf2a
+DATA kexptab64<>+432(SB)/8, $0x3ff284dfe1f56381
+DATA kexptab64<>+440(SB)/8, $0x3ff291ba7591bb70
+DATA kexptab64<>+448(SB)/8, $0x3ff29e9df51fdee1
+DATA kexptab64<>+456(SB)/8, $0x3ff2ab8a66d10f13
+DATA kexptab64<>+464(SB)/8, $0x3ff2b87fd0dad990
+DATA kexptab64<>+472(SB)/8, $0x3ff2c57e39771b2f
+DATA kexptab64<>+480(SB)/8, $0x3ff2d285a6e4030b
+DATA kexptab64<>+488(SB)/8, $0x3ff2df961f64158a
+DATA kexptab64<>+496(SB)/8, $0x3ff2ecafa93e2f56
+DATA kexptab64<>+504(SB)/8, $0x3ff2f9d24abd886b
+DATA kexptab64<>+512(SB)/8, $0x3ff306fe0a31b715
+DATA kexptab64<>+520(SB)/8, $0x3ff31432edeeb2fd
+DATA kexptab64<>+528(SB)/8, $0x3ff32170fc4cd831
+DATA kexptab64<>+536(SB)/8, $0x3ff32eb83ba8ea32
+DATA kexptab64<>+544(SB)/8, $0x3ff33c08b26416ff
+DATA kexptab64<>+552(SB)/8, $0x3ff3496266e3fa2d
+DATA kexptab64<>+560(SB)/8, $0x3ff356c55f929ff1
+DATA kexptab64<>+568(SB)/8, $0x3ff36431a2de883b
+DATA kexptab64<>+576(SB)/8, $0x3ff371a7373aa9cb
+DATA kexptab64<>+584(SB)/8, $0x3ff37f26231e754a
+DATA kexptab64<>+592(SB)/8, $0x3ff38cae6d05d866
+DATA kexptab64<>+600(SB)/8, $0x3ff39a401b7140ef
+DATA kexptab64<>+608(SB)/8, $0x3ff3a7db34e59ff7
+DATA kexptab64<>+616(SB)/8, $0x3ff3b57fbfec6cf4
+DATA kexptab64<>+624(SB)/8, $0x3ff3c32dc313a8e4
+DATA kexptab64<>+632(SB)/8, $0x3ff3d0e544ede173
+DATA kexptab64<>+640(SB)/8, $0x3ff3dea64c123422
+DATA kexptab64<>+648(SB)/8, $0x3ff3ec70df1c5175
+DATA kexptab64<>+656(SB)/8, $0x3ff3fa4504ac801c
+DATA kexptab64<>+664(SB)/8, $0x3ff40822c367a024
+DATA kexptab64<>+672(SB)/8, $0x3ff4160a21f72e2a
+DATA kexptab64<>+680(SB)/8, $0x3ff423fb2709468a
+DATA kexptab64<>+688(SB)/8, $0x3ff431f5d950a897
+DATA kexptab64<>+696(SB)/8, $0x3ff43ffa3f84b9d4
+DATA kexptab64<>+704(SB)/8, $0x3ff44e086061892d
+DATA kexptab64<>+712(SB)/8, $0x3ff45c2042a7d232
+DATA kexptab64<>+720(SB)/8, $0x3ff46a41ed1d0058
+DATA kexptab64<>+728(SB)/8, $0x3ff4786d668b3236
+DATA kexptab64<>+736(SB)/8, $0x3ff486a2b5c13cd0
+DATA kexptab64<>+744(SB)/8, $0x3ff494e1e192aed2
+DATA kexptab64<>+752(SB)/8, $0x3ff4a32af0d7d3de
+DATA kexptab64<>+760(SB)/8, $0x3ff4b17dea6db7d7
+DATA kexptab64<>+768(SB)/8, $0x3ff4bfdad5362a27
+DATA kexptab64<>+776(SB)/8, $0x3ff4ce41b817c114
+DATA kexptab64<>+784(SB)/8, $0x3ff4dcb299fddd0d
+DATA kexptab64<>+792(SB)/8, $0x3ff4eb2d81d8abff
+DATA kexptab64<>+800(SB)/8, $0x3ff4f9b2769d2ca7
+DATA kexptab64<>+808(SB)/8, $0x3ff508417f4531ee
+DATA kexptab64<>+816(SB)/8, $0x3ff516daa2cf6642
+DATA kexptab64<>+824(SB)/8, $0x3ff5257de83f4eef
+DATA kexptab64<>+832(SB)/8, $0x3ff5342b569d4f82
+DATA kexptab64<>+840(SB)/8, $0x3ff542e2f4f6ad27
+DATA kexptab64<>+848(SB)/8, $0x3ff551a4ca5d920f
+DATA kexptab64<>+856(SB)/8, $0x3ff56070dde910d2
+DATA kexptab64<>+864(SB)/8, $0x3ff56f4736b527da
+DATA kexptab64<>+872(SB)/8, $0x3ff57e27dbe2c4cf
+DATA kexptab64<>+880(SB)/8, $0x3ff58d12d497c7fd
+DATA kexptab64<>+888(SB)/8, $0x3ff59c0827ff07cc
+DATA kexptab64<>+896(SB)/8, $0x3ff5ab07dd485429
+DATA kexptab64<>+904(SB)/8, $0x3ff5ba11fba87a02
+DATA kexptab64<>+912(SB)/8, $0x3ff5c9268a5946b7
+DATA kexptab64<>+920(SB)/8, $0x3ff5d84590998b92
+DATA kexptab64<>+928(SB)/8, $0x3ff5e76f15ad2148
+DATA kexptab64<>+936(SB)/8, $0x3ff5f6a320dceb71
+DATA kexptab64<>+944(SB)/8, $0x3ff605e1b976dc09
+DATA kexptab64<>+952(SB)/8, $0x3ff6152ae6cdf6f4
+DATA kexptab64<>+960(SB)/8, $0x3ff6247eb03a5584
+DATA kexptab64<>+968(SB)/8, $0x3ff633dd1d1929fd
+DATA kexptab64<>+976(SB)/8, $0x3ff6434634ccc320
+DATA kexptab64<>+984(SB)/8, $0x3ff652b9febc8fb6
+DATA kexptab64<>+992(SB)/8, $0x3ff6623882552224
+DATA kexptab64<>+1000(SB)/8, $0x3ff671c1c70833f6
+DATA kexptab64<>+1008(SB)/8, $0x3ff68155d44ca973
+DATA kexptab64<>+1016(SB)/8, $0x3ff690f4b19e9538
+DATA kexptab64<>+1024(SB)/8, $0x3ff6a09e667f3bcc
+DATA kexptab64<>+1032(SB)/8, $0x3ff6b052fa75173e
+DATA kexptab64<>+1040(SB)/8, $0x3ff6c012750bdabf
+DATA kexptab64<>+1048(SB)/8, $0x3ff6cfdcddd47646
+DATA kexptab64<>+1056(SB)/8, $0x3ff6dfb23c651a2f
+DATA kexptab64<>+1064(SB)/8, $0x3ff6ef9298593ae5
+DATA kexptab64<>+1072(SB)/8, $0x3ff6ff7df9519484
+DATA kexptab64<>+1080(SB)/8, $0x3ff70f7466f42e87
+DATA kexptab64<>+1088(SB)/8, $0x3ff71f75e8ec5f74
+DATA kexptab64<>+1096(SB)/8, $0x3ff72f8286ead08a
+DATA kexptab64<>+1104(SB)/8, $0x3ff73f9a48a58174
+DATA kexptab64<>+1112(SB)/8, $0x3ff74fbd35d7cbfe
+DATA kexptab64<>+1120(SB)/8, $0x3ff75feb564267c9
+DATA kexptab64<>+1128(SB)/8, $0x3ff77024b1ab6e0a
+DATA kexptab64<>+1136(SB)/8, $0x3ff780694fde5d40
+DATA kexptab64<>+1144(SB)/8, $0x3ff790b938ac1cf6
+DATA kexptab64<>+1152(SB)/8, $0x3ff7a11473eb0187
+DATA kexptab64<>+1160(SB)/8, $0x3ff7b17b0976cfda
+DATA kexptab64<>+1168(SB)/8, $0x3ff7c1ed0130c132
+DATA kexptab64<>+1176(SB)/8, $0x3ff7d26a62ff86f0
+DATA kexptab64<>+1184(SB)/8, $0x3ff7e2f336cf4e62
+DATA kexptab64<>+1192(SB)/8, $0x3ff7f3878491c491
+DATA kexptab64<>+1200(SB)/8, $0x3ff80427543e1a12
+DATA kexptab64<>+1208(SB)/8, $0x3ff814d2add106da
+DATA kexptab64<>+1216(SB)/8, $0x3ff82589994cce12
+DATA kexptab64<>+1224(SB)/8, $0x3ff8364c1eb941f8
+DATA kexptab64<>+1232(SB)/8, $0x3ff8471a4623c7ad
+DATA kexptab64<>+1240(SB)/8, $0x3ff857f4179f5b21
+DATA kexptab64<>+1248(SB)/8, $0x3ff868d99b4492ec
+DATA kexptab64<>+1256(SB)/8, $0x3ff879cad931a436
+DATA kexptab64<>+1264(SB)/8, $0x3ff88ac7d98a669a
+DATA kexptab64<>+1272(SB)/8, $0x3ff89bd0a4785810
+DATA kexptab64<>+1280(SB)/8, $0x3ff8ace5422aa0dc
+DATA kexptab64<>+1288(SB)/8, $0x3ff8be05bad61778
+DATA kexptab64<>+1296(SB)/8, $0x3ff8cf3216b5448c
+DATA kexptab64<>+1304(SB)/8, $0x3ff8e06a5e0866d9
+DATA kexptab64<>+1312(SB)/8, $0x3ff8f1ae99157736
+DATA kexptab64<>+1320(SB)/8, $0x3ff902fed0282c8a
+DATA kexptab64<>+1328(SB)/8, $0x3ff9145b0b91ffc6
+DATA kexptab64<>+1336(SB)/8, $0x3ff925c353aa2fe2
+DATA kexptab64<>+1344(SB)/8, $0x3ff93737b0cdc5e5
+DATA kexptab64<>+1352(SB)/8, $0x3ff948b82b5f98e5
+DATA kexptab64<>+1360(SB)/8, $0x3ff95a44cbc8520f
+DATA kexptab64<>+1368(SB)/8, $0x3ff96bdd9a7670b3
+DATA kexptab64<>+1376(SB)/8, $0x3ff97d829fde4e50
+DATA kexptab64<>+1384(SB)/8, $0x3ff98f33e47a22a2
+DATA kexptab64<>+1392(SB)/8, $0x3ff9a0f170ca07ba
+DATA kexptab64<>+1400(SB)/8, $0x3ff9b2bb4d53fe0c
+DATA kexptab64<>+1408(SB)/8, $0x3ff9c49182a3f090
+DATA kexptab64<>+1416(SB)/8, $0x3ff9d674194bb8d5
+DATA kexptab64<>+1424(SB)/8, $0x3ff9e86319e32323
+DATA kexptab64<>+1432(SB)/8, $0x3ff9fa5e8d07f29e
+DATA kexptab64<>+1440(SB)/8, $0x3ffa0c667b5de565
+DATA kexptab64<>+1448(SB)/8, $0x3ffa1e7aed8eb8bc
+DATA kexptab64<>+1456(SB)/8, $0x3ffa309bec4a2d34
+DATA kexptab64<>+1464(SB)/8, $0x3ffa42c980460ad8
+DATA kexptab64<>+1472(SB)/8, $0x3ffa5503b23e255c
+DATA kexptab64<>+1480(SB)/8, $0x3ffa674a8af46052
+DATA kexptab64<>+1488(SB)/8, $0x3ffa799e1330b358
+DATA kexptab64<>+1496(SB)/8, $0x3ffa8bfe53c12e59
+DATA kexptab64<>+1504(SB)/8, $0x3ffa9e6b5579fdbf
+DATA kexptab64<>+1512(SB)/8, $0x3ffab0e521356eba
+DATA kexptab64<>+1520(SB)/8, $0x3ffac36bbfd3f37a
+DATA kexptab64<>+1528(SB)/8, $0x3ffad5ff3a3c2774
+DATA kexptab64<>+1536(SB)/8, $0x3ffae89f995ad3ae
+DATA kexptab64<>+1544(SB)/8, $0x3ffafb4ce622f2ff
+DATA kexptab64<>+1552(SB)/8, $0x3ffb0e07298db666
+DATA kexptab64<>+1560(SB)/8, $0x3ffb20ce6c9a8952
+DATA kexptab64<>+1568(SB)/8, $0x3ffb33a2b84f15fb
+DATA kexptab64<>+1576(SB)/8, $0x3ffb468415b749b1
+DATA kexptab64<>+1584(SB)/8, $0x3ffb59728de5593a
+DATA kexptab64<>+1592(SB)/8, $0x3ffb6c6e29f1c52a
+DATA kexptab64<>+1600(SB)/8, $0x3ffb7f76f2fb5e47
+DATA kexptab64<>+1608(SB)/8, $0x3ffb928cf22749e4
+DATA kexptab64<>+1616(SB)/8, $0x3ffba5b030a1064a
+DATA kexptab64<>+1624(SB)/8, $0x3ffbb8e0b79a6f1f
+DATA kexptab64<>+1632(SB)/8, $0x3ffbcc1e904bc1d2
+DATA kexptab64<>+1640(SB)/8, $0x3ffbdf69c3f3a207
+DATA kexptab64<>+1648(SB)/8, $0x3ffbf2c25bd71e08
+DATA kexptab64<>+1656(SB)/8, $0x3ffc06286141b33d
+DATA kexptab64<>+1664(SB)/8, $0x3ffc199bdd85529c
+DATA kexptab64<>+1672(SB)/8, $0x3ffc2d1cd9fa652c
+DATA kexptab64<>+1680(SB)/8, $0x3ffc40ab5fffd07a
+DATA kexptab64<>+1688(SB)/8, $0x3ffc544778fafb22
+DATA kexptab64<>+1696(SB)/8, $0x3ffc67f12e57d14b
+DATA kexptab64<>+1704(SB)/8, $0x3ffc7ba88988c933
+DATA kexptab64<>+1712(SB)/8, $0x3ffc8f6d9406e7b5
+DATA kexptab64<>+1720(SB)/8, $0x3ffca3405751c4db
+DATA kexptab64<>+1728(SB)/8, $0x3ffcb720dcef9069
+DATA kexptab64<>+1736(SB)/8, $0x3ffccb0f2e6d1675
+DATA kexptab64<>+1744(SB)/8, $0x3ffcdf0b555dc3fa
+DATA kexptab64<>+1752(SB)/8, $0x3ffcf3155b5bab74
+DATA kexptab64<>+1760(SB)/8, $0x3ffd072d4a07897c
+DATA kexptab64<>+1768(SB)/8, $0x3ffd1b532b08c968
+DATA kexptab64<>+1776(SB)/8, $0x3ffd2f87080d89f2
+DATA kexptab64<>+1784(SB)/8, $0x3ffd43c8eacaa1d6
+DATA kexptab64<>+1792(SB)/8, $0x3ffd5818dcfba487
+DATA kexptab64<>+1800(SB)/8, $0x3ffd6c76e862e6d3
+DATA kexptab64<>+1808(SB)/8, $0x3ffd80e316c98398
+DATA kexptab64<>+1816(SB)/8, $0x3ffd955d71ff6075
+DATA kexptab64<>+1824(SB)/8, $0x3ffda9e603db3286
+DATA kexptab64<>+1832(SB)/8, $0x3ffdbe7cd63a8315
+DATA kexptab64<>+1840(SB)/8, $0x3ffdd321f301b460
+DATA kexptab64<>+1848(SB)/8, $0x3ffde7d5641c0658
+DATA kexptab64<>+1856(SB)/8, $0x3ffdfc97337b9b5f
+DATA kexptab64<>+1864(SB)/8, $0x3ffe11676b197d17
+DATA kexptab64<>+1872(SB)/8, $0x3ffe264614f5a129
+DATA kexptab64<>+1880(SB)/8, $0x3ffe3b333b16ee12
+DATA kexptab64<>+1888(SB)/8, $0x3ffe502ee78b3ff6
+DATA kexptab64<>+1896(SB)/8, $0x3ffe653924676d76
+DATA kexptab64<>+1904(SB)/8, $0x3ffe7a51fbc74c83
+DATA kexptab64<>+1912(SB)/8, $0x3ffe8f7977cdb740
+DATA kexptab64<>+1920(SB)/8, $0x3ffea4afa2a490da
+DATA kexptab64<>+1928(SB)/8, $0x3ffeb9f4867cca6e
+DATA kexptab64<>+1936(SB)/8, $0x3ffecf482d8e67f1
+DATA kexptab64<>+1944(SB)/8, $0x3ffee4aaa2188510
+DATA kexptab64<>+1952(SB)/8, $0x3ffefa1bee615a27
+DATA kexptab64<>+1960(SB)/8, $0x3fff0f9c1cb6412a
+DATA kexptab64<>+1968(SB)/8, $0x3fff252b376bba97
+DATA kexptab64<>+1976(SB)/8, $0x3fff3ac948dd7274
+DATA kexptab64<>+1984(SB)/8, $0x3fff50765b6e4540
+DATA kexptab64<>+1992(SB)/8, $0x3fff6632798844f8
+DATA kexptab64<>+2000(SB)/8, $0x3fff7bfdad9cbe14
+DATA kexptab64<>+2008(SB)/8, $0x3fff91d802243c89
+DATA kexptab64<>+2016(SB)/8, $0x3fffa7c1819e90d8
+DATA kexptab64<>+2024(SB)/8, $0x3fffbdba3692d514
+DATA kexptab64<>+2032(SB)/8, $0x3fffd3c22b8f71f1
+DATA kexptab64<>+2040(SB)/8, $0x3fffe9d96b2a23d9
+GLOBL kexptab64<>(SB), RODATA|NOPTR, $2048
 
-DATA k64_p9<>+0(SB)/8, $0x3ec71de0be80e7e8
-DATA k64_p9<>+8(SB)/8, $0x3ec71de0be80e7e8
-DATA k64_p9<>+16(SB)/8, $0x3ec71de0be80e7e8
-DATA k64_p9<>+24(SB)/8, $0x3ec71de0be80e7e8
-DATA k64_p9<>+32(SB)/8, $0x3ec71de0be80e7e8
-DATA k64_p9<>+40(SB)/8, $0x3ec71de0be80e7e8
-DATA k64_p9<>+48(SB)/8, $0x3ec71de0be80e7e8
-DATA k64_p9<>+56(SB)/8, $0x3ec71de0be80e7e8
-GLOBL k64_p9<>(SB), RODATA|NOPTR, $64
+DATA k64_d4<>+0(SB)/8, $0x3fa5555565bb988f
+DATA k64_d4<>+8(SB)/8, $0x3fa5555565bb988f
+DATA k64_d4<>+16(SB)/8, $0x3fa5555565bb988f
+DATA k64_d4<>+24(SB)/8, $0x3fa5555565bb988f
+DATA k64_d4<>+32(SB)/8, $0x3fa5555565bb988f
+DATA k64_d4<>+40(SB)/8, $0x3fa5555565bb988f
+DATA k64_d4<>+48(SB)/8, $0x3fa5555565bb988f
+DATA k64_d4<>+56(SB)/8, $0x3fa5555565bb988f
+GLOBL k64_d4<>(SB), RODATA|NOPTR, $64
 
-DATA k64_p8<>+0(SB)/8, $0x3efa019b62aaa671
-DATA k64_p8<>+8(SB)/8, $0x3efa019b62aaa671
-DATA k64_p8<>+16(SB)/8, $0x3efa019b62aaa671
-DATA k64_p8<>+24(SB)/8, $0x3efa019b62aaa671
-DATA k64_p8<>+32(SB)/8, $0x3efa019b62aaa671
-DATA k64_p8<>+40(SB)/8, $0x3efa019b62aaa671
-DATA k64_p8<>+48(SB)/8, $0x3efa019b62aaa671
-DATA k64_p8<>+56(SB)/8, $0x3efa019b62aaa671
-GLOBL k64_p8<>(SB), RODATA|NOPTR, $64
+DATA k64_d3<>+0(SB)/8, $0x3fc555556deeba2f
+DATA k64_d3<>+8(SB)/8, $0x3fc555556deeba2f
+DATA k64_d3<>+16(SB)/8, $0x3fc555556deeba2f
+DATA k64_d3<>+24(SB)/8, $0x3fc555556deeba2f
+DATA k64_d3<>+32(SB)/8, $0x3fc555556deeba2f
+DATA k64_d3<>+40(SB)/8, $0x3fc555556deeba2f
+DATA k64_d3<>+48(SB)/8, $0x3fc555556deeba2f
+DATA k64_d3<>+56(SB)/8, $0x3fc555556deeba2f
+GLOBL k64_d3<>(SB), RODATA|NOPTR, $64
 
-DATA k64_p7<>+0(SB)/8, $0x3f2a01a01a83a3a3
-DATA k64_p7<>+8(SB)/8, $0x3f2a01a01a83a3a3
-DATA k64_p7<>+16(SB)/8, $0x3f2a01a01a83a3a3
-DATA k64_p7<>+24(SB)/8, $0x3f2a01a01a83a3a3
-DATA k64_p7<>+32(SB)/8, $0x3f2a01a01a83a3a3
-DATA k64_p7<>+40(SB)/8, $0x3f2a01a01a83a3a3
-DATA k64_p7<>+48(SB)/8, $0x3f2a01a01a83a3a3
-DATA k64_p7<>+56(SB)/8, $0x3f2a01a01a83a3a3
-GLOBL k64_p7<>(SB), RODATA|NOPTR, $64
-
-DATA k64_p6<>+0(SB)/8, $0x3f56c16c1794bd5c
-DATA k64_p6<>+8(SB)/8, $0x3f56c16c1794bd5c
-DATA k64_p6<>+16(SB)/8, $0x3f56c16c1794bd5c
-DATA k64_p6<>+24(SB)/8, $0x3f56c16c1794bd5c
-DATA k64_p6<>+32(SB)/8, $0x3f56c16c1794bd5c
-DATA k64_p6<>+40(SB)/8, $0x3f56c16c1794bd5c
-DATA k64_p6<>+48(SB)/8, $0x3f56c16c1794bd5c
-DATA k64_p6<>+56(SB)/8, $0x3f56c16c1794bd5c
-GLOBL k64_p6<>(SB), RODATA|NOPTR, $64
-
-DATA k64_p5<>+0(SB)/8, $0x3f8111111111091a
-DATA k64_p5<>+8(SB)/8, $0x3f8111111111091a
-DATA k64_p5<>+16(SB)/8, $0x3f8111111111091a
-DATA k64_p5<>+24(SB)/8, $0x3f8111111111091a
-DATA k64_p5<>+32(SB)/8, $0x3f8111111111091a
-DATA k64_p5<>+40(SB)/8, $0x3f8111111111091a
-DATA k64_p5<>+48(SB)/8, $0x3f8111111111091a
-DATA k64_p5<>+56(SB)/8, $0x3f8111111111091a
-GLOBL k64_p5<>(SB), RODATA|NOPTR, $64
-
-DATA k64_p4<>+0(SB)/8, $0x3fa5555555553b72
-DATA k64_p4<>+8(SB)/8, $0x3fa5555555553b72
-DATA k64_p4<>+16(SB)/8, $0x3fa5555555553b72
-DATA k64_p4<>+24(SB)/8, $0x3fa5555555553b72
-DATA k64_p4<>+32(SB)/8, $0x3fa5555555553b72
-DATA k64_p4<>+40(SB)/8, $0x3fa5555555553b72
-DATA k64_p4<>+48(SB)/8, $0x3fa5555555553b72
-DATA k64_p4<>+56(SB)/8, $0x3fa5555555553b72
-GLOBL k64_p4<>(SB), RODATA|NOPTR, $64
-
-DATA k64_p3<>+0(SB)/8, $0x3fc5555555555556
-DATA k64_p3<>+8(SB)/8, $0x3fc5555555555556
-DATA k64_p3<>+16(SB)/8, $0x3fc5555555555556
-DATA k64_p3<>+24(SB)/8, $0x3fc5555555555556
-DATA k64_p3<>+32(SB)/8, $0x3fc5555555555556
-DATA k64_p3<>+40(SB)/8, $0x3fc5555555555556
-DATA k64_p3<>+48(SB)/8, $0x3fc5555555555556
-DATA k64_p3<>+56(SB)/8, $0x3fc5555555555556
-GLOBL k64_p3<>(SB), RODATA|NOPTR, $64
-
-DATA k64_p2<>+0(SB)/8, $0x3fe0000000000001
-DATA k64_p2<>+8(SB)/8, $0x3fe0000000000001
-DATA k64_p2<>+16(SB)/8, $0x3fe0000000000001
-DATA k64_p2<>+24(SB)/8, $0x3fe0000000000001
-DATA k64_p2<>+32(SB)/8, $0x3fe0000000000001
-DATA k64_p2<>+40(SB)/8, $0x3fe0000000000001
-DATA k64_p2<>+48(SB)/8, $0x3fe0000000000001
-DATA k64_p2<>+56(SB)/8, $0x3fe0000000000001
-GLOBL k64_p2<>(SB), RODATA|NOPTR, $64
+DATA k64_d2<>+0(SB)/8, $0x3fe0000000000000
+DATA k64_d2<>+8(SB)/8, $0x3fe0000000000000
+DATA k64_d2<>+16(SB)/8, $0x3fe0000000000000
+DATA k64_d2<>+24(SB)/8, $0x3fe0000000000000
+DATA k64_d2<>+32(SB)/8, $0x3fe0000000000000
+DATA k64_d2<>+40(SB)/8, $0x3fe0000000000000
+DATA k64_d2<>+48(SB)/8, $0x3fe0000000000000
+DATA k64_d2<>+56(SB)/8, $0x3fe0000000000000
+GLOBL k64_d2<>(SB), RODATA|NOPTR, $64
 
 DATA k64_p1<>+0(SB)/8, $0x3ff0000000000000
 DATA k64_p1<>+8(SB)/8, $0x3ff0000000000000
@@ -4135,126 +4326,120 @@ TEXT ·expScale64AVX2(SB), NOSPLIT, $0-64
 	VBROADCASTSD X1, Y1
 	VMOVUPD      k64_lo<>+0(SB), Y2
 	VMOVUPD      k64_hi<>+0(SB), Y3
+	VMOVUPD      k64_log2e<>+0(SB), Y4
+	VMOVUPD      k64_magic64fu<>+0(SB), Y5
 
 loop1:
 	CMPQ         DX, $0x00000010
 	JL           next2
-	VMOVUPD      (CX), Y4
-	VSUBPD       Y0, Y4, Y4
-	VMAXPD       Y4, Y2, Y4
-	VMINPD       Y4, Y3, Y4
-	VMOVUPD      k64_magicfu<>+0(SB), Y5
-	VFMADD231PD  k64_log2e<>+0(SB), Y4, Y5
-	VSUBPD       k64_magicfu<>+0(SB), Y5, Y6
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
-	VMOVUPD      k64_p11<>+0(SB), Y7
-	VFMADD213PD  k64_p10<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p9<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p8<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p7<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p6<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p5<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p4<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p3<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p2<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
-	VPSRLQ       $0x01, Y5, Y6
-	VPSLLQ       $0x34, Y6, Y6
-	VPSLLQ       $0x34, Y5, Y5
-	VPSUBQ       Y6, Y5, Y5
-	VMULPD       Y6, Y7, Y7
-	VMULPD       Y5, Y7, Y4
-	VMULPD       Y1, Y4, Y4
-	VMOVUPD      Y4, (AX)
-	VMOVUPD      32(CX), Y4
-	VSUBPD       Y0, Y4, Y4
-	VMAXPD       Y4, Y2, Y4
-	VMINPD       Y4, Y3, Y4
-	VMOVUPD      k64_magicfu<>+0(SB), Y5
-	VFMADD231PD  k64_log2e<>+0(SB), Y4, Y5
-	VSUBPD       k64_magicfu<>+0(SB), Y5, Y6
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
-	VMOVUPD      k64_p11<>+0(SB), Y7
-	VFMADD213PD  k64_p10<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p9<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p8<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p7<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p6<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p5<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p4<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p3<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p2<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
-	VPSRLQ       $0x01, Y5, Y6
-	VPSLLQ       $0x34, Y6, Y6
-	VPSLLQ       $0x34, Y5, Y5
-	VPSUBQ       Y6, Y5, Y5
-	VMULPD       Y6, Y7, Y7
-	VMULPD       Y5, Y7, Y4
-	VMULPD       Y1, Y4, Y4
-	VMOVUPD      Y4, 32(AX)
-	VMOVUPD      64(CX), Y4
-	VSUBPD       Y0, Y4, Y4
-	VMAXPD       Y4, Y2, Y4
-	VMINPD       Y4, Y3, Y4
-	VMOVUPD      k64_magicfu<>+0(SB), Y5
-	VFMADD231PD  k64_log2e<>+0(SB), Y4, Y5
-	VSUBPD       k64_magicfu<>+0(SB), Y5, Y6
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
-	VMOVUPD      k64_p11<>+0(SB), Y7
-	VFMADD213PD  k64_p10<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p9<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p8<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p7<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p6<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p5<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p4<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p3<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p2<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
-	VPSRLQ       $0x01, Y5, Y6
-	VPSLLQ       $0x34, Y6, Y6
-	VPSLLQ       $0x34, Y5, Y5
-	VPSUBQ       Y6, Y5, Y5
-	VMULPD       Y6, Y7, Y7
-	VMULPD       Y5, Y7, Y4
-	VMULPD       Y1, Y4, Y4
-	VMOVUPD      Y4, 64(AX)
-	VMOVUPD      96(CX), Y4
-	VSUBPD       Y0, Y4, Y4
-	VMAXPD       Y4, Y2, Y4
-	VMINPD       Y4, Y3, Y4
-	VMOVUPD      k64_magicfu<>+0(SB), Y5
-	VFMADD231PD  k64_log2e<>+0(SB), Y4, Y5
-	VSUBPD       k64_magicfu<>+0(SB), Y5, Y6
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
-	VMOVUPD      k64_p11<>+0(SB), Y7
-	VFMADD213PD  k64_p10<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p9<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p8<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p7<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p6<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p5<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p4<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p3<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p2<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
-	VPSRLQ       $0x01, Y5, Y6
-	VPSLLQ       $0x34, Y6, Y6
-	VPSLLQ       $0x34, Y5, Y5
-	VPSUBQ       Y6, Y5, Y5
-	VMULPD       Y6, Y7, Y7
-	VMULPD       Y5, Y7, Y4
-	VMULPD       Y1, Y4, Y4
-	VMOVUPD      Y4, 96(AX)
+	VMOVUPD      (CX), Y6
+	VSUBPD       Y0, Y6, Y6
+	VMAXPD       Y6, Y2, Y6
+	VMINPD       Y6, Y3, Y6
+	VMOVUPD      Y5, Y7
+	VFMADD231PD  Y4, Y6, Y7
+	VSUBPD       Y5, Y7, Y8
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y6
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y6
+	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
+	VPCMPEQQ     Y7, Y7, Y10
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y10, (BX)(Y9*8), Y8
+	VPSRLQ       $0x09, Y7, Y9
+	VPSLLQ       $0x34, Y9, Y9
+	VPSLLQ       $0x2c, Y7, Y7
+	VPADDQ       Y7, Y8, Y8
+	VPSUBQ       Y9, Y8, Y8
+	VMOVUPD      k64_d4<>+0(SB), Y7
+	VFMADD213PD  k64_d3<>+0(SB), Y6, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y6, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y6, Y7
+	VMULPD       Y8, Y6, Y6
+	VFMADD213PD  Y8, Y6, Y7
+	VMULPD       Y9, Y7, Y6
+	VMULPD       Y1, Y6, Y6
+	VMOVUPD      Y6, (AX)
+	VMOVUPD      32(CX), Y6
+	VSUBPD       Y0, Y6, Y6
+	VMAXPD       Y6, Y2, Y6
+	VMINPD       Y6, Y3, Y6
+	VMOVUPD      Y5, Y7
+	VFMADD231PD  Y4, Y6, Y7
+	VSUBPD       Y5, Y7, Y8
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y6
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y6
+	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
+	VPCMPEQQ     Y7, Y7, Y10
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y10, (BX)(Y9*8), Y8
+	VPSRLQ       $0x09, Y7, Y9
+	VPSLLQ       $0x34, Y9, Y9
+	VPSLLQ       $0x2c, Y7, Y7
+	VPADDQ       Y7, Y8, Y8
+	VPSUBQ       Y9, Y8, Y8
+	VMOVUPD      k64_d4<>+0(SB), Y7
+	VFMADD213PD  k64_d3<>+0(SB), Y6, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y6, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y6, Y7
+	VMULPD       Y8, Y6, Y6
+	VFMADD213PD  Y8, Y6, Y7
+	VMULPD       Y9, Y7, Y6
+	VMULPD       Y1, Y6, Y6
+	VMOVUPD      Y6, 32(AX)
+	VMOVUPD      64(CX), Y6
+	VSUBPD       Y0, Y6, Y6
+	VMAXPD       Y6, Y2, Y6
+	VMINPD       Y6, Y3, Y6
+	VMOVUPD      Y5, Y7
+	VFMADD231PD  Y4, Y6, Y7
+	VSUBPD       Y5, Y7, Y8
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y6
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y6
+	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
+	VPCMPEQQ     Y7, Y7, Y10
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y10, (BX)(Y9*8), Y8
+	VPSRLQ       $0x09, Y7, Y9
+	VPSLLQ       $0x34, Y9, Y9
+	VPSLLQ       $0x2c, Y7, Y7
+	VPADDQ       Y7, Y8, Y8
+	VPSUBQ       Y9, Y8, Y8
+	VMOVUPD      k64_d4<>+0(SB), Y7
+	VFMADD213PD  k64_d3<>+0(SB), Y6, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y6, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y6, Y7
+	VMULPD       Y8, Y6, Y6
+	VFMADD213PD  Y8, Y6, Y7
+	VMULPD       Y9, Y7, Y6
+	VMULPD       Y1, Y6, Y6
+	VMOVUPD      Y6, 64(AX)
+	VMOVUPD      96(CX), Y6
+	VSUBPD       Y0, Y6, Y6
+	VMAXPD       Y6, Y2, Y6
+	VMINPD       Y6, Y3, Y6
+	VMOVUPD      Y5, Y7
+	VFMADD231PD  Y4, Y6, Y7
+	VSUBPD       Y5, Y7, Y8
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y6
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y6
+	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
+	VPCMPEQQ     Y7, Y7, Y10
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y10, (BX)(Y9*8), Y8
+	VPSRLQ       $0x09, Y7, Y9
+	VPSLLQ       $0x34, Y9, Y9
+	VPSLLQ       $0x2c, Y7, Y7
+	VPADDQ       Y7, Y8, Y8
+	VPSUBQ       Y9, Y8, Y8
+	VMOVUPD      k64_d4<>+0(SB), Y7
+	VFMADD213PD  k64_d3<>+0(SB), Y6, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y6, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y6, Y7
+	VMULPD       Y8, Y6, Y6
+	VFMADD213PD  Y8, Y6, Y7
+	VMULPD       Y9, Y7, Y6
+	VMULPD       Y1, Y6, Y6
+	VMOVUPD      Y6, 96(AX)
 	ADDQ         $0x00000080, AX
 	ADDQ         $0x00000080, CX
 	SUBQ         $0x00000010, DX
@@ -4264,35 +4449,33 @@ next2:
 loop3:
 	CMPQ         DX, $0x00000004
 	JL           next4
-	VMOVUPD      (CX), Y4
-	VSUBPD       Y0, Y4, Y4
-	VMAXPD       Y4, Y2, Y4
-	VMINPD       Y4, Y3, Y4
-	VMOVUPD      k64_magicfu<>+0(SB), Y5
-	VFMADD231PD  k64_log2e<>+0(SB), Y4, Y5
-	VSUBPD       k64_magicfu<>+0(SB), Y5, Y6
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
-	VMOVUPD      k64_p11<>+0(SB), Y7
-	VFMADD213PD  k64_p10<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p9<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p8<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p7<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p6<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p5<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p4<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p3<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p2<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
-	VPSRLQ       $0x01, Y5, Y6
-	VPSLLQ       $0x34, Y6, Y6
-	VPSLLQ       $0x34, Y5, Y5
-	VPSUBQ       Y6, Y5, Y5
-	VMULPD       Y6, Y7, Y7
-	VMULPD       Y5, Y7, Y4
-	VMULPD       Y1, Y4, Y4
-	VMOVUPD      Y4, (AX)
+	VMOVUPD      (CX), Y6
+	VSUBPD       Y0, Y6, Y6
+	VMAXPD       Y6, Y2, Y6
+	VMINPD       Y6, Y3, Y6
+	VMOVUPD      Y5, Y7
+	VFMADD231PD  Y4, Y6, Y7
+	VSUBPD       Y5, Y7, Y8
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y6
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y6
+	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
+	VPCMPEQQ     Y7, Y7, Y10
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y10, (BX)(Y9*8), Y8
+	VPSRLQ       $0x09, Y7, Y9
+	VPSLLQ       $0x34, Y9, Y9
+	VPSLLQ       $0x2c, Y7, Y7
+	VPADDQ       Y7, Y8, Y8
+	VPSUBQ       Y9, Y8, Y8
+	VMOVUPD      k64_d4<>+0(SB), Y7
+	VFMADD213PD  k64_d3<>+0(SB), Y6, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y6, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y6, Y7
+	VMULPD       Y8, Y6, Y6
+	VFMADD213PD  Y8, Y6, Y7
+	VMULPD       Y9, Y7, Y6
+	VMULPD       Y1, Y6, Y6
+	VMOVUPD      Y6, (AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	SUBQ         $0x00000004, DX
@@ -4304,36 +4487,34 @@ next4:
 	LEAQ         ymmtailmask<>+32(SB), BX
 	SHLQ         $0x03, DX
 	NEGQ         DX
-	VMOVDQU      (BX)(DX*1), Y4
-	VMASKMOVPD   (CX), Y4, Y5
-	VSUBPD       Y0, Y5, Y5
-	VMAXPD       Y5, Y2, Y5
-	VMINPD       Y5, Y3, Y5
-	VMOVUPD      k64_magicfu<>+0(SB), Y0
-	VFMADD231PD  k64_log2e<>+0(SB), Y5, Y0
-	VSUBPD       k64_magicfu<>+0(SB), Y0, Y2
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y2, Y5
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y2, Y5
-	VMOVUPD      k64_p11<>+0(SB), Y3
-	VFMADD213PD  k64_p10<>+0(SB), Y5, Y3
-	VFMADD213PD  k64_p9<>+0(SB), Y5, Y3
-	VFMADD213PD  k64_p8<>+0(SB), Y5, Y3
-	VFMADD213PD  k64_p7<>+0(SB), Y5, Y3
-	VFMADD213PD  k64_p6<>+0(SB), Y5, Y3
-	VFMADD213PD  k64_p5<>+0(SB), Y5, Y3
-	VFMADD213PD  k64_p4<>+0(SB), Y5, Y3
-	VFMADD213PD  k64_p3<>+0(SB), Y5, Y3
-	VFMADD213PD  k64_p2<>+0(SB), Y5, Y3
-	VFMADD213PD  k64_p1<>+0(SB), Y5, Y3
-	VFMADD213PD  k64_p1<>+0(SB), Y5, Y3
-	VPSRLQ       $0x01, Y0, Y2
-	VPSLLQ       $0x34, Y2, Y2
-	VPSLLQ       $0x34, Y0, Y0
-	VPSUBQ       Y2, Y0, Y0
-	VMULPD       Y2, Y3, Y3
-	VMULPD       Y0, Y3, Y5
-	VMULPD       Y1, Y5, Y5
-	VMASKMOVPD   Y5, Y4, (AX)
+	VMOVDQU      (BX)(DX*1), Y6
+	VMASKMOVPD   (CX), Y6, Y7
+	VSUBPD       Y0, Y7, Y7
+	VMAXPD       Y7, Y2, Y7
+	VMINPD       Y7, Y3, Y7
+	VMOVUPD      Y5, Y0
+	VFMADD231PD  Y4, Y7, Y0
+	VSUBPD       Y5, Y0, Y2
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y2, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y2, Y7
+	VPAND        k64_tab64idx<>+0(SB), Y0, Y3
+	VPCMPEQQ     Y0, Y0, Y4
+	LEAQ         kexptab64u<>+0(SB), CX
+	VGATHERQPD   Y4, (CX)(Y3*8), Y2
+	VPSRLQ       $0x09, Y0, Y3
+	VPSLLQ       $0x34, Y3, Y3
+	VPSLLQ       $0x2c, Y0, Y0
+	VPADDQ       Y0, Y2, Y2
+	VPSUBQ       Y3, Y2, Y2
+	VMOVUPD      k64_d4<>+0(SB), Y0
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y0
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y0
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y0
+	VMULPD       Y2, Y7, Y7
+	VFMADD213PD  Y2, Y7, Y0
+	VMULPD       Y3, Y0, Y7
+	VMULPD       Y1, Y7, Y7
+	VMASKMOVPD   Y7, Y6, (AX)
 
 done5:
 	VZEROUPPER
@@ -4359,15 +4540,273 @@ DATA k64_hi<>+48(SB)/8, $0x40862e6666666666
 DATA k64_hi<>+56(SB)/8, $0x40862e6666666666
 GLOBL k64_hi<>(SB), RODATA|NOPTR, $64
 
-DATA k64_magicfu<>+0(SB)/8, $0x43380000000007fe
-DATA k64_magicfu<>+8(SB)/8, $0x43380000000007fe
-DATA k64_magicfu<>+16(SB)/8, $0x43380000000007fe
-DATA k64_magicfu<>+24(SB)/8, $0x43380000000007fe
-DATA k64_magicfu<>+32(SB)/8, $0x43380000000007fe
-DATA k64_magicfu<>+40(SB)/8, $0x43380000000007fe
-DATA k64_magicfu<>+48(SB)/8, $0x43380000000007fe
-DATA k64_magicfu<>+56(SB)/8, $0x43380000000007fe
-GLOBL k64_magicfu<>(SB), RODATA|NOPTR, $64
+DATA k64_magic64fu<>+0(SB)/8, $0x42b800000007fe00
+DATA k64_magic64fu<>+8(SB)/8, $0x42b800000007fe00
+DATA k64_magic64fu<>+16(SB)/8, $0x42b800000007fe00
+DATA k64_magic64fu<>+24(SB)/8, $0x42b800000007fe00
+DATA k64_magic64fu<>+32(SB)/8, $0x42b800000007fe00
+DATA k64_magic64fu<>+40(SB)/8, $0x42b800000007fe00
+DATA k64_magic64fu<>+48(SB)/8, $0x42b800000007fe00
+DATA k64_magic64fu<>+56(SB)/8, $0x42b800000007fe00
+GLOBL k64_magic64fu<>(SB), RODATA|NOPTR, $64
+
+DATA kexptab64u<>+0(SB)/8, $0x0000000000000000
+DATA kexptab64u<>+8(SB)/8, $0xfffffb1afa5abcbf
+DATA kexptab64u<>+16(SB)/8, $0xfffff63da9fb3335
+DATA kexptab64u<>+24(SB)/8, $0xfffff168143b0281
+DATA kexptab64u<>+32(SB)/8, $0xffffec9a3e778061
+DATA kexptab64u<>+40(SB)/8, $0xffffe7d42e11bbcc
+DATA kexptab64u<>+48(SB)/8, $0xffffe315e86e7f85
+DATA kexptab64u<>+56(SB)/8, $0xffffde5f72f654b1
+DATA kexptab64u<>+64(SB)/8, $0xffffd9b0d3158574
+DATA kexptab64u<>+72(SB)/8, $0xffffd50a0e3c1f89
+DATA kexptab64u<>+80(SB)/8, $0xffffd06b29ddf6de
+DATA kexptab64u<>+88(SB)/8, $0xffffcbd42b72a836
+DATA kexptab64u<>+96(SB)/8, $0xffffc74518759bc8
+DATA kexptab64u<>+104(SB)/8, $0xffffc2bdf66607e0
+DATA kexptab64u<>+112(SB)/8, $0xffffbe3ecac6f383
+DATA kexptab64u<>+120(SB)/8, $0xffffb9c79b1f3919
+DATA kexptab64u<>+128(SB)/8, $0xffffb5586cf9890f
+DATA kexptab64u<>+136(SB)/8, $0xffffb0f145e46c85
+DATA kexptab64u<>+144(SB)/8, $0xffffac922b7247f7
+DATA kexptab64u<>+152(SB)/8, $0xffffa83b23395dec
+DATA kexptab64u<>+160(SB)/8, $0xffffa3ec32d3d1a2
+DATA kexptab64u<>+168(SB)/8, $0xffff9fa55fdfa9c5
+DATA kexptab64u<>+176(SB)/8, $0xffff9b66affed31b
+DATA kexptab64u<>+184(SB)/8, $0xffff973028d7233e
+DATA kexptab64u<>+192(SB)/8, $0xffff9301d0125b51
+DATA kexptab64u<>+200(SB)/8, $0xffff8edbab5e2ab6
+DATA kexptab64u<>+208(SB)/8, $0xffff8abdc06c31cc
+DATA kexptab64u<>+216(SB)/8, $0xffff86a814f204ab
+DATA kexptab64u<>+224(SB)/8, $0xffff829aaea92de0
+DATA kexptab64u<>+232(SB)/8, $0xffff7e95934f312e
+DATA kexptab64u<>+240(SB)/8, $0xffff7a98c8a58e51
+DATA kexptab64u<>+248(SB)/8, $0xffff76a45471c3c2
+DATA kexptab64u<>+256(SB)/8, $0xffff72b83c7d517b
+DATA kexptab64u<>+264(SB)/8, $0xffff6ed48695bbc0
+DATA kexptab64u<>+272(SB)/8, $0xffff6af9388c8dea
+DATA kexptab64u<>+280(SB)/8, $0xffff672658375d2f
+DATA kexptab64u<>+288(SB)/8, $0xffff635beb6fcb75
+DATA kexptab64u<>+296(SB)/8, $0xffff5f99f8138a1c
+DATA kexptab64u<>+304(SB)/8, $0xffff5be084045cd4
+DATA kexptab64u<>+312(SB)/8, $0xffff582f95281c6b
+DATA kexptab64u<>+320(SB)/8, $0xffff54873168b9aa
+DATA kexptab64u<>+328(SB)/8, $0xffff50e75eb44027
+DATA kexptab64u<>+336(SB)/8, $0xffff4d5022fcd91d
+DATA kexptab64u<>+344(SB)/8, $0xffff49c18438ce4d
+DATA kexptab64u<>+352(SB)/8, $0xffff463b88628cd6
+DATA kexptab64u<>+360(SB)/8, $0xffff42be3578a819
+DATA kexptab64u<>+368(SB)/8, $0xffff3f49917ddc96
+DATA kexptab64u<>+376(SB)/8, $0xffff3bdda27912d1
+DATA kexptab64u<>+384(SB)/8, $0xffff387a6e756238
+DATA kexptab64u<>+392(SB)/8, $0xffff351ffb82140a
+DATA kexptab64u<>+400(SB)/8, $0xffff31ce4fb2a63f
+DATA kexptab64u<>+408(SB)/8, $0xffff2e85711ece75
+DATA kexptab64u<>+416(SB)/8, $0xffff2b4565e27cdd
+DATA kexptab64u<>+424(SB)/8, $0xffff280e341ddf2a
+DATA kexptab64u<>+432(SB)/8, $0xffff24dfe1f56381
+DATA kexptab64u<>+440(SB)/8, $0xffff21ba7591bb70
+DATA kexptab64u<>+448(SB)/8, $0xffff1e9df51fdee1
+DATA kexptab64u<>+456(SB)/8, $0xffff1b8a66d10f13
+DATA kexptab64u<>+464(SB)/8, $0xffff187fd0dad990
+DATA kexptab64u<>+472(SB)/8, $0xffff157e39771b2f
+DATA kexptab64u<>+480(SB)/8, $0xffff1285a6e4030b
+DATA kexptab64u<>+488(SB)/8, $0xffff0f961f64158a
+DATA kexptab64u<>+496(SB)/8, $0xffff0cafa93e2f56
+DATA kexptab64u<>+504(SB)/8, $0xffff09d24abd886b
+DATA kexptab64u<>+512(SB)/8, $0xffff06fe0a31b715
+DATA kexptab64u<>+520(SB)/8, $0xffff0432edeeb2fd
+DATA kexptab64u<>+528(SB)/8, $0xffff0170fc4cd831
+DATA kexptab64u<>+536(SB)/8, $0xfffefeb83ba8ea32
+DATA kexptab64u<>+544(SB)/8, $0xfffefc08b26416ff
+DATA kexptab64u<>+552(SB)/8, $0xfffef96266e3fa2d
+DATA kexptab64u<>+560(SB)/8, $0xfffef6c55f929ff1
+DATA kexptab64u<>+568(SB)/8, $0xfffef431a2de883b
+DATA kexptab64u<>+576(SB)/8, $0xfffef1a7373aa9cb
+DATA kexptab64u<>+584(SB)/8, $0xfffeef26231e754a
+DATA kexptab64u<>+592(SB)/8, $0xfffeecae6d05d866
+DATA kexptab64u<>+600(SB)/8, $0xfffeea401b7140ef
+DATA kexptab64u<>+608(SB)/8, $0xfffee7db34e59ff7
+DATA kexptab64u<>+616(SB)/8, $0xfffee57fbfec6cf4
+DATA kexptab64u<>+624(SB)/8, $0xfffee32dc313a8e4
+DATA kexptab64u<>+632(SB)/8, $0xfffee0e544ede173
+DATA kexptab64u<>+640(SB)/8, $0xfffedea64c123422
+DATA kexptab64u<>+648(SB)/8, $0xfffedc70df1c5175
+DATA kexptab64u<>+656(SB)/8, $0xfffeda4504ac801c
+DATA kexptab64u<>+664(SB)/8, $0xfffed822c367a024
+DATA kexptab64u<>+672(SB)/8, $0xfffed60a21f72e2a
+DATA kexptab64u<>+680(SB)/8, $0xfffed3fb2709468a
+DATA kexptab64u<>+688(SB)/8, $0xfffed1f5d950a897
+DATA kexptab64u<>+696(SB)/8, $0xfffecffa3f84b9d4
+DATA kexptab64u<>+704(SB)/8, $0xfffece086061892d
+DATA kexptab64u<>+712(SB)/8, $0xfffecc2042a7d232
+DATA kexptab64u<>+720(SB)/8, $0xfffeca41ed1d0058
+DATA kexptab64u<>+728(SB)/8, $0xfffec86d668b3236
+DATA kexptab64u<>+736(SB)/8, $0xfffec6a2b5c13cd0
+DATA kexptab64u<>+744(SB)/8, $0xfffec4e1e192aed2
+DATA kexptab64u<>+752(SB)/8, $0xfffec32af0d7d3de
+DATA kexptab64u<>+760(SB)/8, $0xfffec17dea6db7d7
+DATA kexptab64u<>+768(SB)/8, $0xfffebfdad5362a27
+DATA kexptab64u<>+776(SB)/8, $0xfffebe41b817c114
+DATA kexptab64u<>+784(SB)/8, $0xfffebcb299fddd0d
+DATA kexptab64u<>+792(SB)/8, $0xfffebb2d81d8abff
+DATA kexptab64u<>+800(SB)/8, $0xfffeb9b2769d2ca7
+DATA kexptab64u<>+808(SB)/8, $0xfffeb8417f4531ee
+DATA kexptab64u<>+816(SB)/8, $0xfffeb6daa2cf6642
+DATA kexptab64u<>+824(SB)/8, $0xfffeb57de83f4eef
+DATA kexptab64u<>+832(SB)/8, $0xfffeb42b569d4f82
+DATA kexptab64u<>+840(SB)/8, $0xfffeb2e2f4f6ad27
+DATA kexptab64u<>+848(SB)/8, $0xfffeb1a4ca5d920f
+DATA kexptab64u<>+856(SB)/8, $0xfffeb070dde910d2
+DATA kexptab64u<>+864(SB)/8, $0xfffeaf4736b527da
+DATA kexptab64u<>+872(SB)/8, $0xfffeae27dbe2c4cf
+DATA kexptab64u<>+880(SB)/8, $0xfffead12d497c7fd
+DATA kexptab64u<>+888(SB)/8, $0xfffeac0827ff07cc
+DATA kexptab64u<>+896(SB)/8, $0xfffeab07dd485429
+DATA kexptab64u<>+904(SB)/8, $0xfffeaa11fba87a02
+DATA kexptab64u<>+912(SB)/8, $0xfffea9268a5946b7
+DATA kexptab64u<>+920(SB)/8, $0xfffea84590998b92
+DATA kexptab64u<>+928(SB)/8, $0xfffea76f15ad2148
+DATA kexptab64u<>+936(SB)/8, $0xfffea6a320dceb71
+DATA kexptab64u<>+944(SB)/8, $0xfffea5e1b976dc09
+DATA kexptab64u<>+952(SB)/8, $0xfffea52ae6cdf6f4
+DATA kexptab64u<>+960(SB)/8, $0xfffea47eb03a5584
+DATA kexptab64u<>+968(SB)/8, $0xfffea3dd1d1929fd
+DATA kexptab64u<>+976(SB)/8, $0xfffea34634ccc320
+DATA kexptab64u<>+984(SB)/8, $0xfffea2b9febc8fb6
+DATA kexptab64u<>+992(SB)/8, $0xfffea23882552224
+DATA kexptab64u<>+1000(SB)/8, $0xfffea1c1c70833f6
+DATA kexptab64u<>+1008(SB)/8, $0xfffea155d44ca973
+DATA kexptab64u<>+1016(SB)/8, $0xfffea0f4b19e9538
+DATA kexptab64u<>+1024(SB)/8, $0xfffea09e667f3bcc
+DATA kexptab64u<>+1032(SB)/8, $0xfffea052fa75173e
+DATA kexptab64u<>+1040(SB)/8, $0xfffea012750bdabf
+DATA kexptab64u<>+1048(SB)/8, $0xfffe9fdcddd47646
+DATA kexptab64u<>+1056(SB)/8, $0xfffe9fb23c651a2f
+DATA kexptab64u<>+1064(SB)/8, $0xfffe9f9298593ae5
+DATA kexptab64u<>+1072(SB)/8, $0xfffe9f7df9519484
+DATA kexptab64u<>+1080(SB)/8, $0xfffe9f7466f42e87
+DATA kexptab64u<>+1088(SB)/8, $0xfffe9f75e8ec5f74
+DATA kexptab64u<>+1096(SB)/8, $0xfffe9f8286ead08a
+DATA kexptab64u<>+1104(SB)/8, $0xfffe9f9a48a58174
+DATA kexptab64u<>+1112(SB)/8, $0xfffe9fbd35d7cbfe
+DATA kexptab64u<>+1120(SB)/8, $0xfffe9feb564267c9
+DATA kexptab64u<>+1128(SB)/8, $0xfffea024b1ab6e0a
+DATA kexptab64u<>+1136(SB)/8, $0xfffea0694fde5d40
+DATA kexptab64u<>+1144(SB)/8, $0xfffea0b938ac1cf6
+DATA kexptab64u<>+1152(SB)/8, $0xfffea11473eb0187
+DATA kexptab64u<>+1160(SB)/8, $0xfffea17b0976cfda
+DATA kexptab64u<>+1168(SB)/8, $0xfffea1ed0130c132
+DATA kexptab64u<>+1176(SB)/8, $0xfffea26a62ff86f0
+DATA kexptab64u<>+1184(SB)/8, $0xfffea2f336cf4e62
+DATA kexptab64u<>+1192(SB)/8, $0xfffea3878491c491
+DATA kexptab64u<>+1200(SB)/8, $0xfffea427543e1a12
+DATA kexptab64u<>+1208(SB)/8, $0xfffea4d2add106da
+DATA kexptab64u<>+1216(SB)/8, $0xfffea589994cce12
+DATA kexptab64u<>+1224(SB)/8, $0xfffea64c1eb941f8
+DATA kexptab64u<>+1232(SB)/8, $0xfffea71a4623c7ad
+DATA kexptab64u<>+1240(SB)/8, $0xfffea7f4179f5b21
+DATA kexptab64u<>+1248(SB)/8, $0xfffea8d99b4492ec
+DATA kexptab64u<>+1256(SB)/8, $0xfffea9cad931a436
+DATA kexptab64u<>+1264(SB)/8, $0xfffeaac7d98a669a
+DATA kexptab64u<>+1272(SB)/8, $0xfffeabd0a4785810
+DATA kexptab64u<>+1280(SB)/8, $0xfffeace5422aa0dc
+DATA kexptab64u<>+1288(SB)/8, $0xfffeae05bad61778
+DATA kexptab64u<>+1296(SB)/8, $0xfffeaf3216b5448c
+DATA kexptab64u<>+1304(SB)/8, $0xfffeb06a5e0866d9
+DATA kexptab64u<>+1312(SB)/8, $0xfffeb1ae99157736
+DATA kexptab64u<>+1320(SB)/8, $0xfffeb2fed0282c8a
+DATA kexptab64u<>+1328(SB)/8, $0xfffeb45b0b91ffc6
+DATA kexptab64u<>+1336(SB)/8, $0xfffeb5c353aa2fe2
+DATA kexptab64u<>+1344(SB)/8, $0xfffeb737b0cdc5e5
+DATA kexptab64u<>+1352(SB)/8, $0xfffeb8b82b5f98e5
+DATA kexptab64u<>+1360(SB)/8, $0xfffeba44cbc8520f
+DATA kexptab64u<>+1368(SB)/8, $0xfffebbdd9a7670b3
+DATA kexptab64u<>+1376(SB)/8, $0xfffebd829fde4e50
+DATA kexptab64u<>+1384(SB)/8, $0xfffebf33e47a22a2
+DATA kexptab64u<>+1392(SB)/8, $0xfffec0f170ca07ba
+DATA kexptab64u<>+1400(SB)/8, $0xfffec2bb4d53fe0c
+DATA kexptab64u<>+1408(SB)/8, $0xfffec49182a3f090
+DATA kexptab64u<>+1416(SB)/8, $0xfffec674194bb8d5
+DATA kexptab64u<>+1424(SB)/8, $0xfffec86319e32323
+DATA kexptab64u<>+1432(SB)/8, $0xfffeca5e8d07f29e
+DATA kexptab64u<>+1440(SB)/8, $0xfffecc667b5de565
+DATA kexptab64u<>+1448(SB)/8, $0xfffece7aed8eb8bc
+DATA kexptab64u<>+1456(SB)/8, $0xfffed09bec4a2d34
+DATA kexptab64u<>+1464(SB)/8, $0xfffed2c980460ad8
+DATA kexptab64u<>+1472(SB)/8, $0xfffed503b23e255c
+DATA kexptab64u<>+1480(SB)/8, $0xfffed74a8af46052
+DATA kexptab64u<>+1488(SB)/8, $0xfffed99e1330b358
+DATA kexptab64u<>+1496(SB)/8, $0xfffedbfe53c12e59
+DATA kexptab64u<>+1504(SB)/8, $0xfffede6b5579fdbf
+DATA kexptab64u<>+1512(SB)/8, $0xfffee0e521356eba
+DATA kexptab64u<>+1520(SB)/8, $0xfffee36bbfd3f37a
+DATA kexptab64u<>+1528(SB)/8, $0xfffee5ff3a3c2774
+DATA kexptab64u<>+1536(SB)/8, $0xfffee89f995ad3ae
+DATA kexptab64u<>+1544(SB)/8, $0xfffeeb4ce622f2ff
+DATA kexptab64u<>+1552(SB)/8, $0xfffeee07298db666
+DATA kexptab64u<>+1560(SB)/8, $0xfffef0ce6c9a8952
+DATA kexptab64u<>+1568(SB)/8, $0xfffef3a2b84f15fb
+DATA kexptab64u<>+1576(SB)/8, $0xfffef68415b749b1
+DATA kexptab64u<>+1584(SB)/8, $0xfffef9728de5593a
+DATA kexptab64u<>+1592(SB)/8, $0xfffefc6e29f1c52a
+DATA kexptab64u<>+1600(SB)/8, $0xfffeff76f2fb5e47
+DATA kexptab64u<>+1608(SB)/8, $0xffff028cf22749e4
+DATA kexptab64u<>+1616(SB)/8, $0xffff05b030a1064a
+DATA kexptab64u<>+1624(SB)/8, $0xffff08e0b79a6f1f
+DATA kexptab64u<>+1632(SB)/8, $0xffff0c1e904bc1d2
+DATA kexptab64u<>+1640(SB)/8, $0xffff0f69c3f3a207
+DATA kexptab64u<>+1648(SB)/8, $0xffff12c25bd71e08
+DATA kexptab64u<>+1656(SB)/8, $0xffff16286141b33d
+DATA kexptab64u<>+1664(SB)/8, $0xffff199bdd85529c
+DATA kexptab64u<>+1672(SB)/8, $0xffff1d1cd9fa652c
+DATA kexptab64u<>+1680(SB)/8, $0xffff20ab5fffd07a
+DATA kexptab64u<>+1688(SB)/8, $0xffff244778fafb22
+DATA kexptab64u<>+1696(SB)/8, $0xffff27f12e57d14b
+DATA kexptab64u<>+1704(SB)/8, $0xffff2ba88988c933
+DATA kexptab64u<>+1712(SB)/8, $0xffff2f6d9406e7b5
+DATA kexptab64u<>+1720(SB)/8, $0xffff33405751c4db
+DATA kexptab64u<>+1728(SB)/8, $0xffff3720dcef9069
+DATA kexptab64u<>+1736(SB)/8, $0xffff3b0f2e6d1675
+DATA kexptab64u<>+1744(SB)/8, $0xffff3f0b555dc3fa
+DATA kexptab64u<>+1752(SB)/8, $0xffff43155b5bab74
+DATA kexptab64u<>+1760(SB)/8, $0xffff472d4a07897c
+DATA kexptab64u<>+1768(SB)/8, $0xffff4b532b08c968
+DATA kexptab64u<>+1776(SB)/8, $0xffff4f87080d89f2
+DATA kexptab64u<>+1784(SB)/8, $0xffff53c8eacaa1d6
+DATA kexptab64u<>+1792(SB)/8, $0xffff5818dcfba487
+DATA kexptab64u<>+1800(SB)/8, $0xffff5c76e862e6d3
+DATA kexptab64u<>+1808(SB)/8, $0xffff60e316c98398
+DATA kexptab64u<>+1816(SB)/8, $0xffff655d71ff6075
+DATA kexptab64u<>+1824(SB)/8, $0xffff69e603db3286
+DATA kexptab64u<>+1832(SB)/8, $0xffff6e7cd63a8315
+DATA kexptab64u<>+1840(SB)/8, $0xffff7321f301b460
+DATA kexptab64u<>+1848(SB)/8, $0xffff77d5641c0658
+DATA kexptab64u<>+1856(SB)/8, $0xffff7c97337b9b5f
+DATA kexptab64u<>+1864(SB)/8, $0xffff81676b197d17
+DATA kexptab64u<>+1872(SB)/8, $0xffff864614f5a129
+DATA kexptab64u<>+1880(SB)/8, $0xffff8b333b16ee12
+DATA kexptab64u<>+1888(SB)/8, $0xffff902ee78b3ff6
+DATA kexptab64u<>+1896(SB)/8, $0xffff953924676d76
+DATA kexptab64u<>+1904(SB)/8, $0xffff9a51fbc74c83
+DATA kexptab64u<>+1912(SB)/8, $0xffff9f7977cdb740
+DATA kexptab64u<>+1920(SB)/8, $0xffffa4afa2a490da
+DATA kexptab64u<>+1928(SB)/8, $0xffffa9f4867cca6e
+DATA kexptab64u<>+1936(SB)/8, $0xffffaf482d8e67f1
+DATA kexptab64u<>+1944(SB)/8, $0xffffb4aaa2188510
+DATA kexptab64u<>+1952(SB)/8, $0xffffba1bee615a27
+DATA kexptab64u<>+1960(SB)/8, $0xffffbf9c1cb6412a
+DATA kexptab64u<>+1968(SB)/8, $0xffffc52b376bba97
+DATA kexptab64u<>+1976(SB)/8, $0xffffcac948dd7274
+DATA kexptab64u<>+1984(SB)/8, $0xffffd0765b6e4540
+DATA kexptab64u<>+1992(SB)/8, $0xffffd632798844f8
+DATA kexptab64u<>+2000(SB)/8, $0xffffdbfdad9cbe14
+DATA kexptab64u<>+2008(SB)/8, $0xffffe1d802243c89
+DATA kexptab64u<>+2016(SB)/8, $0xffffe7c1819e90d8
+DATA kexptab64u<>+2024(SB)/8, $0xffffedba3692d514
+DATA kexptab64u<>+2032(SB)/8, $0xfffff3c22b8f71f1
+DATA kexptab64u<>+2040(SB)/8, $0xfffff9d96b2a23d9
+GLOBL kexptab64u<>(SB), RODATA|NOPTR, $2048
 
 // func maxSumExpCols64AVX2(m []float64, sum []float64, s []float64, C int, stride int) (nan bool)
 // Requires: AVX, AVX2, FMA3
@@ -4380,10 +4819,13 @@ TEXT ·maxSumExpCols64AVX2(SB), NOSPLIT, $0-89
 	MOVQ    stride+80(FP), DI
 	SHLQ    $0x03, DI
 	VMOVUPD k64_loflush<>+0(SB), Y0
-	VMOVUPD k64_neginf<>+0(SB), Y1
-	VMOVUPD k64_negmax<>+0(SB), Y2
-	VXORPD  Y3, Y3, Y3
-	VXORPD  Y4, Y4, Y4
+	VMOVUPD k64_log2e<>+0(SB), Y1
+	VMOVUPD k64_magic64fl<>+0(SB), Y2
+	VMOVUPD k64_ln2hi<>+0(SB), Y3
+	VMOVUPD k64_neginf<>+0(SB), Y4
+	VMOVUPD k64_negmax<>+0(SB), Y5
+	VXORPD  Y6, Y6, Y6
+	VXORPD  Y7, Y7, Y7
 	MOVQ    BX, R8
 	MOVQ    CX, R9
 	MOVQ    AX, R10
@@ -4392,14 +4834,14 @@ TEXT ·maxSumExpCols64AVX2(SB), NOSPLIT, $0-89
 loop1:
 	CMPQ    R9, $0x00000010
 	JL      next2
-	VMOVUPD Y1, (R10)
-	VMOVUPD Y4, (R11)
-	VMOVUPD Y1, 32(R10)
-	VMOVUPD Y4, 32(R11)
-	VMOVUPD Y1, 64(R10)
-	VMOVUPD Y4, 64(R11)
-	VMOVUPD Y1, 96(R10)
-	VMOVUPD Y4, 96(R11)
+	VMOVUPD Y4, (R10)
+	VMOVUPD Y7, (R11)
+	VMOVUPD Y4, 32(R10)
+	VMOVUPD Y7, 32(R11)
+	VMOVUPD Y4, 64(R10)
+	VMOVUPD Y7, 64(R11)
+	VMOVUPD Y4, 96(R10)
+	VMOVUPD Y7, 96(R11)
 	ADDQ    $0x00000080, R8
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R11
@@ -4410,8 +4852,8 @@ next2:
 loop3:
 	CMPQ    R9, $0x00000004
 	JL      next4
-	VMOVUPD Y1, (R10)
-	VMOVUPD Y4, (R11)
+	VMOVUPD Y4, (R10)
+	VMOVUPD Y7, (R11)
 	ADDQ    $0x00000020, R8
 	ADDQ    $0x00000020, R10
 	ADDQ    $0x00000020, R11
@@ -4424,9 +4866,9 @@ next4:
 	LEAQ       ymmtailmask<>+32(SB), R8
 	SHLQ       $0x03, R9
 	NEGQ       R9
-	VMOVDQU    (R8)(R9*1), Y5
-	VMASKMOVPD Y1, Y5, (R10)
-	VMASKMOVPD Y4, Y5, (R11)
+	VMOVDQU    (R8)(R9*1), Y8
+	VMASKMOVPD Y4, Y8, (R10)
+	VMASKMOVPD Y7, Y8, (R11)
 
 done5:
 	MOVQ BX, R8
@@ -4443,30 +4885,30 @@ c6:
 loop8:
 	CMPQ    R11, $0x00000010
 	JL      next9
-	VMOVUPD (R10), Y1
-	VCMPPD  $0x03, Y1, Y1, Y4
-	VORPD   Y4, Y3, Y3
-	VMOVUPD (R12), Y4
-	VMAXPD  Y4, Y1, Y4
-	VMOVUPD Y4, (R12)
-	VMOVUPD 32(R10), Y1
-	VCMPPD  $0x03, Y1, Y1, Y4
-	VORPD   Y4, Y3, Y3
-	VMOVUPD 32(R12), Y4
-	VMAXPD  Y4, Y1, Y4
-	VMOVUPD Y4, 32(R12)
-	VMOVUPD 64(R10), Y1
-	VCMPPD  $0x03, Y1, Y1, Y4
-	VORPD   Y4, Y3, Y3
-	VMOVUPD 64(R12), Y4
-	VMAXPD  Y4, Y1, Y4
-	VMOVUPD Y4, 64(R12)
-	VMOVUPD 96(R10), Y1
-	VCMPPD  $0x03, Y1, Y1, Y4
-	VORPD   Y4, Y3, Y3
-	VMOVUPD 96(R12), Y4
-	VMAXPD  Y4, Y1, Y4
-	VMOVUPD Y4, 96(R12)
+	VMOVUPD (R10), Y4
+	VCMPPD  $0x03, Y4, Y4, Y7
+	VORPD   Y7, Y6, Y6
+	VMOVUPD (R12), Y7
+	VMAXPD  Y7, Y4, Y7
+	VMOVUPD Y7, (R12)
+	VMOVUPD 32(R10), Y4
+	VCMPPD  $0x03, Y4, Y4, Y7
+	VORPD   Y7, Y6, Y6
+	VMOVUPD 32(R12), Y7
+	VMAXPD  Y7, Y4, Y7
+	VMOVUPD Y7, 32(R12)
+	VMOVUPD 64(R10), Y4
+	VCMPPD  $0x03, Y4, Y4, Y7
+	VORPD   Y7, Y6, Y6
+	VMOVUPD 64(R12), Y7
+	VMAXPD  Y7, Y4, Y7
+	VMOVUPD Y7, 64(R12)
+	VMOVUPD 96(R10), Y4
+	VCMPPD  $0x03, Y4, Y4, Y7
+	VORPD   Y7, Y6, Y6
+	VMOVUPD 96(R12), Y7
+	VMAXPD  Y7, Y4, Y7
+	VMOVUPD Y7, 96(R12)
 	ADDQ    $0x00000080, R10
 	ADDQ    $0x00000080, R12
 	ADDQ    $0x00000080, R13
@@ -4477,12 +4919,12 @@ next9:
 loop10:
 	CMPQ    R11, $0x00000004
 	JL      next11
-	VMOVUPD (R10), Y1
-	VCMPPD  $0x03, Y1, Y1, Y4
-	VORPD   Y4, Y3, Y3
-	VMOVUPD (R12), Y4
-	VMAXPD  Y4, Y1, Y4
-	VMOVUPD Y4, (R12)
+	VMOVUPD (R10), Y4
+	VCMPPD  $0x03, Y4, Y4, Y7
+	VORPD   Y7, Y6, Y6
+	VMOVUPD (R12), Y7
+	VMAXPD  Y7, Y4, Y7
+	VMOVUPD Y7, (R12)
 	ADDQ    $0x00000020, R10
 	ADDQ    $0x00000020, R12
 	ADDQ    $0x00000020, R13
@@ -4495,13 +4937,13 @@ next11:
 	LEAQ       ymmtailmask<>+32(SB), R13
 	SHLQ       $0x03, R11
 	NEGQ       R11
-	VMOVDQU    (R13)(R11*1), Y1
-	VMASKMOVPD (R10), Y1, Y4
-	VCMPPD     $0x03, Y4, Y4, Y5
-	VORPD      Y5, Y3, Y3
-	VMASKMOVPD (R12), Y1, Y5
-	VMAXPD     Y5, Y4, Y5
-	VMASKMOVPD Y5, Y1, (R12)
+	VMOVDQU    (R13)(R11*1), Y4
+	VMASKMOVPD (R10), Y4, Y7
+	VCMPPD     $0x03, Y7, Y7, Y8
+	VORPD      Y8, Y6, Y6
+	VMASKMOVPD (R12), Y4, Y8
+	VMAXPD     Y8, Y7, Y8
+	VMASKMOVPD Y8, Y4, (R12)
 
 done12:
 	ADDQ DI, R8
@@ -4522,114 +4964,110 @@ c13:
 loop15:
 	CMPQ         R9, $0x00000010
 	JL           next16
-	VMOVUPD      (R8), Y1
-	VMOVUPD      (R10), Y4
-	VMAXPD       Y2, Y4, Y4
-	VSUBPD       Y4, Y1, Y1
-	VMAXPD       Y1, Y0, Y1
-	VMOVUPD      k64_magicfl<>+0(SB), Y4
-	VFMADD231PD  k64_log2e<>+0(SB), Y1, Y4
-	VSUBPD       k64_magicfl<>+0(SB), Y4, Y5
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y5, Y1
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y5, Y1
-	VMOVUPD      k64_p11<>+0(SB), Y5
-	VFMADD213PD  k64_p10<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p9<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p8<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p7<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p6<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p5<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p4<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p3<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p2<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
-	VPSLLQ       $0x34, Y4, Y4
-	VMULPD       Y4, Y5, Y1
-	VMOVUPD      (R11), Y4
-	VADDPD       Y1, Y4, Y4
-	VMOVUPD      Y4, (R11)
-	VMOVUPD      32(R8), Y1
-	VMOVUPD      32(R10), Y4
-	VMAXPD       Y2, Y4, Y4
-	VSUBPD       Y4, Y1, Y1
-	VMAXPD       Y1, Y0, Y1
-	VMOVUPD      k64_magicfl<>+0(SB), Y4
-	VFMADD231PD  k64_log2e<>+0(SB), Y1, Y4
-	VSUBPD       k64_magicfl<>+0(SB), Y4, Y5
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y5, Y1
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y5, Y1
-	VMOVUPD      k64_p11<>+0(SB), Y5
-	VFMADD213PD  k64_p10<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p9<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p8<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p7<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p6<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p5<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p4<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p3<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p2<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
-	VPSLLQ       $0x34, Y4, Y4
-	VMULPD       Y4, Y5, Y1
-	VMOVUPD      32(R11), Y4
-	VADDPD       Y1, Y4, Y4
-	VMOVUPD      Y4, 32(R11)
-	VMOVUPD      64(R8), Y1
-	VMOVUPD      64(R10), Y4
-	VMAXPD       Y2, Y4, Y4
-	VSUBPD       Y4, Y1, Y1
-	VMAXPD       Y1, Y0, Y1
-	VMOVUPD      k64_magicfl<>+0(SB), Y4
-	VFMADD231PD  k64_log2e<>+0(SB), Y1, Y4
-	VSUBPD       k64_magicfl<>+0(SB), Y4, Y5
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y5, Y1
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y5, Y1
-	VMOVUPD      k64_p11<>+0(SB), Y5
-	VFMADD213PD  k64_p10<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p9<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p8<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p7<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p6<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p5<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p4<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p3<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p2<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
-	VPSLLQ       $0x34, Y4, Y4
-	VMULPD       Y4, Y5, Y1
-	VMOVUPD      64(R11), Y4
-	VADDPD       Y1, Y4, Y4
-	VMOVUPD      Y4, 64(R11)
-	VMOVUPD      96(R8), Y1
-	VMOVUPD      96(R10), Y4
-	VMAXPD       Y2, Y4, Y4
-	VSUBPD       Y4, Y1, Y1
-	VMAXPD       Y1, Y0, Y1
-	VMOVUPD      k64_magicfl<>+0(SB), Y4
-	VFMADD231PD  k64_log2e<>+0(SB), Y1, Y4
-	VSUBPD       k64_magicfl<>+0(SB), Y4, Y5
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y5, Y1
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y5, Y1
-	VMOVUPD      k64_p11<>+0(SB), Y5
-	VFMADD213PD  k64_p10<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p9<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p8<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p7<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p6<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p5<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p4<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p3<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p2<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
-	VPSLLQ       $0x34, Y4, Y4
-	VMULPD       Y4, Y5, Y1
-	VMOVUPD      96(R11), Y4
-	VADDPD       Y1, Y4, Y4
-	VMOVUPD      Y4, 96(R11)
+	VMOVUPD      (R8), Y4
+	VMOVUPD      (R10), Y7
+	VMAXPD       Y5, Y7, Y7
+	VSUBPD       Y7, Y4, Y4
+	VMAXPD       Y4, Y0, Y4
+	VMOVUPD      Y2, Y7
+	VFMADD231PD  Y1, Y4, Y7
+	VSUBPD       Y2, Y7, Y8
+	VFNMADD231PD Y3, Y8, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
+	VPCMPEQQ     Y7, Y7, Y10
+	LEAQ         kexptab64<>+0(SB), R12
+	VGATHERQPD   Y10, (R12)(Y9*8), Y8
+	VPSRLQ       $0x08, Y7, Y9
+	VPSLLQ       $0x34, Y9, Y9
+	VMOVUPD      k64_d4<>+0(SB), Y7
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
+	VMULPD       Y8, Y4, Y4
+	VFMADD213PD  Y8, Y4, Y7
+	VMULPD       Y9, Y7, Y4
+	VMOVUPD      (R11), Y7
+	VADDPD       Y4, Y7, Y7
+	VMOVUPD      Y7, (R11)
+	VMOVUPD      32(R8), Y4
+	VMOVUPD      32(R10), Y7
+	VMAXPD       Y5, Y7, Y7
+	VSUBPD       Y7, Y4, Y4
+	VMAXPD       Y4, Y0, Y4
+	VMOVUPD      Y2, Y7
+	VFMADD231PD  Y1, Y4, Y7
+	VSUBPD       Y2, Y7, Y8
+	VFNMADD231PD Y3, Y8, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
+	VPCMPEQQ     Y7, Y7, Y10
+	LEAQ         kexptab64<>+0(SB), R12
+	VGATHERQPD   Y10, (R12)(Y9*8), Y8
+	VPSRLQ       $0x08, Y7, Y9
+	VPSLLQ       $0x34, Y9, Y9
+	VMOVUPD      k64_d4<>+0(SB), Y7
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
+	VMULPD       Y8, Y4, Y4
+	VFMADD213PD  Y8, Y4, Y7
+	VMULPD       Y9, Y7, Y4
+	VMOVUPD      32(R11), Y7
+	VADDPD       Y4, Y7, Y7
+	VMOVUPD      Y7, 32(R11)
+	VMOVUPD      64(R8), Y4
+	VMOVUPD      64(R10), Y7
+	VMAXPD       Y5, Y7, Y7
+	VSUBPD       Y7, Y4, Y4
+	VMAXPD       Y4, Y0, Y4
+	VMOVUPD      Y2, Y7
+	VFMADD231PD  Y1, Y4, Y7
+	VSUBPD       Y2, Y7, Y8
+	VFNMADD231PD Y3, Y8, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
+	VPCMPEQQ     Y7, Y7, Y10
+	LEAQ         kexptab64<>+0(SB), R12
+	VGATHERQPD   Y10, (R12)(Y9*8), Y8
+	VPSRLQ       $0x08, Y7, Y9
+	VPSLLQ       $0x34, Y9, Y9
+	VMOVUPD      k64_d4<>+0(SB), Y7
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
+	VMULPD       Y8, Y4, Y4
+	VFMADD213PD  Y8, Y4, Y7
+	VMULPD       Y9, Y7, Y4
+	VMOVUPD      64(R11), Y7
+	VADDPD       Y4, Y7, Y7
+	VMOVUPD      Y7, 64(R11)
+	VMOVUPD      96(R8), Y4
+	VMOVUPD      96(R10), Y7
+	VMAXPD       Y5, Y7, Y7
+	VSUBPD       Y7, Y4, Y4
+	VMAXPD       Y4, Y0, Y4
+	VMOVUPD      Y2, Y7
+	VFMADD231PD  Y1, Y4, Y7
+	VSUBPD       Y2, Y7, Y8
+	VFNMADD231PD Y3, Y8, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
+	VPCMPEQQ     Y7, Y7, Y10
+	LEAQ         kexptab64<>+0(SB), R12
+	VGATHERQPD   Y10, (R12)(Y9*8), Y8
+	VPSRLQ       $0x08, Y7, Y9
+	VPSLLQ       $0x34, Y9, Y9
+	VMOVUPD      k64_d4<>+0(SB), Y7
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
+	VMULPD       Y8, Y4, Y4
+	VFMADD213PD  Y8, Y4, Y7
+	VMULPD       Y9, Y7, Y4
+	VMOVUPD      96(R11), Y7
+	VADDPD       Y4, Y7, Y7
+	VMOVUPD      Y7, 96(R11)
 	ADDQ         $0x00000080, R8
 	ADDQ         $0x00000080, R10
 	ADDQ         $0x00000080, R11
@@ -4640,33 +5078,32 @@ next16:
 loop17:
 	CMPQ         R9, $0x00000004
 	JL           next18
-	VMOVUPD      (R8), Y1
-	VMOVUPD      (R10), Y4
-	VMAXPD       Y2, Y4, Y4
-	VSUBPD       Y4, Y1, Y1
-	VMAXPD       Y1, Y0, Y1
-	VMOVUPD      k64_magicfl<>+0(SB), Y4
-	VFMADD231PD  k64_log2e<>+0(SB), Y1, Y4
-	VSUBPD       k64_magicfl<>+0(SB), Y4, Y5
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y5, Y1
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y5, Y1
-	VMOVUPD      k64_p11<>+0(SB), Y5
-	VFMADD213PD  k64_p10<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p9<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p8<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p7<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p6<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p5<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p4<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p3<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p2<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y1, Y5
-	VPSLLQ       $0x34, Y4, Y4
-	VMULPD       Y4, Y5, Y1
-	VMOVUPD      (R11), Y4
-	VADDPD       Y1, Y4, Y4
-	VMOVUPD      Y4, (R11)
+	VMOVUPD      (R8), Y4
+	VMOVUPD      (R10), Y7
+	VMAXPD       Y5, Y7, Y7
+	VSUBPD       Y7, Y4, Y4
+	VMAXPD       Y4, Y0, Y4
+	VMOVUPD      Y2, Y7
+	VFMADD231PD  Y1, Y4, Y7
+	VSUBPD       Y2, Y7, Y8
+	VFNMADD231PD Y3, Y8, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
+	VPCMPEQQ     Y7, Y7, Y10
+	LEAQ         kexptab64<>+0(SB), R12
+	VGATHERQPD   Y10, (R12)(Y9*8), Y8
+	VPSRLQ       $0x08, Y7, Y9
+	VPSLLQ       $0x34, Y9, Y9
+	VMOVUPD      k64_d4<>+0(SB), Y7
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
+	VMULPD       Y8, Y4, Y4
+	VFMADD213PD  Y8, Y4, Y7
+	VMULPD       Y9, Y7, Y4
+	VMOVUPD      (R11), Y7
+	VADDPD       Y4, Y7, Y7
+	VMOVUPD      Y7, (R11)
 	ADDQ         $0x00000020, R8
 	ADDQ         $0x00000020, R10
 	ADDQ         $0x00000020, R11
@@ -4679,34 +5116,33 @@ next18:
 	LEAQ         ymmtailmask<>+32(SB), R12
 	SHLQ         $0x03, R9
 	NEGQ         R9
-	VMOVDQU      (R12)(R9*1), Y1
-	VMASKMOVPD   (R8), Y1, Y4
-	VMASKMOVPD   (R10), Y1, Y5
-	VMAXPD       Y2, Y5, Y5
-	VSUBPD       Y5, Y4, Y4
-	VMAXPD       Y4, Y0, Y4
-	VMOVUPD      k64_magicfl<>+0(SB), Y5
-	VFMADD231PD  k64_log2e<>+0(SB), Y4, Y5
-	VSUBPD       k64_magicfl<>+0(SB), Y5, Y6
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
-	VMOVUPD      k64_p11<>+0(SB), Y6
-	VFMADD213PD  k64_p10<>+0(SB), Y4, Y6
-	VFMADD213PD  k64_p9<>+0(SB), Y4, Y6
-	VFMADD213PD  k64_p8<>+0(SB), Y4, Y6
-	VFMADD213PD  k64_p7<>+0(SB), Y4, Y6
-	VFMADD213PD  k64_p6<>+0(SB), Y4, Y6
-	VFMADD213PD  k64_p5<>+0(SB), Y4, Y6
-	VFMADD213PD  k64_p4<>+0(SB), Y4, Y6
-	VFMADD213PD  k64_p3<>+0(SB), Y4, Y6
-	VFMADD213PD  k64_p2<>+0(SB), Y4, Y6
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y6
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y6
-	VPSLLQ       $0x34, Y5, Y5
-	VMULPD       Y5, Y6, Y4
-	VMASKMOVPD   (R11), Y1, Y5
-	VADDPD       Y4, Y5, Y5
-	VMASKMOVPD   Y5, Y1, (R11)
+	VMOVDQU      (R12)(R9*1), Y4
+	VMASKMOVPD   (R8), Y4, Y7
+	VMASKMOVPD   (R10), Y4, Y8
+	VMAXPD       Y5, Y8, Y8
+	VSUBPD       Y8, Y7, Y7
+	VMAXPD       Y7, Y0, Y7
+	VMOVUPD      Y2, Y8
+	VFMADD231PD  Y1, Y7, Y8
+	VSUBPD       Y2, Y8, Y9
+	VFNMADD231PD Y3, Y9, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
+	VPCMPEQQ     Y8, Y8, Y11
+	LEAQ         kexptab64<>+0(SB), R8
+	VGATHERQPD   Y11, (R8)(Y10*8), Y9
+	VPSRLQ       $0x08, Y8, Y10
+	VPSLLQ       $0x34, Y10, Y10
+	VMOVUPD      k64_d4<>+0(SB), Y8
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y8
+	VMULPD       Y9, Y7, Y7
+	VFMADD213PD  Y9, Y7, Y8
+	VMULPD       Y10, Y8, Y7
+	VMASKMOVPD   (R11), Y4, Y8
+	VADDPD       Y7, Y8, Y8
+	VMASKMOVPD   Y8, Y4, (R11)
 
 done19:
 	ADDQ DI, BX
@@ -4714,7 +5150,7 @@ done19:
 	JMP  c13
 
 cdone14:
-	VMOVMSKPD Y3, AX
+	VMOVMSKPD Y6, AX
 	TESTL     AX, AX
 	SETNE     AL
 	MOVB      AL, nan+88(FP)
@@ -4734,6 +5170,8 @@ TEXT ·expScaleCols64AVX2(SB), NOSPLIT, $0-112
 	MOVQ    scale_base+88(FP), R8
 	VMOVUPD k64_lo<>+0(SB), Y0
 	VMOVUPD k64_hi<>+0(SB), Y1
+	VMOVUPD k64_log2e<>+0(SB), Y2
+	VMOVUPD k64_magic64fu<>+0(SB), Y3
 	SUBQ    CX, AX
 	MOVQ    DX, DX
 
@@ -4748,126 +5186,118 @@ c1:
 loop3:
 	CMPQ         R10, $0x00000010
 	JL           next4
-	VMOVUPD      (R9), Y2
-	VMOVUPD      (R11), Y3
-	VSUBPD       Y3, Y2, Y2
-	VMAXPD       Y2, Y0, Y2
-	VMINPD       Y2, Y1, Y2
-	VMOVUPD      k64_magicfu<>+0(SB), Y3
-	VFMADD231PD  k64_log2e<>+0(SB), Y2, Y3
-	VSUBPD       k64_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPD      k64_p11<>+0(SB), Y5
-	VFMADD213PD  k64_p10<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p9<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p8<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p7<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p6<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p5<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p4<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p3<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p2<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VPSRLQ       $0x01, Y3, Y4
-	VPSLLQ       $0x34, Y4, Y4
-	VPSLLQ       $0x34, Y3, Y3
-	VPSUBQ       Y4, Y3, Y3
-	VMULPD       Y4, Y5, Y5
-	VMULPD       Y3, Y5, Y2
-	VMULPD       (R12), Y2, Y2
-	VMOVUPD      Y2, (R9)(AX*1)
-	VMOVUPD      32(R9), Y2
-	VMOVUPD      32(R11), Y3
-	VSUBPD       Y3, Y2, Y2
-	VMAXPD       Y2, Y0, Y2
-	VMINPD       Y2, Y1, Y2
-	VMOVUPD      k64_magicfu<>+0(SB), Y3
-	VFMADD231PD  k64_log2e<>+0(SB), Y2, Y3
-	VSUBPD       k64_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPD      k64_p11<>+0(SB), Y5
-	VFMADD213PD  k64_p10<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p9<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p8<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p7<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p6<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p5<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p4<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p3<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p2<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VPSRLQ       $0x01, Y3, Y4
-	VPSLLQ       $0x34, Y4, Y4
-	VPSLLQ       $0x34, Y3, Y3
-	VPSUBQ       Y4, Y3, Y3
-	VMULPD       Y4, Y5, Y5
-	VMULPD       Y3, Y5, Y2
-	VMULPD       32(R12), Y2, Y2
-	VMOVUPD      Y2, 32(R9)(AX*1)
-	VMOVUPD      64(R9), Y2
-	VMOVUPD      64(R11), Y3
-	VSUBPD       Y3, Y2, Y2
-	VMAXPD       Y2, Y0, Y2
-	VMINPD       Y2, Y1, Y2
-	VMOVUPD      k64_magicfu<>+0(SB), Y3
-	VFMADD231PD  k64_log2e<>+0(SB), Y2, Y3
-	VSUBPD       k64_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPD      k64_p11<>+0(SB), Y5
-	VFMADD213PD  k64_p10<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p9<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p8<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p7<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p6<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p5<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p4<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p3<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p2<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VPSRLQ       $0x01, Y3, Y4
-	VPSLLQ       $0x34, Y4, Y4
-	VPSLLQ       $0x34, Y3, Y3
-	VPSUBQ       Y4, Y3, Y3
-	VMULPD       Y4, Y5, Y5
-	VMULPD       Y3, Y5, Y2
-	VMULPD       64(R12), Y2, Y2
-	VMOVUPD      Y2, 64(R9)(AX*1)
-	VMOVUPD      96(R9), Y2
-	VMOVUPD      96(R11), Y3
-	VSUBPD       Y3, Y2, Y2
-	VMAXPD       Y2, Y0, Y2
-	VMINPD       Y2, Y1, Y2
-	VMOVUPD      k64_magicfu<>+0(SB), Y3
-	VFMADD231PD  k64_log2e<>+0(SB), Y2, Y3
-	VSUBPD       k64_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPD      k64_p11<>+0(SB), Y5
-	VFMADD213PD  k64_p10<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p9<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p8<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p7<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p6<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p5<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p4<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p3<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p2<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VPSRLQ       $0x01, Y3, Y4
-	VPSLLQ       $0x34, Y4, Y4
-	VPSLLQ       $0x34, Y3, Y3
-	VPSUBQ       Y4, Y3, Y3
-	VMULPD       Y4, Y5, Y5
-	VMULPD       Y3, Y5, Y2
-	VMULPD       96(R12), Y2, Y2
-	VMOVUPD      Y2, 96(R9)(AX*1)
+	VMOVUPD      (R9), Y4
+	VMOVUPD      (R11), Y5
+	VSUBPD       Y5, Y4, Y4
+	VMAXPD       Y4, Y0, Y4
+	VMINPD       Y4, Y1, Y4
+	VMOVUPD      Y3, Y5
+	VFMADD231PD  Y2, Y4, Y5
+	VSUBPD       Y3, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
+	VPCMPEQQ     Y5, Y5, Y8
+	LEAQ         kexptab64u<>+0(SB), R13
+	VGATHERQPD   Y8, (R13)(Y7*8), Y6
+	VPSRLQ       $0x09, Y5, Y7
+	VPSLLQ       $0x34, Y7, Y7
+	VPSLLQ       $0x2c, Y5, Y5
+	VPADDQ       Y5, Y6, Y6
+	VPSUBQ       Y7, Y6, Y6
+	VMOVUPD      k64_d4<>+0(SB), Y5
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
+	VMULPD       Y6, Y4, Y4
+	VFMADD213PD  Y6, Y4, Y5
+	VMULPD       Y7, Y5, Y4
+	VMULPD       (R12), Y4, Y4
+	VMOVUPD      Y4, (R9)(AX*1)
+	VMOVUPD      32(R9), Y4
+	VMOVUPD      32(R11), Y5
+	VSUBPD       Y5, Y4, Y4
+	VMAXPD       Y4, Y0, Y4
+	VMINPD       Y4, Y1, Y4
+	VMOVUPD      Y3, Y5
+	VFMADD231PD  Y2, Y4, Y5
+	VSUBPD       Y3, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
+	VPCMPEQQ     Y5, Y5, Y8
+	LEAQ         kexptab64u<>+0(SB), R13
+	VGATHERQPD   Y8, (R13)(Y7*8), Y6
+	VPSRLQ       $0x09, Y5, Y7
+	VPSLLQ       $0x34, Y7, Y7
+	VPSLLQ       $0x2c, Y5, Y5
+	VPADDQ       Y5, Y6, Y6
+	VPSUBQ       Y7, Y6, Y6
+	VMOVUPD      k64_d4<>+0(SB), Y5
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
+	VMULPD       Y6, Y4, Y4
+	VFMADD213PD  Y6, Y4, Y5
+	VMULPD       Y7, Y5, Y4
+	VMULPD       32(R12), Y4, Y4
+	VMOVUPD      Y4, 32(R9)(AX*1)
+	VMOVUPD      64(R9), Y4
+	VMOVUPD      64(R11), Y5
+	VSUBPD       Y5, Y4, Y4
+	VMAXPD       Y4, Y0, Y4
+	VMINPD       Y4, Y1, Y4
+	VMOVUPD      Y3, Y5
+	VFMADD231PD  Y2, Y4, Y5
+	VSUBPD       Y3, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
+	VPCMPEQQ     Y5, Y5, Y8
+	LEAQ         kexptab64u<>+0(SB), R13
+	VGATHERQPD   Y8, (R13)(Y7*8), Y6
+	VPSRLQ       $0x09, Y5, Y7
+	VPSLLQ       $0x34, Y7, Y7
+	VPSLLQ       $0x2c, Y5, Y5
+	VPADDQ       Y5, Y6, Y6
+	VPSUBQ       Y7, Y6, Y6
+	VMOVUPD      k64_d4<>+0(SB), Y5
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
+	VMULPD       Y6, Y4, Y4
+	VFMADD213PD  Y6, Y4, Y5
+	VMULPD       Y7, Y5, Y4
+	VMULPD       64(R12), Y4, Y4
+	VMOVUPD      Y4, 64(R9)(AX*1)
+	VMOVUPD      96(R9), Y4
+	VMOVUPD      96(R11), Y5
+	VSUBPD       Y5, Y4, Y4
+	VMAXPD       Y4, Y0, Y4
+	VMINPD       Y4, Y1, Y4
+	VMOVUPD      Y3, Y5
+	VFMADD231PD  Y2, Y4, Y5
+	VSUBPD       Y3, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
+	VPCMPEQQ     Y5, Y5, Y8
+	LEAQ         kexptab64u<>+0(SB), R13
+	VGATHERQPD   Y8, (R13)(Y7*8), Y6
+	VPSRLQ       $0x09, Y5, Y7
+	VPSLLQ       $0x34, Y7, Y7
+	VPSLLQ       $0x2c, Y5, Y5
+	VPADDQ       Y5, Y6, Y6
+	VPSUBQ       Y7, Y6, Y6
+	VMOVUPD      k64_d4<>+0(SB), Y5
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
+	VMULPD       Y6, Y4, Y4
+	VFMADD213PD  Y6, Y4, Y5
+	VMULPD       Y7, Y5, Y4
+	VMULPD       96(R12), Y4, Y4
+	VMOVUPD      Y4, 96(R9)(AX*1)
 	ADDQ         $0x00000080, R9
 	ADDQ         $0x00000080, R11
 	ADDQ         $0x00000080, R12
@@ -4878,36 +5308,34 @@ next4:
 loop5:
 	CMPQ         R10, $0x00000004
 	JL           next6
-	VMOVUPD      (R9), Y2
-	VMOVUPD      (R11), Y3
-	VSUBPD       Y3, Y2, Y2
-	VMAXPD       Y2, Y0, Y2
-	VMINPD       Y2, Y1, Y2
-	VMOVUPD      k64_magicfu<>+0(SB), Y3
-	VFMADD231PD  k64_log2e<>+0(SB), Y2, Y3
-	VSUBPD       k64_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPD      k64_p11<>+0(SB), Y5
-	VFMADD213PD  k64_p10<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p9<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p8<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p7<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p6<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p5<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p4<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p3<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p2<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VPSRLQ       $0x01, Y3, Y4
-	VPSLLQ       $0x34, Y4, Y4
-	VPSLLQ       $0x34, Y3, Y3
-	VPSUBQ       Y4, Y3, Y3
-	VMULPD       Y4, Y5, Y5
-	VMULPD       Y3, Y5, Y2
-	VMULPD       (R12), Y2, Y2
-	VMOVUPD      Y2, (R9)(AX*1)
+	VMOVUPD      (R9), Y4
+	VMOVUPD      (R11), Y5
+	VSUBPD       Y5, Y4, Y4
+	VMAXPD       Y4, Y0, Y4
+	VMINPD       Y4, Y1, Y4
+	VMOVUPD      Y3, Y5
+	VFMADD231PD  Y2, Y4, Y5
+	VSUBPD       Y3, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
+	VPCMPEQQ     Y5, Y5, Y8
+	LEAQ         kexptab64u<>+0(SB), R13
+	VGATHERQPD   Y8, (R13)(Y7*8), Y6
+	VPSRLQ       $0x09, Y5, Y7
+	VPSLLQ       $0x34, Y7, Y7
+	VPSLLQ       $0x2c, Y5, Y5
+	VPADDQ       Y5, Y6, Y6
+	VPSUBQ       Y7, Y6, Y6
+	VMOVUPD      k64_d4<>+0(SB), Y5
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
+	VMULPD       Y6, Y4, Y4
+	VFMADD213PD  Y6, Y4, Y5
+	VMULPD       Y7, Y5, Y4
+	VMULPD       (R12), Y4, Y4
+	VMOVUPD      Y4, (R9)(AX*1)
 	ADDQ         $0x00000020, R9
 	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000020, R12
@@ -4920,38 +5348,36 @@ next6:
 	LEAQ         ymmtailmask<>+32(SB), R13
 	SHLQ         $0x03, R10
 	NEGQ         R10
-	VMOVDQU      (R13)(R10*1), Y2
-	VMASKMOVPD   (R9), Y2, Y3
-	VMASKMOVPD   (R11), Y2, Y4
-	VSUBPD       Y4, Y3, Y3
-	VMAXPD       Y3, Y0, Y3
-	VMINPD       Y3, Y1, Y3
-	VMOVUPD      k64_magicfu<>+0(SB), Y4
-	VFMADD231PD  k64_log2e<>+0(SB), Y3, Y4
-	VSUBPD       k64_magicfu<>+0(SB), Y4, Y5
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y5, Y3
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y5, Y3
-	VMOVUPD      k64_p11<>+0(SB), Y6
-	VFMADD213PD  k64_p10<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p9<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p8<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p7<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p6<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p5<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p4<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p3<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p2<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p1<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p1<>+0(SB), Y3, Y6
-	VPSRLQ       $0x01, Y4, Y5
-	VPSLLQ       $0x34, Y5, Y5
-	VPSLLQ       $0x34, Y4, Y4
-	VPSUBQ       Y5, Y4, Y4
-	VMULPD       Y5, Y6, Y6
-	VMULPD       Y4, Y6, Y3
-	VMASKMOVPD   (R12), Y2, Y4
-	VMULPD       Y4, Y3, Y3
-	VMASKMOVPD   Y3, Y2, (R9)(AX*1)
+	VMOVDQU      (R13)(R10*1), Y4
+	VMASKMOVPD   (R9), Y4, Y5
+	VMASKMOVPD   (R11), Y4, Y6
+	VSUBPD       Y6, Y5, Y5
+	VMAXPD       Y5, Y0, Y5
+	VMINPD       Y5, Y1, Y5
+	VMOVUPD      Y3, Y6
+	VFMADD231PD  Y2, Y5, Y6
+	VSUBPD       Y3, Y6, Y7
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y7, Y5
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y7, Y5
+	VPAND        k64_tab64idx<>+0(SB), Y6, Y8
+	VPCMPEQQ     Y6, Y6, Y9
+	LEAQ         kexptab64u<>+0(SB), R10
+	VGATHERQPD   Y9, (R10)(Y8*8), Y7
+	VPSRLQ       $0x09, Y6, Y8
+	VPSLLQ       $0x34, Y8, Y8
+	VPSLLQ       $0x2c, Y6, Y6
+	VPADDQ       Y6, Y7, Y7
+	VPSUBQ       Y8, Y7, Y7
+	VMOVUPD      k64_d4<>+0(SB), Y6
+	VFMADD213PD  k64_d3<>+0(SB), Y5, Y6
+	VFMADD213PD  k64_d2<>+0(SB), Y5, Y6
+	VFMADD213PD  k64_p1<>+0(SB), Y5, Y6
+	VMULPD       Y7, Y5, Y5
+	VFMADD213PD  Y7, Y5, Y6
+	VMULPD       Y8, Y6, Y5
+	VMASKMOVPD   (R12), Y4, Y6
+	VMULPD       Y6, Y5, Y5
+	VMASKMOVPD   Y5, Y4, (R9)(AX*1)
 
 done7:
 	ADDQ BX, CX
@@ -4970,118 +5396,112 @@ TEXT ·exp64AVX2(SB), NOSPLIT, $0-48
 	MOVQ    x_len+32(FP), DX
 	VMOVUPD k64_lo<>+0(SB), Y0
 	VMOVUPD k64_hi<>+0(SB), Y1
+	VMOVUPD k64_log2e<>+0(SB), Y2
+	VMOVUPD k64_magic64fu<>+0(SB), Y3
 
 loop1:
 	CMPQ         DX, $0x00000010
 	JL           next2
-	VMOVUPD      (CX), Y2
-	VMAXPD       Y2, Y0, Y2
-	VMINPD       Y2, Y1, Y2
-	VMOVUPD      k64_magicfu<>+0(SB), Y3
-	VFMADD231PD  k64_log2e<>+0(SB), Y2, Y3
-	VSUBPD       k64_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPD      k64_p11<>+0(SB), Y5
-	VFMADD213PD  k64_p10<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p9<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p8<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p7<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p6<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p5<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p4<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p3<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p2<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VPSRLQ       $0x01, Y3, Y4
-	VPSLLQ       $0x34, Y4, Y4
-	VPSLLQ       $0x34, Y3, Y3
-	VPSUBQ       Y4, Y3, Y3
-	VMULPD       Y4, Y5, Y5
-	VMULPD       Y3, Y5, Y2
-	VMOVUPD      Y2, (AX)
-	VMOVUPD      32(CX), Y2
-	VMAXPD       Y2, Y0, Y2
-	VMINPD       Y2, Y1, Y2
-	VMOVUPD      k64_magicfu<>+0(SB), Y3
-	VFMADD231PD  k64_log2e<>+0(SB), Y2, Y3
-	VSUBPD       k64_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPD      k64_p11<>+0(SB), Y5
-	VFMADD213PD  k64_p10<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p9<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p8<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p7<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p6<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p5<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p4<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p3<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p2<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VPSRLQ       $0x01, Y3, Y4
-	VPSLLQ       $0x34, Y4, Y4
-	VPSLLQ       $0x34, Y3, Y3
-	VPSUBQ       Y4, Y3, Y3
-	VMULPD       Y4, Y5, Y5
-	VMULPD       Y3, Y5, Y2
-	VMOVUPD      Y2, 32(AX)
-	VMOVUPD      64(CX), Y2
-	VMAXPD       Y2, Y0, Y2
-	VMINPD       Y2, Y1, Y2
-	VMOVUPD      k64_magicfu<>+0(SB), Y3
-	VFMADD231PD  k64_log2e<>+0(SB), Y2, Y3
-	VSUBPD       k64_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPD      k64_p11<>+0(SB), Y5
-	VFMADD213PD  k64_p10<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p9<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p8<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p7<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p6<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p5<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p4<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p3<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p2<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VPSRLQ       $0x01, Y3, Y4
-	VPSLLQ       $0x34, Y4, Y4
-	VPSLLQ       $0x34, Y3, Y3
-	VPSUBQ       Y4, Y3, Y3
-	VMULPD       Y4, Y5, Y5
-	VMULPD       Y3, Y5, Y2
-	VMOVUPD      Y2, 64(AX)
-	VMOVUPD      96(CX), Y2
-	VMAXPD       Y2, Y0, Y2
-	VMINPD       Y2, Y1, Y2
-	VMOVUPD      k64_magicfu<>+0(SB), Y3
-	VFMADD231PD  k64_log2e<>+0(SB), Y2, Y3
-	VSUBPD       k64_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPD      k64_p11<>+0(SB), Y5
-	VFMADD213PD  k64_p10<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p9<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p8<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p7<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p6<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p5<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p4<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p3<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p2<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VPSRLQ       $0x01, Y3, Y4
-	VPSLLQ       $0x34, Y4, Y4
-	VPSLLQ       $0x34, Y3, Y3
-	VPSUBQ       Y4, Y3, Y3
-	VMULPD       Y4, Y5, Y5
-	VMULPD       Y3, Y5, Y2
-	VMOVUPD      Y2, 96(AX)
+	VMOVUPD      (CX), Y4
+	VMAXPD       Y4, Y0, Y4
+	VMINPD       Y4, Y1, Y4
+	VMOVUPD      Y3, Y5
+	VFMADD231PD  Y2, Y4, Y5
+	VSUBPD       Y3, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
+	VPCMPEQQ     Y5, Y5, Y8
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y8, (BX)(Y7*8), Y6
+	VPSRLQ       $0x09, Y5, Y7
+	VPSLLQ       $0x34, Y7, Y7
+	VPSLLQ       $0x2c, Y5, Y5
+	VPADDQ       Y5, Y6, Y6
+	VPSUBQ       Y7, Y6, Y6
+	VMOVUPD      k64_d4<>+0(SB), Y5
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
+	VMULPD       Y6, Y4, Y4
+	VFMADD213PD  Y6, Y4, Y5
+	VMULPD       Y7, Y5, Y4
+	VMOVUPD      Y4, (AX)
+	VMOVUPD      32(CX), Y4
+	VMAXPD       Y4, Y0, Y4
+	VMINPD       Y4, Y1, Y4
+	VMOVUPD      Y3, Y5
+	VFMADD231PD  Y2, Y4, Y5
+	VSUBPD       Y3, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
+	VPCMPEQQ     Y5, Y5, Y8
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y8, (BX)(Y7*8), Y6
+	VPSRLQ       $0x09, Y5, Y7
+	VPSLLQ       $0x34, Y7, Y7
+	VPSLLQ       $0x2c, Y5, Y5
+	VPADDQ       Y5, Y6, Y6
+	VPSUBQ       Y7, Y6, Y6
+	VMOVUPD      k64_d4<>+0(SB), Y5
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
+	VMULPD       Y6, Y4, Y4
+	VFMADD213PD  Y6, Y4, Y5
+	VMULPD       Y7, Y5, Y4
+	VMOVUPD      Y4, 32(AX)
+	VMOVUPD      64(CX), Y4
+	VMAXPD       Y4, Y0, Y4
+	VMINPD       Y4, Y1, Y4
+	VMOVUPD      Y3, Y5
+	VFMADD231PD  Y2, Y4, Y5
+	VSUBPD       Y3, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
+	VPCMPEQQ     Y5, Y5, Y8
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y8, (BX)(Y7*8), Y6
+	VPSRLQ       $0x09, Y5, Y7
+	VPSLLQ       $0x34, Y7, Y7
+	VPSLLQ       $0x2c, Y5, Y5
+	VPADDQ       Y5, Y6, Y6
+	VPSUBQ       Y7, Y6, Y6
+	VMOVUPD      k64_d4<>+0(SB), Y5
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
+	VMULPD       Y6, Y4, Y4
+	VFMADD213PD  Y6, Y4, Y5
+	VMULPD       Y7, Y5, Y4
+	VMOVUPD      Y4, 64(AX)
+	VMOVUPD      96(CX), Y4
+	VMAXPD       Y4, Y0, Y4
+	VMINPD       Y4, Y1, Y4
+	VMOVUPD      Y3, Y5
+	VFMADD231PD  Y2, Y4, Y5
+	VSUBPD       Y3, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
+	VPCMPEQQ     Y5, Y5, Y8
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y8, (BX)(Y7*8), Y6
+	VPSRLQ       $0x09, Y5, Y7
+	VPSLLQ       $0x34, Y7, Y7
+	VPSLLQ       $0x2c, Y5, Y5
+	VPADDQ       Y5, Y6, Y6
+	VPSUBQ       Y7, Y6, Y6
+	VMOVUPD      k64_d4<>+0(SB), Y5
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
+	VMULPD       Y6, Y4, Y4
+	VFMADD213PD  Y6, Y4, Y5
+	VMULPD       Y7, Y5, Y4
+	VMOVUPD      Y4, 96(AX)
 	ADDQ         $0x00000080, AX
 	ADDQ         $0x00000080, CX
 	SUBQ         $0x00000010, DX
@@ -5091,33 +5511,31 @@ next2:
 loop3:
 	CMPQ         DX, $0x00000004
 	JL           next4
-	VMOVUPD      (CX), Y2
-	VMAXPD       Y2, Y0, Y2
-	VMINPD       Y2, Y1, Y2
-	VMOVUPD      k64_magicfu<>+0(SB), Y3
-	VFMADD231PD  k64_log2e<>+0(SB), Y2, Y3
-	VSUBPD       k64_magicfu<>+0(SB), Y3, Y4
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y4, Y2
-	VMOVUPD      k64_p11<>+0(SB), Y5
-	VFMADD213PD  k64_p10<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p9<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p8<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p7<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p6<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p5<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p4<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p3<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p2<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y2, Y5
-	VPSRLQ       $0x01, Y3, Y4
-	VPSLLQ       $0x34, Y4, Y4
-	VPSLLQ       $0x34, Y3, Y3
-	VPSUBQ       Y4, Y3, Y3
-	VMULPD       Y4, Y5, Y5
-	VMULPD       Y3, Y5, Y2
-	VMOVUPD      Y2, (AX)
+	VMOVUPD      (CX), Y4
+	VMAXPD       Y4, Y0, Y4
+	VMINPD       Y4, Y1, Y4
+	VMOVUPD      Y3, Y5
+	VFMADD231PD  Y2, Y4, Y5
+	VSUBPD       Y3, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
+	VPCMPEQQ     Y5, Y5, Y8
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y8, (BX)(Y7*8), Y6
+	VPSRLQ       $0x09, Y5, Y7
+	VPSLLQ       $0x34, Y7, Y7
+	VPSLLQ       $0x2c, Y5, Y5
+	VPADDQ       Y5, Y6, Y6
+	VPSUBQ       Y7, Y6, Y6
+	VMOVUPD      k64_d4<>+0(SB), Y5
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
+	VMULPD       Y6, Y4, Y4
+	VFMADD213PD  Y6, Y4, Y5
+	VMULPD       Y7, Y5, Y4
+	VMOVUPD      Y4, (AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	SUBQ         $0x00000004, DX
@@ -5129,34 +5547,32 @@ next4:
 	LEAQ         ymmtailmask<>+32(SB), BX
 	SHLQ         $0x03, DX
 	NEGQ         DX
-	VMOVDQU      (BX)(DX*1), Y2
-	VMASKMOVPD   (CX), Y2, Y3
-	VMAXPD       Y3, Y0, Y3
-	VMINPD       Y3, Y1, Y3
-	VMOVUPD      k64_magicfu<>+0(SB), Y0
-	VFMADD231PD  k64_log2e<>+0(SB), Y3, Y0
-	VSUBPD       k64_magicfu<>+0(SB), Y0, Y1
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y1, Y3
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y1, Y3
-	VMOVUPD      k64_p11<>+0(SB), Y4
-	VFMADD213PD  k64_p10<>+0(SB), Y3, Y4
-	VFMADD213PD  k64_p9<>+0(SB), Y3, Y4
-	VFMADD213PD  k64_p8<>+0(SB), Y3, Y4
-	VFMADD213PD  k64_p7<>+0(SB), Y3, Y4
-	VFMADD213PD  k64_p6<>+0(SB), Y3, Y4
-	VFMADD213PD  k64_p5<>+0(SB), Y3, Y4
-	VFMADD213PD  k64_p4<>+0(SB), Y3, Y4
-	VFMADD213PD  k64_p3<>+0(SB), Y3, Y4
-	VFMADD213PD  k64_p2<>+0(SB), Y3, Y4
-	VFMADD213PD  k64_p1<>+0(SB), Y3, Y4
-	VFMADD213PD  k64_p1<>+0(SB), Y3, Y4
-	VPSRLQ       $0x01, Y0, Y1
-	VPSLLQ       $0x34, Y1, Y1
-	VPSLLQ       $0x34, Y0, Y0
-	VPSUBQ       Y1, Y0, Y0
-	VMULPD       Y1, Y4, Y4
-	VMULPD       Y0, Y4, Y3
-	VMASKMOVPD   Y3, Y2, (AX)
+	VMOVDQU      (BX)(DX*1), Y4
+	VMASKMOVPD   (CX), Y4, Y5
+	VMAXPD       Y5, Y0, Y5
+	VMINPD       Y5, Y1, Y5
+	VMOVUPD      Y3, Y0
+	VFMADD231PD  Y2, Y5, Y0
+	VSUBPD       Y3, Y0, Y1
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y1, Y5
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y1, Y5
+	VPAND        k64_tab64idx<>+0(SB), Y0, Y2
+	VPCMPEQQ     Y0, Y0, Y3
+	LEAQ         kexptab64u<>+0(SB), CX
+	VGATHERQPD   Y3, (CX)(Y2*8), Y1
+	VPSRLQ       $0x09, Y0, Y2
+	VPSLLQ       $0x34, Y2, Y2
+	VPSLLQ       $0x2c, Y0, Y0
+	VPADDQ       Y0, Y1, Y1
+	VPSUBQ       Y2, Y1, Y1
+	VMOVUPD      k64_d4<>+0(SB), Y0
+	VFMADD213PD  k64_d3<>+0(SB), Y5, Y0
+	VFMADD213PD  k64_d2<>+0(SB), Y5, Y0
+	VFMADD213PD  k64_p1<>+0(SB), Y5, Y0
+	VMULPD       Y1, Y5, Y5
+	VFMADD213PD  Y1, Y5, Y0
+	VMULPD       Y2, Y0, Y5
+	VMASKMOVPD   Y5, Y4, (AX)
 
 done5:
 	VZEROUPPER
@@ -5308,132 +5724,126 @@ TEXT ·expSum64AVX2(SB), NOSPLIT, $0-64
 	VBROADCASTSD X0, Y0
 	VMOVUPD      k64_lo<>+0(SB), Y1
 	VMOVUPD      k64_hi<>+0(SB), Y2
-	VXORPD       Y3, Y3, Y3
-	VXORPD       Y4, Y4, Y4
+	VMOVUPD      k64_log2e<>+0(SB), Y3
+	VMOVUPD      k64_magic64fu<>+0(SB), Y4
 	VXORPD       Y5, Y5, Y5
 	VXORPD       Y6, Y6, Y6
+	VXORPD       Y7, Y7, Y7
+	VXORPD       Y8, Y8, Y8
 
 loop1:
 	CMPQ         DX, $0x00000010
 	JL           next2
 	PREFETCHT0   4096(CX)
 	PREFETCHT0   4160(CX)
-	VMOVUPD      (CX), Y7
-	VSUBPD       Y0, Y7, Y7
-	VMAXPD       Y7, Y1, Y7
-	VMINPD       Y7, Y2, Y7
-	VMOVUPD      k64_magicfu<>+0(SB), Y8
-	VFMADD231PD  k64_log2e<>+0(SB), Y7, Y8
-	VSUBPD       k64_magicfu<>+0(SB), Y8, Y9
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
-	VMOVUPD      k64_p11<>+0(SB), Y10
-	VFMADD213PD  k64_p10<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p9<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p8<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p7<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p6<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p5<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p4<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p3<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p2<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y10
-	VPSRLQ       $0x01, Y8, Y9
-	VPSLLQ       $0x34, Y9, Y9
-	VPSLLQ       $0x34, Y8, Y8
-	VPSUBQ       Y9, Y8, Y8
-	VMULPD       Y9, Y10, Y10
-	VMULPD       Y8, Y10, Y7
-	VMOVUPD      Y7, (AX)
-	VADDPD       Y7, Y3, Y3
-	VMOVUPD      32(CX), Y7
-	VSUBPD       Y0, Y7, Y7
-	VMAXPD       Y7, Y1, Y7
-	VMINPD       Y7, Y2, Y7
-	VMOVUPD      k64_magicfu<>+0(SB), Y8
-	VFMADD231PD  k64_log2e<>+0(SB), Y7, Y8
-	VSUBPD       k64_magicfu<>+0(SB), Y8, Y9
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
-	VMOVUPD      k64_p11<>+0(SB), Y10
-	VFMADD213PD  k64_p10<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p9<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p8<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p7<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p6<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p5<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p4<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p3<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p2<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y10
-	VPSRLQ       $0x01, Y8, Y9
-	VPSLLQ       $0x34, Y9, Y9
-	VPSLLQ       $0x34, Y8, Y8
-	VPSUBQ       Y9, Y8, Y8
-	VMULPD       Y9, Y10, Y10
-	VMULPD       Y8, Y10, Y7
-	VMOVUPD      Y7, 32(AX)
-	VADDPD       Y7, Y4, Y4
-	VMOVUPD      64(CX), Y7
-	VSUBPD       Y0, Y7, Y7
-	VMAXPD       Y7, Y1, Y7
-	VMINPD       Y7, Y2, Y7
-	VMOVUPD      k64_magicfu<>+0(SB), Y8
-	VFMADD231PD  k64_log2e<>+0(SB), Y7, Y8
-	VSUBPD       k64_magicfu<>+0(SB), Y8, Y9
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
-	VMOVUPD      k64_p11<>+0(SB), Y10
-	VFMADD213PD  k64_p10<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p9<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p8<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p7<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p6<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p5<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p4<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p3<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p2<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y10
-	VPSRLQ       $0x01, Y8, Y9
-	VPSLLQ       $0x34, Y9, Y9
-	VPSLLQ       $0x34, Y8, Y8
-	VPSUBQ       Y9, Y8, Y8
-	VMULPD       Y9, Y10, Y10
-	VMULPD       Y8, Y10, Y7
-	VMOVUPD      Y7, 64(AX)
-	VADDPD       Y7, Y5, Y5
-	VMOVUPD      96(CX), Y7
-	VSUBPD       Y0, Y7, Y7
-	VMAXPD       Y7, Y1, Y7
-	VMINPD       Y7, Y2, Y7
-	VMOVUPD      k64_magicfu<>+0(SB), Y8
-	VFMADD231PD  k64_log2e<>+0(SB), Y7, Y8
-	VSUBPD       k64_magicfu<>+0(SB), Y8, Y9
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
-	VMOVUPD      k64_p11<>+0(SB), Y10
-	VFMADD213PD  k64_p10<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p9<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p8<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p7<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p6<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p5<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p4<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p3<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p2<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y10
-	VPSRLQ       $0x01, Y8, Y9
-	VPSLLQ       $0x34, Y9, Y9
-	VPSLLQ       $0x34, Y8, Y8
-	VPSUBQ       Y9, Y8, Y8
-	VMULPD       Y9, Y10, Y10
-	VMULPD       Y8, Y10, Y7
-	VMOVUPD      Y7, 96(AX)
-	VADDPD       Y7, Y6, Y6
+	VMOVUPD      (CX), Y9
+	VSUBPD       Y0, Y9, Y9
+	VMAXPD       Y9, Y1, Y9
+	VMINPD       Y9, Y2, Y9
+	VMOVUPD      Y4, Y10
+	VFMADD231PD  Y3, Y9, Y10
+	VSUBPD       Y4, Y10, Y11
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y9
+	VPAND        k64_tab64idx<>+0(SB), Y10, Y12
+	VPCMPEQQ     Y10, Y10, Y13
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y13, (BX)(Y12*8), Y11
+	VPSRLQ       $0x09, Y10, Y12
+	VPSLLQ       $0x34, Y12, Y12
+	VPSLLQ       $0x2c, Y10, Y10
+	VPADDQ       Y10, Y11, Y11
+	VPSUBQ       Y12, Y11, Y11
+	VMOVUPD      k64_d4<>+0(SB), Y10
+	VFMADD213PD  k64_d3<>+0(SB), Y9, Y10
+	VFMADD213PD  k64_d2<>+0(SB), Y9, Y10
+	VFMADD213PD  k64_p1<>+0(SB), Y9, Y10
+	VMULPD       Y11, Y9, Y9
+	VFMADD213PD  Y11, Y9, Y10
+	VMULPD       Y12, Y10, Y9
+	VMOVUPD      Y9, (AX)
+	VADDPD       Y9, Y5, Y5
+	VMOVUPD      32(CX), Y9
+	VSUBPD       Y0, Y9, Y9
+	VMAXPD       Y9, Y1, Y9
+	VMINPD       Y9, Y2, Y9
+	VMOVUPD      Y4, Y10
+	VFMADD231PD  Y3, Y9, Y10
+	VSUBPD       Y4, Y10, Y11
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y9
+	VPAND        k64_tab64idx<>+0(SB), Y10, Y12
+	VPCMPEQQ     Y10, Y10, Y13
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y13, (BX)(Y12*8), Y11
+	VPSRLQ       $0x09, Y10, Y12
+	VPSLLQ       $0x34, Y12, Y12
+	VPSLLQ       $0x2c, Y10, Y10
+	VPADDQ       Y10, Y11, Y11
+	VPSUBQ       Y12, Y11, Y11
+	VMOVUPD      k64_d4<>+0(SB), Y10
+	VFMADD213PD  k64_d3<>+0(SB), Y9, Y10
+	VFMADD213PD  k64_d2<>+0(SB), Y9, Y10
+	VFMADD213PD  k64_p1<>+0(SB), Y9, Y10
+	VMULPD       Y11, Y9, Y9
+	VFMADD213PD  Y11, Y9, Y10
+	VMULPD       Y12, Y10, Y9
+	VMOVUPD      Y9, 32(AX)
+	VADDPD       Y9, Y6, Y6
+	VMOVUPD      64(CX), Y9
+	VSUBPD       Y0, Y9, Y9
+	VMAXPD       Y9, Y1, Y9
+	VMINPD       Y9, Y2, Y9
+	VMOVUPD      Y4, Y10
+	VFMADD231PD  Y3, Y9, Y10
+	VSUBPD       Y4, Y10, Y11
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y9
+	VPAND        k64_tab64idx<>+0(SB), Y10, Y12
+	VPCMPEQQ     Y10, Y10, Y13
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y13, (BX)(Y12*8), Y11
+	VPSRLQ       $0x09, Y10, Y12
+	VPSLLQ       $0x34, Y12, Y12
+	VPSLLQ       $0x2c, Y10, Y10
+	VPADDQ       Y10, Y11, Y11
+	VPSUBQ       Y12, Y11, Y11
+	VMOVUPD      k64_d4<>+0(SB), Y10
+	VFMADD213PD  k64_d3<>+0(SB), Y9, Y10
+	VFMADD213PD  k64_d2<>+0(SB), Y9, Y10
+	VFMADD213PD  k64_p1<>+0(SB), Y9, Y10
+	VMULPD       Y11, Y9, Y9
+	VFMADD213PD  Y11, Y9, Y10
+	VMULPD       Y12, Y10, Y9
+	VMOVUPD      Y9, 64(AX)
+	VADDPD       Y9, Y7, Y7
+	VMOVUPD      96(CX), Y9
+	VSUBPD       Y0, Y9, Y9
+	VMAXPD       Y9, Y1, Y9
+	VMINPD       Y9, Y2, Y9
+	VMOVUPD      Y4, Y10
+	VFMADD231PD  Y3, Y9, Y10
+	VSUBPD       Y4, Y10, Y11
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y9
+	VPAND        k64_tab64idx<>+0(SB), Y10, Y12
+	VPCMPEQQ     Y10, Y10, Y13
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y13, (BX)(Y12*8), Y11
+	VPSRLQ       $0x09, Y10, Y12
+	VPSLLQ       $0x34, Y12, Y12
+	VPSLLQ       $0x2c, Y10, Y10
+	VPADDQ       Y10, Y11, Y11
+	VPSUBQ       Y12, Y11, Y11
+	VMOVUPD      k64_d4<>+0(SB), Y10
+	VFMADD213PD  k64_d3<>+0(SB), Y9, Y10
+	VFMADD213PD  k64_d2<>+0(SB), Y9, Y10
+	VFMADD213PD  k64_p1<>+0(SB), Y9, Y10
+	VMULPD       Y11, Y9, Y9
+	VFMADD213PD  Y11, Y9, Y10
+	VMULPD       Y12, Y10, Y9
+	VMOVUPD      Y9, 96(AX)
+	VADDPD       Y9, Y8, Y8
 	ADDQ         $0x00000080, AX
 	ADDQ         $0x00000080, CX
 	SUBQ         $0x00000010, DX
@@ -5443,35 +5853,33 @@ next2:
 loop3:
 	CMPQ         DX, $0x00000004
 	JL           next4
-	VMOVUPD      (CX), Y7
-	VSUBPD       Y0, Y7, Y7
-	VMAXPD       Y7, Y1, Y7
-	VMINPD       Y7, Y2, Y7
-	VMOVUPD      k64_magicfu<>+0(SB), Y8
-	VFMADD231PD  k64_log2e<>+0(SB), Y7, Y8
-	VSUBPD       k64_magicfu<>+0(SB), Y8, Y9
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
-	VMOVUPD      k64_p11<>+0(SB), Y10
-	VFMADD213PD  k64_p10<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p9<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p8<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p7<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p6<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p5<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p4<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p3<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p2<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y10
-	VPSRLQ       $0x01, Y8, Y9
-	VPSLLQ       $0x34, Y9, Y9
-	VPSLLQ       $0x34, Y8, Y8
-	VPSUBQ       Y9, Y8, Y8
-	VMULPD       Y9, Y10, Y10
-	VMULPD       Y8, Y10, Y7
-	VMOVUPD      Y7, (AX)
-	VADDPD       Y7, Y3, Y3
+	VMOVUPD      (CX), Y9
+	VSUBPD       Y0, Y9, Y9
+	VMAXPD       Y9, Y1, Y9
+	VMINPD       Y9, Y2, Y9
+	VMOVUPD      Y4, Y10
+	VFMADD231PD  Y3, Y9, Y10
+	VSUBPD       Y4, Y10, Y11
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y9
+	VPAND        k64_tab64idx<>+0(SB), Y10, Y12
+	VPCMPEQQ     Y10, Y10, Y13
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y13, (BX)(Y12*8), Y11
+	VPSRLQ       $0x09, Y10, Y12
+	VPSLLQ       $0x34, Y12, Y12
+	VPSLLQ       $0x2c, Y10, Y10
+	VPADDQ       Y10, Y11, Y11
+	VPSUBQ       Y12, Y11, Y11
+	VMOVUPD      k64_d4<>+0(SB), Y10
+	VFMADD213PD  k64_d3<>+0(SB), Y9, Y10
+	VFMADD213PD  k64_d2<>+0(SB), Y9, Y10
+	VFMADD213PD  k64_p1<>+0(SB), Y9, Y10
+	VMULPD       Y11, Y9, Y9
+	VFMADD213PD  Y11, Y9, Y10
+	VMULPD       Y12, Y10, Y9
+	VMOVUPD      Y9, (AX)
+	VADDPD       Y9, Y5, Y5
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	SUBQ         $0x00000004, DX
@@ -5483,44 +5891,42 @@ next4:
 	LEAQ         ymmtailmask<>+32(SB), BX
 	SHLQ         $0x03, DX
 	NEGQ         DX
-	VMOVDQU      (BX)(DX*1), Y7
-	VMASKMOVPD   (CX), Y7, Y8
-	VSUBPD       Y0, Y8, Y8
-	VMAXPD       Y8, Y1, Y8
-	VMINPD       Y8, Y2, Y8
-	VMOVUPD      k64_magicfu<>+0(SB), Y0
-	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y0
-	VSUBPD       k64_magicfu<>+0(SB), Y0, Y1
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y1, Y8
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y1, Y8
-	VMOVUPD      k64_p11<>+0(SB), Y2
-	VFMADD213PD  k64_p10<>+0(SB), Y8, Y2
-	VFMADD213PD  k64_p9<>+0(SB), Y8, Y2
-	VFMADD213PD  k64_p8<>+0(SB), Y8, Y2
-	VFMADD213PD  k64_p7<>+0(SB), Y8, Y2
-	VFMADD213PD  k64_p6<>+0(SB), Y8, Y2
-	VFMADD213PD  k64_p5<>+0(SB), Y8, Y2
-	VFMADD213PD  k64_p4<>+0(SB), Y8, Y2
-	VFMADD213PD  k64_p3<>+0(SB), Y8, Y2
-	VFMADD213PD  k64_p2<>+0(SB), Y8, Y2
-	VFMADD213PD  k64_p1<>+0(SB), Y8, Y2
-	VFMADD213PD  k64_p1<>+0(SB), Y8, Y2
-	VPSRLQ       $0x01, Y0, Y1
-	VPSLLQ       $0x34, Y1, Y1
-	VPSLLQ       $0x34, Y0, Y0
-	VPSUBQ       Y1, Y0, Y0
-	VMULPD       Y1, Y2, Y2
-	VMULPD       Y0, Y2, Y8
-	VMASKMOVPD   Y8, Y7, (AX)
-	VANDPD       Y7, Y8, Y8
-	VADDPD       Y8, Y3, Y3
+	VMOVDQU      (BX)(DX*1), Y9
+	VMASKMOVPD   (CX), Y9, Y10
+	VSUBPD       Y0, Y10, Y10
+	VMAXPD       Y10, Y1, Y10
+	VMINPD       Y10, Y2, Y10
+	VMOVUPD      Y4, Y0
+	VFMADD231PD  Y3, Y10, Y0
+	VSUBPD       Y4, Y0, Y1
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y1, Y10
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y1, Y10
+	VPAND        k64_tab64idx<>+0(SB), Y0, Y2
+	VPCMPEQQ     Y0, Y0, Y3
+	LEAQ         kexptab64u<>+0(SB), CX
+	VGATHERQPD   Y3, (CX)(Y2*8), Y1
+	VPSRLQ       $0x09, Y0, Y2
+	VPSLLQ       $0x34, Y2, Y2
+	VPSLLQ       $0x2c, Y0, Y0
+	VPADDQ       Y0, Y1, Y1
+	VPSUBQ       Y2, Y1, Y1
+	VMOVUPD      k64_d4<>+0(SB), Y0
+	VFMADD213PD  k64_d3<>+0(SB), Y10, Y0
+	VFMADD213PD  k64_d2<>+0(SB), Y10, Y0
+	VFMADD213PD  k64_p1<>+0(SB), Y10, Y0
+	VMULPD       Y1, Y10, Y10
+	VFMADD213PD  Y1, Y10, Y0
+	VMULPD       Y2, Y0, Y10
+	VMASKMOVPD   Y10, Y9, (AX)
+	VANDPD       Y9, Y10, Y10
+	VADDPD       Y10, Y5, Y5
 
 done5:
-	VADDPD       Y5, Y3, Y3
-	VADDPD       Y6, Y4, Y4
-	VADDPD       Y4, Y3, Y3
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPD       X0, X3, X0
+	VADDPD       Y7, Y5, Y5
+	VADDPD       Y8, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VEXTRACTF128 $0x01, Y5, X0
+	VADDPD       X0, X5, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPD       X1, X0, X0
 	MOVSD        X0, ret+56(FP)
@@ -5536,155 +5942,153 @@ TEXT ·expSumMax64AVX2(SB), NOSPLIT, $0-97
 	MOVQ         s_len+32(FP), BX
 	MOVSD        m+48(FP), X0
 	VBROADCASTSD X0, Y0
-	VMOVUPD      k64_lo<>+0(SB), Y1
-	VMOVUPD      k64_hi<>+0(SB), Y2
-	VXORPD       Y3, Y3, Y3
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VMOVUPD      k64_neginf<>+0(SB), Y3
 	VXORPD       Y4, Y4, Y4
 	VMOVUPD      k64_neginf<>+0(SB), Y5
 	VXORPD       Y6, Y6, Y6
 	VMOVUPD      k64_neginf<>+0(SB), Y7
 	VXORPD       Y8, Y8, Y8
 	VMOVUPD      k64_neginf<>+0(SB), Y9
-	VXORPD       Y10, Y10, Y10
-	VMOVUPD      k64_neginf<>+0(SB), Y11
 
 loop1:
 	CMPQ         BX, $0x00000010
 	JL           next2
 	PREFETCHT0   16384(DX)
 	PREFETCHT0   16448(DX)
-	VMOVUPD      (DX), Y12
-	VCMPPD       $0x03, Y12, Y12, Y13
-	VORPD        Y13, Y3, Y3
-	VMAXPD       Y5, Y12, Y5
-	VMOVUPD      (CX), Y12
-	VSUBPD       Y0, Y12, Y12
-	VMAXPD       Y12, Y1, Y12
-	VMINPD       Y12, Y2, Y12
-	VMOVUPD      k64_magicfu<>+0(SB), Y13
-	VFMADD231PD  k64_log2e<>+0(SB), Y12, Y13
-	VSUBPD       k64_magicfu<>+0(SB), Y13, Y14
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y14, Y12
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y14, Y12
-	VMOVUPD      k64_p11<>+0(SB), Y15
-	VFMADD213PD  k64_p10<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p9<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p8<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p7<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p6<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p5<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p4<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p3<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p2<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
-	VPSRLQ       $0x01, Y13, Y14
-	VPSLLQ       $0x34, Y14, Y14
+	VMOVUPD      (DX), Y10
+	VCMPPD       $0x03, Y10, Y10, Y11
+	VORPD        Y11, Y1, Y1
+	VMAXPD       Y3, Y10, Y3
+	VMOVUPD      (CX), Y10
+	VSUBPD       Y0, Y10, Y10
+	VMOVUPD      k64_lo<>+0(SB), Y11
+	VMAXPD       Y10, Y11, Y10
+	VMOVUPD      k64_hi<>+0(SB), Y11
+	VMINPD       Y10, Y11, Y10
+	VMOVUPD      k64_magic64fu<>+0(SB), Y11
+	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
+	VSUBPD       k64_magic64fu<>+0(SB), Y11, Y12
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
+	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
+	VPCMPEQQ     Y11, Y11, Y14
+	LEAQ         kexptab64u<>+0(SB), SI
+	VGATHERQPD   Y14, (SI)(Y13*8), Y12
+	VPSRLQ       $0x09, Y11, Y13
 	VPSLLQ       $0x34, Y13, Y13
-	VPSUBQ       Y14, Y13, Y13
-	VMULPD       Y14, Y15, Y15
-	VMULPD       Y13, Y15, Y12
-	VMOVUPD      Y12, (AX)
-	VADDPD       Y12, Y4, Y4
-	VMOVUPD      32(DX), Y12
-	VCMPPD       $0x03, Y12, Y12, Y13
-	VORPD        Y13, Y3, Y3
-	VMAXPD       Y7, Y12, Y7
-	VMOVUPD      32(CX), Y12
-	VSUBPD       Y0, Y12, Y12
-	VMAXPD       Y12, Y1, Y12
-	VMINPD       Y12, Y2, Y12
-	VMOVUPD      k64_magicfu<>+0(SB), Y13
-	VFMADD231PD  k64_log2e<>+0(SB), Y12, Y13
-	VSUBPD       k64_magicfu<>+0(SB), Y13, Y14
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y14, Y12
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y14, Y12
-	VMOVUPD      k64_p11<>+0(SB), Y15
-	VFMADD213PD  k64_p10<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p9<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p8<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p7<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p6<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p5<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p4<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p3<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p2<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
-	VPSRLQ       $0x01, Y13, Y14
-	VPSLLQ       $0x34, Y14, Y14
+	VPSLLQ       $0x2c, Y11, Y11
+	VPADDQ       Y11, Y12, Y12
+	VPSUBQ       Y13, Y12, Y12
+	VMOVUPD      k64_d4<>+0(SB), Y11
+	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
+	VMULPD       Y12, Y10, Y10
+	VFMADD213PD  Y12, Y10, Y11
+	VMULPD       Y13, Y11, Y10
+	VMOVUPD      Y10, (AX)
+	VADDPD       Y10, Y2, Y2
+	VMOVUPD      32(DX), Y10
+	VCMPPD       $0x03, Y10, Y10, Y11
+	VORPD        Y11, Y1, Y1
+	VMAXPD       Y5, Y10, Y5
+	VMOVUPD      32(CX), Y10
+	VSUBPD       Y0, Y10, Y10
+	VMOVUPD      k64_lo<>+0(SB), Y11
+	VMAXPD       Y10, Y11, Y10
+	VMOVUPD      k64_hi<>+0(SB), Y11
+	VMINPD       Y10, Y11, Y10
+	VMOVUPD      k64_magic64fu<>+0(SB), Y11
+	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
+	VSUBPD       k64_magic64fu<>+0(SB), Y11, Y12
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
+	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
+	VPCMPEQQ     Y11, Y11, Y14
+	LEAQ         kexptab64u<>+0(SB), SI
+	VGATHERQPD   Y14, (SI)(Y13*8), Y12
+	VPSRLQ       $0x09, Y11, Y13
 	VPSLLQ       $0x34, Y13, Y13
-	VPSUBQ       Y14, Y13, Y13
-	VMULPD       Y14, Y15, Y15
-	VMULPD       Y13, Y15, Y12
-	VMOVUPD      Y12, 32(AX)
-	VADDPD       Y12, Y6, Y6
-	VMOVUPD      64(DX), Y12
-	VCMPPD       $0x03, Y12, Y12, Y13
-	VORPD        Y13, Y3, Y3
-	VMAXPD       Y9, Y12, Y9
-	VMOVUPD      64(CX), Y12
-	VSUBPD       Y0, Y12, Y12
-	VMAXPD       Y12, Y1, Y12
-	VMINPD       Y12, Y2, Y12
-	VMOVUPD      k64_magicfu<>+0(SB), Y13
-	VFMADD231PD  k64_log2e<>+0(SB), Y12, Y13
-	VSUBPD       k64_magicfu<>+0(SB), Y13, Y14
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y14, Y12
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y14, Y12
-	VMOVUPD      k64_p11<>+0(SB), Y15
-	VFMADD213PD  k64_p10<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p9<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p8<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p7<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p6<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p5<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p4<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p3<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p2<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
-	VPSRLQ       $0x01, Y13, Y14
-	VPSLLQ       $0x34, Y14, Y14
+	VPSLLQ       $0x2c, Y11, Y11
+	VPADDQ       Y11, Y12, Y12
+	VPSUBQ       Y13, Y12, Y12
+	VMOVUPD      k64_d4<>+0(SB), Y11
+	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
+	VMULPD       Y12, Y10, Y10
+	VFMADD213PD  Y12, Y10, Y11
+	VMULPD       Y13, Y11, Y10
+	VMOVUPD      Y10, 32(AX)
+	VADDPD       Y10, Y4, Y4
+	VMOVUPD      64(DX), Y10
+	VCMPPD       $0x03, Y10, Y10, Y11
+	VORPD        Y11, Y1, Y1
+	VMAXPD       Y7, Y10, Y7
+	VMOVUPD      64(CX), Y10
+	VSUBPD       Y0, Y10, Y10
+	VMOVUPD      k64_lo<>+0(SB), Y11
+	VMAXPD       Y10, Y11, Y10
+	VMOVUPD      k64_hi<>+0(SB), Y11
+	VMINPD       Y10, Y11, Y10
+	VMOVUPD      k64_magic64fu<>+0(SB), Y11
+	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
+	VSUBPD       k64_magic64fu<>+0(SB), Y11, Y12
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
+	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
+	VPCMPEQQ     Y11, Y11, Y14
+	LEAQ         kexptab64u<>+0(SB), SI
+	VGATHERQPD   Y14, (SI)(Y13*8), Y12
+	VPSRLQ       $0x09, Y11, Y13
 	VPSLLQ       $0x34, Y13, Y13
-	VPSUBQ       Y14, Y13, Y13
-	VMULPD       Y14, Y15, Y15
-	VMULPD       Y13, Y15, Y12
-	VMOVUPD      Y12, 64(AX)
-	VADDPD       Y12, Y8, Y8
-	VMOVUPD      96(DX), Y12
-	VCMPPD       $0x03, Y12, Y12, Y13
-	VORPD        Y13, Y3, Y3
-	VMAXPD       Y11, Y12, Y11
-	VMOVUPD      96(CX), Y12
-	VSUBPD       Y0, Y12, Y12
-	VMAXPD       Y12, Y1, Y12
-	VMINPD       Y12, Y2, Y12
-	VMOVUPD      k64_magicfu<>+0(SB), Y13
-	VFMADD231PD  k64_log2e<>+0(SB), Y12, Y13
-	VSUBPD       k64_magicfu<>+0(SB), Y13, Y14
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y14, Y12
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y14, Y12
-	VMOVUPD      k64_p11<>+0(SB), Y15
-	VFMADD213PD  k64_p10<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p9<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p8<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p7<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p6<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p5<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p4<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p3<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p2<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
-	VPSRLQ       $0x01, Y13, Y14
-	VPSLLQ       $0x34, Y14, Y14
+	VPSLLQ       $0x2c, Y11, Y11
+	VPADDQ       Y11, Y12, Y12
+	VPSUBQ       Y13, Y12, Y12
+	VMOVUPD      k64_d4<>+0(SB), Y11
+	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
+	VMULPD       Y12, Y10, Y10
+	VFMADD213PD  Y12, Y10, Y11
+	VMULPD       Y13, Y11, Y10
+	VMOVUPD      Y10, 64(AX)
+	VADDPD       Y10, Y6, Y6
+	VMOVUPD      96(DX), Y10
+	VCMPPD       $0x03, Y10, Y10, Y11
+	VORPD        Y11, Y1, Y1
+	VMAXPD       Y9, Y10, Y9
+	VMOVUPD      96(CX), Y10
+	VSUBPD       Y0, Y10, Y10
+	VMOVUPD      k64_lo<>+0(SB), Y11
+	VMAXPD       Y10, Y11, Y10
+	VMOVUPD      k64_hi<>+0(SB), Y11
+	VMINPD       Y10, Y11, Y10
+	VMOVUPD      k64_magic64fu<>+0(SB), Y11
+	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
+	VSUBPD       k64_magic64fu<>+0(SB), Y11, Y12
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
+	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
+	VPCMPEQQ     Y11, Y11, Y14
+	LEAQ         kexptab64u<>+0(SB), SI
+	VGATHERQPD   Y14, (SI)(Y13*8), Y12
+	VPSRLQ       $0x09, Y11, Y13
 	VPSLLQ       $0x34, Y13, Y13
-	VPSUBQ       Y14, Y13, Y13
-	VMULPD       Y14, Y15, Y15
-	VMULPD       Y13, Y15, Y12
-	VMOVUPD      Y12, 96(AX)
-	VADDPD       Y12, Y10, Y10
+	VPSLLQ       $0x2c, Y11, Y11
+	VPADDQ       Y11, Y12, Y12
+	VPSUBQ       Y13, Y12, Y12
+	VMOVUPD      k64_d4<>+0(SB), Y11
+	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
+	VMULPD       Y12, Y10, Y10
+	VFMADD213PD  Y12, Y10, Y11
+	VMULPD       Y13, Y11, Y10
+	VMOVUPD      Y10, 96(AX)
+	VADDPD       Y10, Y8, Y8
 	ADDQ         $0x00000080, AX
 	ADDQ         $0x00000080, CX
 	ADDQ         $0x00000080, DX
@@ -5695,39 +6099,39 @@ next2:
 loop3:
 	CMPQ         BX, $0x00000004
 	JL           next4
-	VMOVUPD      (DX), Y12
-	VCMPPD       $0x03, Y12, Y12, Y13
-	VORPD        Y13, Y3, Y3
-	VMAXPD       Y5, Y12, Y5
-	VMOVUPD      (CX), Y12
-	VSUBPD       Y0, Y12, Y12
-	VMAXPD       Y12, Y1, Y12
-	VMINPD       Y12, Y2, Y12
-	VMOVUPD      k64_magicfu<>+0(SB), Y13
-	VFMADD231PD  k64_log2e<>+0(SB), Y12, Y13
-	VSUBPD       k64_magicfu<>+0(SB), Y13, Y14
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y14, Y12
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y14, Y12
-	VMOVUPD      k64_p11<>+0(SB), Y15
-	VFMADD213PD  k64_p10<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p9<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p8<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p7<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p6<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p5<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p4<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p3<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p2<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
-	VFMADD213PD  k64_p1<>+0(SB), Y12, Y15
-	VPSRLQ       $0x01, Y13, Y14
-	VPSLLQ       $0x34, Y14, Y14
+	VMOVUPD      (DX), Y10
+	VCMPPD       $0x03, Y10, Y10, Y11
+	VORPD        Y11, Y1, Y1
+	VMAXPD       Y3, Y10, Y3
+	VMOVUPD      (CX), Y10
+	VSUBPD       Y0, Y10, Y10
+	VMOVUPD      k64_lo<>+0(SB), Y11
+	VMAXPD       Y10, Y11, Y10
+	VMOVUPD      k64_hi<>+0(SB), Y11
+	VMINPD       Y10, Y11, Y10
+	VMOVUPD      k64_magic64fu<>+0(SB), Y11
+	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
+	VSUBPD       k64_magic64fu<>+0(SB), Y11, Y12
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
+	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
+	VPCMPEQQ     Y11, Y11, Y14
+	LEAQ         kexptab64u<>+0(SB), SI
+	VGATHERQPD   Y14, (SI)(Y13*8), Y12
+	VPSRLQ       $0x09, Y11, Y13
 	VPSLLQ       $0x34, Y13, Y13
-	VPSUBQ       Y14, Y13, Y13
-	VMULPD       Y14, Y15, Y15
-	VMULPD       Y13, Y15, Y12
-	VMOVUPD      Y12, (AX)
-	VADDPD       Y12, Y4, Y4
+	VPSLLQ       $0x2c, Y11, Y11
+	VPADDQ       Y11, Y12, Y12
+	VPSUBQ       Y13, Y12, Y12
+	VMOVUPD      k64_d4<>+0(SB), Y11
+	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
+	VMULPD       Y12, Y10, Y10
+	VFMADD213PD  Y12, Y10, Y11
+	VMULPD       Y13, Y11, Y10
+	VMOVUPD      Y10, (AX)
+	VADDPD       Y10, Y2, Y2
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	ADDQ         $0x00000020, DX
@@ -5740,62 +6144,62 @@ next4:
 	LEAQ         ymmtailmask<>+32(SB), SI
 	SHLQ         $0x03, BX
 	NEGQ         BX
-	VMOVDQU      (SI)(BX*1), Y12
-	VMOVUPD      k64_neginf<>+0(SB), Y13
-	VMASKMOVPD   (DX), Y12, Y14
-	VBLENDVPD    Y12, Y14, Y13, Y13
-	VCMPPD       $0x03, Y13, Y13, Y14
-	VORPD        Y14, Y3, Y3
-	VMAXPD       Y5, Y13, Y5
-	VMASKMOVPD   (CX), Y12, Y13
-	VSUBPD       Y0, Y13, Y13
-	VMAXPD       Y13, Y1, Y13
-	VMINPD       Y13, Y2, Y13
-	VMOVUPD      k64_magicfu<>+0(SB), Y0
-	VFMADD231PD  k64_log2e<>+0(SB), Y13, Y0
-	VSUBPD       k64_magicfu<>+0(SB), Y0, Y1
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y1, Y13
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y1, Y13
-	VMOVUPD      k64_p11<>+0(SB), Y2
-	VFMADD213PD  k64_p10<>+0(SB), Y13, Y2
-	VFMADD213PD  k64_p9<>+0(SB), Y13, Y2
-	VFMADD213PD  k64_p8<>+0(SB), Y13, Y2
-	VFMADD213PD  k64_p7<>+0(SB), Y13, Y2
-	VFMADD213PD  k64_p6<>+0(SB), Y13, Y2
-	VFMADD213PD  k64_p5<>+0(SB), Y13, Y2
-	VFMADD213PD  k64_p4<>+0(SB), Y13, Y2
-	VFMADD213PD  k64_p3<>+0(SB), Y13, Y2
-	VFMADD213PD  k64_p2<>+0(SB), Y13, Y2
-	VFMADD213PD  k64_p1<>+0(SB), Y13, Y2
-	VFMADD213PD  k64_p1<>+0(SB), Y13, Y2
-	VPSRLQ       $0x01, Y0, Y1
-	VPSLLQ       $0x34, Y1, Y1
-	VPSLLQ       $0x34, Y0, Y0
-	VPSUBQ       Y1, Y0, Y0
-	VMULPD       Y1, Y2, Y2
-	VMULPD       Y0, Y2, Y13
-	VMASKMOVPD   Y13, Y12, (AX)
-	VANDPD       Y12, Y13, Y13
-	VADDPD       Y13, Y4, Y4
+	VMOVDQU      (SI)(BX*1), Y10
+	VMOVUPD      k64_neginf<>+0(SB), Y11
+	VMASKMOVPD   (DX), Y10, Y12
+	VBLENDVPD    Y10, Y12, Y11, Y11
+	VCMPPD       $0x03, Y11, Y11, Y12
+	VORPD        Y12, Y1, Y1
+	VMAXPD       Y3, Y11, Y3
+	VMASKMOVPD   (CX), Y10, Y11
+	VSUBPD       Y0, Y11, Y11
+	VMOVUPD      k64_lo<>+0(SB), Y0
+	VMAXPD       Y11, Y0, Y11
+	VMOVUPD      k64_hi<>+0(SB), Y0
+	VMINPD       Y11, Y0, Y11
+	VMOVUPD      k64_magic64fu<>+0(SB), Y0
+	VFMADD231PD  k64_log2e<>+0(SB), Y11, Y0
+	VSUBPD       k64_magic64fu<>+0(SB), Y0, Y12
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y11
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y11
+	VPAND        k64_tab64idx<>+0(SB), Y0, Y13
+	VPCMPEQQ     Y0, Y0, Y14
+	LEAQ         kexptab64u<>+0(SB), CX
+	VGATHERQPD   Y14, (CX)(Y13*8), Y12
+	VPSRLQ       $0x09, Y0, Y13
+	VPSLLQ       $0x34, Y13, Y13
+	VPSLLQ       $0x2c, Y0, Y0
+	VPADDQ       Y0, Y12, Y12
+	VPSUBQ       Y13, Y12, Y12
+	VMOVUPD      k64_d4<>+0(SB), Y0
+	VFMADD213PD  k64_d3<>+0(SB), Y11, Y0
+	VFMADD213PD  k64_d2<>+0(SB), Y11, Y0
+	VFMADD213PD  k64_p1<>+0(SB), Y11, Y0
+	VMULPD       Y12, Y11, Y11
+	VFMADD213PD  Y12, Y11, Y0
+	VMULPD       Y13, Y0, Y11
+	VMASKMOVPD   Y11, Y10, (AX)
+	VANDPD       Y10, Y11, Y11
+	VADDPD       Y11, Y2, Y2
 
 done5:
+	VADDPD       Y6, Y2, Y2
+	VMAXPD       Y7, Y3, Y3
 	VADDPD       Y8, Y4, Y4
 	VMAXPD       Y9, Y5, Y5
-	VADDPD       Y10, Y6, Y6
-	VMAXPD       Y11, Y7, Y7
-	VADDPD       Y6, Y4, Y4
-	VMAXPD       Y7, Y5, Y5
-	VEXTRACTF128 $0x01, Y4, X0
-	VADDPD       X0, X4, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPD       X1, X0, X0
+	VADDPD       Y4, Y2, Y2
+	VMAXPD       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X0
+	VMOVHLPS     X0, X0, X2
+	VADDPD       X2, X0, X0
 	MOVSD        X0, sum+80(FP)
-	VEXTRACTF128 $0x01, Y5, X0
-	VMAXPD       X0, X5, X0
-	VMOVHLPS     X0, X0, X1
-	VMAXPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y3, X0
+	VMAXPD       X0, X3, X0
+	VMOVHLPS     X0, X0, X2
+	VMAXPD       X2, X0, X0
 	MOVSD        X0, mNext+88(FP)
-	VMOVMSKPD    Y3, AX
+	VMOVMSKPD    Y1, AX
 	TESTL        AX, AX
 	SETNE        AL
 	MOVB         AL, nan+96(FP)
@@ -6734,6 +7138,8 @@ TEXT ·expSumCols64AVX2(SB), NOSPLIT, $0-112
 	MOVQ    sum_base+88(FP), R8
 	VMOVUPD k64_lo<>+0(SB), Y0
 	VMOVUPD k64_hi<>+0(SB), Y1
+	VMOVUPD k64_log2e<>+0(SB), Y2
+	VMOVUPD k64_magic64fu<>+0(SB), Y3
 	SUBQ    CX, AX
 	MOVQ    CX, CX
 	MOVQ    R8, R8
@@ -6741,141 +7147,133 @@ TEXT ·expSumCols64AVX2(SB), NOSPLIT, $0-112
 blk1:
 	CMPQ   DI, $0x00000010
 	JL     blknext2
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
 	VXORPD Y4, Y4, Y4
 	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
 	MOVQ   CX, R9
 	MOVQ   DX, R10
 
 c3:
 	TESTQ        R10, R10
 	JZ           cdone4
-	VMOVUPD      (R9), Y6
-	VSUBPD       (SI), Y6, Y6
-	VMOVUPD      32(R9), Y7
-	VSUBPD       32(SI), Y7, Y7
-	VMOVUPD      64(R9), Y8
-	VSUBPD       64(SI), Y8, Y8
-	VMOVUPD      96(R9), Y9
-	VSUBPD       96(SI), Y9, Y9
-	VMAXPD       Y6, Y0, Y6
-	VMINPD       Y6, Y1, Y6
-	VMOVUPD      k64_magicfu<>+0(SB), Y10
-	VFMADD231PD  k64_log2e<>+0(SB), Y6, Y10
-	VSUBPD       k64_magicfu<>+0(SB), Y10, Y11
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y6
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y6
-	VMOVUPD      k64_p11<>+0(SB), Y12
-	VFMADD213PD  k64_p10<>+0(SB), Y6, Y12
-	VFMADD213PD  k64_p9<>+0(SB), Y6, Y12
-	VFMADD213PD  k64_p8<>+0(SB), Y6, Y12
-	VFMADD213PD  k64_p7<>+0(SB), Y6, Y12
-	VFMADD213PD  k64_p6<>+0(SB), Y6, Y12
-	VFMADD213PD  k64_p5<>+0(SB), Y6, Y12
-	VFMADD213PD  k64_p4<>+0(SB), Y6, Y12
-	VFMADD213PD  k64_p3<>+0(SB), Y6, Y12
-	VFMADD213PD  k64_p2<>+0(SB), Y6, Y12
-	VFMADD213PD  k64_p1<>+0(SB), Y6, Y12
-	VFMADD213PD  k64_p1<>+0(SB), Y6, Y12
-	VPSRLQ       $0x01, Y10, Y11
-	VPSLLQ       $0x34, Y11, Y11
-	VPSLLQ       $0x34, Y10, Y10
-	VPSUBQ       Y11, Y10, Y10
-	VMULPD       Y11, Y12, Y12
-	VMULPD       Y10, Y12, Y6
-	VMOVUPD      Y6, (R9)(AX*1)
-	VADDPD       Y6, Y2, Y2
-	VMAXPD       Y7, Y0, Y7
-	VMINPD       Y7, Y1, Y7
-	VMOVUPD      k64_magicfu<>+0(SB), Y6
-	VFMADD231PD  k64_log2e<>+0(SB), Y7, Y6
-	VSUBPD       k64_magicfu<>+0(SB), Y6, Y10
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y7
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y7
-	VMOVUPD      k64_p11<>+0(SB), Y11
-	VFMADD213PD  k64_p10<>+0(SB), Y7, Y11
-	VFMADD213PD  k64_p9<>+0(SB), Y7, Y11
-	VFMADD213PD  k64_p8<>+0(SB), Y7, Y11
-	VFMADD213PD  k64_p7<>+0(SB), Y7, Y11
-	VFMADD213PD  k64_p6<>+0(SB), Y7, Y11
-	VFMADD213PD  k64_p5<>+0(SB), Y7, Y11
-	VFMADD213PD  k64_p4<>+0(SB), Y7, Y11
-	VFMADD213PD  k64_p3<>+0(SB), Y7, Y11
-	VFMADD213PD  k64_p2<>+0(SB), Y7, Y11
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y11
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y11
-	VPSRLQ       $0x01, Y6, Y10
-	VPSLLQ       $0x34, Y10, Y10
-	VPSLLQ       $0x34, Y6, Y6
-	VPSUBQ       Y10, Y6, Y6
-	VMULPD       Y10, Y11, Y11
-	VMULPD       Y6, Y11, Y7
-	VMOVUPD      Y7, 32(R9)(AX*1)
-	VADDPD       Y7, Y3, Y3
+	VMOVUPD      (R9), Y8
+	VSUBPD       (SI), Y8, Y8
+	VMOVUPD      32(R9), Y9
+	VSUBPD       32(SI), Y9, Y9
+	VMOVUPD      64(R9), Y10
+	VSUBPD       64(SI), Y10, Y10
+	VMOVUPD      96(R9), Y11
+	VSUBPD       96(SI), Y11, Y11
 	VMAXPD       Y8, Y0, Y8
 	VMINPD       Y8, Y1, Y8
-	VMOVUPD      k64_magicfu<>+0(SB), Y6
-	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y6
-	VSUBPD       k64_magicfu<>+0(SB), Y6, Y7
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y7, Y8
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y7, Y8
-	VMOVUPD      k64_p11<>+0(SB), Y10
-	VFMADD213PD  k64_p10<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p9<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p8<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p7<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p6<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p5<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p4<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p3<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p2<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y8, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y8, Y10
-	VPSRLQ       $0x01, Y6, Y7
-	VPSLLQ       $0x34, Y7, Y7
-	VPSLLQ       $0x34, Y6, Y6
-	VPSUBQ       Y7, Y6, Y6
-	VMULPD       Y7, Y10, Y10
-	VMULPD       Y6, Y10, Y8
-	VMOVUPD      Y8, 64(R9)(AX*1)
+	VMOVUPD      Y3, Y12
+	VFMADD231PD  Y2, Y8, Y12
+	VSUBPD       Y3, Y12, Y13
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y13, Y8
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y13, Y8
+	VPAND        k64_tab64idx<>+0(SB), Y12, Y14
+	VPCMPEQQ     Y12, Y12, Y15
+	LEAQ         kexptab64u<>+0(SB), R11
+	VGATHERQPD   Y15, (R11)(Y14*8), Y13
+	VPSRLQ       $0x09, Y12, Y14
+	VPSLLQ       $0x34, Y14, Y14
+	VPSLLQ       $0x2c, Y12, Y12
+	VPADDQ       Y12, Y13, Y13
+	VPSUBQ       Y14, Y13, Y13
+	VMOVUPD      k64_d4<>+0(SB), Y12
+	VFMADD213PD  k64_d3<>+0(SB), Y8, Y12
+	VFMADD213PD  k64_d2<>+0(SB), Y8, Y12
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y12
+	VMULPD       Y13, Y8, Y8
+	VFMADD213PD  Y13, Y8, Y12
+	VMULPD       Y14, Y12, Y8
+	VMOVUPD      Y8, (R9)(AX*1)
 	VADDPD       Y8, Y4, Y4
 	VMAXPD       Y9, Y0, Y9
 	VMINPD       Y9, Y1, Y9
-	VMOVUPD      k64_magicfu<>+0(SB), Y6
-	VFMADD231PD  k64_log2e<>+0(SB), Y9, Y6
-	VSUBPD       k64_magicfu<>+0(SB), Y6, Y7
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y7, Y9
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y7, Y9
-	VMOVUPD      k64_p11<>+0(SB), Y8
-	VFMADD213PD  k64_p10<>+0(SB), Y9, Y8
-	VFMADD213PD  k64_p9<>+0(SB), Y9, Y8
-	VFMADD213PD  k64_p8<>+0(SB), Y9, Y8
-	VFMADD213PD  k64_p7<>+0(SB), Y9, Y8
-	VFMADD213PD  k64_p6<>+0(SB), Y9, Y8
-	VFMADD213PD  k64_p5<>+0(SB), Y9, Y8
-	VFMADD213PD  k64_p4<>+0(SB), Y9, Y8
-	VFMADD213PD  k64_p3<>+0(SB), Y9, Y8
-	VFMADD213PD  k64_p2<>+0(SB), Y9, Y8
+	VMOVUPD      Y3, Y8
+	VFMADD231PD  Y2, Y9, Y8
+	VSUBPD       Y3, Y8, Y12
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y9
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y9
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y13
+	VPCMPEQQ     Y8, Y8, Y14
+	LEAQ         kexptab64u<>+0(SB), R11
+	VGATHERQPD   Y14, (R11)(Y13*8), Y12
+	VPSRLQ       $0x09, Y8, Y13
+	VPSLLQ       $0x34, Y13, Y13
+	VPSLLQ       $0x2c, Y8, Y8
+	VPADDQ       Y8, Y12, Y12
+	VPSUBQ       Y13, Y12, Y12
+	VMOVUPD      k64_d4<>+0(SB), Y8
+	VFMADD213PD  k64_d3<>+0(SB), Y9, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y9, Y8
 	VFMADD213PD  k64_p1<>+0(SB), Y9, Y8
-	VFMADD213PD  k64_p1<>+0(SB), Y9, Y8
-	VPSRLQ       $0x01, Y6, Y7
-	VPSLLQ       $0x34, Y7, Y7
-	VPSLLQ       $0x34, Y6, Y6
-	VPSUBQ       Y7, Y6, Y6
-	VMULPD       Y7, Y8, Y8
-	VMULPD       Y6, Y8, Y9
-	VMOVUPD      Y9, 96(R9)(AX*1)
+	VMULPD       Y12, Y9, Y9
+	VFMADD213PD  Y12, Y9, Y8
+	VMULPD       Y13, Y8, Y9
+	VMOVUPD      Y9, 32(R9)(AX*1)
 	VADDPD       Y9, Y5, Y5
+	VMAXPD       Y10, Y0, Y10
+	VMINPD       Y10, Y1, Y10
+	VMOVUPD      Y3, Y8
+	VFMADD231PD  Y2, Y10, Y8
+	VSUBPD       Y3, Y8, Y9
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y10
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y10
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y12
+	VPCMPEQQ     Y8, Y8, Y13
+	LEAQ         kexptab64u<>+0(SB), R11
+	VGATHERQPD   Y13, (R11)(Y12*8), Y9
+	VPSRLQ       $0x09, Y8, Y12
+	VPSLLQ       $0x34, Y12, Y12
+	VPSLLQ       $0x2c, Y8, Y8
+	VPADDQ       Y8, Y9, Y9
+	VPSUBQ       Y12, Y9, Y9
+	VMOVUPD      k64_d4<>+0(SB), Y8
+	VFMADD213PD  k64_d3<>+0(SB), Y10, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y10, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y10, Y8
+	VMULPD       Y9, Y10, Y10
+	VFMADD213PD  Y9, Y10, Y8
+	VMULPD       Y12, Y8, Y10
+	VMOVUPD      Y10, 64(R9)(AX*1)
+	VADDPD       Y10, Y6, Y6
+	VMAXPD       Y11, Y0, Y11
+	VMINPD       Y11, Y1, Y11
+	VMOVUPD      Y3, Y8
+	VFMADD231PD  Y2, Y11, Y8
+	VSUBPD       Y3, Y8, Y9
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y11
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y11
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
+	VPCMPEQQ     Y8, Y8, Y12
+	LEAQ         kexptab64u<>+0(SB), R11
+	VGATHERQPD   Y12, (R11)(Y10*8), Y9
+	VPSRLQ       $0x09, Y8, Y10
+	VPSLLQ       $0x34, Y10, Y10
+	VPSLLQ       $0x2c, Y8, Y8
+	VPADDQ       Y8, Y9, Y9
+	VPSUBQ       Y10, Y9, Y9
+	VMOVUPD      k64_d4<>+0(SB), Y8
+	VFMADD213PD  k64_d3<>+0(SB), Y11, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y11, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y11, Y8
+	VMULPD       Y9, Y11, Y11
+	VFMADD213PD  Y9, Y11, Y8
+	VMULPD       Y10, Y8, Y11
+	VMOVUPD      Y11, 96(R9)(AX*1)
+	VADDPD       Y11, Y7, Y7
 	ADDQ         BX, R9
 	DECQ         R10
 	JMP          c3
 
 cdone4:
-	VMOVUPD Y2, (R8)
-	VMOVUPD Y3, 32(R8)
-	VMOVUPD Y4, 64(R8)
-	VMOVUPD Y5, 96(R8)
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
+	VMOVUPD Y6, 64(R8)
+	VMOVUPD Y7, 96(R8)
 	ADDQ    $0x00000080, CX
 	ADDQ    $0x00000080, SI
 	ADDQ    $0x00000080, R8
@@ -6886,79 +7284,75 @@ blknext2:
 blk5:
 	CMPQ   DI, $0x00000008
 	JL     blknext6
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
 	MOVQ   CX, R9
 	MOVQ   DX, R10
 
 c7:
 	TESTQ        R10, R10
 	JZ           cdone8
-	VMOVUPD      (R9), Y4
-	VSUBPD       (SI), Y4, Y4
-	VMOVUPD      32(R9), Y5
-	VSUBPD       32(SI), Y5, Y5
-	VMAXPD       Y4, Y0, Y4
-	VMINPD       Y4, Y1, Y4
-	VMOVUPD      k64_magicfu<>+0(SB), Y6
-	VFMADD231PD  k64_log2e<>+0(SB), Y4, Y6
-	VSUBPD       k64_magicfu<>+0(SB), Y6, Y7
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y7, Y4
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y7, Y4
-	VMOVUPD      k64_p11<>+0(SB), Y8
-	VFMADD213PD  k64_p10<>+0(SB), Y4, Y8
-	VFMADD213PD  k64_p9<>+0(SB), Y4, Y8
-	VFMADD213PD  k64_p8<>+0(SB), Y4, Y8
-	VFMADD213PD  k64_p7<>+0(SB), Y4, Y8
-	VFMADD213PD  k64_p6<>+0(SB), Y4, Y8
-	VFMADD213PD  k64_p5<>+0(SB), Y4, Y8
-	VFMADD213PD  k64_p4<>+0(SB), Y4, Y8
-	VFMADD213PD  k64_p3<>+0(SB), Y4, Y8
-	VFMADD213PD  k64_p2<>+0(SB), Y4, Y8
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y8
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y8
-	VPSRLQ       $0x01, Y6, Y7
-	VPSLLQ       $0x34, Y7, Y7
-	VPSLLQ       $0x34, Y6, Y6
-	VPSUBQ       Y7, Y6, Y6
-	VMULPD       Y7, Y8, Y8
-	VMULPD       Y6, Y8, Y4
-	VMOVUPD      Y4, (R9)(AX*1)
-	VADDPD       Y4, Y2, Y2
-	VMAXPD       Y5, Y0, Y5
-	VMINPD       Y5, Y1, Y5
-	VMOVUPD      k64_magicfu<>+0(SB), Y4
-	VFMADD231PD  k64_log2e<>+0(SB), Y5, Y4
-	VSUBPD       k64_magicfu<>+0(SB), Y4, Y6
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y5
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y5
-	VMOVUPD      k64_p11<>+0(SB), Y7
-	VFMADD213PD  k64_p10<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p9<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p8<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p7<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p6<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p5<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p4<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p3<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p2<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y5, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y5, Y7
-	VPSRLQ       $0x01, Y4, Y6
-	VPSLLQ       $0x34, Y6, Y6
-	VPSLLQ       $0x34, Y4, Y4
-	VPSUBQ       Y6, Y4, Y4
-	VMULPD       Y6, Y7, Y7
-	VMULPD       Y4, Y7, Y5
-	VMOVUPD      Y5, 32(R9)(AX*1)
-	VADDPD       Y5, Y3, Y3
+	VMOVUPD      (R9), Y6
+	VSUBPD       (SI), Y6, Y6
+	VMOVUPD      32(R9), Y7
+	VSUBPD       32(SI), Y7, Y7
+	VMAXPD       Y6, Y0, Y6
+	VMINPD       Y6, Y1, Y6
+	VMOVUPD      Y3, Y8
+	VFMADD231PD  Y2, Y6, Y8
+	VSUBPD       Y3, Y8, Y9
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y6
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y6
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
+	VPCMPEQQ     Y8, Y8, Y11
+	LEAQ         kexptab64u<>+0(SB), R11
+	VGATHERQPD   Y11, (R11)(Y10*8), Y9
+	VPSRLQ       $0x09, Y8, Y10
+	VPSLLQ       $0x34, Y10, Y10
+	VPSLLQ       $0x2c, Y8, Y8
+	VPADDQ       Y8, Y9, Y9
+	VPSUBQ       Y10, Y9, Y9
+	VMOVUPD      k64_d4<>+0(SB), Y8
+	VFMADD213PD  k64_d3<>+0(SB), Y6, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y6, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y6, Y8
+	VMULPD       Y9, Y6, Y6
+	VFMADD213PD  Y9, Y6, Y8
+	VMULPD       Y10, Y8, Y6
+	VMOVUPD      Y6, (R9)(AX*1)
+	VADDPD       Y6, Y4, Y4
+	VMAXPD       Y7, Y0, Y7
+	VMINPD       Y7, Y1, Y7
+	VMOVUPD      Y3, Y6
+	VFMADD231PD  Y2, Y7, Y6
+	VSUBPD       Y3, Y6, Y8
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y7
+	VPAND        k64_tab64idx<>+0(SB), Y6, Y9
+	VPCMPEQQ     Y6, Y6, Y10
+	LEAQ         kexptab64u<>+0(SB), R11
+	VGATHERQPD   Y10, (R11)(Y9*8), Y8
+	VPSRLQ       $0x09, Y6, Y9
+	VPSLLQ       $0x34, Y9, Y9
+	VPSLLQ       $0x2c, Y6, Y6
+	VPADDQ       Y6, Y8, Y8
+	VPSUBQ       Y9, Y8, Y8
+	VMOVUPD      k64_d4<>+0(SB), Y6
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y6
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y6
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y6
+	VMULPD       Y8, Y7, Y7
+	VFMADD213PD  Y8, Y7, Y6
+	VMULPD       Y9, Y6, Y7
+	VMOVUPD      Y7, 32(R9)(AX*1)
+	VADDPD       Y7, Y5, Y5
 	ADDQ         BX, R9
 	DECQ         R10
 	JMP          c7
 
 cdone8:
-	VMOVUPD Y2, (R8)
-	VMOVUPD Y3, 32(R8)
+	VMOVUPD Y4, (R8)
+	VMOVUPD Y5, 32(R8)
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, SI
 	ADDQ    $0x00000040, R8
@@ -6969,48 +7363,46 @@ blknext6:
 blk9:
 	CMPQ   DI, $0x00000004
 	JL     blknext10
-	VXORPD Y2, Y2, Y2
+	VXORPD Y4, Y4, Y4
 	MOVQ   CX, R9
 	MOVQ   DX, R10
 
 c11:
 	TESTQ        R10, R10
 	JZ           cdone12
-	VMOVUPD      (R9), Y3
-	VSUBPD       (SI), Y3, Y3
-	VMAXPD       Y3, Y0, Y3
-	VMINPD       Y3, Y1, Y3
-	VMOVUPD      k64_magicfu<>+0(SB), Y4
-	VFMADD231PD  k64_log2e<>+0(SB), Y3, Y4
-	VSUBPD       k64_magicfu<>+0(SB), Y4, Y5
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y5, Y3
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y5, Y3
-	VMOVUPD      k64_p11<>+0(SB), Y6
-	VFMADD213PD  k64_p10<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p9<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p8<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p7<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p6<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p5<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p4<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p3<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p2<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p1<>+0(SB), Y3, Y6
-	VFMADD213PD  k64_p1<>+0(SB), Y3, Y6
-	VPSRLQ       $0x01, Y4, Y5
-	VPSLLQ       $0x34, Y5, Y5
-	VPSLLQ       $0x34, Y4, Y4
-	VPSUBQ       Y5, Y4, Y4
-	VMULPD       Y5, Y6, Y6
-	VMULPD       Y4, Y6, Y3
-	VMOVUPD      Y3, (R9)(AX*1)
-	VADDPD       Y3, Y2, Y2
+	VMOVUPD      (R9), Y5
+	VSUBPD       (SI), Y5, Y5
+	VMAXPD       Y5, Y0, Y5
+	VMINPD       Y5, Y1, Y5
+	VMOVUPD      Y3, Y6
+	VFMADD231PD  Y2, Y5, Y6
+	VSUBPD       Y3, Y6, Y7
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y7, Y5
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y7, Y5
+	VPAND        k64_tab64idx<>+0(SB), Y6, Y8
+	VPCMPEQQ     Y6, Y6, Y9
+	LEAQ         kexptab64u<>+0(SB), R11
+	VGATHERQPD   Y9, (R11)(Y8*8), Y7
+	VPSRLQ       $0x09, Y6, Y8
+	VPSLLQ       $0x34, Y8, Y8
+	VPSLLQ       $0x2c, Y6, Y6
+	VPADDQ       Y6, Y7, Y7
+	VPSUBQ       Y8, Y7, Y7
+	VMOVUPD      k64_d4<>+0(SB), Y6
+	VFMADD213PD  k64_d3<>+0(SB), Y5, Y6
+	VFMADD213PD  k64_d2<>+0(SB), Y5, Y6
+	VFMADD213PD  k64_p1<>+0(SB), Y5, Y6
+	VMULPD       Y7, Y5, Y5
+	VFMADD213PD  Y7, Y5, Y6
+	VMULPD       Y8, Y6, Y5
+	VMOVUPD      Y5, (R9)(AX*1)
+	VADDPD       Y5, Y4, Y4
 	ADDQ         BX, R9
 	DECQ         R10
 	JMP          c11
 
 cdone12:
-	VMOVUPD Y2, (R8)
+	VMOVUPD Y4, (R8)
 	ADDQ    $0x00000020, CX
 	ADDQ    $0x00000020, SI
 	ADDQ    $0x00000020, R8
@@ -7023,49 +7415,47 @@ blknext10:
 	LEAQ       ymmtailmask<>+32(SB), R9
 	SHLQ       $0x03, DI
 	NEGQ       DI
-	VMOVDQU    (R9)(DI*1), Y2
-	VMASKMOVPD (SI), Y2, Y3
-	VXORPD     Y4, Y4, Y4
+	VMOVDQU    (R9)(DI*1), Y4
+	VMASKMOVPD (SI), Y4, Y5
+	VXORPD     Y6, Y6, Y6
 	MOVQ       DX, DX
 
 c14:
 	TESTQ        DX, DX
 	JZ           cdone15
-	VMASKMOVPD   (CX), Y2, Y5
-	VSUBPD       Y3, Y5, Y5
-	VMAXPD       Y5, Y0, Y5
-	VMINPD       Y5, Y1, Y5
-	VMOVUPD      k64_magicfu<>+0(SB), Y6
-	VFMADD231PD  k64_log2e<>+0(SB), Y5, Y6
-	VSUBPD       k64_magicfu<>+0(SB), Y6, Y7
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y7, Y5
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y7, Y5
-	VMOVUPD      k64_p11<>+0(SB), Y8
-	VFMADD213PD  k64_p10<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p9<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p8<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p7<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p6<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p5<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p4<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p3<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p2<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p1<>+0(SB), Y5, Y8
-	VFMADD213PD  k64_p1<>+0(SB), Y5, Y8
-	VPSRLQ       $0x01, Y6, Y7
-	VPSLLQ       $0x34, Y7, Y7
-	VPSLLQ       $0x34, Y6, Y6
-	VPSUBQ       Y7, Y6, Y6
-	VMULPD       Y7, Y8, Y8
-	VMULPD       Y6, Y8, Y5
-	VMASKMOVPD   Y5, Y2, (CX)(AX*1)
-	VADDPD       Y5, Y4, Y4
+	VMASKMOVPD   (CX), Y4, Y7
+	VSUBPD       Y5, Y7, Y7
+	VMAXPD       Y7, Y0, Y7
+	VMINPD       Y7, Y1, Y7
+	VMOVUPD      Y3, Y8
+	VFMADD231PD  Y2, Y7, Y8
+	VSUBPD       Y3, Y8, Y9
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
+	VPCMPEQQ     Y8, Y8, Y11
+	LEAQ         kexptab64u<>+0(SB), SI
+	VGATHERQPD   Y11, (SI)(Y10*8), Y9
+	VPSRLQ       $0x09, Y8, Y10
+	VPSLLQ       $0x34, Y10, Y10
+	VPSLLQ       $0x2c, Y8, Y8
+	VPADDQ       Y8, Y9, Y9
+	VPSUBQ       Y10, Y9, Y9
+	VMOVUPD      k64_d4<>+0(SB), Y8
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y8
+	VMULPD       Y9, Y7, Y7
+	VFMADD213PD  Y9, Y7, Y8
+	VMULPD       Y10, Y8, Y7
+	VMASKMOVPD   Y7, Y4, (CX)(AX*1)
+	VADDPD       Y7, Y6, Y6
 	ADDQ         BX, CX
 	DECQ         DX
 	JMP          c14
 
 cdone15:
-	VMASKMOVPD Y4, Y2, (R8)
+	VMASKMOVPD Y6, Y4, (R8)
 
 blkdone13:
 	VZEROUPPER

@@ -12,33 +12,41 @@ import (
 
 // The vector exponential.
 //
+// All three are table-driven: with a table of 2^(j/K), j = 0…K−1,
+//
+//	exp(x) = 2^(N/K) · exp(r),  N = round(K·x·log2(e)),  r = x − (N/K)·ln2
+//	       = 2^m · 2^(j/K) · exp(r),  m = floor(N/K),  j = N mod K
+//
+// AVX-512 (expvTab): K = 16, the table in registers (VPERMPS, VPERMI2PD).
+// AVX2 float32 (expvTab8): K = 8, in one register (VPERMPS).
+// AVX2 float64 (expvTab64): K = 256, in memory (VGATHERQPD).
+//
 // -- Range reduction --
-// exp(x) = 2^n · exp(r), n = round(x·log2(e)), r = x − n·ln2 with ln2 split
-// into hi + lo (Cody–Waite): hi has few significant bits, so n·hi is exact
-// and x − n·hi is exact; only r − n·lo rounds. |r| ≤ ln2/2 (plus a hair).
-// n is rounded by adding the magic number 1.5·2^(p−1) (p = mantissa bits):
-// t = x·log2(e) + magic lands in [2^(p−1), 2^p), where the ulp is 1, so t's
-// low mantissa bits hold n (plus any bias folded into magic) and t − magic
-// is n as a float, exactly.
+// ln2 is split into hi + lo (Cody–Waite): hi has few significant bits, so
+// (N/K)·hi is exact and x − (N/K)·hi is exact; only r − (N/K)·lo rounds.
+// |r| ≤ ln2/(2K) (plus a hair). N/K is rounded by adding a magic number
+// 1.5·2^(p−1−log2 K) (p = mantissa bits) with an ulp of 1/K: t =
+// x·log2(e) + magic holds N/K rounded, t − magic is N/K as a float,
+// exactly, and t's low mantissa bits hold N (plus any bias folded into
+// magic): j in the low log2(K) bits, m + bias above them.
 //
 // -- Polynomial --
-// exp(r) ≈ 1 + r + r²·q(r), q interpolated at Chebyshev nodes of
-// [−0.35, 0.35] (near-minimax), degree 6 in all for float32 and 11 for
-// float64. The coefficients are computed below in 256-bit arithmetic.
-// (This is the AVX2 float64 exponential; AVX2 float32 reduces further with
-// a table of 8 entries, see expvTab8, and AVX-512 with one of 16, see
-// expvTab.)
+// exp(r) ≈ 1 + r + c2·r² + …, c2… interpolating (exp(r) − 1 − r)/r² at
+// Chebyshev nodes of |r| ≤ ln2/(2K) (near-minimax, fitExpTab), computed in
+// 256-bit arithmetic. With T = 2^(j/K) the result is T + T·r·q, q = 1 +
+// c2·r + …, so that only the table's rounding and the last FMA's are of
+// the order of half an ulp.
 //
-// -- Scaling by 2^n --
-// AVX-512: VSCALEF multiplies by 2^n with one rounding, so overflow gives
+// -- Scaling by 2^m --
+// AVX-512: VSCALEF multiplies by 2^m with one rounding, so overflow gives
 // +Inf and underflow gives the correctly rounded subnormal.
-// AVX2, full range: 2^n is split as 2^n1 · 2^n2, n1 = floor(n/2),
-// n2 = n − n1, both normal over the clamped range, and p·2^n1·2^n2 rounds
-// once, at the last multiply. With magic biased by 2·bias, t's low bits
-// hold n + 2·bias ≥ 0, so (t>>1)<<(p−1) = 2^n1 and (t<<(p−1)) − 2^n1 =
-// 2^n2 as bit patterns (the high bits of t shift out).
-// AVX2, flushing variant for x ≤ 0 (sums): one 2^n = (t<<(p−1)) with bias
-// folded into magic; x is clamped where n + bias = 0, giving +0.
+// AVX2, full range: 2^m is split as 2^m1 · 2^m2, m1 = floor(u/2) − bias,
+// m2 = ceil(u/2) − bias (u = m + 2·bias, the magic biased by 2·bias), both
+// normal over the clamped range; 2^m2 goes into the table entry as an
+// integer add to its exponent field, and the one rounding is the last
+// multiply, by 2^m1.
+// AVX2, flushing variant for x ≤ 0 (sums): one 2^m from t's bits with bias
+// folded into magic; x is clamped where m + bias = 0, giving +0.
 //
 // -- Special values --
 // x is clamped with the constant as the first source of MAX/MIN, whose
@@ -106,30 +114,16 @@ func init() {
 	}
 	f("one", 1, 1)
 	f("zero", 0, 0)
+	f("p1", 1, 1)
 	tab8Consts()
-	for i, c := range fitExp(6) {
-		consts[fmt.Sprintf("p%d", i)] = fconst{f32: c}
-	}
-	for i, c := range fitExp(11) {
-		fc := consts[fmt.Sprintf("p%d", i)]
-		fc.f64 = c
-		consts[fmt.Sprintf("p%d", i)] = fc
-	}
-}
-
-// fitExp returns the coefficients c[0..deg] of the polynomial approximating
-// exp on [−0.35, 0.35]: c0 = c1 = 1 and c[2:] interpolate expQ at
-// Chebyshev nodes.
-func fitExp(deg int) []float64 {
-	out := []float64{1, 1}
-	return append(out, interpolate(expQ, 0, 0.35, deg-1)...)
+	tab64Consts()
 }
 
 // fitExpTab returns c2 … c(n+1) of exp(r) ≈ 1 + r + c2·r² + … on
 // |r| ≤ ln2/(2·size), the range left by a table of the powers
 // 2^(k/size): they interpolate expQ at n Chebyshev nodes (size 16: 2 for
 // float32, a cubic, and 5 for float64, degree 6; size 8: 3 for float32,
-// degree 4).
+// degree 4; size 256: 3 for float64, degree 4).
 func fitExpTab(size, n int) []float64 {
 	return interpolate(expQ, 0, math.Ln2/float64(2*size), n)
 }
@@ -160,7 +154,7 @@ func tab8Consts() {
 }
 
 // expQ is q(r) = (exp(r) − 1 − r)/r² = Σ r^k/(k+2)!, in 256-bit arithmetic
-// (60 terms: enough for |r| ≤ 0.35).
+// (60 terms: far more than enough for |r| ≤ ln2/16).
 func expQ(r *big.Float) *big.Float {
 	const prec = 256
 	nf := func(x float64) *big.Float { return new(big.Float).SetPrec(prec).SetFloat64(x) }
@@ -263,13 +257,6 @@ func (g *gen) constMem(name string) Mem {
 	return m
 }
 
-func (g *gen) degree() int {
-	if g.f64 {
-		return 11
-	}
-	return 6
-}
-
 // expConsts are the constants the exponential reads, most used first.
 func (g *gen) expConsts(flush bool) []string {
 	if g.tabExp() {
@@ -288,31 +275,20 @@ func (g *gen) expConsts(flush bool) []string {
 		}
 		return []string{"lo", "hi", "log2e", "magic8fu", "ln2hi", "ln2lo", "exptab8u", "e4", "e3", "e2", "p1"}
 	}
-	names := []string{"lo", "log2e", "magic", "ln2hi", "ln2lo"}
-	switch {
-	case g.z:
-	case flush:
-		names = []string{"loflush", "log2e", "magicfl", "ln2hi", "ln2lo"}
-	default:
-		names = []string{"lo", "hi", "log2e", "magicfu", "ln2hi", "ln2lo"}
+	if flush {
+		return []string{"loflush", "log2e", "magic64fl", "ln2hi", "ln2lo", "tab64idx", "d4", "d3", "d2", "p1"}
 	}
-	if g.z && !flush {
-		names = append(names, "hi")
-	}
-	for i := g.degree(); i >= 1; i-- {
-		names = append(names, fmt.Sprintf("p%d", i))
-	}
-	return names
+	return []string{"lo", "hi", "log2e", "magic64fu", "ln2hi", "ln2lo", "tab64idx", "d4", "d3", "d2", "p1"}
 }
 
 // hoistExp loads the exponential's constants into registers before the
 // loops: the clamps always (MAX/MIN take their constant operand in a
-// register), on AVX2 float32 two more (expHot), and on AVX-512, with 32
+// register), on AVX2 two or three more (expHot), and on AVX-512, with 32
 // registers, all of them for float32 and the reduction ones for float64.
 // The rest are memory operands.
 func (g *gen) hoistExp(flush bool) {
 	g.hoistExpClamps(flush)
-	if !g.z && !g.f64 {
+	if !g.z {
 		g.hoist(g.expHot(flush)...)
 	}
 	if g.z {
@@ -329,11 +305,20 @@ func (g *gen) hoistExpClamps(flush bool) {
 	}
 }
 
-// expHot names the constants of the AVX2 float32 exponential worth a
-// register where a kernel has two to spare (AVX2 has 16): the magic
-// number, read twice, and the table.
+// expHot names the constants of the AVX2 exponential worth a register
+// where a kernel has two or three to spare (AVX2 has 16). float32: the
+// magic number, read twice, and the table. float64 (whose table is in
+// memory, and whose constants are loads the loops are short of): the
+// magic number and log2(e), and for the flushing variant, whose kernels
+// hoist one clamp, not two, ln2hi. (BenchmarkExpSum64 on Zen 3: 38.3 µs
+// against 41.0 with the clamps alone, both with the degree-11 polynomial.)
 func (g *gen) expHot(flush bool) []string {
-	if flush {
+	switch {
+	case g.f64 && flush:
+		return []string{"log2e", "magic64fl", "ln2hi"}
+	case g.f64:
+		return []string{"log2e", "magic64fu"}
+	case flush:
 		return []string{"magic8fl", "exptab8"}
 	}
 	return []string{"magic8fu", "exptab8u"}
@@ -343,68 +328,27 @@ func (g *gen) expHot(flush bool) []string {
 // (−Inf allowed), and results below the smallest normal may be flushed to
 // zero (AVX2); the AVX-512 code is the same either way.
 func (g *gen) expv(x reg.VecVirtual, flush bool) {
-	if g.tabExp() {
-		g.expvTab(x, flush)
-		return
-	}
-	if g.tab8() {
-		g.expvTab8(x, flush)
-		return
-	}
-	lo, mg := "lo", "magic"
-	if !g.z {
-		if flush {
-			lo, mg = "loflush", "magicfl"
-		} else {
-			mg = "magicfu"
-		}
-	}
-	g.max(x, g.kreg(lo), x)
-	if !flush {
-		g.min(x, g.kreg("hi"), x)
-	}
-	t := g.vec()
-	g.mov(g.k(mg), t)
-	g.fma231(g.k("log2e"), x, t) // t = x·log2e + magic
-	nf := g.vec()
-	g.sub(g.k(mg), t, nf)          // nf = n
-	g.fnma231(g.k("ln2hi"), nf, x) // x = x − n·hi
-	g.fnma231(g.k("ln2lo"), nf, x) // x = r
-	p := g.vec()
-	deg := g.degree()
-	g.mov(g.k(fmt.Sprintf("p%d", deg)), p)
-	for i := deg - 1; i >= 2; i-- {
-		g.fma213(g.k(fmt.Sprintf("p%d", i)), x, p)
-	}
-	one := g.k("p1") // == 1
-	g.fma213(one, x, p)
-	g.fma213(one, x, p) // p ≈ exp(r)
 	switch {
-	case g.z:
-		g.pick(VSCALEFPS, VSCALEFPD)(nf, p, x)
-	case flush:
-		if g.f64 {
-			VPSLLQ(Imm(52), t, t)
-		} else {
-			VPSLLD(Imm(23), t, t)
-		}
-		g.mul(t, p, x)
+	case g.tabExp():
+		g.expvTab(x, flush)
+	case g.tab8():
+		g.expvTab8(x, flush)
 	default:
-		a := nf
-		if g.f64 {
-			VPSRLQ(Imm(1), t, a)
-			VPSLLQ(Imm(52), a, a)
-			VPSLLQ(Imm(52), t, t)
-			VPSUBQ(a, t, t)
-		} else {
-			VPSRLD(Imm(1), t, a)
-			VPSLLD(Imm(23), a, a)
-			VPSLLD(Imm(23), t, t)
-			VPSUBD(a, t, t)
-		}
-		g.mul(a, p, p)
-		g.mul(t, p, x)
+		g.expvTab64(x, flush)
 	}
+}
+
+// clampReg returns the register of the hoisted clamp name, or, in a kernel
+// that has not hoisted it (AVX2 float64 expSumMax, which has no register to
+// spare), a new one it is loaded into: MAX/MIN take their constant operand
+// in a register (see "Special values").
+func (g *gen) clampReg(name string) reg.VecVirtual {
+	if r, ok := g.hot[name]; ok {
+		return r
+	}
+	r := g.vec()
+	g.mov(g.constMem(name), r)
+	return r
 }
 
 // tabExp reports whether expv is the table-driven one: on AVX-512, where
@@ -535,6 +479,127 @@ func (g *gen) expvTab8(x reg.VecVirtual, flush bool) {
 	g.fma213(g.k("e3"), x, q)
 	g.fma213(g.k("e2"), x, q)
 	g.fma213(g.k("p1"), x, q) // q = 1 + r·(e2 + e3·r + e4·r²)
+	g.mul(T, x, x)            // x = T·r
+	g.fma213(T, x, q)         // q = T + T·r·q ≈ T·exp(r)
+	g.mul(s, q, x)            // x = q·2^m, or q·2^m1
+}
+
+// tab64Consts adds the constants of expvTab64 (AVX2, float64): t's ulp is
+// 1/256 and its magic number holds the bias of the scaling, the index mask
+// and d2 … d4, the polynomial's. On |r| ≤ ln2/512 the quartic is within
+// 1.2e−17 of exp(r) (relative, 0.05 ulp of [1, 2)); a table of 64 entries
+// needed degree 5 for 0.03 ulp, and was 2–3% slower (one FMA and one load
+// more per vector). The tables themselves are tab64.
+func tab64Consts() {
+	const m = 1 << 44 * 1.5
+	f := func(name string, v float64) { consts[name] = fconst{f64: v} }
+	f("magic64fl", m+1023)
+	f("magic64fu", m+2046)
+	consts["tab64idx"] = fconst{raw: true, b64: 255}
+	for i, c := range fitExpTab(256, 3) {
+		f(fmt.Sprintf("d%d", i+2), c)
+	}
+}
+
+var tab64Mems = map[bool]Mem{}
+
+// tab64 returns expvTab64's table of 2^(j/256), j = 0…255, 2 KiB: as
+// float64 for the flushing variant, or, for the full-range one, as the
+// bit patterns less j<<44 and 1023<<52 (see expvTab64).
+func tab64(flush bool) Mem {
+	if m, ok := tab64Mems[flush]; ok {
+		return m
+	}
+	name := "kexptab64u"
+	if flush {
+		name = "kexptab64"
+	}
+	m := GLOBL(name, RODATA|NOPTR)
+	for j := 0; j < 256; j++ {
+		b := math.Float64bits(math.Exp2(float64(j) / 256))
+		if !flush {
+			b -= uint64(j)<<44 + 1023<<52
+		}
+		DATA(8*j, U64(b))
+	}
+	tab64Mems[flush] = m
+	return m
+}
+
+// expvTab64 is expv on AVX2 for float64, with a table of 2^(j/256),
+// j = 0…255, read by VGATHERQPD (AVX2 has no two-register permute of
+// doubles; a table in registers would hold 4 entries, 2^(j/4), and leave
+// |r| ≤ ln2/8, for a polynomial of degree 9). With |r| ≤ ln2/512 a quartic
+// gives exp(r) to well under an ulp: two FMAs, one with 1, then a
+// multiply and an FMA for T·exp(r) = T + T·r·q, where the table-free code
+// needed eleven FMAs. The magic number 1.5·2^44 + B has an ulp of 1/256,
+// so t = x·log2(e) + magic holds N/256 rounded, t − magic is N/256 exactly,
+// t's low 8 bits are j (the gather's index, masked) and t>>8 holds u =
+// m + B in its low bits.
+//
+// Flushing variant (x ≤ 0), B = 1023: (t>>8)<<52 is 2^m as a float, and
+// x is clamped at loflush, where m = −1023 and u = 0, giving +0; below
+// m = −1022 the result is flushed.
+//
+// Full range, B = 2046: as in expvTab8, m1 = floor(u/2) − 1023 and m2 =
+// ceil(u/2) − 1023 are within [−538, 512] over the clamped range (m in
+// [−1076, 1024]); a = (t>>9)<<52 is 2^m1; t<<44 is u<<52 + j<<44, so the
+// table holds bits(2^(j/256)) − j<<44 − 1023<<52, and entry + (t<<44) − a
+// is the bit pattern of 2^(j/256)·2^m2. The last multiply, q·2^m1, rounds
+// once: overflow gives +Inf, underflow the subnormal of q.
+//
+// The errors: the table's rounding (half an ulp), the last FMA's rounding
+// (half an ulp) and a few hundredths from the polynomial and r (at most
+// 1.25 ulp against a 200-bit exp, TestExp64ULPExact, where the degree-11
+// polynomial without a table had 1.00). NaN: the index is masked, so the
+// gather stays within the table, and the NaN of r carries through.
+//
+// Registers: x, t, the index, the gather's mask and its destination at
+// once (five); expSumMax, with none to spare, loads the clamps here rather
+// than keep them (clampReg).
+func (g *gen) expvTab64(x reg.VecVirtual, flush bool) {
+	lo, mg := "lo", "magic64fu"
+	if flush {
+		lo, mg = "loflush", "magic64fl"
+	}
+	g.max(x, g.clampReg(lo), x)
+	if !flush {
+		g.min(x, g.clampReg("hi"), x)
+	}
+	t := g.vec()
+	g.mov(g.k(mg), t)
+	g.fma231(g.k("log2e"), x, t) // t = x·log2e + magic
+	nf := g.vec()
+	g.sub(g.k(mg), t, nf)          // nf = N/256
+	g.fnma231(g.k("ln2hi"), nf, x) // x = x − (N/256)·hi
+	g.fnma231(g.k("ln2lo"), nf, x) // x = r
+	idx := g.vec()
+	VPAND(g.k("tab64idx"), t, idx) // idx = j
+	msk := g.vec()
+	VPCMPEQQ(t, t, msk) // all ones: gather every lane
+	base := GP64()
+	LEAQ(tab64(flush), base)
+	// nf is done with and already written: the gather's destination (avo
+	// would take a fresh one as live from the function's start, since the
+	// gather reads it for the lanes it leaves).
+	T := nf
+	VGATHERQPD(msk, Mem{Base: base, Index: idx, Scale: 8}, T) // T = table[j]
+	s := idx
+	if flush {
+		VPSRLQ(Imm(8), t, s)
+		VPSLLQ(Imm(52), s, s) // s = 2^m, or +0
+	} else {
+		VPSRLQ(Imm(9), t, s)
+		VPSLLQ(Imm(52), s, s) // s = 2^m1
+		VPSLLQ(Imm(44), t, t) // t = u<<52 + j<<44
+		VPADDQ(t, T, T)
+		VPSUBQ(s, T, T) // T = 2^(j/256)·2^m2
+	}
+	q := g.vec()
+	g.mov(g.k("d4"), q)
+	g.fma213(g.k("d3"), x, q)
+	g.fma213(g.k("d2"), x, q)
+	g.fma213(g.k("p1"), x, q) // q = 1 + r·(d2 + d3·r + d4·r²)
 	g.mul(T, x, x)            // x = T·r
 	g.fma213(T, x, q)         // q = T + T·r·q ≈ T·exp(r)
 	g.mul(s, q, x)            // x = q·2^m, or q·2^m1

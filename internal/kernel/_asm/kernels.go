@@ -775,9 +775,13 @@ func (g *gen) expSumMax(scalePrev bool) {
 		ab = g.scalarParam("a")
 		ptrs = append(ptrs, pp)
 	}
-	if !g.z && !g.f64 {
+	switch {
+	case !g.z && g.f64:
+		// AVX2 has no registers to spare here, not even for the clamps:
+		// expvTab64 loads them (clampReg).
+	case !g.z:
 		g.hoistExpClamps(false) // AVX2 has no registers to spare here
-	} else {
+	default:
 		g.hoistExp(false)
 	}
 	flag := g.nanFlag()
