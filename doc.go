@@ -88,8 +88,9 @@
 // targets are checked by a vector kernel first. The loops that stream rows
 // from memory prefetch ahead (4 KiB, and 16 KiB in the pipelined kernel).
 // The exponential reads a table: on AVX-512 of 2^(k/16), with a cubic after
-// it for float32 and a polynomial of degree 6 for float64; on AVX2, for
-// float32, of 2^(k/8), with a quartic. The passes are SIMD kernels
+// it for float32 and a polynomial of degree 6 for float64; on AVX2 of
+// 2^(k/8) for float32 and of 2^(k/256) for float64 (a gather from memory),
+// with a quartic after either. The passes are SIMD kernels
 // (internal/kernel: AVX-512 or AVX2+FMA assembly on amd64, chosen at run
 // time; portable Go elsewhere and under the purego build tag).
 // Large inputs are split into fixed chunks across a pool of goroutines;
