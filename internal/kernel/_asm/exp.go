@@ -377,17 +377,7 @@ func (g *gen) tabExp() bool { return g.z }
 // MaxSumExp64`; 1.26 ulp at most against a 200-bit exp, TestExp64ULPExact,
 // where it had 1.0.)
 func (g *gen) expvTab(x reg.VecVirtual, flush bool) {
-	g.max(x, g.kreg("lo"), x)
-	if !flush {
-		g.min(x, g.kreg("hi"), x)
-	}
-	t := g.vec()
-	g.mov(g.k("magic16"), t)
-	g.fma231(g.k("log2e"), x, t) // t = x·log2e + magic
-	nf := g.vec()
-	g.sub(g.k("magic16"), t, nf)   // nf = n/16
-	g.fnma231(g.k("ln2hi"), nf, x) // x = x − (n/16)·hi
-	g.fnma231(g.k("ln2lo"), nf, x) // x = r
+	t, nf := g.expReduce(x, "lo", "magic16", flush) // nf = n/16
 	T := g.vec()
 	deg := 3
 	if g.f64 {
@@ -450,39 +440,67 @@ func (g *gen) expvTab8(x reg.VecVirtual, flush bool) {
 	if flush {
 		lo, mg, tab = "loflush", "magic8fl", "exptab8"
 	}
-	g.max(x, g.kreg(lo), x)
-	if !flush {
-		g.min(x, g.kreg("hi"), x)
-	}
-	t := g.vec()
-	g.mov(g.k(mg), t)
-	g.fma231(g.k("log2e"), x, t) // t = x·log2e + magic
-	nf := g.vec()
-	g.sub(g.k(mg), t, nf)          // nf = N/8
-	g.fnma231(g.k("ln2hi"), nf, x) // x = x − (N/8)·hi
-	g.fnma231(g.k("ln2lo"), nf, x) // x = r
+	t, nf := g.expReduce(x, lo, mg, flush) // nf = N/8
 	T := g.vec()
 	VPERMPS(g.k(tab), t, T) // T = 2^(j/8) (the full-range table: less offsets)
 	s := t
-	if flush {
-		VPSRLD(Imm(3), t, s)
-		VPSLLD(Imm(23), s, s) // s = 2^m, or +0
-	} else {
+	if !flush {
 		s = nf
-		VPSRLD(Imm(4), t, s)
-		VPSLLD(Imm(23), s, s) // s = 2^m1
-		VPSLLD(Imm(20), t, t) // t = u<<23 + j<<20
-		VPADDD(t, T, T)
-		VPSUBD(s, T, T) // T = 2^(j/8)·2^m2
 	}
+	g.tabScale(t, T, s, 3, flush)
+	g.tabPoly(x, T, s, "e")
+}
+
+// tabScale sets s to the power of two the AVX2 table exponentials
+// (expvTab8, expvTab64) multiply by last, from the bits of t above its
+// tabBits index bits: 2^m when flushing, else 2^m1, with 2^m2 added into
+// the exponent field of the table entry T (see expvTab8). s may be t.
+func (g *gen) tabScale(t, T, s reg.VecVirtual, tabBits int, flush bool) {
+	srl, sll := g.pick(VPSRLD, VPSRLQ), g.pick(VPSLLD, VPSLLQ)
+	mant := g.mbits()
+	if flush {
+		srl(Imm(uint64(tabBits)), t, s)
+		sll(Imm(uint64(mant)), s, s) // s = 2^m, or +0
+		return
+	}
+	srl(Imm(uint64(tabBits+1)), t, s)
+	sll(Imm(uint64(mant)), s, s)         // s = 2^m1
+	sll(Imm(uint64(mant-tabBits)), t, t) // t = u<<mant + j<<(mant−tabBits)
+	g.pick(VPADDD, VPADDQ)(t, T, T)
+	g.pick(VPSUBD, VPSUBQ)(s, T, T) // T = 2^(j/2^tabBits)·2^m2
+}
+
+// tabPoly ends the AVX2 table exponentials: x = s·T·exp(r), exp(r) as
+// 1 + r + c2·r² + c3·r³ + c4·r⁴ with the constants named c+"2" … c+"4",
+// and T·exp(r) as T + T·r·q, one rounding after the table's.
+func (g *gen) tabPoly(x, T, s reg.VecVirtual, c string) {
 	q := g.vec()
-	g.mov(g.k("e4"), q)
-	g.fma213(g.k("e3"), x, q)
-	g.fma213(g.k("e2"), x, q)
-	g.fma213(g.k("p1"), x, q) // q = 1 + r·(e2 + e3·r + e4·r²)
+	g.mov(g.k(c+"4"), q)
+	g.fma213(g.k(c+"3"), x, q)
+	g.fma213(g.k(c+"2"), x, q)
+	g.fma213(g.k("p1"), x, q) // q = 1 + r·(c2 + c3·r + c4·r²)
 	g.mul(T, x, x)            // x = T·r
 	g.fma213(T, x, q)         // q = T + T·r·q ≈ T·exp(r)
 	g.mul(s, q, x)            // x = q·2^m, or q·2^m1
+}
+
+// expReduce clamps x to [lo, hi] (from below only when flushing, where x ≤
+// 0) and reduces it: t = x·log2(e) + magic, whose ulp of 2^−k leaves n/2^k
+// rounded in t and the table index in its low k bits; nf = t − magic =
+// n/2^k exactly; and x = r = x − nf·ln2 (Cody–Waite, ln2hi + ln2lo).
+func (g *gen) expReduce(x reg.VecVirtual, lo, magic string, flush bool) (t, nf reg.VecVirtual) {
+	g.max(x, g.clampReg(lo), x)
+	if !flush {
+		g.min(x, g.clampReg("hi"), x)
+	}
+	t = g.vec()
+	g.mov(g.k(magic), t)
+	g.fma231(g.k("log2e"), x, t) // t = x·log2e + magic
+	nf = g.vec()
+	g.sub(g.k(magic), t, nf)       // nf = n/2^k
+	g.fnma231(g.k("ln2hi"), nf, x) // x = x − nf·hi
+	g.fnma231(g.k("ln2lo"), nf, x) // x = r
+	return t, nf
 }
 
 // tab64Consts adds the constants of expvTab64 (AVX2, float64): t's ulp is
@@ -573,17 +591,7 @@ func (g *gen) expvTab64(x reg.VecVirtual, flush bool) {
 	if flush {
 		lo, mg = "loflush", "magic64fl"
 	}
-	g.max(x, g.clampReg(lo), x)
-	if !flush {
-		g.min(x, g.clampReg("hi"), x)
-	}
-	t := g.vec()
-	g.mov(g.k(mg), t)
-	g.fma231(g.k("log2e"), x, t) // t = x·log2e + magic
-	nf := g.vec()
-	g.sub(g.k(mg), t, nf)          // nf = N/256
-	g.fnma231(g.k("ln2hi"), nf, x) // x = x − (N/256)·hi
-	g.fnma231(g.k("ln2lo"), nf, x) // x = r
+	t, nf := g.expReduce(x, lo, mg, flush) // nf = N/256
 	idx := g.vec()
 	VPAND(g.k("tab64idx"), t, idx) // idx = j
 	msk := g.vec()
@@ -596,22 +604,6 @@ func (g *gen) expvTab64(x reg.VecVirtual, flush bool) {
 	T := nf
 	VGATHERQPD(msk, Mem{Base: base, Index: idx, Scale: 8}, T) // T = table[j]
 	s := idx
-	if flush {
-		VPSRLQ(Imm(8), t, s)
-		VPSLLQ(Imm(52), s, s) // s = 2^m, or +0
-	} else {
-		VPSRLQ(Imm(9), t, s)
-		VPSLLQ(Imm(52), s, s) // s = 2^m1
-		VPSLLQ(Imm(44), t, t) // t = u<<52 + j<<44
-		VPADDQ(t, T, T)
-		VPSUBQ(s, T, T) // T = 2^(j/256)·2^m2
-	}
-	q := g.vec()
-	g.mov(g.k("d4"), q)
-	g.fma213(g.k("d3"), x, q)
-	g.fma213(g.k("d2"), x, q)
-	g.fma213(g.k("p1"), x, q) // q = 1 + r·(d2 + d3·r + d4·r²)
-	g.mul(T, x, x)            // x = T·r
-	g.fma213(T, x, q)         // q = T + T·r·q ≈ T·exp(r)
-	g.mul(s, q, x)            // x = q·2^m, or q·2^m1
+	g.tabScale(t, T, s, 8, flush)
+	g.tabPoly(x, T, s, "d")
 }

@@ -79,31 +79,7 @@ const (
 // the log kernel, and counts the positions not ignored: the per-position
 // loops the Go code would otherwise run.
 func (g *gen) softmaxCols(grad, idx bool) {
-	name, sig := "softmaxCols", "(d, s []T, C, stride, L int, b *int32) (done int)"
-	switch {
-	case idx && grad:
-		name, sig = "softmaxColsIdx", "(d, s []T, C, stride, L int, t *int64, ignore int64, gw float64, losses *float64, b *int32) (done, counted int)"
-	case idx:
-		name, sig = "softmaxColsIdxFwd", "(s []T, C, stride, L int, t *int64, ignore int64, losses *float64, b *int32) (done, counted int)"
-	case !grad:
-		name, sig = "softmaxColsFwd", "(s []T, C, stride, L int, b *int32) (done int)"
-	}
-	g.begin(name, sig, "")
-	var pd reg.Register
-	if grad {
-		pd = Load(Param("d").Base(), GP64())
-	}
-	ps := Load(Param("s").Base(), GP64())
-	C := Load(Param("C"), GP64())
-	sb := g.strideBytes()
-	L := Load(Param("L"), GP64())
-	pb := Load(Param("b"), GP64())
-	var pt, pl reg.Register
-	if idx {
-		pt = Load(Param("t"), GP64())
-		pl = Load(Param("losses"), GP64())
-		MOVL(U32(0), Mem{Base: pb, Disp: cbCnt})
-	}
+	pd, ps, C, sb, L, pb, pt, pl := g.beginCols(grad, idx)
 	g.hoistExp(true)
 	g.hoist("neginf")
 	doff := GP64()
@@ -407,6 +383,37 @@ func (g *gen) softmaxCols(grad, idx bool) {
 		Store(n, ReturnIndex(1))
 	}
 	g.end()
+}
+
+// beginCols opens the softmaxCols kernel of the variant (see softmaxCols)
+// and loads its arguments: the pointers to d (nil without grad) and s, C,
+// the stride in bytes, L, the block b and, with idx, the targets and the
+// losses, whose count it zeroes.
+func (g *gen) beginCols(grad, idx bool) (pd, ps, C, sb, L, pb, pt, pl reg.Register) {
+	name, sig := "softmaxCols", "(d, s []T, C, stride, L int, b *int32) (done int)"
+	switch {
+	case idx && grad:
+		name, sig = "softmaxColsIdx", "(d, s []T, C, stride, L int, t *int64, ignore int64, gw float64, losses *float64, b *int32) (done, counted int)"
+	case idx:
+		name, sig = "softmaxColsIdxFwd", "(s []T, C, stride, L int, t *int64, ignore int64, losses *float64, b *int32) (done, counted int)"
+	case !grad:
+		name, sig = "softmaxColsFwd", "(s []T, C, stride, L int, b *int32) (done int)"
+	}
+	g.begin(name, sig, "")
+	if grad {
+		pd = Load(Param("d").Base(), GP64())
+	}
+	ps = Load(Param("s").Base(), GP64())
+	C = Load(Param("C"), GP64())
+	sb = g.strideBytes()
+	L = Load(Param("L"), GP64())
+	pb = Load(Param("b"), GP64())
+	if idx {
+		pt = Load(Param("t"), GP64())
+		pl = Load(Param("losses"), GP64())
+		MOVL(U32(0), Mem{Base: pb, Disp: cbCnt})
+	}
+	return pd, ps, C, sb, L, pb, pt, pl
 }
 
 func log2(n int) int {

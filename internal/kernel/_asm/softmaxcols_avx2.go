@@ -29,31 +29,7 @@ import (
 // the positions' losses and counts them, as on AVX-512 (see colsTargetsAVX2
 // and colsLossAVX2).
 func (g *gen) softmaxColsAVX2(grad, idx bool) {
-	name, sig := "softmaxCols", "(d, s []T, C, stride, L int, b *int32) (done int)"
-	switch {
-	case idx && grad:
-		name, sig = "softmaxColsIdx", "(d, s []T, C, stride, L int, t *int64, ignore int64, gw float64, losses *float64, b *int32) (done, counted int)"
-	case idx:
-		name, sig = "softmaxColsIdxFwd", "(s []T, C, stride, L int, t *int64, ignore int64, losses *float64, b *int32) (done, counted int)"
-	case !grad:
-		name, sig = "softmaxColsFwd", "(s []T, C, stride, L int, b *int32) (done int)"
-	}
-	g.begin(name, sig, "")
-	var pd reg.Register
-	if grad {
-		pd = Load(Param("d").Base(), GP64())
-	}
-	ps := Load(Param("s").Base(), GP64())
-	C := Load(Param("C"), GP64())
-	sb := g.strideBytes()
-	L := Load(Param("L"), GP64())
-	pb := Load(Param("b"), GP64())
-	var pt, pl reg.Register
-	if idx {
-		pt = Load(Param("t"), GP64())
-		pl = Load(Param("losses"), GP64())
-		MOVL(U32(0), Mem{Base: pb, Disp: cbCnt})
-	}
+	pd, ps, C, sb, L, pb, pt, pl := g.beginCols(grad, idx)
 	g.hoistExp(false)
 	doff := GP64()
 	if grad {
