@@ -19721,9 +19721,9 @@ TEXT ·softmaxCols32AVX2(SB), NOSPLIT, $0-88
 	SUBQ    CX, AX
 	XORQ    R8, R8
 
-sca_step1:
+sc_step1:
 	CMPQ    SI, $0x00000020
-	JL      sca_next2
+	JL      sc_next2
 	VMOVUPS k32_neginf<>+0(SB), Y4
 	VMOVUPS k32_neginf<>+0(SB), Y5
 	VMOVUPS k32_neginf<>+0(SB), Y6
@@ -19934,7 +19934,7 @@ rowdone6:
 	VCMPPS       $0x03, Y8, Y8, Y10
 	VORPS        Y10, Y4, Y4
 	VPTEST       Y4, Y4
-	JNZ          sca_bail
+	JNZ          sc_bail
 	VCVTPS2PD    X5, Y4
 	VMOVUPD      1024(DI)(R8*8), Y10
 	VDIVPD       Y4, Y10, Y4
@@ -20093,12 +20093,12 @@ row7:
 rowdone8:
 	ADDQ $0x00000020, R8
 	SUBQ $0x00000020, SI
-	JMP  sca_step1
+	JMP  sc_step1
 
-sca_next2:
-sca_step9:
+sc_next2:
+sc_step9:
 	CMPQ    SI, $0x00000008
-	JL      sca_next10
+	JL      sc_next10
 	VMOVUPS k32_neginf<>+0(SB), Y4
 	LEAQ    (CX)(R8*4), R9
 	LEAQ    8256(DI), R10
@@ -20173,7 +20173,7 @@ rowdone14:
 	VCMPPS       $0x03, Y5, Y5, Y6
 	VORPS        Y6, Y4, Y4
 	VPTEST       Y4, Y4
-	JNZ          sca_bail
+	JNZ          sc_bail
 	VCVTPS2PD    X5, Y4
 	VMOVUPD      1024(DI)(R8*8), Y6
 	VDIVPD       Y4, Y6, Y4
@@ -20227,11 +20227,11 @@ row15:
 rowdone16:
 	ADDQ $0x00000008, R8
 	SUBQ $0x00000008, SI
-	JMP  sca_step9
+	JMP  sc_step9
 
-sca_next10:
+sc_next10:
 	TESTQ   SI, SI
-	JZ      sca_out
+	JZ      sc_out
 	LEAQ    ymmtailmask<>+32(SB), R9
 	MOVQ    SI, R10
 	SHLQ    $0x02, R10
@@ -20313,7 +20313,7 @@ rowdone20:
 	VPAND        Y4, Y0, Y0
 	VORPS        Y0, Y5, Y5
 	VPTEST       Y5, Y5
-	JNZ          sca_bail
+	JNZ          sc_bail
 	VCVTPS2PD    X6, Y0
 	VMOVUPD      1024(DI)(R8*8), Y1
 	VDIVPD       Y0, Y1, Y0
@@ -20368,8 +20368,8 @@ row21:
 rowdone22:
 	ADDQ SI, R8
 
-sca_out:
-sca_bail:
+sc_out:
+sc_bail:
 	MOVQ R8, done+80(FP)
 	VZEROUPPER
 	RET
@@ -20425,9 +20425,9 @@ TEXT ·softmaxColsFwd32AVX2(SB), NOSPLIT, $0-64
 	VMOVUPS k32_exptab8u<>+0(SB), Y3
 	XORQ    DI, DI
 
-sca_step1:
+sc_step1:
 	CMPQ    BX, $0x00000020
-	JL      sca_next2
+	JL      sc_next2
 	VMOVUPS k32_neginf<>+0(SB), Y4
 	VMOVUPS k32_neginf<>+0(SB), Y5
 	VMOVUPS k32_neginf<>+0(SB), Y6
@@ -20634,15 +20634,15 @@ rowdone6:
 	VCMPPS  $0x03, Y8, Y8, Y5
 	VORPS   Y5, Y4, Y4
 	VPTEST  Y4, Y4
-	JNZ     sca_bail
+	JNZ     sc_bail
 	ADDQ    $0x00000020, DI
 	SUBQ    $0x00000020, BX
-	JMP     sca_step1
+	JMP     sc_step1
 
-sca_next2:
-sca_step7:
+sc_next2:
+sc_step7:
 	CMPQ    BX, $0x00000008
-	JL      sca_next8
+	JL      sc_next8
 	VMOVUPS k32_neginf<>+0(SB), Y4
 	LEAQ    (AX)(DI*4), R8
 	LEAQ    8256(SI), R9
@@ -20716,14 +20716,14 @@ rowdone12:
 	VCMPPS  $0x03, Y5, Y5, Y5
 	VORPS   Y5, Y4, Y4
 	VPTEST  Y4, Y4
-	JNZ     sca_bail
+	JNZ     sc_bail
 	ADDQ    $0x00000008, DI
 	SUBQ    $0x00000008, BX
-	JMP     sca_step7
+	JMP     sc_step7
 
-sca_next8:
+sc_next8:
 	TESTQ   BX, BX
-	JZ      sca_out
+	JZ      sc_out
 	LEAQ    ymmtailmask<>+32(SB), R8
 	MOVQ    BX, R9
 	SHLQ    $0x02, R9
@@ -20804,11 +20804,11 @@ rowdone16:
 	VPAND      Y4, Y0, Y0
 	VORPS      Y0, Y5, Y5
 	VPTEST     Y5, Y5
-	JNZ        sca_bail
+	JNZ        sc_bail
 	ADDQ       BX, DI
 
-sca_out:
-sca_bail:
+sc_out:
+sc_bail:
 	MOVQ DI, done+56(FP)
 	VZEROUPPER
 	RET
@@ -20833,9 +20833,9 @@ TEXT ·softmaxColsIdx32AVX2(SB), NOSPLIT, $0-128
 	SUBQ    CX, AX
 	XORQ    R10, R10
 
-sca_step1:
+sc_step1:
 	CMPQ         SI, $0x00000020
-	JL           sca_next2
+	JL           sc_next2
 	VPBROADCASTQ ignore+80(FP), Y4
 	VBROADCASTSD gw+88(FP), Y5
 	VMOVDQU      (R8)(R10*8), Y6
@@ -21112,7 +21112,7 @@ rowdone6:
 	VCMPPS       $0x03, Y8, Y8, Y10
 	VORPS        Y10, Y4, Y4
 	VPTEST       Y4, Y4
-	JNZ          sca_bail
+	JNZ          sc_bail
 	VCVTPS2PD    X5, Y4
 	VMOVUPD      1024(DI)(R10*8), Y10
 	VDIVPD       Y4, Y10, Y4
@@ -21475,12 +21475,12 @@ rowdone8:
 	VMOVUPD      Y5, 224(R9)(R10*8)
 	ADDQ         $0x00000020, R10
 	SUBQ         $0x00000020, SI
-	JMP          sca_step1
+	JMP          sc_step1
 
-sca_next2:
-sca_step9:
+sc_next2:
+sc_step9:
 	CMPQ         SI, $0x00000008
-	JL           sca_next10
+	JL           sc_next10
 	VPBROADCASTQ ignore+80(FP), Y4
 	VBROADCASTSD gw+88(FP), Y5
 	VMOVDQU      (R8)(R10*8), Y6
@@ -21573,7 +21573,7 @@ rowdone14:
 	VCMPPS       $0x03, Y5, Y5, Y6
 	VORPS        Y6, Y4, Y4
 	VPTEST       Y4, Y4
-	JNZ          sca_bail
+	JNZ          sc_bail
 	VCVTPS2PD    X5, Y4
 	VMOVUPD      1024(DI)(R10*8), Y6
 	VDIVPD       Y4, Y6, Y4
@@ -21678,11 +21678,11 @@ rowdone16:
 	VMOVUPD      Y5, 32(R9)(R10*8)
 	ADDQ         $0x00000008, R10
 	SUBQ         $0x00000008, SI
-	JMP          sca_step9
+	JMP          sc_step9
 
-sca_next10:
+sc_next10:
 	TESTQ        SI, SI
-	JZ           sca_out
+	JZ           sc_out
 	LEAQ         ymmtailmask<>+32(SB), R11
 	MOVQ         SI, R12
 	SHLQ         $0x02, R12
@@ -21785,7 +21785,7 @@ rowdone20:
 	VPAND        Y4, Y0, Y0
 	VORPS        Y0, Y5, Y5
 	VPTEST       Y5, Y5
-	JNZ          sca_bail
+	JNZ          sc_bail
 	VCVTPS2PD    X6, Y0
 	VMOVUPD      1024(DI)(R10*8), Y1
 	VDIVPD       Y0, Y1, Y0
@@ -21895,8 +21895,8 @@ rowdone22:
 	VMASKMOVPD   Y1, Y0, 32(R9)(R10*8)
 	ADDQ         SI, R10
 
-sca_out:
-sca_bail:
+sc_out:
+sc_bail:
 	MOVQ    R10, done+112(FP)
 	MOVLQZX 8192(DI), AX
 	MOVQ    AX, counted+120(FP)
@@ -21931,9 +21931,9 @@ TEXT ·softmaxColsIdxFwd32AVX2(SB), NOSPLIT, $0-96
 	VMOVUPS k32_exptab8u<>+0(SB), Y3
 	XORQ    R9, R9
 
-sca_step1:
+sc_step1:
 	CMPQ         BX, $0x00000020
-	JL           sca_next2
+	JL           sc_next2
 	VPBROADCASTQ ignore+56(FP), Y4
 	VMOVDQU      (DI)(R9*8), Y5
 	VPCMPEQQ     Y4, Y5, Y6
@@ -22189,7 +22189,7 @@ rowdone6:
 	VCMPPS       $0x03, Y8, Y8, Y5
 	VORPS        Y5, Y4, Y4
 	VPTEST       Y4, Y4
-	JNZ          sca_bail
+	JNZ          sc_bail
 	VPCMPEQD     Y5, Y5, Y5
 	VMOVUPS      (SI)(R9*4), Y4
 	VPCMPGTD     Y5, Y4, Y4
@@ -22396,12 +22396,12 @@ rowdone6:
 	VMOVUPD      Y5, 224(R8)(R9*8)
 	ADDQ         $0x00000020, R9
 	SUBQ         $0x00000020, BX
-	JMP          sca_step1
+	JMP          sc_step1
 
-sca_next2:
-sca_step7:
+sc_next2:
+sc_step7:
 	CMPQ         BX, $0x00000008
-	JL           sca_next8
+	JL           sc_next8
 	VPBROADCASTQ ignore+56(FP), Y4
 	VMOVDQU      (DI)(R9*8), Y5
 	VPCMPEQQ     Y4, Y5, Y6
@@ -22488,7 +22488,7 @@ rowdone12:
 	VCMPPS       $0x03, Y5, Y5, Y5
 	VORPS        Y5, Y4, Y4
 	VPTEST       Y4, Y4
-	JNZ          sca_bail
+	JNZ          sc_bail
 	VPCMPEQD     Y5, Y5, Y5
 	VMOVUPS      (SI)(R9*4), Y4
 	VPCMPGTD     Y5, Y4, Y4
@@ -22542,11 +22542,11 @@ rowdone12:
 	VMOVUPD      Y5, 32(R8)(R9*8)
 	ADDQ         $0x00000008, R9
 	SUBQ         $0x00000008, BX
-	JMP          sca_step7
+	JMP          sc_step7
 
-sca_next8:
+sc_next8:
 	TESTQ        BX, BX
-	JZ           sca_out
+	JZ           sc_out
 	LEAQ         ymmtailmask<>+32(SB), R10
 	MOVQ         BX, R11
 	SHLQ         $0x02, R11
@@ -22643,7 +22643,7 @@ rowdone16:
 	VPAND        Y4, Y0, Y0
 	VORPS        Y0, Y5, Y5
 	VPTEST       Y5, Y5
-	JNZ          sca_bail
+	JNZ          sc_bail
 	VPCMPEQD     Y1, Y1, Y1
 	VMOVUPS      (SI)(R9*4), Y0
 	VPCMPGTD     Y1, Y0, Y0
@@ -22701,8 +22701,8 @@ rowdone16:
 	VMASKMOVPD   Y1, Y0, 32(R8)(R9*8)
 	ADDQ         BX, R9
 
-sca_out:
-sca_bail:
+sc_out:
+sc_bail:
 	MOVQ    R9, done+80(FP)
 	MOVLQZX 8192(SI), AX
 	MOVQ    AX, counted+88(FP)

@@ -346,26 +346,42 @@ func (g *gen) softmaxCols(grad, idx bool) {
 		losses()
 	}
 
-	left := GP64() // L − j
-	MOVQ(L, left)
 	sizes := []int{2, 1}
 	if grad {
 		sizes = []int{colsWide, 2, 1}
 	}
-	for _, u := range sizes {
-		top, next := g.lbl("sc_step"), g.lbl("sc_next")
+	// Wide steps only where the rows are a multiple of 4 KiB apart and C
+	// is small enough.
+	wideOK := func(u int, next string) {
 		if u == colsWide {
 			TESTQ(U32(4095), sb)
 			JNZ(LabelRef(next))
 			CMPQ(C, U32(colsWideMaxC))
 			JA(LabelRef(next))
 		}
+	}
+	g.colsSteps(L, j, pb, idx, sizes, wideOK, step, bail)
+}
+
+// colsSteps ends a softmaxCols kernel: it runs step over the L positions
+// from j = 0, whole steps of each size in sizes (vectors of positions, the
+// largest first) while they fit, then the rest as one masked vector; skip,
+// if not nil, is emitted before a size's steps and may jump to next to
+// leave them out. Then, at bail too, it returns j and, with idx, the count.
+func (g *gen) colsSteps(L, j, pb reg.Register, idx bool, sizes []int, skip func(u int, next string), step func(u int, mask Op), bail string) {
+	left := GP64() // L − j
+	MOVQ(L, left)
+	for _, u := range sizes {
+		top, next := g.lbl("sc_step"), g.lbl("sc_next")
+		if skip != nil {
+			skip(u, next)
+		}
 		Label(top)
-		CMPQ(left, U32(16*u))
+		CMPQ(left, U32(g.W*u))
 		JL(LabelRef(next))
 		step(u, nil)
-		ADDQ(U32(16*u), j)
-		SUBQ(U32(16*u), left)
+		ADDQ(U32(g.W*u), j)
+		SUBQ(U32(g.W*u), left)
 		JMP(LabelRef(top))
 		Label(next)
 	}

@@ -39,7 +39,7 @@ func (g *gen) softmaxColsAVX2(grad, idx bool) {
 	j := GP64() // positions done
 	XORQ(j, j)
 	field := func(off int) Mem { return Mem{Base: pb, Index: j, Scale: 4, Disp: off} }
-	bail := "sca_bail"
+	bail := "sc_bail"
 
 	// step does u vectors of positions from j, the last one masked if mask
 	// is set; tmp's rows are u·32 bytes.
@@ -241,33 +241,7 @@ func (g *gen) softmaxColsAVX2(grad, idx bool) {
 		losses()
 	}
 
-	left := GP64() // L − j
-	MOVQ(L, left)
-	for _, u := range []int{4, 1} {
-		top, next := g.lbl("sca_step"), g.lbl("sca_next")
-		Label(top)
-		CMPQ(left, U32(8*u))
-		JL(LabelRef(next))
-		step(u, nil)
-		ADDQ(U32(8*u), j)
-		SUBQ(U32(8*u), left)
-		JMP(LabelRef(top))
-		Label(next)
-	}
-	out := "sca_out"
-	TESTQ(left, left)
-	JZ(LabelRef(out))
-	step(1, g.tailMask(left))
-	ADDQ(left, j)
-	Label(out)
-	Label(bail)
-	Store(j, ReturnIndex(0))
-	if idx {
-		n := GP64()
-		MOVLQZX(Mem{Base: pb, Disp: cbCnt}, n)
-		Store(n, ReturnIndex(1))
-	}
-	g.end()
+	g.colsSteps(L, j, pb, idx, []int{4, 1}, nil, step, bail)
 }
 
 // colsTargetsAVX2 makes Y, and with grad GW, of a step's u vectors of
