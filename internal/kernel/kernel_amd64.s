@@ -11,7 +11,7 @@ TEXT ·maxSumExp32AVX2(SB), NOSPLIT, $0-32
 	MOVQ    s_len+8(FP), CX
 	VMOVUPS k32_loflush<>+0(SB), Y0
 	VMOVUPS k32_magic8fl<>+0(SB), Y1
-	VMOVUPS k32_exptab8<>+0(SB), Y2
+	VMOVUPS k32_exptab8u<>+0(SB), Y2
 	VMOVUPS k32_negmax<>+0(SB), Y3
 	VMOVUPS Y3, Y4
 	VMOVUPS Y3, Y5
@@ -43,15 +43,14 @@ loop1:
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y3
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y3
 	VPERMPS      Y2, Y11, Y12
-	VPSRLD       $0x03, Y11, Y11
-	VPSLLD       $0x17, Y11, Y11
-	VMOVUPS      k32_e4<>+0(SB), Y13
-	VFMADD213PS  k32_e3<>+0(SB), Y3, Y13
-	VFMADD213PS  k32_e2<>+0(SB), Y3, Y13
-	VFMADD213PS  k32_p1<>+0(SB), Y3, Y13
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMOVUPS      k32_e4<>+0(SB), Y11
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y11
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y11
 	VMULPS       Y12, Y3, Y3
-	VFMADD213PS  Y12, Y3, Y13
-	VMULPS       Y11, Y13, Y3
+	VFMADD213PS  Y12, Y11, Y3
 	VMULPS       Y3, Y6, Y6
 	VMOVUPS      Y4, Y3
 	VADDPS       k32_rethresh<>+0(SB), Y3, Y4
@@ -65,15 +64,14 @@ norescale3:
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y7
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y7
 	VPERMPS      Y2, Y11, Y12
-	VPSRLD       $0x03, Y11, Y11
-	VPSLLD       $0x17, Y11, Y11
-	VMOVUPS      k32_e4<>+0(SB), Y13
-	VFMADD213PS  k32_e3<>+0(SB), Y7, Y13
-	VFMADD213PS  k32_e2<>+0(SB), Y7, Y13
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y13
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMOVUPS      k32_e4<>+0(SB), Y11
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y11
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y11
 	VMULPS       Y12, Y7, Y7
-	VFMADD213PS  Y12, Y7, Y13
-	VMULPS       Y11, Y13, Y7
+	VFMADD213PS  Y12, Y11, Y7
 	VSUBPS       Y3, Y8, Y8
 	VMAXPS       Y8, Y0, Y8
 	VMOVUPS      Y1, Y11
@@ -82,15 +80,14 @@ norescale3:
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y8
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y8
 	VPERMPS      Y2, Y11, Y12
-	VPSRLD       $0x03, Y11, Y11
-	VPSLLD       $0x17, Y11, Y11
-	VMOVUPS      k32_e4<>+0(SB), Y13
-	VFMADD213PS  k32_e3<>+0(SB), Y8, Y13
-	VFMADD213PS  k32_e2<>+0(SB), Y8, Y13
-	VFMADD213PS  k32_p1<>+0(SB), Y8, Y13
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMOVUPS      k32_e4<>+0(SB), Y11
+	VFMADD213PS  k32_e3<>+0(SB), Y8, Y11
+	VFMADD213PS  k32_e2<>+0(SB), Y8, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y11
 	VMULPS       Y12, Y8, Y8
-	VFMADD213PS  Y12, Y8, Y13
-	VMULPS       Y11, Y13, Y8
+	VFMADD213PS  Y12, Y11, Y8
 	VSUBPS       Y3, Y9, Y9
 	VMAXPS       Y9, Y0, Y9
 	VMOVUPS      Y1, Y11
@@ -99,15 +96,14 @@ norescale3:
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y9
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y9
 	VPERMPS      Y2, Y11, Y12
-	VPSRLD       $0x03, Y11, Y11
-	VPSLLD       $0x17, Y11, Y11
-	VMOVUPS      k32_e4<>+0(SB), Y13
-	VFMADD213PS  k32_e3<>+0(SB), Y9, Y13
-	VFMADD213PS  k32_e2<>+0(SB), Y9, Y13
-	VFMADD213PS  k32_p1<>+0(SB), Y9, Y13
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMOVUPS      k32_e4<>+0(SB), Y11
+	VFMADD213PS  k32_e3<>+0(SB), Y9, Y11
+	VFMADD213PS  k32_e2<>+0(SB), Y9, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y11
 	VMULPS       Y12, Y9, Y9
-	VFMADD213PS  Y12, Y9, Y13
-	VMULPS       Y11, Y13, Y9
+	VFMADD213PS  Y12, Y11, Y9
 	VSUBPS       Y3, Y10, Y10
 	VMAXPS       Y10, Y0, Y10
 	VMOVUPS      Y1, Y11
@@ -116,15 +112,14 @@ norescale3:
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
 	VPERMPS      Y2, Y11, Y12
-	VPSRLD       $0x03, Y11, Y11
-	VPSLLD       $0x17, Y11, Y11
-	VMOVUPS      k32_e4<>+0(SB), Y13
-	VFMADD213PS  k32_e3<>+0(SB), Y10, Y13
-	VFMADD213PS  k32_e2<>+0(SB), Y10, Y13
-	VFMADD213PS  k32_p1<>+0(SB), Y10, Y13
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMOVUPS      k32_e4<>+0(SB), Y11
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y11
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y11
 	VMULPS       Y12, Y10, Y10
-	VFMADD213PS  Y12, Y10, Y13
-	VMULPS       Y11, Y13, Y10
+	VFMADD213PS  Y12, Y11, Y10
 	VADDPS       Y8, Y7, Y7
 	VADDPS       Y10, Y9, Y9
 	VADDPS       Y9, Y7, Y7
@@ -152,15 +147,14 @@ loop4:
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y3
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y3
 	VPERMPS      Y2, Y8, Y9
-	VPSRLD       $0x03, Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
-	VMOVUPS      k32_e4<>+0(SB), Y10
-	VFMADD213PS  k32_e3<>+0(SB), Y3, Y10
-	VFMADD213PS  k32_e2<>+0(SB), Y3, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y3, Y10
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y8
 	VMULPS       Y9, Y3, Y3
-	VFMADD213PS  Y9, Y3, Y10
-	VMULPS       Y8, Y10, Y3
+	VFMADD213PS  Y9, Y8, Y3
 	VMULPS       Y3, Y6, Y6
 	VMOVUPS      Y4, Y3
 	VADDPS       k32_rethresh<>+0(SB), Y3, Y4
@@ -174,15 +168,14 @@ norescale6:
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
 	VPERMPS      Y2, Y8, Y9
-	VPSRLD       $0x03, Y8, Y8
-	VPSLLD       $0x17, Y8, Y8
-	VMOVUPS      k32_e4<>+0(SB), Y10
-	VFMADD213PS  k32_e3<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_e2<>+0(SB), Y7, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y10
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y8
 	VMULPS       Y9, Y7, Y7
-	VFMADD213PS  Y9, Y7, Y10
-	VMULPS       Y8, Y10, Y7
+	VFMADD213PS  Y9, Y8, Y7
 	VADDPS       Y7, Y6, Y6
 	ADDQ         $0x00000020, AX
 	SUBQ         $0x00000008, CX
@@ -212,15 +205,14 @@ next5:
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y3
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y3
 	VPERMPS      Y2, Y7, Y9
-	VPSRLD       $0x03, Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      k32_e4<>+0(SB), Y10
-	VFMADD213PS  k32_e3<>+0(SB), Y3, Y10
-	VFMADD213PS  k32_e2<>+0(SB), Y3, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y3, Y10
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VMOVUPS      k32_e4<>+0(SB), Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y7
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y7
 	VMULPS       Y9, Y3, Y3
-	VFMADD213PS  Y9, Y3, Y10
-	VMULPS       Y7, Y10, Y3
+	VFMADD213PS  Y9, Y7, Y3
 	VMULPS       Y3, Y6, Y6
 	VMOVUPS      Y4, Y3
 	VADDPS       k32_rethresh<>+0(SB), Y3, Y4
@@ -234,15 +226,14 @@ norescale8:
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y8
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y8
 	VPERMPS      Y2, Y4, Y7
-	VPSRLD       $0x03, Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VMOVUPS      k32_e4<>+0(SB), Y9
-	VFMADD213PS  k32_e3<>+0(SB), Y8, Y9
-	VFMADD213PS  k32_e2<>+0(SB), Y8, Y9
-	VFMADD213PS  k32_p1<>+0(SB), Y8, Y9
+	VPSLLD       $0x14, Y4, Y4
+	VPADDD       Y4, Y7, Y7
+	VMOVUPS      k32_e4<>+0(SB), Y4
+	VFMADD213PS  k32_e3<>+0(SB), Y8, Y4
+	VFMADD213PS  k32_e2<>+0(SB), Y8, Y4
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y4
 	VMULPS       Y7, Y8, Y8
-	VFMADD213PS  Y7, Y8, Y9
-	VMULPS       Y4, Y9, Y8
+	VFMADD213PS  Y7, Y4, Y8
 	VADDPS       Y8, Y6, Y6
 
 done7:
@@ -261,15 +252,14 @@ done7:
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y1, Y3
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y1, Y3
 	VPERMPS      Y2, Y0, Y1
-	VPSRLD       $0x03, Y0, Y0
-	VPSLLD       $0x17, Y0, Y0
-	VMOVUPS      k32_e4<>+0(SB), Y2
-	VFMADD213PS  k32_e3<>+0(SB), Y3, Y2
-	VFMADD213PS  k32_e2<>+0(SB), Y3, Y2
-	VFMADD213PS  k32_p1<>+0(SB), Y3, Y2
+	VPSLLD       $0x14, Y0, Y0
+	VPADDD       Y0, Y1, Y1
+	VMOVUPS      k32_e4<>+0(SB), Y0
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y0
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y0
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y0
 	VMULPS       Y1, Y3, Y3
-	VFMADD213PS  Y1, Y3, Y2
-	VMULPS       Y0, Y2, Y3
+	VFMADD213PS  Y1, Y0, Y3
 	VMULPS       Y3, Y6, Y6
 	VEXTRACTF128 $0x01, Y6, X0
 	VADDPS       X0, X6, X0
@@ -318,23 +308,23 @@ DATA k32_magic8fl<>+56(SB)/4, $0x49c003f8
 DATA k32_magic8fl<>+60(SB)/4, $0x49c003f8
 GLOBL k32_magic8fl<>(SB), RODATA|NOPTR, $64
 
-DATA k32_exptab8<>+0(SB)/4, $0x3f800000
-DATA k32_exptab8<>+4(SB)/4, $0x3f8b95c2
-DATA k32_exptab8<>+8(SB)/4, $0x3f9837f0
-DATA k32_exptab8<>+12(SB)/4, $0x3fa5fed7
-DATA k32_exptab8<>+16(SB)/4, $0x3fb504f3
-DATA k32_exptab8<>+20(SB)/4, $0x3fc5672a
-DATA k32_exptab8<>+24(SB)/4, $0x3fd744fd
-DATA k32_exptab8<>+28(SB)/4, $0x3feac0c7
-DATA k32_exptab8<>+32(SB)/4, $0x3f800000
-DATA k32_exptab8<>+36(SB)/4, $0x3f8b95c2
-DATA k32_exptab8<>+40(SB)/4, $0x3f9837f0
-DATA k32_exptab8<>+44(SB)/4, $0x3fa5fed7
-DATA k32_exptab8<>+48(SB)/4, $0x3fb504f3
-DATA k32_exptab8<>+52(SB)/4, $0x3fc5672a
-DATA k32_exptab8<>+56(SB)/4, $0x3fd744fd
-DATA k32_exptab8<>+60(SB)/4, $0x3feac0c7
-GLOBL k32_exptab8<>(SB), RODATA|NOPTR, $64
+DATA k32_exptab8u<>+0(SB)/4, $0x00000000
+DATA k32_exptab8u<>+4(SB)/4, $0xfffb95c2
+DATA k32_exptab8u<>+8(SB)/4, $0xfff837f0
+DATA k32_exptab8u<>+12(SB)/4, $0xfff5fed7
+DATA k32_exptab8u<>+16(SB)/4, $0xfff504f3
+DATA k32_exptab8u<>+20(SB)/4, $0xfff5672a
+DATA k32_exptab8u<>+24(SB)/4, $0xfff744fd
+DATA k32_exptab8u<>+28(SB)/4, $0xfffac0c7
+DATA k32_exptab8u<>+32(SB)/4, $0x00000000
+DATA k32_exptab8u<>+36(SB)/4, $0xfffb95c2
+DATA k32_exptab8u<>+40(SB)/4, $0xfff837f0
+DATA k32_exptab8u<>+44(SB)/4, $0xfff5fed7
+DATA k32_exptab8u<>+48(SB)/4, $0xfff504f3
+DATA k32_exptab8u<>+52(SB)/4, $0xfff5672a
+DATA k32_exptab8u<>+56(SB)/4, $0xfff744fd
+DATA k32_exptab8u<>+60(SB)/4, $0xfffac0c7
+GLOBL k32_exptab8u<>(SB), RODATA|NOPTR, $64
 
 DATA k32_negmax<>+0(SB)/4, $0xff7fffff
 DATA k32_negmax<>+4(SB)/4, $0xff7fffff
@@ -776,24 +766,6 @@ DATA k32_magic8fu<>+56(SB)/4, $0x49c007f0
 DATA k32_magic8fu<>+60(SB)/4, $0x49c007f0
 GLOBL k32_magic8fu<>(SB), RODATA|NOPTR, $64
 
-DATA k32_exptab8u<>+0(SB)/4, $0x00000000
-DATA k32_exptab8u<>+4(SB)/4, $0xfffb95c2
-DATA k32_exptab8u<>+8(SB)/4, $0xfff837f0
-DATA k32_exptab8u<>+12(SB)/4, $0xfff5fed7
-DATA k32_exptab8u<>+16(SB)/4, $0xfff504f3
-DATA k32_exptab8u<>+20(SB)/4, $0xfff5672a
-DATA k32_exptab8u<>+24(SB)/4, $0xfff744fd
-DATA k32_exptab8u<>+28(SB)/4, $0xfffac0c7
-DATA k32_exptab8u<>+32(SB)/4, $0x00000000
-DATA k32_exptab8u<>+36(SB)/4, $0xfffb95c2
-DATA k32_exptab8u<>+40(SB)/4, $0xfff837f0
-DATA k32_exptab8u<>+44(SB)/4, $0xfff5fed7
-DATA k32_exptab8u<>+48(SB)/4, $0xfff504f3
-DATA k32_exptab8u<>+52(SB)/4, $0xfff5672a
-DATA k32_exptab8u<>+56(SB)/4, $0xfff744fd
-DATA k32_exptab8u<>+60(SB)/4, $0xfffac0c7
-GLOBL k32_exptab8u<>(SB), RODATA|NOPTR, $64
-
 // func maxSumExpCols32AVX2(m []float32, sum []float32, s []float32, C int, stride int) (nan bool)
 // Requires: AVX, AVX2, FMA3
 TEXT ·maxSumExpCols32AVX2(SB), NOSPLIT, $0-89
@@ -806,7 +778,7 @@ TEXT ·maxSumExpCols32AVX2(SB), NOSPLIT, $0-89
 	SHLQ    $0x02, DI
 	VMOVUPS k32_loflush<>+0(SB), Y0
 	VMOVUPS k32_magic8fl<>+0(SB), Y1
-	VMOVUPS k32_exptab8<>+0(SB), Y2
+	VMOVUPS k32_exptab8u<>+0(SB), Y2
 	VMOVUPS k32_neginf<>+0(SB), Y3
 	VMOVUPS k32_negmax<>+0(SB), Y4
 	VXORPS  Y5, Y5, Y5
@@ -960,15 +932,14 @@ loop15:
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y3
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y3
 	VPERMPS      Y2, Y6, Y7
-	VPSRLD       $0x03, Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VMOVUPS      k32_e4<>+0(SB), Y8
-	VFMADD213PS  k32_e3<>+0(SB), Y3, Y8
-	VFMADD213PS  k32_e2<>+0(SB), Y3, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y3, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMOVUPS      k32_e4<>+0(SB), Y6
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y6
 	VMULPS       Y7, Y3, Y3
-	VFMADD213PS  Y7, Y3, Y8
-	VMULPS       Y6, Y8, Y3
+	VFMADD213PS  Y7, Y6, Y3
 	VMOVUPS      (R11), Y6
 	VADDPS       Y3, Y6, Y6
 	VMOVUPS      Y6, (R11)
@@ -983,15 +954,14 @@ loop15:
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y3
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y3
 	VPERMPS      Y2, Y6, Y7
-	VPSRLD       $0x03, Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VMOVUPS      k32_e4<>+0(SB), Y8
-	VFMADD213PS  k32_e3<>+0(SB), Y3, Y8
-	VFMADD213PS  k32_e2<>+0(SB), Y3, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y3, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMOVUPS      k32_e4<>+0(SB), Y6
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y6
 	VMULPS       Y7, Y3, Y3
-	VFMADD213PS  Y7, Y3, Y8
-	VMULPS       Y6, Y8, Y3
+	VFMADD213PS  Y7, Y6, Y3
 	VMOVUPS      32(R11), Y6
 	VADDPS       Y3, Y6, Y6
 	VMOVUPS      Y6, 32(R11)
@@ -1006,15 +976,14 @@ loop15:
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y3
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y3
 	VPERMPS      Y2, Y6, Y7
-	VPSRLD       $0x03, Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VMOVUPS      k32_e4<>+0(SB), Y8
-	VFMADD213PS  k32_e3<>+0(SB), Y3, Y8
-	VFMADD213PS  k32_e2<>+0(SB), Y3, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y3, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMOVUPS      k32_e4<>+0(SB), Y6
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y6
 	VMULPS       Y7, Y3, Y3
-	VFMADD213PS  Y7, Y3, Y8
-	VMULPS       Y6, Y8, Y3
+	VFMADD213PS  Y7, Y6, Y3
 	VMOVUPS      64(R11), Y6
 	VADDPS       Y3, Y6, Y6
 	VMOVUPS      Y6, 64(R11)
@@ -1029,15 +998,14 @@ loop15:
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y3
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y3
 	VPERMPS      Y2, Y6, Y7
-	VPSRLD       $0x03, Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VMOVUPS      k32_e4<>+0(SB), Y8
-	VFMADD213PS  k32_e3<>+0(SB), Y3, Y8
-	VFMADD213PS  k32_e2<>+0(SB), Y3, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y3, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMOVUPS      k32_e4<>+0(SB), Y6
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y6
 	VMULPS       Y7, Y3, Y3
-	VFMADD213PS  Y7, Y3, Y8
-	VMULPS       Y6, Y8, Y3
+	VFMADD213PS  Y7, Y6, Y3
 	VMOVUPS      96(R11), Y6
 	VADDPS       Y3, Y6, Y6
 	VMOVUPS      Y6, 96(R11)
@@ -1062,15 +1030,14 @@ loop17:
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y3
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y3
 	VPERMPS      Y2, Y6, Y7
-	VPSRLD       $0x03, Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VMOVUPS      k32_e4<>+0(SB), Y8
-	VFMADD213PS  k32_e3<>+0(SB), Y3, Y8
-	VFMADD213PS  k32_e2<>+0(SB), Y3, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y3, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y7, Y7
+	VMOVUPS      k32_e4<>+0(SB), Y6
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y6
 	VMULPS       Y7, Y3, Y3
-	VFMADD213PS  Y7, Y3, Y8
-	VMULPS       Y6, Y8, Y3
+	VFMADD213PS  Y7, Y6, Y3
 	VMOVUPS      (R11), Y6
 	VADDPS       Y3, Y6, Y6
 	VMOVUPS      Y6, (R11)
@@ -1098,15 +1065,14 @@ next18:
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y6
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y6
 	VPERMPS      Y2, Y7, Y8
-	VPSRLD       $0x03, Y7, Y7
-	VPSLLD       $0x17, Y7, Y7
-	VMOVUPS      k32_e4<>+0(SB), Y9
-	VFMADD213PS  k32_e3<>+0(SB), Y6, Y9
-	VFMADD213PS  k32_e2<>+0(SB), Y6, Y9
-	VFMADD213PS  k32_p1<>+0(SB), Y6, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMOVUPS      k32_e4<>+0(SB), Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y6, Y7
+	VFMADD213PS  k32_e2<>+0(SB), Y6, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y6, Y7
 	VMULPS       Y8, Y6, Y6
-	VFMADD213PS  Y8, Y6, Y9
-	VMULPS       Y7, Y9, Y6
+	VFMADD213PS  Y8, Y7, Y6
 	VMASKMOVPS   (R11), Y3, Y7
 	VADDPS       Y6, Y7, Y7
 	VMASKMOVPS   Y7, Y3, (R11)
@@ -3662,17 +3628,16 @@ loop1:
 	VFNMADD231PD k64_ln2lo<>+0(SB), Y13, Y4
 	VPAND        k64_tab64idx<>+0(SB), Y12, Y14
 	VPCMPEQQ     Y12, Y12, Y15
-	LEAQ         kexptab64<>+0(SB), DX
+	LEAQ         kexptab64u<>+0(SB), DX
 	VGATHERQPD   Y15, (DX)(Y14*8), Y13
-	VPSRLQ       $0x08, Y12, Y14
-	VPSLLQ       $0x34, Y14, Y14
+	VPSLLQ       $0x2c, Y12, Y12
+	VPADDQ       Y12, Y13, Y13
 	VMOVUPD      k64_d4<>+0(SB), Y12
 	VFMADD213PD  k64_d3<>+0(SB), Y4, Y12
 	VFMADD213PD  k64_d2<>+0(SB), Y4, Y12
 	VFMADD213PD  k64_p1<>+0(SB), Y4, Y12
 	VMULPD       Y13, Y4, Y4
-	VFMADD213PD  Y13, Y4, Y12
-	VMULPD       Y14, Y12, Y4
+	VFMADD213PD  Y13, Y12, Y4
 	VMULPD       Y4, Y7, Y7
 	VMOVUPD      Y5, Y4
 	VADDPD       k64_rethresh<>+0(SB), Y4, Y5
@@ -3687,17 +3652,16 @@ norescale3:
 	VFNMADD231PD k64_ln2lo<>+0(SB), Y13, Y8
 	VPAND        k64_tab64idx<>+0(SB), Y12, Y14
 	VPCMPEQQ     Y12, Y12, Y15
-	LEAQ         kexptab64<>+0(SB), DX
+	LEAQ         kexptab64u<>+0(SB), DX
 	VGATHERQPD   Y15, (DX)(Y14*8), Y13
-	VPSRLQ       $0x08, Y12, Y14
-	VPSLLQ       $0x34, Y14, Y14
+	VPSLLQ       $0x2c, Y12, Y12
+	VPADDQ       Y12, Y13, Y13
 	VMOVUPD      k64_d4<>+0(SB), Y12
 	VFMADD213PD  k64_d3<>+0(SB), Y8, Y12
 	VFMADD213PD  k64_d2<>+0(SB), Y8, Y12
 	VFMADD213PD  k64_p1<>+0(SB), Y8, Y12
 	VMULPD       Y13, Y8, Y8
-	VFMADD213PD  Y13, Y8, Y12
-	VMULPD       Y14, Y12, Y8
+	VFMADD213PD  Y13, Y12, Y8
 	VSUBPD       Y4, Y9, Y9
 	VMAXPD       Y9, Y0, Y9
 	VMOVUPD      Y2, Y12
@@ -3707,17 +3671,16 @@ norescale3:
 	VFNMADD231PD k64_ln2lo<>+0(SB), Y13, Y9
 	VPAND        k64_tab64idx<>+0(SB), Y12, Y14
 	VPCMPEQQ     Y12, Y12, Y15
-	LEAQ         kexptab64<>+0(SB), DX
+	LEAQ         kexptab64u<>+0(SB), DX
 	VGATHERQPD   Y15, (DX)(Y14*8), Y13
-	VPSRLQ       $0x08, Y12, Y14
-	VPSLLQ       $0x34, Y14, Y14
+	VPSLLQ       $0x2c, Y12, Y12
+	VPADDQ       Y12, Y13, Y13
 	VMOVUPD      k64_d4<>+0(SB), Y12
 	VFMADD213PD  k64_d3<>+0(SB), Y9, Y12
 	VFMADD213PD  k64_d2<>+0(SB), Y9, Y12
 	VFMADD213PD  k64_p1<>+0(SB), Y9, Y12
 	VMULPD       Y13, Y9, Y9
-	VFMADD213PD  Y13, Y9, Y12
-	VMULPD       Y14, Y12, Y9
+	VFMADD213PD  Y13, Y12, Y9
 	VSUBPD       Y4, Y10, Y10
 	VMAXPD       Y10, Y0, Y10
 	VMOVUPD      Y2, Y12
@@ -3727,17 +3690,16 @@ norescale3:
 	VFNMADD231PD k64_ln2lo<>+0(SB), Y13, Y10
 	VPAND        k64_tab64idx<>+0(SB), Y12, Y14
 	VPCMPEQQ     Y12, Y12, Y15
-	LEAQ         kexptab64<>+0(SB), DX
+	LEAQ         kexptab64u<>+0(SB), DX
 	VGATHERQPD   Y15, (DX)(Y14*8), Y13
-	VPSRLQ       $0x08, Y12, Y14
-	VPSLLQ       $0x34, Y14, Y14
+	VPSLLQ       $0x2c, Y12, Y12
+	VPADDQ       Y12, Y13, Y13
 	VMOVUPD      k64_d4<>+0(SB), Y12
 	VFMADD213PD  k64_d3<>+0(SB), Y10, Y12
 	VFMADD213PD  k64_d2<>+0(SB), Y10, Y12
 	VFMADD213PD  k64_p1<>+0(SB), Y10, Y12
 	VMULPD       Y13, Y10, Y10
-	VFMADD213PD  Y13, Y10, Y12
-	VMULPD       Y14, Y12, Y10
+	VFMADD213PD  Y13, Y12, Y10
 	VSUBPD       Y4, Y11, Y11
 	VMAXPD       Y11, Y0, Y11
 	VMOVUPD      Y2, Y12
@@ -3747,17 +3709,16 @@ norescale3:
 	VFNMADD231PD k64_ln2lo<>+0(SB), Y13, Y11
 	VPAND        k64_tab64idx<>+0(SB), Y12, Y14
 	VPCMPEQQ     Y12, Y12, Y15
-	LEAQ         kexptab64<>+0(SB), DX
+	LEAQ         kexptab64u<>+0(SB), DX
 	VGATHERQPD   Y15, (DX)(Y14*8), Y13
-	VPSRLQ       $0x08, Y12, Y14
-	VPSLLQ       $0x34, Y14, Y14
+	VPSLLQ       $0x2c, Y12, Y12
+	VPADDQ       Y12, Y13, Y13
 	VMOVUPD      k64_d4<>+0(SB), Y12
 	VFMADD213PD  k64_d3<>+0(SB), Y11, Y12
 	VFMADD213PD  k64_d2<>+0(SB), Y11, Y12
 	VFMADD213PD  k64_p1<>+0(SB), Y11, Y12
 	VMULPD       Y13, Y11, Y11
-	VFMADD213PD  Y13, Y11, Y12
-	VMULPD       Y14, Y12, Y11
+	VFMADD213PD  Y13, Y12, Y11
 	VADDPD       Y9, Y8, Y8
 	VADDPD       Y11, Y10, Y10
 	VADDPD       Y10, Y8, Y8
@@ -3786,17 +3747,16 @@ loop4:
 	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y4
 	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
 	VPCMPEQQ     Y9, Y9, Y12
-	LEAQ         kexptab64<>+0(SB), DX
+	LEAQ         kexptab64u<>+0(SB), DX
 	VGATHERQPD   Y12, (DX)(Y11*8), Y10
-	VPSRLQ       $0x08, Y9, Y11
-	VPSLLQ       $0x34, Y11, Y11
+	VPSLLQ       $0x2c, Y9, Y9
+	VPADDQ       Y9, Y10, Y10
 	VMOVUPD      k64_d4<>+0(SB), Y9
 	VFMADD213PD  k64_d3<>+0(SB), Y4, Y9
 	VFMADD213PD  k64_d2<>+0(SB), Y4, Y9
 	VFMADD213PD  k64_p1<>+0(SB), Y4, Y9
 	VMULPD       Y10, Y4, Y4
-	VFMADD213PD  Y10, Y4, Y9
-	VMULPD       Y11, Y9, Y4
+	VFMADD213PD  Y10, Y9, Y4
 	VMULPD       Y4, Y7, Y7
 	VMOVUPD      Y5, Y4
 	VADDPD       k64_rethresh<>+0(SB), Y4, Y5
@@ -3811,17 +3771,16 @@ norescale6:
 	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y8
 	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
 	VPCMPEQQ     Y9, Y9, Y12
-	LEAQ         kexptab64<>+0(SB), DX
+	LEAQ         kexptab64u<>+0(SB), DX
 	VGATHERQPD   Y12, (DX)(Y11*8), Y10
-	VPSRLQ       $0x08, Y9, Y11
-	VPSLLQ       $0x34, Y11, Y11
+	VPSLLQ       $0x2c, Y9, Y9
+	VPADDQ       Y9, Y10, Y10
 	VMOVUPD      k64_d4<>+0(SB), Y9
 	VFMADD213PD  k64_d3<>+0(SB), Y8, Y9
 	VFMADD213PD  k64_d2<>+0(SB), Y8, Y9
 	VFMADD213PD  k64_p1<>+0(SB), Y8, Y9
 	VMULPD       Y10, Y8, Y8
-	VFMADD213PD  Y10, Y8, Y9
-	VMULPD       Y11, Y9, Y8
+	VFMADD213PD  Y10, Y9, Y8
 	VADDPD       Y8, Y7, Y7
 	ADDQ         $0x00000020, AX
 	SUBQ         $0x00000004, CX
@@ -3852,17 +3811,16 @@ next5:
 	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y4
 	VPAND        k64_tab64idx<>+0(SB), Y8, Y11
 	VPCMPEQQ     Y8, Y8, Y12
-	LEAQ         kexptab64<>+0(SB), AX
+	LEAQ         kexptab64u<>+0(SB), AX
 	VGATHERQPD   Y12, (AX)(Y11*8), Y10
-	VPSRLQ       $0x08, Y8, Y11
-	VPSLLQ       $0x34, Y11, Y11
+	VPSLLQ       $0x2c, Y8, Y8
+	VPADDQ       Y8, Y10, Y10
 	VMOVUPD      k64_d4<>+0(SB), Y8
 	VFMADD213PD  k64_d3<>+0(SB), Y4, Y8
 	VFMADD213PD  k64_d2<>+0(SB), Y4, Y8
 	VFMADD213PD  k64_p1<>+0(SB), Y4, Y8
 	VMULPD       Y10, Y4, Y4
-	VFMADD213PD  Y10, Y4, Y8
-	VMULPD       Y11, Y8, Y4
+	VFMADD213PD  Y10, Y8, Y4
 	VMULPD       Y4, Y7, Y7
 	VMOVUPD      Y5, Y4
 	VADDPD       k64_rethresh<>+0(SB), Y4, Y5
@@ -3877,17 +3835,16 @@ norescale8:
 	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y9
 	VPAND        k64_tab64idx<>+0(SB), Y5, Y10
 	VPCMPEQQ     Y5, Y5, Y11
-	LEAQ         kexptab64<>+0(SB), AX
+	LEAQ         kexptab64u<>+0(SB), AX
 	VGATHERQPD   Y11, (AX)(Y10*8), Y8
-	VPSRLQ       $0x08, Y5, Y10
-	VPSLLQ       $0x34, Y10, Y10
+	VPSLLQ       $0x2c, Y5, Y5
+	VPADDQ       Y5, Y8, Y8
 	VMOVUPD      k64_d4<>+0(SB), Y5
 	VFMADD213PD  k64_d3<>+0(SB), Y9, Y5
 	VFMADD213PD  k64_d2<>+0(SB), Y9, Y5
 	VFMADD213PD  k64_p1<>+0(SB), Y9, Y5
 	VMULPD       Y8, Y9, Y9
-	VFMADD213PD  Y8, Y9, Y5
-	VMULPD       Y10, Y5, Y9
+	VFMADD213PD  Y8, Y5, Y9
 	VADDPD       Y9, Y7, Y7
 
 done7:
@@ -3905,17 +3862,16 @@ done7:
 	VFNMADD231PD k64_ln2lo<>+0(SB), Y1, Y4
 	VPAND        k64_tab64idx<>+0(SB), Y0, Y2
 	VPCMPEQQ     Y0, Y0, Y3
-	LEAQ         kexptab64<>+0(SB), AX
+	LEAQ         kexptab64u<>+0(SB), AX
 	VGATHERQPD   Y3, (AX)(Y2*8), Y1
-	VPSRLQ       $0x08, Y0, Y2
-	VPSLLQ       $0x34, Y2, Y2
+	VPSLLQ       $0x2c, Y0, Y0
+	VPADDQ       Y0, Y1, Y1
 	VMOVUPD      k64_d4<>+0(SB), Y0
 	VFMADD213PD  k64_d3<>+0(SB), Y4, Y0
 	VFMADD213PD  k64_d2<>+0(SB), Y4, Y0
 	VFMADD213PD  k64_p1<>+0(SB), Y4, Y0
 	VMULPD       Y1, Y4, Y4
-	VFMADD213PD  Y1, Y4, Y0
-	VMULPD       Y2, Y0, Y4
+	VFMADD213PD  Y1, Y0, Y4
 	VMULPD       Y4, Y7, Y7
 	VEXTRACTF128 $0x01, Y7, X0
 	VADDPD       X0, X7, X0
@@ -3926,14 +3882,14 @@ done7:
 	VZEROUPPER
 	RET
 
-DATA k64_loflush<>+0(SB)/8, $0xc086280000000000
-DATA k64_loflush<>+8(SB)/8, $0xc086280000000000
-DATA k64_loflush<>+16(SB)/8, $0xc086280000000000
-DATA k64_loflush<>+24(SB)/8, $0xc086280000000000
-DATA k64_loflush<>+32(SB)/8, $0xc086280000000000
-DATA k64_loflush<>+40(SB)/8, $0xc086280000000000
-DATA k64_loflush<>+48(SB)/8, $0xc086280000000000
-DATA k64_loflush<>+56(SB)/8, $0xc086280000000000
+DATA k64_loflush<>+0(SB)/8, $0xc08628b76e3a7b61
+DATA k64_loflush<>+8(SB)/8, $0xc08628b76e3a7b61
+DATA k64_loflush<>+16(SB)/8, $0xc08628b76e3a7b61
+DATA k64_loflush<>+24(SB)/8, $0xc08628b76e3a7b61
+DATA k64_loflush<>+32(SB)/8, $0xc08628b76e3a7b61
+DATA k64_loflush<>+40(SB)/8, $0xc08628b76e3a7b61
+DATA k64_loflush<>+48(SB)/8, $0xc08628b76e3a7b61
+DATA k64_loflush<>+56(SB)/8, $0xc08628b76e3a7b61
 GLOBL k64_loflush<>(SB), RODATA|NOPTR, $64
 
 DATA k64_log2e<>+0(SB)/8, $0x3ff71547652b82fe
@@ -3996,263 +3952,263 @@ DATA k64_tab64idx<>+48(SB)/8, $0x00000000000000ff
 DATA k64_tab64idx<>+56(SB)/8, $0x00000000000000ff
 GLOBL k64_tab64idx<>(SB), RODATA|NOPTR, $64
 
-DATA kexptab64<>+0(SB)/8, $0x3ff0000000000000
-DATA kexptab64<>+8(SB)/8, $0x3ff00b1afa5abcbf
-DATA kexptab64<>+16(SB)/8, $0x3ff0163da9fb3335
-DATA kexptab64<>+24(SB)/8, $0x3ff02168143b0281
-DATA kexptab64<>+32(SB)/8, $0x3ff02c9a3e778061
-DATA kexptab64<>+40(SB)/8, $0x3ff037d42e11bbcc
-DATA kexptab64<>+48(SB)/8, $0x3ff04315e86e7f85
-DATA kexptab64<>+56(SB)/8, $0x3ff04e5f72f654b1
-DATA kexptab64<>+64(SB)/8, $0x3ff059b0d3158574
-DATA kexptab64<>+72(SB)/8, $0x3ff0650a0e3c1f89
-DATA kexptab64<>+80(SB)/8, $0x3ff0706b29ddf6de
-DATA kexptab64<>+88(SB)/8, $0x3ff07bd42b72a836
-DATA kexptab64<>+96(SB)/8, $0x3ff0874518759bc8
-DATA kexptab64<>+104(SB)/8, $0x3ff092bdf66607e0
-DATA kexptab64<>+112(SB)/8, $0x3ff09e3ecac6f383
-DATA kexptab64<>+120(SB)/8, $0x3ff0a9c79b1f3919
-DATA kexptab64<>+128(SB)/8, $0x3ff0b5586cf9890f
-DATA kexptab64<>+136(SB)/8, $0x3ff0c0f145e46c85
-DATA kexptab64<>+144(SB)/8, $0x3ff0cc922b7247f7
-DATA kexptab64<>+152(SB)/8, $0x3ff0d83b23395dec
-DATA kexptab64<>+160(SB)/8, $0x3ff0e3ec32d3d1a2
-DATA kexptab64<>+168(SB)/8, $0x3ff0efa55fdfa9c5
-DATA kexptab64<>+176(SB)/8, $0x3ff0fb66affed31b
-DATA kexptab64<>+184(SB)/8, $0x3ff1073028d7233e
-DATA kexptab64<>+192(SB)/8, $0x3ff11301d0125b51
-DATA kexptab64<>+200(SB)/8, $0x3ff11edbab5e2ab6
-DATA kexptab64<>+208(SB)/8, $0x3ff12abdc06c31cc
-DATA kexptab64<>+216(SB)/8, $0x3ff136a814f204ab
-DATA kexptab64<>+224(SB)/8, $0x3ff1429aaea92de0
-DATA kexptab64<>+232(SB)/8, $0x3ff14e95934f312e
-DATA kexptab64<>+240(SB)/8, $0x3ff15a98c8a58e51
-DATA kexptab64<>+248(SB)/8, $0x3ff166a45471c3c2
-DATA kexptab64<>+256(SB)/8, $0x3ff172b83c7d517b
-DATA kexptab64<>+264(SB)/8, $0x3ff17ed48695bbc0
-DATA kexptab64<>+272(SB)/8, $0x3ff18af9388c8dea
-DATA kexptab64<>+280(SB)/8, $0x3ff1972658375d2f
-DATA kexptab64<>+288(SB)/8, $0x3ff1a35beb6fcb75
-DATA kexptab64<>+296(SB)/8, $0x3ff1af99f8138a1c
-DATA kexptab64<>+304(SB)/8, $0x3ff1bbe084045cd4
-DATA kexptab64<>+312(SB)/8, $0x3ff1c82f95281c6b
-DATA kexptab64<>+320(SB)/8, $0x3ff1d4873168b9aa
-DATA kexptab64<>+328(SB)/8, $0x3ff1e0e75eb44027
-DATA kexptab64<>+336(SB)/8, $0x3ff1ed5022fcd91d
-DATA kexptab64<>+344(SB)/8, $0x3ff1f9c18438ce4d
-DATA kexptab64<>+352(SB)/8, $0x3ff2063b88628cd6
-DATA kexptab64<>+360(SB)/8, $0x3ff212be3578a819
-DATA kexptab64<>+368(SB)/8, $0x3ff21f49917ddc96
-DATA kexptab64<>+376(SB)/8, $0x3ff22bdda27912d1
-DATA kexptab64<>+384(SB)/8, $0x3ff2387a6e756238
-DATA kexptab64<>+392(SB)/8, $0x3ff2451ffb82140a
-DATA kexptab64<>+400(SB)/8, $0x3ff251ce4fb2a63f
-DATA kexptab64<>+408(SB)/8, $0x3ff25e85711ece75
-DATA kexptab64<>+416(SB)/8, $0x3ff26b4565e27cdd
-DATA kexptab64<>+424(SB)/8, $0x3ff2780e341ddf2a
-DATA kexptab64<>+432(SB)/8, $0x3ff284dfe1f56381
-DATA kexptab64<>+440(SB)/8, $0x3ff291ba7591bb70
-DATA kexptab64<>+448(SB)/8, $0x3ff29e9df51fdee1
-DATA kexptab64<>+456(SB)/8, $0x3ff2ab8a66d10f13
-DATA kexptab64<>+464(SB)/8, $0x3ff2b87fd0dad990
-DATA kexptab64<>+472(SB)/8, $0x3ff2c57e39771b2f
-DATA kexptab64<>+480(SB)/8, $0x3ff2d285a6e4030b
-DATA kexptab64<>+488(SB)/8, $0x3ff2df961f64158a
-DATA kexptab64<>+496(SB)/8, $0x3ff2ecafa93e2f56
-DATA kexptab64<>+504(SB)/8, $0x3ff2f9d24abd886b
-DATA kexptab64<>+512(SB)/8, $0x3ff306fe0a31b715
-DATA kexptab64<>+520(SB)/8, $0x3ff31432edeeb2fd
-DATA kexptab64<>+528(SB)/8, $0x3ff32170fc4cd831
-DATA kexptab64<>+536(SB)/8, $0x3ff32eb83ba8ea32
-DATA kexptab64<>+544(SB)/8, $0x3ff33c08b26416ff
-DATA kexptab64<>+552(SB)/8, $0x3ff3496266e3fa2d
-DATA kexptab64<>+560(SB)/8, $0x3ff356c55f929ff1
-DATA kexptab64<>+568(SB)/8, $0x3ff36431a2de883b
-DATA kexptab64<>+576(SB)/8, $0x3ff371a7373aa9cb
-DATA kexptab64<>+584(SB)/8, $0x3ff37f26231e754a
-DATA kexptab64<>+592(SB)/8, $0x3ff38cae6d05d866
-DATA kexptab64<>+600(SB)/8, $0x3ff39a401b7140ef
-DATA kexptab64<>+608(SB)/8, $0x3ff3a7db34e59ff7
-DATA kexptab64<>+616(SB)/8, $0x3ff3b57fbfec6cf4
-DATA kexptab64<>+624(SB)/8, $0x3ff3c32dc313a8e4
-DATA kexptab64<>+632(SB)/8, $0x3ff3d0e544ede173
-DATA kexptab64<>+640(SB)/8, $0x3ff3dea64c123422
-DATA kexptab64<>+648(SB)/8, $0x3ff3ec70df1c5175
-DATA kexptab64<>+656(SB)/8, $0x3ff3fa4504ac801c
-DATA kexptab64<>+664(SB)/8, $0x3ff40822c367a024
-DATA kexptab64<>+672(SB)/8, $0x3ff4160a21f72e2a
-DATA kexptab64<>+680(SB)/8, $0x3ff423fb2709468a
-DATA kexptab64<>+688(SB)/8, $0x3ff431f5d950a897
-DATA kexptab64<>+696(SB)/8, $0x3ff43ffa3f84b9d4
-DATA kexptab64<>+704(SB)/8, $0x3ff44e086061892d
-DATA kexptab64<>+712(SB)/8, $0x3ff45c2042a7d232
-DATA kexptab64<>+720(SB)/8, $0x3ff46a41ed1d0058
-DATA kexptab64<>+728(SB)/8, $0x3ff4786d668b3236
-DATA kexptab64<>+736(SB)/8, $0x3ff486a2b5c13cd0
-DATA kexptab64<>+744(SB)/8, $0x3ff494e1e192aed2
-DATA kexptab64<>+752(SB)/8, $0x3ff4a32af0d7d3de
-DATA kexptab64<>+760(SB)/8, $0x3ff4b17dea6db7d7
-DATA kexptab64<>+768(SB)/8, $0x3ff4bfdad5362a27
-DATA kexptab64<>+776(SB)/8, $0x3ff4ce41b817c114
-DATA kexptab64<>+784(SB)/8, $0x3ff4dcb299fddd0d
-DATA kexptab64<>+792(SB)/8, $0x3ff4eb2d81d8abff
-DATA kexptab64<>+800(SB)/8, $0x3ff4f9b2769d2ca7
-DATA kexptab64<>+808(SB)/8, $0x3ff508417f4531ee
-DATA kexptab64<>+816(SB)/8, $0x3ff516daa2cf6642
-DATA kexptab64<>+824(SB)/8, $0x3ff5257de83f4eef
-DATA kexptab64<>+832(SB)/8, $0x3ff5342b569d4f82
-DATA kexptab64<>+840(SB)/8, $0x3ff542e2f4f6ad27
-DATA kexptab64<>+848(SB)/8, $0x3ff551a4ca5d920f
-DATA kexptab64<>+856(SB)/8, $0x3ff56070dde910d2
-DATA kexptab64<>+864(SB)/8, $0x3ff56f4736b527da
-DATA kexptab64<>+872(SB)/8, $0x3ff57e27dbe2c4cf
-DATA kexptab64<>+880(SB)/8, $0x3ff58d12d497c7fd
-DATA kexptab64<>+888(SB)/8, $0x3ff59c0827ff07cc
-DATA kexptab64<>+896(SB)/8, $0x3ff5ab07dd485429
-DATA kexptab64<>+904(SB)/8, $0x3ff5ba11fba87a02
-DATA kexptab64<>+912(SB)/8, $0x3ff5c9268a5946b7
-DATA kexptab64<>+920(SB)/8, $0x3ff5d84590998b92
-DATA kexptab64<>+928(SB)/8, $0x3ff5e76f15ad2148
-DATA kexptab64<>+936(SB)/8, $0x3ff5f6a320dceb71
-DATA kexptab64<>+944(SB)/8, $0x3ff605e1b976dc09
-DATA kexptab64<>+952(SB)/8, $0x3ff6152ae6cdf6f4
-DATA kexptab64<>+960(SB)/8, $0x3ff6247eb03a5584
-DATA kexptab64<>+968(SB)/8, $0x3ff633dd1d1929fd
-DATA kexptab64<>+976(SB)/8, $0x3ff6434634ccc320
-DATA kexptab64<>+984(SB)/8, $0x3ff652b9febc8fb6
-DATA kexptab64<>+992(SB)/8, $0x3ff6623882552224
-DATA kexptab64<>+1000(SB)/8, $0x3ff671c1c70833f6
-DATA kexptab64<>+1008(SB)/8, $0x3ff68155d44ca973
-DATA kexptab64<>+1016(SB)/8, $0x3ff690f4b19e9538
-DATA kexptab64<>+1024(SB)/8, $0x3ff6a09e667f3bcc
-DATA kexptab64<>+1032(SB)/8, $0x3ff6b052fa75173e
-DATA kexptab64<>+1040(SB)/8, $0x3ff6c012750bdabf
-DATA kexptab64<>+1048(SB)/8, $0x3ff6cfdcddd47646
-DATA kexptab64<>+1056(SB)/8, $0x3ff6dfb23c651a2f
-DATA kexptab64<>+1064(SB)/8, $0x3ff6ef9298593ae5
-DATA kexptab64<>+1072(SB)/8, $0x3ff6ff7df9519484
-DATA kexptab64<>+1080(SB)/8, $0x3ff70f7466f42e87
-DATA kexptab64<>+1088(SB)/8, $0x3ff71f75e8ec5f74
-DATA kexptab64<>+1096(SB)/8, $0x3ff72f8286ead08a
-DATA kexptab64<>+1104(SB)/8, $0x3ff73f9a48a58174
-DATA kexptab64<>+1112(SB)/8, $0x3ff74fbd35d7cbfe
-DATA kexptab64<>+1120(SB)/8, $0x3ff75feb564267c9
-DATA kexptab64<>+1128(SB)/8, $0x3ff77024b1ab6e0a
-DATA kexptab64<>+1136(SB)/8, $0x3ff780694fde5d40
-DATA kexptab64<>+1144(SB)/8, $0x3ff790b938ac1cf6
-DATA kexptab64<>+1152(SB)/8, $0x3ff7a11473eb0187
-DATA kexptab64<>+1160(SB)/8, $0x3ff7b17b0976cfda
-DATA kexptab64<>+1168(SB)/8, $0x3ff7c1ed0130c132
-DATA kexptab64<>+1176(SB)/8, $0x3ff7d26a62ff86f0
-DATA kexptab64<>+1184(SB)/8, $0x3ff7e2f336cf4e62
-DATA kexptab64<>+1192(SB)/8, $0x3ff7f3878491c491
-DATA kexptab64<>+1200(SB)/8, $0x3ff80427543e1a12
-DATA kexptab64<>+1208(SB)/8, $0x3ff814d2add106da
-DATA kexptab64<>+1216(SB)/8, $0x3ff82589994cce12
-DATA kexptab64<>+1224(SB)/8, $0x3ff8364c1eb941f8
-DATA kexptab64<>+1232(SB)/8, $0x3ff8471a4623c7ad
-DATA kexptab64<>+1240(SB)/8, $0x3ff857f4179f5b21
-DATA kexptab64<>+1248(SB)/8, $0x3ff868d99b4492ec
-DATA kexptab64<>+1256(SB)/8, $0x3ff879cad931a436
-DATA kexptab64<>+1264(SB)/8, $0x3ff88ac7d98a669a
-DATA kexptab64<>+1272(SB)/8, $0x3ff89bd0a4785810
-DATA kexptab64<>+1280(SB)/8, $0x3ff8ace5422aa0dc
-DATA kexptab64<>+1288(SB)/8, $0x3ff8be05bad61778
-DATA kexptab64<>+1296(SB)/8, $0x3ff8cf3216b5448c
-DATA kexptab64<>+1304(SB)/8, $0x3ff8e06a5e0866d9
-DATA kexptab64<>+1312(SB)/8, $0x3ff8f1ae99157736
-DATA kexptab64<>+1320(SB)/8, $0x3ff902fed0282c8a
-DATA kexptab64<>+1328(SB)/8, $0x3ff9145b0b91ffc6
-DATA kexptab64<>+1336(SB)/8, $0x3ff925c353aa2fe2
-DATA kexptab64<>+1344(SB)/8, $0x3ff93737b0cdc5e5
-DATA kexptab64<>+1352(SB)/8, $0x3ff948b82b5f98e5
-DATA kexptab64<>+1360(SB)/8, $0x3ff95a44cbc8520f
-DATA kexptab64<>+1368(SB)/8, $0x3ff96bdd9a7670b3
-DATA kexptab64<>+1376(SB)/8, $0x3ff97d829fde4e50
-DATA kexptab64<>+1384(SB)/8, $0x3ff98f33e47a22a2
-DATA kexptab64<>+1392(SB)/8, $0x3ff9a0f170ca07ba
-DATA kexptab64<>+1400(SB)/8, $0x3ff9b2bb4d53fe0c
-DATA kexptab64<>+1408(SB)/8, $0x3ff9c49182a3f090
-DATA kexptab64<>+1416(SB)/8, $0x3ff9d674194bb8d5
-DATA kexptab64<>+1424(SB)/8, $0x3ff9e86319e32323
-DATA kexptab64<>+1432(SB)/8, $0x3ff9fa5e8d07f29e
-DATA kexptab64<>+1440(SB)/8, $0x3ffa0c667b5de565
-DATA kexptab64<>+1448(SB)/8, $0x3ffa1e7aed8eb8bc
-DATA kexptab64<>+1456(SB)/8, $0x3ffa309bec4a2d34
-DATA kexptab64<>+1464(SB)/8, $0x3ffa42c980460ad8
-DATA kexptab64<>+1472(SB)/8, $0x3ffa5503b23e255c
-DATA kexptab64<>+1480(SB)/8, $0x3ffa674a8af46052
-DATA kexptab64<>+1488(SB)/8, $0x3ffa799e1330b358
-DATA kexptab64<>+1496(SB)/8, $0x3ffa8bfe53c12e59
-DATA kexptab64<>+1504(SB)/8, $0x3ffa9e6b5579fdbf
-DATA kexptab64<>+1512(SB)/8, $0x3ffab0e521356eba
-DATA kexptab64<>+1520(SB)/8, $0x3ffac36bbfd3f37a
-DATA kexptab64<>+1528(SB)/8, $0x3ffad5ff3a3c2774
-DATA kexptab64<>+1536(SB)/8, $0x3ffae89f995ad3ae
-DATA kexptab64<>+1544(SB)/8, $0x3ffafb4ce622f2ff
-DATA kexptab64<>+1552(SB)/8, $0x3ffb0e07298db666
-DATA kexptab64<>+1560(SB)/8, $0x3ffb20ce6c9a8952
-DATA kexptab64<>+1568(SB)/8, $0x3ffb33a2b84f15fb
-DATA kexptab64<>+1576(SB)/8, $0x3ffb468415b749b1
-DATA kexptab64<>+1584(SB)/8, $0x3ffb59728de5593a
-DATA kexptab64<>+1592(SB)/8, $0x3ffb6c6e29f1c52a
-DATA kexptab64<>+1600(SB)/8, $0x3ffb7f76f2fb5e47
-DATA kexptab64<>+1608(SB)/8, $0x3ffb928cf22749e4
-DATA kexptab64<>+1616(SB)/8, $0x3ffba5b030a1064a
-DATA kexptab64<>+1624(SB)/8, $0x3ffbb8e0b79a6f1f
-DATA kexptab64<>+1632(SB)/8, $0x3ffbcc1e904bc1d2
-DATA kexptab64<>+1640(SB)/8, $0x3ffbdf69c3f3a207
-DATA kexptab64<>+1648(SB)/8, $0x3ffbf2c25bd71e08
-DATA kexptab64<>+1656(SB)/8, $0x3ffc06286141b33d
-DATA kexptab64<>+1664(SB)/8, $0x3ffc199bdd85529c
-DATA kexptab64<>+1672(SB)/8, $0x3ffc2d1cd9fa652c
-DATA kexptab64<>+1680(SB)/8, $0x3ffc40ab5fffd07a
-DATA kexptab64<>+1688(SB)/8, $0x3ffc544778fafb22
-DATA kexptab64<>+1696(SB)/8, $0x3ffc67f12e57d14b
-DATA kexptab64<>+1704(SB)/8, $0x3ffc7ba88988c933
-DATA kexptab64<>+1712(SB)/8, $0x3ffc8f6d9406e7b5
-DATA kexptab64<>+1720(SB)/8, $0x3ffca3405751c4db
-DATA kexptab64<>+1728(SB)/8, $0x3ffcb720dcef9069
-DATA kexptab64<>+1736(SB)/8, $0x3ffccb0f2e6d1675
-DATA kexptab64<>+1744(SB)/8, $0x3ffcdf0b555dc3fa
-DATA kexptab64<>+1752(SB)/8, $0x3ffcf3155b5bab74
-DATA kexptab64<>+1760(SB)/8, $0x3ffd072d4a07897c
-DATA kexptab64<>+1768(SB)/8, $0x3ffd1b532b08c968
-DATA kexptab64<>+1776(SB)/8, $0x3ffd2f87080d89f2
-DATA kexptab64<>+1784(SB)/8, $0x3ffd43c8eacaa1d6
-DATA kexptab64<>+1792(SB)/8, $0x3ffd5818dcfba487
-DATA kexptab64<>+1800(SB)/8, $0x3ffd6c76e862e6d3
-DATA kexptab64<>+1808(SB)/8, $0x3ffd80e316c98398
-DATA kexptab64<>+1816(SB)/8, $0x3ffd955d71ff6075
-DATA kexptab64<>+1824(SB)/8, $0x3ffda9e603db3286
-DATA kexptab64<>+1832(SB)/8, $0x3ffdbe7cd63a8315
-DATA kexptab64<>+1840(SB)/8, $0x3ffdd321f301b460
-DATA kexptab64<>+1848(SB)/8, $0x3ffde7d5641c0658
-DATA kexptab64<>+1856(SB)/8, $0x3ffdfc97337b9b5f
-DATA kexptab64<>+1864(SB)/8, $0x3ffe11676b197d17
-DATA kexptab64<>+1872(SB)/8, $0x3ffe264614f5a129
-DATA kexptab64<>+1880(SB)/8, $0x3ffe3b333b16ee12
-DATA kexptab64<>+1888(SB)/8, $0x3ffe502ee78b3ff6
-DATA kexptab64<>+1896(SB)/8, $0x3ffe653924676d76
-DATA kexptab64<>+1904(SB)/8, $0x3ffe7a51fbc74c83
-DATA kexptab64<>+1912(SB)/8, $0x3ffe8f7977cdb740
-DATA kexptab64<>+1920(SB)/8, $0x3ffea4afa2a490da
-DATA kexptab64<>+1928(SB)/8, $0x3ffeb9f4867cca6e
-DATA kexptab64<>+1936(SB)/8, $0x3ffecf482d8e67f1
-DATA kexptab64<>+1944(SB)/8, $0x3ffee4aaa2188510
-DATA kexptab64<>+1952(SB)/8, $0x3ffefa1bee615a27
-DATA kexptab64<>+1960(SB)/8, $0x3fff0f9c1cb6412a
-DATA kexptab64<>+1968(SB)/8, $0x3fff252b376bba97
-DATA kexptab64<>+1976(SB)/8, $0x3fff3ac948dd7274
-DATA kexptab64<>+1984(SB)/8, $0x3fff50765b6e4540
-DATA kexptab64<>+1992(SB)/8, $0x3fff6632798844f8
-DATA kexptab64<>+2000(SB)/8, $0x3fff7bfdad9cbe14
-DATA kexptab64<>+2008(SB)/8, $0x3fff91d802243c89
-DATA kexptab64<>+2016(SB)/8, $0x3fffa7c1819e90d8
-DATA kexptab64<>+2024(SB)/8, $0x3fffbdba3692d514
-DATA kexptab64<>+2032(SB)/8, $0x3fffd3c22b8f71f1
-DATA kexptab64<>+2040(SB)/8, $0x3fffe9d96b2a23d9
-GLOBL kexptab64<>(SB), RODATA|NOPTR, $2048
+DATA kexptab64u<>+0(SB)/8, $0x0000000000000000
+DATA kexptab64u<>+8(SB)/8, $0xfffffb1afa5abcbf
+DATA kexptab64u<>+16(SB)/8, $0xfffff63da9fb3335
+DATA kexptab64u<>+24(SB)/8, $0xfffff168143b0281
+DATA kexptab64u<>+32(SB)/8, $0xffffec9a3e778061
+DATA kexptab64u<>+40(SB)/8, $0xffffe7d42e11bbcc
+DATA kexptab64u<>+48(SB)/8, $0xffffe315e86e7f85
+DATA kexptab64u<>+56(SB)/8, $0xffffde5f72f654b1
+DATA kexptab64u<>+64(SB)/8, $0xffffd9b0d3158574
+DATA kexptab64u<>+72(SB)/8, $0xffffd50a0e3c1f89
+DATA kexptab64u<>+80(SB)/8, $0xffffd06b29ddf6de
+DATA kexptab64u<>+88(SB)/8, $0xffffcbd42b72a836
+DATA kexptab64u<>+96(SB)/8, $0xffffc74518759bc8
+DATA kexptab64u<>+104(SB)/8, $0xffffc2bdf66607e0
+DATA kexptab64u<>+112(SB)/8, $0xffffbe3ecac6f383
+DATA kexptab64u<>+120(SB)/8, $0xffffb9c79b1f3919
+DATA kexptab64u<>+128(SB)/8, $0xffffb5586cf9890f
+DATA kexptab64u<>+136(SB)/8, $0xffffb0f145e46c85
+DATA kexptab64u<>+144(SB)/8, $0xffffac922b7247f7
+DATA kexptab64u<>+152(SB)/8, $0xffffa83b23395dec
+DATA kexptab64u<>+160(SB)/8, $0xffffa3ec32d3d1a2
+DATA kexptab64u<>+168(SB)/8, $0xffff9fa55fdfa9c5
+DATA kexptab64u<>+176(SB)/8, $0xffff9b66affed31b
+DATA kexptab64u<>+184(SB)/8, $0xffff973028d7233e
+DATA kexptab64u<>+192(SB)/8, $0xffff9301d0125b51
+DATA kexptab64u<>+200(SB)/8, $0xffff8edbab5e2ab6
+DATA kexptab64u<>+208(SB)/8, $0xffff8abdc06c31cc
+DATA kexptab64u<>+216(SB)/8, $0xffff86a814f204ab
+DATA kexptab64u<>+224(SB)/8, $0xffff829aaea92de0
+DATA kexptab64u<>+232(SB)/8, $0xffff7e95934f312e
+DATA kexptab64u<>+240(SB)/8, $0xffff7a98c8a58e51
+DATA kexptab64u<>+248(SB)/8, $0xffff76a45471c3c2
+DATA kexptab64u<>+256(SB)/8, $0xffff72b83c7d517b
+DATA kexptab64u<>+264(SB)/8, $0xffff6ed48695bbc0
+DATA kexptab64u<>+272(SB)/8, $0xffff6af9388c8dea
+DATA kexptab64u<>+280(SB)/8, $0xffff672658375d2f
+DATA kexptab64u<>+288(SB)/8, $0xffff635beb6fcb75
+DATA kexptab64u<>+296(SB)/8, $0xffff5f99f8138a1c
+DATA kexptab64u<>+304(SB)/8, $0xffff5be084045cd4
+DATA kexptab64u<>+312(SB)/8, $0xffff582f95281c6b
+DATA kexptab64u<>+320(SB)/8, $0xffff54873168b9aa
+DATA kexptab64u<>+328(SB)/8, $0xffff50e75eb44027
+DATA kexptab64u<>+336(SB)/8, $0xffff4d5022fcd91d
+DATA kexptab64u<>+344(SB)/8, $0xffff49c18438ce4d
+DATA kexptab64u<>+352(SB)/8, $0xffff463b88628cd6
+DATA kexptab64u<>+360(SB)/8, $0xffff42be3578a819
+DATA kexptab64u<>+368(SB)/8, $0xffff3f49917ddc96
+DATA kexptab64u<>+376(SB)/8, $0xffff3bdda27912d1
+DATA kexptab64u<>+384(SB)/8, $0xffff387a6e756238
+DATA kexptab64u<>+392(SB)/8, $0xffff351ffb82140a
+DATA kexptab64u<>+400(SB)/8, $0xffff31ce4fb2a63f
+DATA kexptab64u<>+408(SB)/8, $0xffff2e85711ece75
+DATA kexptab64u<>+416(SB)/8, $0xffff2b4565e27cdd
+DATA kexptab64u<>+424(SB)/8, $0xffff280e341ddf2a
+DATA kexptab64u<>+432(SB)/8, $0xffff24dfe1f56381
+DATA kexptab64u<>+440(SB)/8, $0xffff21ba7591bb70
+DATA kexptab64u<>+448(SB)/8, $0xffff1e9df51fdee1
+DATA kexptab64u<>+456(SB)/8, $0xffff1b8a66d10f13
+DATA kexptab64u<>+464(SB)/8, $0xffff187fd0dad990
+DATA kexptab64u<>+472(SB)/8, $0xffff157e39771b2f
+DATA kexptab64u<>+480(SB)/8, $0xffff1285a6e4030b
+DATA kexptab64u<>+488(SB)/8, $0xffff0f961f64158a
+DATA kexptab64u<>+496(SB)/8, $0xffff0cafa93e2f56
+DATA kexptab64u<>+504(SB)/8, $0xffff09d24abd886b
+DATA kexptab64u<>+512(SB)/8, $0xffff06fe0a31b715
+DATA kexptab64u<>+520(SB)/8, $0xffff0432edeeb2fd
+DATA kexptab64u<>+528(SB)/8, $0xffff0170fc4cd831
+DATA kexptab64u<>+536(SB)/8, $0xfffefeb83ba8ea32
+DATA kexptab64u<>+544(SB)/8, $0xfffefc08b26416ff
+DATA kexptab64u<>+552(SB)/8, $0xfffef96266e3fa2d
+DATA kexptab64u<>+560(SB)/8, $0xfffef6c55f929ff1
+DATA kexptab64u<>+568(SB)/8, $0xfffef431a2de883b
+DATA kexptab64u<>+576(SB)/8, $0xfffef1a7373aa9cb
+DATA kexptab64u<>+584(SB)/8, $0xfffeef26231e754a
+DATA kexptab64u<>+592(SB)/8, $0xfffeecae6d05d866
+DATA kexptab64u<>+600(SB)/8, $0xfffeea401b7140ef
+DATA kexptab64u<>+608(SB)/8, $0xfffee7db34e59ff7
+DATA kexptab64u<>+616(SB)/8, $0xfffee57fbfec6cf4
+DATA kexptab64u<>+624(SB)/8, $0xfffee32dc313a8e4
+DATA kexptab64u<>+632(SB)/8, $0xfffee0e544ede173
+DATA kexptab64u<>+640(SB)/8, $0xfffedea64c123422
+DATA kexptab64u<>+648(SB)/8, $0xfffedc70df1c5175
+DATA kexptab64u<>+656(SB)/8, $0xfffeda4504ac801c
+DATA kexptab64u<>+664(SB)/8, $0xfffed822c367a024
+DATA kexptab64u<>+672(SB)/8, $0xfffed60a21f72e2a
+DATA kexptab64u<>+680(SB)/8, $0xfffed3fb2709468a
+DATA kexptab64u<>+688(SB)/8, $0xfffed1f5d950a897
+DATA kexptab64u<>+696(SB)/8, $0xfffecffa3f84b9d4
+DATA kexptab64u<>+704(SB)/8, $0xfffece086061892d
+DATA kexptab64u<>+712(SB)/8, $0xfffecc2042a7d232
+DATA kexptab64u<>+720(SB)/8, $0xfffeca41ed1d0058
+DATA kexptab64u<>+728(SB)/8, $0xfffec86d668b3236
+DATA kexptab64u<>+736(SB)/8, $0xfffec6a2b5c13cd0
+DATA kexptab64u<>+744(SB)/8, $0xfffec4e1e192aed2
+DATA kexptab64u<>+752(SB)/8, $0xfffec32af0d7d3de
+DATA kexptab64u<>+760(SB)/8, $0xfffec17dea6db7d7
+DATA kexptab64u<>+768(SB)/8, $0xfffebfdad5362a27
+DATA kexptab64u<>+776(SB)/8, $0xfffebe41b817c114
+DATA kexptab64u<>+784(SB)/8, $0xfffebcb299fddd0d
+DATA kexptab64u<>+792(SB)/8, $0xfffebb2d81d8abff
+DATA kexptab64u<>+800(SB)/8, $0xfffeb9b2769d2ca7
+DATA kexptab64u<>+808(SB)/8, $0xfffeb8417f4531ee
+DATA kexptab64u<>+816(SB)/8, $0xfffeb6daa2cf6642
+DATA kexptab64u<>+824(SB)/8, $0xfffeb57de83f4eef
+DATA kexptab64u<>+832(SB)/8, $0xfffeb42b569d4f82
+DATA kexptab64u<>+840(SB)/8, $0xfffeb2e2f4f6ad27
+DATA kexptab64u<>+848(SB)/8, $0xfffeb1a4ca5d920f
+DATA kexptab64u<>+856(SB)/8, $0xfffeb070dde910d2
+DATA kexptab64u<>+864(SB)/8, $0xfffeaf4736b527da
+DATA kexptab64u<>+872(SB)/8, $0xfffeae27dbe2c4cf
+DATA kexptab64u<>+880(SB)/8, $0xfffead12d497c7fd
+DATA kexptab64u<>+888(SB)/8, $0xfffeac0827ff07cc
+DATA kexptab64u<>+896(SB)/8, $0xfffeab07dd485429
+DATA kexptab64u<>+904(SB)/8, $0xfffeaa11fba87a02
+DATA kexptab64u<>+912(SB)/8, $0xfffea9268a5946b7
+DATA kexptab64u<>+920(SB)/8, $0xfffea84590998b92
+DATA kexptab64u<>+928(SB)/8, $0xfffea76f15ad2148
+DATA kexptab64u<>+936(SB)/8, $0xfffea6a320dceb71
+DATA kexptab64u<>+944(SB)/8, $0xfffea5e1b976dc09
+DATA kexptab64u<>+952(SB)/8, $0xfffea52ae6cdf6f4
+DATA kexptab64u<>+960(SB)/8, $0xfffea47eb03a5584
+DATA kexptab64u<>+968(SB)/8, $0xfffea3dd1d1929fd
+DATA kexptab64u<>+976(SB)/8, $0xfffea34634ccc320
+DATA kexptab64u<>+984(SB)/8, $0xfffea2b9febc8fb6
+DATA kexptab64u<>+992(SB)/8, $0xfffea23882552224
+DATA kexptab64u<>+1000(SB)/8, $0xfffea1c1c70833f6
+DATA kexptab64u<>+1008(SB)/8, $0xfffea155d44ca973
+DATA kexptab64u<>+1016(SB)/8, $0xfffea0f4b19e9538
+DATA kexptab64u<>+1024(SB)/8, $0xfffea09e667f3bcc
+DATA kexptab64u<>+1032(SB)/8, $0xfffea052fa75173e
+DATA kexptab64u<>+1040(SB)/8, $0xfffea012750bdabf
+DATA kexptab64u<>+1048(SB)/8, $0xfffe9fdcddd47646
+DATA kexptab64u<>+1056(SB)/8, $0xfffe9fb23c651a2f
+DATA kexptab64u<>+1064(SB)/8, $0xfffe9f9298593ae5
+DATA kexptab64u<>+1072(SB)/8, $0xfffe9f7df9519484
+DATA kexptab64u<>+1080(SB)/8, $0xfffe9f7466f42e87
+DATA kexptab64u<>+1088(SB)/8, $0xfffe9f75e8ec5f74
+DATA kexptab64u<>+1096(SB)/8, $0xfffe9f8286ead08a
+DATA kexptab64u<>+1104(SB)/8, $0xfffe9f9a48a58174
+DATA kexptab64u<>+1112(SB)/8, $0xfffe9fbd35d7cbfe
+DATA kexptab64u<>+1120(SB)/8, $0xfffe9feb564267c9
+DATA kexptab64u<>+1128(SB)/8, $0xfffea024b1ab6e0a
+DATA kexptab64u<>+1136(SB)/8, $0xfffea0694fde5d40
+DATA kexptab64u<>+1144(SB)/8, $0xfffea0b938ac1cf6
+DATA kexptab64u<>+1152(SB)/8, $0xfffea11473eb0187
+DATA kexptab64u<>+1160(SB)/8, $0xfffea17b0976cfda
+DATA kexptab64u<>+1168(SB)/8, $0xfffea1ed0130c132
+DATA kexptab64u<>+1176(SB)/8, $0xfffea26a62ff86f0
+DATA kexptab64u<>+1184(SB)/8, $0xfffea2f336cf4e62
+DATA kexptab64u<>+1192(SB)/8, $0xfffea3878491c491
+DATA kexptab64u<>+1200(SB)/8, $0xfffea427543e1a12
+DATA kexptab64u<>+1208(SB)/8, $0xfffea4d2add106da
+DATA kexptab64u<>+1216(SB)/8, $0xfffea589994cce12
+DATA kexptab64u<>+1224(SB)/8, $0xfffea64c1eb941f8
+DATA kexptab64u<>+1232(SB)/8, $0xfffea71a4623c7ad
+DATA kexptab64u<>+1240(SB)/8, $0xfffea7f4179f5b21
+DATA kexptab64u<>+1248(SB)/8, $0xfffea8d99b4492ec
+DATA kexptab64u<>+1256(SB)/8, $0xfffea9cad931a436
+DATA kexptab64u<>+1264(SB)/8, $0xfffeaac7d98a669a
+DATA kexptab64u<>+1272(SB)/8, $0xfffeabd0a4785810
+DATA kexptab64u<>+1280(SB)/8, $0xfffeace5422aa0dc
+DATA kexptab64u<>+1288(SB)/8, $0xfffeae05bad61778
+DATA kexptab64u<>+1296(SB)/8, $0xfffeaf3216b5448c
+DATA kexptab64u<>+1304(SB)/8, $0xfffeb06a5e0866d9
+DATA kexptab64u<>+1312(SB)/8, $0xfffeb1ae99157736
+DATA kexptab64u<>+1320(SB)/8, $0xfffeb2fed0282c8a
+DATA kexptab64u<>+1328(SB)/8, $0xfffeb45b0b91ffc6
+DATA kexptab64u<>+1336(SB)/8, $0xfffeb5c353aa2fe2
+DATA kexptab64u<>+1344(SB)/8, $0xfffeb737b0cdc5e5
+DATA kexptab64u<>+1352(SB)/8, $0xfffeb8b82b5f98e5
+DATA kexptab64u<>+1360(SB)/8, $0xfffeba44cbc8520f
+DATA kexptab64u<>+1368(SB)/8, $0xfffebbdd9a7670b3
+DATA kexptab64u<>+1376(SB)/8, $0xfffebd829fde4e50
+DATA kexptab64u<>+1384(SB)/8, $0xfffebf33e47a22a2
+DATA kexptab64u<>+1392(SB)/8, $0xfffec0f170ca07ba
+DATA kexptab64u<>+1400(SB)/8, $0xfffec2bb4d53fe0c
+DATA kexptab64u<>+1408(SB)/8, $0xfffec49182a3f090
+DATA kexptab64u<>+1416(SB)/8, $0xfffec674194bb8d5
+DATA kexptab64u<>+1424(SB)/8, $0xfffec86319e32323
+DATA kexptab64u<>+1432(SB)/8, $0xfffeca5e8d07f29e
+DATA kexptab64u<>+1440(SB)/8, $0xfffecc667b5de565
+DATA kexptab64u<>+1448(SB)/8, $0xfffece7aed8eb8bc
+DATA kexptab64u<>+1456(SB)/8, $0xfffed09bec4a2d34
+DATA kexptab64u<>+1464(SB)/8, $0xfffed2c980460ad8
+DATA kexptab64u<>+1472(SB)/8, $0xfffed503b23e255c
+DATA kexptab64u<>+1480(SB)/8, $0xfffed74a8af46052
+DATA kexptab64u<>+1488(SB)/8, $0xfffed99e1330b358
+DATA kexptab64u<>+1496(SB)/8, $0xfffedbfe53c12e59
+DATA kexptab64u<>+1504(SB)/8, $0xfffede6b5579fdbf
+DATA kexptab64u<>+1512(SB)/8, $0xfffee0e521356eba
+DATA kexptab64u<>+1520(SB)/8, $0xfffee36bbfd3f37a
+DATA kexptab64u<>+1528(SB)/8, $0xfffee5ff3a3c2774
+DATA kexptab64u<>+1536(SB)/8, $0xfffee89f995ad3ae
+DATA kexptab64u<>+1544(SB)/8, $0xfffeeb4ce622f2ff
+DATA kexptab64u<>+1552(SB)/8, $0xfffeee07298db666
+DATA kexptab64u<>+1560(SB)/8, $0xfffef0ce6c9a8952
+DATA kexptab64u<>+1568(SB)/8, $0xfffef3a2b84f15fb
+DATA kexptab64u<>+1576(SB)/8, $0xfffef68415b749b1
+DATA kexptab64u<>+1584(SB)/8, $0xfffef9728de5593a
+DATA kexptab64u<>+1592(SB)/8, $0xfffefc6e29f1c52a
+DATA kexptab64u<>+1600(SB)/8, $0xfffeff76f2fb5e47
+DATA kexptab64u<>+1608(SB)/8, $0xffff028cf22749e4
+DATA kexptab64u<>+1616(SB)/8, $0xffff05b030a1064a
+DATA kexptab64u<>+1624(SB)/8, $0xffff08e0b79a6f1f
+DATA kexptab64u<>+1632(SB)/8, $0xffff0c1e904bc1d2
+DATA kexptab64u<>+1640(SB)/8, $0xffff0f69c3f3a207
+DATA kexptab64u<>+1648(SB)/8, $0xffff12c25bd71e08
+DATA kexptab64u<>+1656(SB)/8, $0xffff16286141b33d
+DATA kexptab64u<>+1664(SB)/8, $0xffff199bdd85529c
+DATA kexptab64u<>+1672(SB)/8, $0xffff1d1cd9fa652c
+DATA kexptab64u<>+1680(SB)/8, $0xffff20ab5fffd07a
+DATA kexptab64u<>+1688(SB)/8, $0xffff244778fafb22
+DATA kexptab64u<>+1696(SB)/8, $0xffff27f12e57d14b
+DATA kexptab64u<>+1704(SB)/8, $0xffff2ba88988c933
+DATA kexptab64u<>+1712(SB)/8, $0xffff2f6d9406e7b5
+DATA kexptab64u<>+1720(SB)/8, $0xffff33405751c4db
+DATA kexptab64u<>+1728(SB)/8, $0xffff3720dcef9069
+DATA kexptab64u<>+1736(SB)/8, $0xffff3b0f2e6d1675
+DATA kexptab64u<>+1744(SB)/8, $0xffff3f0b555dc3fa
+DATA kexptab64u<>+1752(SB)/8, $0xffff43155b5bab74
+DATA kexptab64u<>+1760(SB)/8, $0xffff472d4a07897c
+DATA kexptab64u<>+1768(SB)/8, $0xffff4b532b08c968
+DATA kexptab64u<>+1776(SB)/8, $0xffff4f87080d89f2
+DATA kexptab64u<>+1784(SB)/8, $0xffff53c8eacaa1d6
+DATA kexptab64u<>+1792(SB)/8, $0xffff5818dcfba487
+DATA kexptab64u<>+1800(SB)/8, $0xffff5c76e862e6d3
+DATA kexptab64u<>+1808(SB)/8, $0xffff60e316c98398
+DATA kexptab64u<>+1816(SB)/8, $0xffff655d71ff6075
+DATA kexptab64u<>+1824(SB)/8, $0xffff69e603db3286
+DATA kexptab64u<>+1832(SB)/8, $0xffff6e7cd63a8315
+DATA kexptab64u<>+1840(SB)/8, $0xffff7321f301b460
+DATA kexptab64u<>+1848(SB)/8, $0xffff77d5641c0658
+DATA kexptab64u<>+1856(SB)/8, $0xffff7c97337b9b5f
+DATA kexptab64u<>+1864(SB)/8, $0xffff81676b197d17
+DATA kexptab64u<>+1872(SB)/8, $0xffff864614f5a129
+DATA kexptab64u<>+1880(SB)/8, $0xffff8b333b16ee12
+DATA kexptab64u<>+1888(SB)/8, $0xffff902ee78b3ff6
+DATA kexptab64u<>+1896(SB)/8, $0xffff953924676d76
+DATA kexptab64u<>+1904(SB)/8, $0xffff9a51fbc74c83
+DATA kexptab64u<>+1912(SB)/8, $0xffff9f7977cdb740
+DATA kexptab64u<>+1920(SB)/8, $0xffffa4afa2a490da
+DATA kexptab64u<>+1928(SB)/8, $0xffffa9f4867cca6e
+DATA kexptab64u<>+1936(SB)/8, $0xffffaf482d8e67f1
+DATA kexptab64u<>+1944(SB)/8, $0xffffb4aaa2188510
+DATA kexptab64u<>+1952(SB)/8, $0xffffba1bee615a27
+DATA kexptab64u<>+1960(SB)/8, $0xffffbf9c1cb6412a
+DATA kexptab64u<>+1968(SB)/8, $0xffffc52b376bba97
+DATA kexptab64u<>+1976(SB)/8, $0xffffcac948dd7274
+DATA kexptab64u<>+1984(SB)/8, $0xffffd0765b6e4540
+DATA kexptab64u<>+1992(SB)/8, $0xffffd632798844f8
+DATA kexptab64u<>+2000(SB)/8, $0xffffdbfdad9cbe14
+DATA kexptab64u<>+2008(SB)/8, $0xffffe1d802243c89
+DATA kexptab64u<>+2016(SB)/8, $0xffffe7c1819e90d8
+DATA kexptab64u<>+2024(SB)/8, $0xffffedba3692d514
+DATA kexptab64u<>+2032(SB)/8, $0xfffff3c22b8f71f1
+DATA kexptab64u<>+2040(SB)/8, $0xfffff9d96b2a23d9
+GLOBL kexptab64u<>(SB), RODATA|NOPTR, $2048
 
 DATA k64_d4<>+0(SB)/8, $0x3fa5555565bb988f
 DATA k64_d4<>+8(SB)/8, $0x3fa5555565bb988f
@@ -4550,264 +4506,6 @@ DATA k64_magic64fu<>+48(SB)/8, $0x42b800000007fe00
 DATA k64_magic64fu<>+56(SB)/8, $0x42b800000007fe00
 GLOBL k64_magic64fu<>(SB), RODATA|NOPTR, $64
 
-DATA kexptab64u<>+0(SB)/8, $0x0000000000000000
-DATA kexptab64u<>+8(SB)/8, $0xfffffb1afa5abcbf
-DATA kexptab64u<>+16(SB)/8, $0xfffff63da9fb3335
-DATA kexptab64u<>+24(SB)/8, $0xfffff168143b0281
-DATA kexptab64u<>+32(SB)/8, $0xffffec9a3e778061
-DATA kexptab64u<>+40(SB)/8, $0xffffe7d42e11bbcc
-DATA kexptab64u<>+48(SB)/8, $0xffffe315e86e7f85
-DATA kexptab64u<>+56(SB)/8, $0xffffde5f72f654b1
-DATA kexptab64u<>+64(SB)/8, $0xffffd9b0d3158574
-DATA kexptab64u<>+72(SB)/8, $0xffffd50a0e3c1f89
-DATA kexptab64u<>+80(SB)/8, $0xffffd06b29ddf6de
-DATA kexptab64u<>+88(SB)/8, $0xffffcbd42b72a836
-DATA kexptab64u<>+96(SB)/8, $0xffffc74518759bc8
-DATA kexptab64u<>+104(SB)/8, $0xffffc2bdf66607e0
-DATA kexptab64u<>+112(SB)/8, $0xffffbe3ecac6f383
-DATA kexptab64u<>+120(SB)/8, $0xffffb9c79b1f3919
-DATA kexptab64u<>+128(SB)/8, $0xffffb5586cf9890f
-DATA kexptab64u<>+136(SB)/8, $0xffffb0f145e46c85
-DATA kexptab64u<>+144(SB)/8, $0xffffac922b7247f7
-DATA kexptab64u<>+152(SB)/8, $0xffffa83b23395dec
-DATA kexptab64u<>+160(SB)/8, $0xffffa3ec32d3d1a2
-DATA kexptab64u<>+168(SB)/8, $0xffff9fa55fdfa9c5
-DATA kexptab64u<>+176(SB)/8, $0xffff9b66affed31b
-DATA kexptab64u<>+184(SB)/8, $0xffff973028d7233e
-DATA kexptab64u<>+192(SB)/8, $0xffff9301d0125b51
-DATA kexptab64u<>+200(SB)/8, $0xffff8edbab5e2ab6
-DATA kexptab64u<>+208(SB)/8, $0xffff8abdc06c31cc
-DATA kexptab64u<>+216(SB)/8, $0xffff86a814f204ab
-DATA kexptab64u<>+224(SB)/8, $0xffff829aaea92de0
-DATA kexptab64u<>+232(SB)/8, $0xffff7e95934f312e
-DATA kexptab64u<>+240(SB)/8, $0xffff7a98c8a58e51
-DATA kexptab64u<>+248(SB)/8, $0xffff76a45471c3c2
-DATA kexptab64u<>+256(SB)/8, $0xffff72b83c7d517b
-DATA kexptab64u<>+264(SB)/8, $0xffff6ed48695bbc0
-DATA kexptab64u<>+272(SB)/8, $0xffff6af9388c8dea
-DATA kexptab64u<>+280(SB)/8, $0xffff672658375d2f
-DATA kexptab64u<>+288(SB)/8, $0xffff635beb6fcb75
-DATA kexptab64u<>+296(SB)/8, $0xffff5f99f8138a1c
-DATA kexptab64u<>+304(SB)/8, $0xffff5be084045cd4
-DATA kexptab64u<>+312(SB)/8, $0xffff582f95281c6b
-DATA kexptab64u<>+320(SB)/8, $0xffff54873168b9aa
-DATA kexptab64u<>+328(SB)/8, $0xffff50e75eb44027
-DATA kexptab64u<>+336(SB)/8, $0xffff4d5022fcd91d
-DATA kexptab64u<>+344(SB)/8, $0xffff49c18438ce4d
-DATA kexptab64u<>+352(SB)/8, $0xffff463b88628cd6
-DATA kexptab64u<>+360(SB)/8, $0xffff42be3578a819
-DATA kexptab64u<>+368(SB)/8, $0xffff3f49917ddc96
-DATA kexptab64u<>+376(SB)/8, $0xffff3bdda27912d1
-DATA kexptab64u<>+384(SB)/8, $0xffff387a6e756238
-DATA kexptab64u<>+392(SB)/8, $0xffff351ffb82140a
-DATA kexptab64u<>+400(SB)/8, $0xffff31ce4fb2a63f
-DATA kexptab64u<>+408(SB)/8, $0xffff2e85711ece75
-DATA kexptab64u<>+416(SB)/8, $0xffff2b4565e27cdd
-DATA kexptab64u<>+424(SB)/8, $0xffff280e341ddf2a
-DATA kexptab64u<>+432(SB)/8, $0xffff24dfe1f56381
-DATA kexptab64u<>+440(SB)/8, $0xffff21ba7591bb70
-DATA kexptab64u<>+448(SB)/8, $0xffff1e9df51fdee1
-DATA kexptab64u<>+456(SB)/8, $0xffff1b8a66d10f13
-DATA kexptab64u<>+464(SB)/8, $0xffff187fd0dad990
-DATA kexptab64u<>+472(SB)/8, $0xffff157e39771b2f
-DATA kexptab64u<>+480(SB)/8, $0xffff1285a6e4030b
-DATA kexptab64u<>+488(SB)/8, $0xffff0f961f64158a
-DATA kexptab64u<>+496(SB)/8, $0xffff0cafa93e2f56
-DATA kexptab64u<>+504(SB)/8, $0xffff09d24abd886b
-DATA kexptab64u<>+512(SB)/8, $0xffff06fe0a31b715
-DATA kexptab64u<>+520(SB)/8, $0xffff0432edeeb2fd
-DATA kexptab64u<>+528(SB)/8, $0xffff0170fc4cd831
-DATA kexptab64u<>+536(SB)/8, $0xfffefeb83ba8ea32
-DATA kexptab64u<>+544(SB)/8, $0xfffefc08b26416ff
-DATA kexptab64u<>+552(SB)/8, $0xfffef96266e3fa2d
-DATA kexptab64u<>+560(SB)/8, $0xfffef6c55f929ff1
-DATA kexptab64u<>+568(SB)/8, $0xfffef431a2de883b
-DATA kexptab64u<>+576(SB)/8, $0xfffef1a7373aa9cb
-DATA kexptab64u<>+584(SB)/8, $0xfffeef26231e754a
-DATA kexptab64u<>+592(SB)/8, $0xfffeecae6d05d866
-DATA kexptab64u<>+600(SB)/8, $0xfffeea401b7140ef
-DATA kexptab64u<>+608(SB)/8, $0xfffee7db34e59ff7
-DATA kexptab64u<>+616(SB)/8, $0xfffee57fbfec6cf4
-DATA kexptab64u<>+624(SB)/8, $0xfffee32dc313a8e4
-DATA kexptab64u<>+632(SB)/8, $0xfffee0e544ede173
-DATA kexptab64u<>+640(SB)/8, $0xfffedea64c123422
-DATA kexptab64u<>+648(SB)/8, $0xfffedc70df1c5175
-DATA kexptab64u<>+656(SB)/8, $0xfffeda4504ac801c
-DATA kexptab64u<>+664(SB)/8, $0xfffed822c367a024
-DATA kexptab64u<>+672(SB)/8, $0xfffed60a21f72e2a
-DATA kexptab64u<>+680(SB)/8, $0xfffed3fb2709468a
-DATA kexptab64u<>+688(SB)/8, $0xfffed1f5d950a897
-DATA kexptab64u<>+696(SB)/8, $0xfffecffa3f84b9d4
-DATA kexptab64u<>+704(SB)/8, $0xfffece086061892d
-DATA kexptab64u<>+712(SB)/8, $0xfffecc2042a7d232
-DATA kexptab64u<>+720(SB)/8, $0xfffeca41ed1d0058
-DATA kexptab64u<>+728(SB)/8, $0xfffec86d668b3236
-DATA kexptab64u<>+736(SB)/8, $0xfffec6a2b5c13cd0
-DATA kexptab64u<>+744(SB)/8, $0xfffec4e1e192aed2
-DATA kexptab64u<>+752(SB)/8, $0xfffec32af0d7d3de
-DATA kexptab64u<>+760(SB)/8, $0xfffec17dea6db7d7
-DATA kexptab64u<>+768(SB)/8, $0xfffebfdad5362a27
-DATA kexptab64u<>+776(SB)/8, $0xfffebe41b817c114
-DATA kexptab64u<>+784(SB)/8, $0xfffebcb299fddd0d
-DATA kexptab64u<>+792(SB)/8, $0xfffebb2d81d8abff
-DATA kexptab64u<>+800(SB)/8, $0xfffeb9b2769d2ca7
-DATA kexptab64u<>+808(SB)/8, $0xfffeb8417f4531ee
-DATA kexptab64u<>+816(SB)/8, $0xfffeb6daa2cf6642
-DATA kexptab64u<>+824(SB)/8, $0xfffeb57de83f4eef
-DATA kexptab64u<>+832(SB)/8, $0xfffeb42b569d4f82
-DATA kexptab64u<>+840(SB)/8, $0xfffeb2e2f4f6ad27
-DATA kexptab64u<>+848(SB)/8, $0xfffeb1a4ca5d920f
-DATA kexptab64u<>+856(SB)/8, $0xfffeb070dde910d2
-DATA kexptab64u<>+864(SB)/8, $0xfffeaf4736b527da
-DATA kexptab64u<>+872(SB)/8, $0xfffeae27dbe2c4cf
-DATA kexptab64u<>+880(SB)/8, $0xfffead12d497c7fd
-DATA kexptab64u<>+888(SB)/8, $0xfffeac0827ff07cc
-DATA kexptab64u<>+896(SB)/8, $0xfffeab07dd485429
-DATA kexptab64u<>+904(SB)/8, $0xfffeaa11fba87a02
-DATA kexptab64u<>+912(SB)/8, $0xfffea9268a5946b7
-DATA kexptab64u<>+920(SB)/8, $0xfffea84590998b92
-DATA kexptab64u<>+928(SB)/8, $0xfffea76f15ad2148
-DATA kexptab64u<>+936(SB)/8, $0xfffea6a320dceb71
-DATA kexptab64u<>+944(SB)/8, $0xfffea5e1b976dc09
-DATA kexptab64u<>+952(SB)/8, $0xfffea52ae6cdf6f4
-DATA kexptab64u<>+960(SB)/8, $0xfffea47eb03a5584
-DATA kexptab64u<>+968(SB)/8, $0xfffea3dd1d1929fd
-DATA kexptab64u<>+976(SB)/8, $0xfffea34634ccc320
-DATA kexptab64u<>+984(SB)/8, $0xfffea2b9febc8fb6
-DATA kexptab64u<>+992(SB)/8, $0xfffea23882552224
-DATA kexptab64u<>+1000(SB)/8, $0xfffea1c1c70833f6
-DATA kexptab64u<>+1008(SB)/8, $0xfffea155d44ca973
-DATA kexptab64u<>+1016(SB)/8, $0xfffea0f4b19e9538
-DATA kexptab64u<>+1024(SB)/8, $0xfffea09e667f3bcc
-DATA kexptab64u<>+1032(SB)/8, $0xfffea052fa75173e
-DATA kexptab64u<>+1040(SB)/8, $0xfffea012750bdabf
-DATA kexptab64u<>+1048(SB)/8, $0xfffe9fdcddd47646
-DATA kexptab64u<>+1056(SB)/8, $0xfffe9fb23c651a2f
-DATA kexptab64u<>+1064(SB)/8, $0xfffe9f9298593ae5
-DATA kexptab64u<>+1072(SB)/8, $0xfffe9f7df9519484
-DATA kexptab64u<>+1080(SB)/8, $0xfffe9f7466f42e87
-DATA kexptab64u<>+1088(SB)/8, $0xfffe9f75e8ec5f74
-DATA kexptab64u<>+1096(SB)/8, $0xfffe9f8286ead08a
-DATA kexptab64u<>+1104(SB)/8, $0xfffe9f9a48a58174
-DATA kexptab64u<>+1112(SB)/8, $0xfffe9fbd35d7cbfe
-DATA kexptab64u<>+1120(SB)/8, $0xfffe9feb564267c9
-DATA kexptab64u<>+1128(SB)/8, $0xfffea024b1ab6e0a
-DATA kexptab64u<>+1136(SB)/8, $0xfffea0694fde5d40
-DATA kexptab64u<>+1144(SB)/8, $0xfffea0b938ac1cf6
-DATA kexptab64u<>+1152(SB)/8, $0xfffea11473eb0187
-DATA kexptab64u<>+1160(SB)/8, $0xfffea17b0976cfda
-DATA kexptab64u<>+1168(SB)/8, $0xfffea1ed0130c132
-DATA kexptab64u<>+1176(SB)/8, $0xfffea26a62ff86f0
-DATA kexptab64u<>+1184(SB)/8, $0xfffea2f336cf4e62
-DATA kexptab64u<>+1192(SB)/8, $0xfffea3878491c491
-DATA kexptab64u<>+1200(SB)/8, $0xfffea427543e1a12
-DATA kexptab64u<>+1208(SB)/8, $0xfffea4d2add106da
-DATA kexptab64u<>+1216(SB)/8, $0xfffea589994cce12
-DATA kexptab64u<>+1224(SB)/8, $0xfffea64c1eb941f8
-DATA kexptab64u<>+1232(SB)/8, $0xfffea71a4623c7ad
-DATA kexptab64u<>+1240(SB)/8, $0xfffea7f4179f5b21
-DATA kexptab64u<>+1248(SB)/8, $0xfffea8d99b4492ec
-DATA kexptab64u<>+1256(SB)/8, $0xfffea9cad931a436
-DATA kexptab64u<>+1264(SB)/8, $0xfffeaac7d98a669a
-DATA kexptab64u<>+1272(SB)/8, $0xfffeabd0a4785810
-DATA kexptab64u<>+1280(SB)/8, $0xfffeace5422aa0dc
-DATA kexptab64u<>+1288(SB)/8, $0xfffeae05bad61778
-DATA kexptab64u<>+1296(SB)/8, $0xfffeaf3216b5448c
-DATA kexptab64u<>+1304(SB)/8, $0xfffeb06a5e0866d9
-DATA kexptab64u<>+1312(SB)/8, $0xfffeb1ae99157736
-DATA kexptab64u<>+1320(SB)/8, $0xfffeb2fed0282c8a
-DATA kexptab64u<>+1328(SB)/8, $0xfffeb45b0b91ffc6
-DATA kexptab64u<>+1336(SB)/8, $0xfffeb5c353aa2fe2
-DATA kexptab64u<>+1344(SB)/8, $0xfffeb737b0cdc5e5
-DATA kexptab64u<>+1352(SB)/8, $0xfffeb8b82b5f98e5
-DATA kexptab64u<>+1360(SB)/8, $0xfffeba44cbc8520f
-DATA kexptab64u<>+1368(SB)/8, $0xfffebbdd9a7670b3
-DATA kexptab64u<>+1376(SB)/8, $0xfffebd829fde4e50
-DATA kexptab64u<>+1384(SB)/8, $0xfffebf33e47a22a2
-DATA kexptab64u<>+1392(SB)/8, $0xfffec0f170ca07ba
-DATA kexptab64u<>+1400(SB)/8, $0xfffec2bb4d53fe0c
-DATA kexptab64u<>+1408(SB)/8, $0xfffec49182a3f090
-DATA kexptab64u<>+1416(SB)/8, $0xfffec674194bb8d5
-DATA kexptab64u<>+1424(SB)/8, $0xfffec86319e32323
-DATA kexptab64u<>+1432(SB)/8, $0xfffeca5e8d07f29e
-DATA kexptab64u<>+1440(SB)/8, $0xfffecc667b5de565
-DATA kexptab64u<>+1448(SB)/8, $0xfffece7aed8eb8bc
-DATA kexptab64u<>+1456(SB)/8, $0xfffed09bec4a2d34
-DATA kexptab64u<>+1464(SB)/8, $0xfffed2c980460ad8
-DATA kexptab64u<>+1472(SB)/8, $0xfffed503b23e255c
-DATA kexptab64u<>+1480(SB)/8, $0xfffed74a8af46052
-DATA kexptab64u<>+1488(SB)/8, $0xfffed99e1330b358
-DATA kexptab64u<>+1496(SB)/8, $0xfffedbfe53c12e59
-DATA kexptab64u<>+1504(SB)/8, $0xfffede6b5579fdbf
-DATA kexptab64u<>+1512(SB)/8, $0xfffee0e521356eba
-DATA kexptab64u<>+1520(SB)/8, $0xfffee36bbfd3f37a
-DATA kexptab64u<>+1528(SB)/8, $0xfffee5ff3a3c2774
-DATA kexptab64u<>+1536(SB)/8, $0xfffee89f995ad3ae
-DATA kexptab64u<>+1544(SB)/8, $0xfffeeb4ce622f2ff
-DATA kexptab64u<>+1552(SB)/8, $0xfffeee07298db666
-DATA kexptab64u<>+1560(SB)/8, $0xfffef0ce6c9a8952
-DATA kexptab64u<>+1568(SB)/8, $0xfffef3a2b84f15fb
-DATA kexptab64u<>+1576(SB)/8, $0xfffef68415b749b1
-DATA kexptab64u<>+1584(SB)/8, $0xfffef9728de5593a
-DATA kexptab64u<>+1592(SB)/8, $0xfffefc6e29f1c52a
-DATA kexptab64u<>+1600(SB)/8, $0xfffeff76f2fb5e47
-DATA kexptab64u<>+1608(SB)/8, $0xffff028cf22749e4
-DATA kexptab64u<>+1616(SB)/8, $0xffff05b030a1064a
-DATA kexptab64u<>+1624(SB)/8, $0xffff08e0b79a6f1f
-DATA kexptab64u<>+1632(SB)/8, $0xffff0c1e904bc1d2
-DATA kexptab64u<>+1640(SB)/8, $0xffff0f69c3f3a207
-DATA kexptab64u<>+1648(SB)/8, $0xffff12c25bd71e08
-DATA kexptab64u<>+1656(SB)/8, $0xffff16286141b33d
-DATA kexptab64u<>+1664(SB)/8, $0xffff199bdd85529c
-DATA kexptab64u<>+1672(SB)/8, $0xffff1d1cd9fa652c
-DATA kexptab64u<>+1680(SB)/8, $0xffff20ab5fffd07a
-DATA kexptab64u<>+1688(SB)/8, $0xffff244778fafb22
-DATA kexptab64u<>+1696(SB)/8, $0xffff27f12e57d14b
-DATA kexptab64u<>+1704(SB)/8, $0xffff2ba88988c933
-DATA kexptab64u<>+1712(SB)/8, $0xffff2f6d9406e7b5
-DATA kexptab64u<>+1720(SB)/8, $0xffff33405751c4db
-DATA kexptab64u<>+1728(SB)/8, $0xffff3720dcef9069
-DATA kexptab64u<>+1736(SB)/8, $0xffff3b0f2e6d1675
-DATA kexptab64u<>+1744(SB)/8, $0xffff3f0b555dc3fa
-DATA kexptab64u<>+1752(SB)/8, $0xffff43155b5bab74
-DATA kexptab64u<>+1760(SB)/8, $0xffff472d4a07897c
-DATA kexptab64u<>+1768(SB)/8, $0xffff4b532b08c968
-DATA kexptab64u<>+1776(SB)/8, $0xffff4f87080d89f2
-DATA kexptab64u<>+1784(SB)/8, $0xffff53c8eacaa1d6
-DATA kexptab64u<>+1792(SB)/8, $0xffff5818dcfba487
-DATA kexptab64u<>+1800(SB)/8, $0xffff5c76e862e6d3
-DATA kexptab64u<>+1808(SB)/8, $0xffff60e316c98398
-DATA kexptab64u<>+1816(SB)/8, $0xffff655d71ff6075
-DATA kexptab64u<>+1824(SB)/8, $0xffff69e603db3286
-DATA kexptab64u<>+1832(SB)/8, $0xffff6e7cd63a8315
-DATA kexptab64u<>+1840(SB)/8, $0xffff7321f301b460
-DATA kexptab64u<>+1848(SB)/8, $0xffff77d5641c0658
-DATA kexptab64u<>+1856(SB)/8, $0xffff7c97337b9b5f
-DATA kexptab64u<>+1864(SB)/8, $0xffff81676b197d17
-DATA kexptab64u<>+1872(SB)/8, $0xffff864614f5a129
-DATA kexptab64u<>+1880(SB)/8, $0xffff8b333b16ee12
-DATA kexptab64u<>+1888(SB)/8, $0xffff902ee78b3ff6
-DATA kexptab64u<>+1896(SB)/8, $0xffff953924676d76
-DATA kexptab64u<>+1904(SB)/8, $0xffff9a51fbc74c83
-DATA kexptab64u<>+1912(SB)/8, $0xffff9f7977cdb740
-DATA kexptab64u<>+1920(SB)/8, $0xffffa4afa2a490da
-DATA kexptab64u<>+1928(SB)/8, $0xffffa9f4867cca6e
-DATA kexptab64u<>+1936(SB)/8, $0xffffaf482d8e67f1
-DATA kexptab64u<>+1944(SB)/8, $0xffffb4aaa2188510
-DATA kexptab64u<>+1952(SB)/8, $0xffffba1bee615a27
-DATA kexptab64u<>+1960(SB)/8, $0xffffbf9c1cb6412a
-DATA kexptab64u<>+1968(SB)/8, $0xffffc52b376bba97
-DATA kexptab64u<>+1976(SB)/8, $0xffffcac948dd7274
-DATA kexptab64u<>+1984(SB)/8, $0xffffd0765b6e4540
-DATA kexptab64u<>+1992(SB)/8, $0xffffd632798844f8
-DATA kexptab64u<>+2000(SB)/8, $0xffffdbfdad9cbe14
-DATA kexptab64u<>+2008(SB)/8, $0xffffe1d802243c89
-DATA kexptab64u<>+2016(SB)/8, $0xffffe7c1819e90d8
-DATA kexptab64u<>+2024(SB)/8, $0xffffedba3692d514
-DATA kexptab64u<>+2032(SB)/8, $0xfffff3c22b8f71f1
-DATA kexptab64u<>+2040(SB)/8, $0xfffff9d96b2a23d9
-GLOBL kexptab64u<>(SB), RODATA|NOPTR, $2048
-
 // func maxSumExpCols64AVX2(m []float64, sum []float64, s []float64, C int, stride int) (nan bool)
 // Requires: AVX, AVX2, FMA3
 TEXT ·maxSumExpCols64AVX2(SB), NOSPLIT, $0-89
@@ -4976,17 +4674,16 @@ loop15:
 	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y4
 	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
 	VPCMPEQQ     Y7, Y7, Y10
-	LEAQ         kexptab64<>+0(SB), R12
+	LEAQ         kexptab64u<>+0(SB), R12
 	VGATHERQPD   Y10, (R12)(Y9*8), Y8
-	VPSRLQ       $0x08, Y7, Y9
-	VPSLLQ       $0x34, Y9, Y9
+	VPSLLQ       $0x2c, Y7, Y7
+	VPADDQ       Y7, Y8, Y8
 	VMOVUPD      k64_d4<>+0(SB), Y7
 	VFMADD213PD  k64_d3<>+0(SB), Y4, Y7
 	VFMADD213PD  k64_d2<>+0(SB), Y4, Y7
 	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
 	VMULPD       Y8, Y4, Y4
-	VFMADD213PD  Y8, Y4, Y7
-	VMULPD       Y9, Y7, Y4
+	VFMADD213PD  Y8, Y7, Y4
 	VMOVUPD      (R11), Y7
 	VADDPD       Y4, Y7, Y7
 	VMOVUPD      Y7, (R11)
@@ -5002,17 +4699,16 @@ loop15:
 	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y4
 	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
 	VPCMPEQQ     Y7, Y7, Y10
-	LEAQ         kexptab64<>+0(SB), R12
+	LEAQ         kexptab64u<>+0(SB), R12
 	VGATHERQPD   Y10, (R12)(Y9*8), Y8
-	VPSRLQ       $0x08, Y7, Y9
-	VPSLLQ       $0x34, Y9, Y9
+	VPSLLQ       $0x2c, Y7, Y7
+	VPADDQ       Y7, Y8, Y8
 	VMOVUPD      k64_d4<>+0(SB), Y7
 	VFMADD213PD  k64_d3<>+0(SB), Y4, Y7
 	VFMADD213PD  k64_d2<>+0(SB), Y4, Y7
 	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
 	VMULPD       Y8, Y4, Y4
-	VFMADD213PD  Y8, Y4, Y7
-	VMULPD       Y9, Y7, Y4
+	VFMADD213PD  Y8, Y7, Y4
 	VMOVUPD      32(R11), Y7
 	VADDPD       Y4, Y7, Y7
 	VMOVUPD      Y7, 32(R11)
@@ -5028,17 +4724,16 @@ loop15:
 	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y4
 	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
 	VPCMPEQQ     Y7, Y7, Y10
-	LEAQ         kexptab64<>+0(SB), R12
+	LEAQ         kexptab64u<>+0(SB), R12
 	VGATHERQPD   Y10, (R12)(Y9*8), Y8
-	VPSRLQ       $0x08, Y7, Y9
-	VPSLLQ       $0x34, Y9, Y9
+	VPSLLQ       $0x2c, Y7, Y7
+	VPADDQ       Y7, Y8, Y8
 	VMOVUPD      k64_d4<>+0(SB), Y7
 	VFMADD213PD  k64_d3<>+0(SB), Y4, Y7
 	VFMADD213PD  k64_d2<>+0(SB), Y4, Y7
 	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
 	VMULPD       Y8, Y4, Y4
-	VFMADD213PD  Y8, Y4, Y7
-	VMULPD       Y9, Y7, Y4
+	VFMADD213PD  Y8, Y7, Y4
 	VMOVUPD      64(R11), Y7
 	VADDPD       Y4, Y7, Y7
 	VMOVUPD      Y7, 64(R11)
@@ -5054,17 +4749,16 @@ loop15:
 	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y4
 	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
 	VPCMPEQQ     Y7, Y7, Y10
-	LEAQ         kexptab64<>+0(SB), R12
+	LEAQ         kexptab64u<>+0(SB), R12
 	VGATHERQPD   Y10, (R12)(Y9*8), Y8
-	VPSRLQ       $0x08, Y7, Y9
-	VPSLLQ       $0x34, Y9, Y9
+	VPSLLQ       $0x2c, Y7, Y7
+	VPADDQ       Y7, Y8, Y8
 	VMOVUPD      k64_d4<>+0(SB), Y7
 	VFMADD213PD  k64_d3<>+0(SB), Y4, Y7
 	VFMADD213PD  k64_d2<>+0(SB), Y4, Y7
 	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
 	VMULPD       Y8, Y4, Y4
-	VFMADD213PD  Y8, Y4, Y7
-	VMULPD       Y9, Y7, Y4
+	VFMADD213PD  Y8, Y7, Y4
 	VMOVUPD      96(R11), Y7
 	VADDPD       Y4, Y7, Y7
 	VMOVUPD      Y7, 96(R11)
@@ -5090,17 +4784,16 @@ loop17:
 	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y4
 	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
 	VPCMPEQQ     Y7, Y7, Y10
-	LEAQ         kexptab64<>+0(SB), R12
+	LEAQ         kexptab64u<>+0(SB), R12
 	VGATHERQPD   Y10, (R12)(Y9*8), Y8
-	VPSRLQ       $0x08, Y7, Y9
-	VPSLLQ       $0x34, Y9, Y9
+	VPSLLQ       $0x2c, Y7, Y7
+	VPADDQ       Y7, Y8, Y8
 	VMOVUPD      k64_d4<>+0(SB), Y7
 	VFMADD213PD  k64_d3<>+0(SB), Y4, Y7
 	VFMADD213PD  k64_d2<>+0(SB), Y4, Y7
 	VFMADD213PD  k64_p1<>+0(SB), Y4, Y7
 	VMULPD       Y8, Y4, Y4
-	VFMADD213PD  Y8, Y4, Y7
-	VMULPD       Y9, Y7, Y4
+	VFMADD213PD  Y8, Y7, Y4
 	VMOVUPD      (R11), Y7
 	VADDPD       Y4, Y7, Y7
 	VMOVUPD      Y7, (R11)
@@ -5129,17 +4822,16 @@ next18:
 	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
 	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
 	VPCMPEQQ     Y8, Y8, Y11
-	LEAQ         kexptab64<>+0(SB), R8
+	LEAQ         kexptab64u<>+0(SB), R8
 	VGATHERQPD   Y11, (R8)(Y10*8), Y9
-	VPSRLQ       $0x08, Y8, Y10
-	VPSLLQ       $0x34, Y10, Y10
+	VPSLLQ       $0x2c, Y8, Y8
+	VPADDQ       Y8, Y9, Y9
 	VMOVUPD      k64_d4<>+0(SB), Y8
 	VFMADD213PD  k64_d3<>+0(SB), Y7, Y8
 	VFMADD213PD  k64_d2<>+0(SB), Y7, Y8
 	VFMADD213PD  k64_p1<>+0(SB), Y7, Y8
 	VMULPD       Y9, Y7, Y7
-	VFMADD213PD  Y9, Y7, Y8
-	VMULPD       Y10, Y8, Y7
+	VFMADD213PD  Y9, Y8, Y7
 	VMASKMOVPD   (R11), Y4, Y8
 	VADDPD       Y7, Y8, Y8
 	VMASKMOVPD   Y8, Y4, (R11)
