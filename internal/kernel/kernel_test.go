@@ -189,6 +189,50 @@ func sameOrClose(got, want, rtol, atol float64) bool {
 func sumRtol32(n int) float64 { return math.Max(1e-6, 4e-8*math.Sqrt(float64(n))) }
 func sumRtol64(n int) float64 { return math.Max(1e-14, 1e-16*math.Sqrt(float64(n))) }
 
+// TestMaxSumExpUnderflow: terms whose exponential is below the smallest
+// normal, where the AVX2 sums' exponential is not exact (see expvTab8 in
+// _asm), and −Inf terms, leave the max's term of 1 exactly 1, in whatever
+// lane the max and they sit (lanes with no term near the max are scaled
+// by such an exponential too).
+func TestMaxSumExpUnderflow(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		for _, d := range []float64{87.2, 87.4, 87.6, 87.9, 88, 88.05, 89, 100, 104.5} {
+			for n := 1; n <= 40; n++ {
+				for at := range n {
+					s := make([]float32, n)
+					for i := range s {
+						s[i] = float32(-d)
+						if i%3 == 1 {
+							s[i] = float32(math.Inf(-1))
+						}
+					}
+					s[at] = 0
+					if m, sum, nan := MaxSumExp32(s); m != 0 || sum != 1 || nan {
+						t.Fatalf("float32 d=%v n=%d max at %d: m, sum, nan = %v, %v, %v; want 0, 1, false", d, n, at, m, sum, nan)
+					}
+				}
+			}
+		}
+		for _, d := range []float64{708.3, 708.5, 708.9, 709.05, 709.09, 709.2, 740} {
+			for n := 1; n <= 20; n++ {
+				for at := range n {
+					s := make([]float64, n)
+					for i := range s {
+						s[i] = -d
+						if i%3 == 1 {
+							s[i] = math.Inf(-1)
+						}
+					}
+					s[at] = 0
+					if m, sum, nan := MaxSumExp64(s); m != 0 || sum != 1 || nan {
+						t.Fatalf("float64 d=%v n=%d max at %d: m, sum, nan = %v, %v, %v; want 0, 1, false", d, n, at, m, sum, nan)
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestMaxSumExp32(t *testing.T) {
 	lens := append(append([]int{}, testLens...), 100000)
 	forEachImpl(t, func(t *testing.T) {
