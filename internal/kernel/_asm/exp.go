@@ -45,8 +45,9 @@ import (
 // normal over the clamped range; 2^m2 goes into the table entry as an
 // integer add to its exponent field, and the one rounding is the last
 // multiply, by 2^m1.
-// AVX2, flushing variant for x ≤ 0 (sums): one 2^m from t's bits with bias
-// folded into magic; x is clamped where m + bias = 0, giving +0.
+// AVX2, flushing variant for x ≤ 0 (sums): 2^m goes into the table entry
+// whole, and there is no last multiply; below the smallest normal the
+// result is not exp(x) (+0 at the clamp), see expvTab8.
 //
 // -- Special values --
 // x is clamped with the constant as the first source of MAX/MIN, whose
@@ -84,10 +85,6 @@ func init() {
 	f("hi", 88.8, 709.8)
 	f("lo", -104, -745.2)
 	f("loflush", -88, -1023*math.Ln2)
-	const m32, m64 = 1 << 23 * 1.5, 1 << 52 * 1.5
-	f("magic", m32, m64)
-	f("magicfl", m32+127, m64+1023)
-	f("magicfu", m32+254, m64+2046)
 	f("neginf", math.Inf(-1), math.Inf(-1))
 	f("negmax", -math.MaxFloat32, -math.MaxFloat64)
 	// How far above the reference point maxSumExp lets a lane's values go
@@ -133,8 +130,8 @@ func fitExpTab(size, n int) []float64 {
 
 // tab8Consts adds the constants of expvTab8 (AVX2, float32): t's ulp is
 // 1/8 and its magic number holds the bias of the scaling (see there), the
-// tables (8 entries, repeated to fill the 64 bytes) and e2 … e4, the
-// polynomial's. On |r| ≤ ln2/16 the quartic is within 3.4e−10 of exp(r)
+// table (8 entries less the offsets tabScale adds back, repeated to fill
+// the 64 bytes) and e2 … e4, the polynomial's. On |r| ≤ ln2/16 the quartic is within 3.4e−10 of exp(r)
 // (relative, 0.003 ulp of [1, 2)), where a cubic would be 7.7e−8 off
 // (0.64 ulp): too much beside the table's and the last FMA's half ulps.
 func tab8Consts() {
