@@ -21,7 +21,7 @@ import (
 //     into one vector and tested with VPTEST; the gathers take a copy of
 //     the target mask, which they clear.
 //   - The exponential is the full-range one that ExpSumCols32 uses, not the
-//     flushing one (which gives 0 below the smallest normal), so that the
+//     flushing one (not exp(x) below the smallest normal), so that the
 //     gradient is bit for bit that of the three-pass kernels.
 //
 // With idx it is softmaxColsIdx (or softmaxColsIdxFwd): each step first
@@ -103,14 +103,14 @@ func (g *gen) softmaxColsAVX2(grad, idx bool) {
 		// gather returns the elements of tmp at the rows y of vector i
 		// where has is set, 0 elsewhere.
 		gather := func(i int, has reg.VecVirtual) reg.VecVirtual {
-			idx := g.vec()
-			g.mov(field(cbY+32*i), idx)
-			VPSLLD(Imm(uint64(3+log2(u))), idx, idx) // y·8·u
-			VPADDD(iotaTab(8*i), idx, idx)
+			ix := g.vec() // the elements' indices in tmp
+			g.mov(field(cbY+32*i), ix)
+			VPSLLD(Imm(uint64(3+log2(u))), ix, ix) // y·8·u
+			VPADDD(iotaTab(8*i), ix, ix)
 			v, mk := g.vec(), g.vec()
 			g.zero(v)
 			g.mov(has, mk) // the gather clears its mask
-			VGATHERDPS(mk, Mem{Base: pb, Index: idx, Scale: 4, Disp: cbTmp}, v)
+			VGATHERDPS(mk, Mem{Base: pb, Index: ix, Scale: 4, Disp: cbTmp}, v)
 			return v
 		}
 		for i := 0; i < u; i++ {
