@@ -104,11 +104,7 @@ func (c *softmaxCall[T]) run(threads int) (total sums, counted, left int, err er
 		c.blocksPerN = (l.inner + c.block - 1) / c.block
 	}
 	c.units = l.N * c.blocksPerN
-	unitElems := max(l.C*c.block, 1)
-	c.unitsPerChunk = max(chunkElements/unitElems, 1)
-	if l.inner == 1 {
-		c.unitsPerChunk = max(c.unitsPerChunk, min(minChunkRows, c.units/minChunks))
-	}
+	c.unitsPerChunk = unitsPerChunk(c.units, max(l.C*c.block, 1), l.inner == 1)
 	chunks := (c.units + c.unitsPerChunk - 1) / c.unitsPerChunk
 	c.parts = grow(c.parts, chunks)
 	clear(c.parts)

@@ -23,6 +23,18 @@ const (
 	minChunks    = 16
 )
 
+// unitsPerChunk is how many units (rows, or blocks of positions) of
+// unitElems logits each a chunk holds: about chunkElements logits, and for
+// rows at least minChunkRows where that leaves minChunks chunks. It
+// depends on the shape only.
+func unitsPerChunk(units, unitElems int, rows bool) int {
+	n := max(chunkElements/unitElems, 1)
+	if rows {
+		n = max(n, min(minChunkRows, units/minChunks))
+	}
+	return n
+}
+
 // runner is work cut into chunks that may run in any order.
 type runner interface {
 	runChunk(c int)
