@@ -14,7 +14,7 @@ func TestUnitsPerChunk(t *testing.T) {
 	}{
 		{4096, 1000, true, 32},     // chunkElements/C
 		{256, 32000, true, 8},      // one row per chunk before
-		{8192, 32000, true, 8},     //
+		{8192, 32000, true, 8},     // 1024 chunks
 		{64, 32000, true, 4},       // 8 would leave 8 chunks
 		{16, 32000, true, 1},       // 16 chunks of one row
 		{8, 32000, true, 1},        // fewer rows than chunks wanted
