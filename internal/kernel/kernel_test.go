@@ -193,9 +193,23 @@ func sumRtol64(n int) float64 { return math.Max(1e-14, 1e-16*math.Sqrt(float64(n
 // normal, where the AVX2 sums' exponential is not exact (see expvTab8 in
 // _asm), and −Inf terms, leave the max's term of 1 exactly 1, in whatever
 // lane the max and they sit (lanes with no term near the max are scaled
-// by such an exponential too).
+// by such an exponential too); a row of −Inf alone sums to 0 exactly, so
+// that its max is reported as −Inf (the flushing exponential's clamp must
+// give +0).
 func TestMaxSumExpUnderflow(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
+		for n := 1; n <= 40; n++ {
+			s32, s64 := make([]float32, n), make([]float64, n)
+			for i := range s32 {
+				s32[i], s64[i] = float32(math.Inf(-1)), math.Inf(-1)
+			}
+			if m, sum, _ := MaxSumExp32(s32); !math.IsInf(float64(m), -1) || sum != 0 {
+				t.Fatalf("float32 n=%d of −Inf: m, sum = %v, %v; want −Inf, 0", n, m, sum)
+			}
+			if m, sum, _ := MaxSumExp64(s64); !math.IsInf(m, -1) || sum != 0 {
+				t.Fatalf("float64 n=%d of −Inf: m, sum = %v, %v; want −Inf, 0", n, m, sum)
+			}
+		}
 		for _, d := range []float64{87.2, 87.4, 87.6, 87.9, 88, 88.05, 89, 100, 104.5} {
 			for n := 1; n <= 40; n++ {
 				for at := range n {
