@@ -1623,193 +1623,320 @@ TEXT ·expSum32AVX2(SB), NOSPLIT, $0-60
 	MOVQ         s_len+32(FP), DX
 	MOVSS        m+48(FP), X0
 	VBROADCASTSS X0, Y0
-	VMOVUPS      k32_lo<>+0(SB), Y1
-	VMOVUPS      k32_hi<>+0(SB), Y2
-	VMOVUPS      k32_magic8fu<>+0(SB), Y3
-	VMOVUPS      k32_exptab8u<>+0(SB), Y4
+	VMOVUPS      k32_magic8fl<>+0(SB), Y1
+	VMOVUPS      k32_exptab8u<>+0(SB), Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
 	VXORPS       Y5, Y5, Y5
 	VXORPS       Y6, Y6, Y6
-	VXORPS       Y7, Y7, Y7
-	VXORPS       Y8, Y8, Y8
 
 loop1:
 	CMPQ         DX, $0x00000020
 	JL           next2
 	PREFETCHT0   4096(CX)
 	PREFETCHT0   4160(CX)
-	VMOVUPS      (CX), Y9
-	VSUBPS       Y0, Y9, Y9
-	VMAXPS       Y9, Y1, Y9
-	VMINPS       Y9, Y2, Y9
-	VMOVUPS      Y3, Y10
-	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y10
-	VSUBPS       Y3, Y10, Y11
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y9
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y9
-	VPERMPS      Y4, Y10, Y12
-	VPSRLD       $0x04, Y10, Y11
-	VPSLLD       $0x17, Y11, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y12, Y12
-	VPSUBD       Y11, Y12, Y12
-	VMOVUPS      k32_e4<>+0(SB), Y10
-	VFMADD213PS  k32_e3<>+0(SB), Y9, Y10
-	VFMADD213PS  k32_e2<>+0(SB), Y9, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y9, Y10
-	VMULPS       Y12, Y9, Y9
-	VFMADD213PS  Y12, Y9, Y10
-	VMULPS       Y11, Y10, Y9
-	VMOVUPS      Y9, (AX)
-	VADDPS       Y9, Y5, Y5
-	VMOVUPS      32(CX), Y9
-	VSUBPS       Y0, Y9, Y9
-	VMAXPS       Y9, Y1, Y9
-	VMINPS       Y9, Y2, Y9
-	VMOVUPS      Y3, Y10
-	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y10
-	VSUBPS       Y3, Y10, Y11
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y9
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y9
-	VPERMPS      Y4, Y10, Y12
-	VPSRLD       $0x04, Y10, Y11
-	VPSLLD       $0x17, Y11, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y12, Y12
-	VPSUBD       Y11, Y12, Y12
-	VMOVUPS      k32_e4<>+0(SB), Y10
-	VFMADD213PS  k32_e3<>+0(SB), Y9, Y10
-	VFMADD213PS  k32_e2<>+0(SB), Y9, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y9, Y10
-	VMULPS       Y12, Y9, Y9
-	VFMADD213PS  Y12, Y9, Y10
-	VMULPS       Y11, Y10, Y9
-	VMOVUPS      Y9, 32(AX)
-	VADDPS       Y9, Y6, Y6
+	VMOVUPS      (CX), Y7
+	VSUBPS       Y0, Y7, Y7
+	VMOVUPS      32(CX), Y8
+	VSUBPS       Y0, Y8, Y8
 	VMOVUPS      64(CX), Y9
 	VSUBPS       Y0, Y9, Y9
-	VMAXPS       Y9, Y1, Y9
-	VMINPS       Y9, Y2, Y9
-	VMOVUPS      Y3, Y10
-	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y10
-	VSUBPS       Y3, Y10, Y11
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y9
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y9
-	VPERMPS      Y4, Y10, Y12
-	VPSRLD       $0x04, Y10, Y11
-	VPSLLD       $0x17, Y11, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y12, Y12
-	VPSUBD       Y11, Y12, Y12
-	VMOVUPS      k32_e4<>+0(SB), Y10
-	VFMADD213PS  k32_e3<>+0(SB), Y9, Y10
-	VFMADD213PS  k32_e2<>+0(SB), Y9, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y9, Y10
-	VMULPS       Y12, Y9, Y9
-	VFMADD213PS  Y12, Y9, Y10
-	VMULPS       Y11, Y10, Y9
+	VMOVUPS      96(CX), Y10
+	VSUBPS       Y0, Y10, Y10
+	VANDPS       k32_absmask<>+0(SB), Y7, Y11
+	VPCMPGTD     k32_normlim<>+0(SB), Y11, Y11
+	VANDPS       k32_absmask<>+0(SB), Y8, Y12
+	VPCMPGTD     k32_normlim<>+0(SB), Y12, Y12
+	VPOR         Y12, Y11, Y11
+	VANDPS       k32_absmask<>+0(SB), Y9, Y12
+	VPCMPGTD     k32_normlim<>+0(SB), Y12, Y12
+	VPOR         Y12, Y11, Y11
+	VANDPS       k32_absmask<>+0(SB), Y10, Y12
+	VPCMPGTD     k32_normlim<>+0(SB), Y12, Y12
+	VPOR         Y12, Y11, Y11
+	VPTEST       Y11, Y11
+	JNZ          fullrange3
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y7
+	VPERMPS      Y2, Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMOVUPS      k32_e4<>+0(SB), Y11
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y11
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y11
+	VMULPS       Y12, Y7, Y7
+	VFMADD213PS  Y12, Y11, Y7
+	VMOVUPS      Y7, (AX)
+	VADDPS       Y7, Y3, Y3
+	VMOVUPS      Y1, Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y7
+	VSUBPS       Y1, Y7, Y11
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y8
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y8
+	VPERMPS      Y2, Y7, Y11
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y11, Y11
+	VMOVUPS      k32_e4<>+0(SB), Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y8, Y7
+	VFMADD213PS  k32_e2<>+0(SB), Y8, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y7
+	VMULPS       Y11, Y8, Y8
+	VFMADD213PS  Y11, Y7, Y8
+	VMOVUPS      Y8, 32(AX)
+	VADDPS       Y8, Y4, Y4
+	VMOVUPS      Y1, Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y7
+	VSUBPS       Y1, Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y9
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y9
+	VPERMPS      Y2, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMOVUPS      k32_e4<>+0(SB), Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y9, Y7
+	VFMADD213PS  k32_e2<>+0(SB), Y9, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y7
+	VMULPS       Y8, Y9, Y9
+	VFMADD213PS  Y8, Y7, Y9
 	VMOVUPS      Y9, 64(AX)
-	VADDPS       Y9, Y7, Y7
-	VMOVUPS      96(CX), Y9
-	VSUBPS       Y0, Y9, Y9
-	VMAXPS       Y9, Y1, Y9
-	VMINPS       Y9, Y2, Y9
-	VMOVUPS      Y3, Y10
-	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y10
-	VSUBPS       Y3, Y10, Y11
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y9
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y9
-	VPERMPS      Y4, Y10, Y12
-	VPSRLD       $0x04, Y10, Y11
-	VPSLLD       $0x17, Y11, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y12, Y12
-	VPSUBD       Y11, Y12, Y12
-	VMOVUPS      k32_e4<>+0(SB), Y10
-	VFMADD213PS  k32_e3<>+0(SB), Y9, Y10
-	VFMADD213PS  k32_e2<>+0(SB), Y9, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y9, Y10
-	VMULPS       Y12, Y9, Y9
-	VFMADD213PS  Y12, Y9, Y10
-	VMULPS       Y11, Y10, Y9
-	VMOVUPS      Y9, 96(AX)
-	VADDPS       Y9, Y8, Y8
-	ADDQ         $0x00000080, AX
-	ADDQ         $0x00000080, CX
-	SUBQ         $0x00000020, DX
-	JMP          loop1
+	VADDPS       Y9, Y5, Y5
+	VMOVUPS      Y1, Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y7
+	VSUBPS       Y1, Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y10
+	VPERMPS      Y2, Y7, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y8, Y8
+	VMOVUPS      k32_e4<>+0(SB), Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y7
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y7
+	VMULPS       Y8, Y10, Y10
+	VFMADD213PS  Y8, Y7, Y10
+	VMOVUPS      Y10, 96(AX)
+	VADDPS       Y10, Y6, Y6
+	JMP          joinexp4
+
+fullrange3:
+	VMOVUPS      Y7, (AX)
+	VMOVUPS      Y8, 32(AX)
+	VMOVUPS      Y9, 64(AX)
+	VMOVUPS      Y10, 96(AX)
+	VMOVUPS      (AX), Y7
+	VMOVUPS      k32_lo<>+0(SB), Y8
+	VMAXPS       Y7, Y8, Y7
+	VMOVUPS      k32_hi<>+0(SB), Y8
+	VMINPS       Y7, Y8, Y7
+	VMOVUPS      k32_magic8fu<>+0(SB), Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
+	VSUBPS       k32_magic8fu<>+0(SB), Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
+	VPERMPS      Y2, Y8, Y10
+	VPSRLD       $0x04, Y8, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y10, Y10
+	VPSUBD       Y9, Y10, Y10
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y8
+	VMULPS       Y10, Y7, Y7
+	VFMADD213PS  Y10, Y7, Y8
+	VMULPS       Y9, Y8, Y7
+	VMOVUPS      Y7, (AX)
+	VADDPS       Y7, Y3, Y3
+	VMOVUPS      32(AX), Y7
+	VMOVUPS      k32_lo<>+0(SB), Y8
+	VMAXPS       Y7, Y8, Y7
+	VMOVUPS      k32_hi<>+0(SB), Y8
+	VMINPS       Y7, Y8, Y7
+	VMOVUPS      k32_magic8fu<>+0(SB), Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
+	VSUBPS       k32_magic8fu<>+0(SB), Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
+	VPERMPS      Y2, Y8, Y10
+	VPSRLD       $0x04, Y8, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y10, Y10
+	VPSUBD       Y9, Y10, Y10
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y8
+	VMULPS       Y10, Y7, Y7
+	VFMADD213PS  Y10, Y7, Y8
+	VMULPS       Y9, Y8, Y7
+	VMOVUPS      Y7, 32(AX)
+	VADDPS       Y7, Y4, Y4
+	VMOVUPS      64(AX), Y7
+	VMOVUPS      k32_lo<>+0(SB), Y8
+	VMAXPS       Y7, Y8, Y7
+	VMOVUPS      k32_hi<>+0(SB), Y8
+	VMINPS       Y7, Y8, Y7
+	VMOVUPS      k32_magic8fu<>+0(SB), Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
+	VSUBPS       k32_magic8fu<>+0(SB), Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
+	VPERMPS      Y2, Y8, Y10
+	VPSRLD       $0x04, Y8, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y10, Y10
+	VPSUBD       Y9, Y10, Y10
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y8
+	VMULPS       Y10, Y7, Y7
+	VFMADD213PS  Y10, Y7, Y8
+	VMULPS       Y9, Y8, Y7
+	VMOVUPS      Y7, 64(AX)
+	VADDPS       Y7, Y5, Y5
+	VMOVUPS      96(AX), Y7
+	VMOVUPS      k32_lo<>+0(SB), Y8
+	VMAXPS       Y7, Y8, Y7
+	VMOVUPS      k32_hi<>+0(SB), Y8
+	VMINPS       Y7, Y8, Y7
+	VMOVUPS      k32_magic8fu<>+0(SB), Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
+	VSUBPS       k32_magic8fu<>+0(SB), Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
+	VPERMPS      Y2, Y8, Y10
+	VPSRLD       $0x04, Y8, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y10, Y10
+	VPSUBD       Y9, Y10, Y10
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y8
+	VMULPS       Y10, Y7, Y7
+	VFMADD213PS  Y10, Y7, Y8
+	VMULPS       Y9, Y8, Y7
+	VMOVUPS      Y7, 96(AX)
+	VADDPS       Y7, Y6, Y6
+
+joinexp4:
+	ADDQ $0x00000080, AX
+	ADDQ $0x00000080, CX
+	SUBQ $0x00000020, DX
+	JMP  loop1
 
 next2:
-loop3:
+loop5:
 	CMPQ         DX, $0x00000008
-	JL           next4
-	VMOVUPS      (CX), Y9
-	VSUBPS       Y0, Y9, Y9
-	VMAXPS       Y9, Y1, Y9
-	VMINPS       Y9, Y2, Y9
-	VMOVUPS      Y3, Y10
-	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y10
-	VSUBPS       Y3, Y10, Y11
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y9
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y9
-	VPERMPS      Y4, Y10, Y12
-	VPSRLD       $0x04, Y10, Y11
-	VPSLLD       $0x17, Y11, Y11
-	VPSLLD       $0x14, Y10, Y10
-	VPADDD       Y10, Y12, Y12
-	VPSUBD       Y11, Y12, Y12
-	VMOVUPS      k32_e4<>+0(SB), Y10
-	VFMADD213PS  k32_e3<>+0(SB), Y9, Y10
-	VFMADD213PS  k32_e2<>+0(SB), Y9, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y9, Y10
-	VMULPS       Y12, Y9, Y9
-	VFMADD213PS  Y12, Y9, Y10
-	VMULPS       Y11, Y10, Y9
-	VMOVUPS      Y9, (AX)
-	VADDPS       Y9, Y5, Y5
-	ADDQ         $0x00000020, AX
-	ADDQ         $0x00000020, CX
-	SUBQ         $0x00000008, DX
-	JMP          loop3
+	JL           next6
+	VMOVUPS      (CX), Y7
+	VSUBPS       Y0, Y7, Y7
+	VANDPS       k32_absmask<>+0(SB), Y7, Y8
+	VPCMPGTD     k32_normlim<>+0(SB), Y8, Y8
+	VPTEST       Y8, Y8
+	JNZ          fullrange7
+	VMOVUPS      Y1, Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
+	VSUBPS       Y1, Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
+	VPERMPS      Y2, Y8, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y9, Y9
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y8
+	VMULPS       Y9, Y7, Y7
+	VFMADD213PS  Y9, Y8, Y7
+	VMOVUPS      Y7, (AX)
+	VADDPS       Y7, Y3, Y3
+	JMP          joinexp8
 
-next4:
+fullrange7:
+	VMOVUPS      Y7, (AX)
+	VMOVUPS      (AX), Y7
+	VMOVUPS      k32_lo<>+0(SB), Y8
+	VMAXPS       Y7, Y8, Y7
+	VMOVUPS      k32_hi<>+0(SB), Y8
+	VMINPS       Y7, Y8, Y7
+	VMOVUPS      k32_magic8fu<>+0(SB), Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
+	VSUBPS       k32_magic8fu<>+0(SB), Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
+	VPERMPS      Y2, Y8, Y10
+	VPSRLD       $0x04, Y8, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y10, Y10
+	VPSUBD       Y9, Y10, Y10
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y8
+	VMULPS       Y10, Y7, Y7
+	VFMADD213PS  Y10, Y7, Y8
+	VMULPS       Y9, Y8, Y7
+	VMOVUPS      Y7, (AX)
+	VADDPS       Y7, Y3, Y3
+
+joinexp8:
+	ADDQ $0x00000020, AX
+	ADDQ $0x00000020, CX
+	SUBQ $0x00000008, DX
+	JMP  loop5
+
+next6:
 	TESTQ        DX, DX
-	JZ           done5
+	JZ           done9
 	LEAQ         ymmtailmask<>+32(SB), BX
 	SHLQ         $0x02, DX
 	NEGQ         DX
-	VMOVDQU      (BX)(DX*1), Y9
-	VMASKMOVPS   (CX), Y9, Y10
-	VSUBPS       Y0, Y10, Y10
-	VMAXPS       Y10, Y1, Y10
-	VMINPS       Y10, Y2, Y10
-	VMOVUPS      Y3, Y0
-	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y0
-	VSUBPS       Y3, Y0, Y1
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y1, Y10
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y1, Y10
-	VPERMPS      Y4, Y0, Y2
-	VPSRLD       $0x04, Y0, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VMOVDQU      (BX)(DX*1), Y1
+	VMASKMOVPS   (CX), Y1, Y7
+	VSUBPS       Y0, Y7, Y7
+	VMOVUPS      k32_lo<>+0(SB), Y0
+	VMAXPS       Y7, Y0, Y7
+	VMOVUPS      k32_hi<>+0(SB), Y0
+	VMINPS       Y7, Y0, Y7
+	VMOVUPS      k32_magic8fu<>+0(SB), Y0
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y0
+	VSUBPS       k32_magic8fu<>+0(SB), Y0, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y7
+	VPERMPS      Y2, Y0, Y2
+	VPSRLD       $0x04, Y0, Y8
+	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x14, Y0, Y0
 	VPADDD       Y0, Y2, Y2
-	VPSUBD       Y1, Y2, Y2
+	VPSUBD       Y8, Y2, Y2
 	VMOVUPS      k32_e4<>+0(SB), Y0
-	VFMADD213PS  k32_e3<>+0(SB), Y10, Y0
-	VFMADD213PS  k32_e2<>+0(SB), Y10, Y0
-	VFMADD213PS  k32_p1<>+0(SB), Y10, Y0
-	VMULPS       Y2, Y10, Y10
-	VFMADD213PS  Y2, Y10, Y0
-	VMULPS       Y1, Y0, Y10
-	VMASKMOVPS   Y10, Y9, (AX)
-	VANDPS       Y9, Y10, Y10
-	VADDPS       Y10, Y5, Y5
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y0
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y0
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y0
+	VMULPS       Y2, Y7, Y7
+	VFMADD213PS  Y2, Y7, Y0
+	VMULPS       Y8, Y0, Y7
+	VMASKMOVPS   Y7, Y1, (AX)
+	VANDPS       Y1, Y7, Y7
+	VADDPS       Y7, Y3, Y3
 
-done5:
-	VADDPS       Y7, Y5, Y5
-	VADDPS       Y8, Y6, Y6
-	VADDPS       Y6, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X0
-	VADDPS       X0, X5, X0
+done9:
+	VADDPS       Y5, Y3, Y3
+	VADDPS       Y6, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X0, X3, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPS       X1, X0, X0
 	VSHUFPS      $0x55, X0, X0, X1
@@ -1817,6 +1944,42 @@ done5:
 	MOVSS        X0, ret+56(FP)
 	VZEROUPPER
 	RET
+
+DATA k32_absmask<>+0(SB)/4, $0x7fffffff
+DATA k32_absmask<>+4(SB)/4, $0x7fffffff
+DATA k32_absmask<>+8(SB)/4, $0x7fffffff
+DATA k32_absmask<>+12(SB)/4, $0x7fffffff
+DATA k32_absmask<>+16(SB)/4, $0x7fffffff
+DATA k32_absmask<>+20(SB)/4, $0x7fffffff
+DATA k32_absmask<>+24(SB)/4, $0x7fffffff
+DATA k32_absmask<>+28(SB)/4, $0x7fffffff
+DATA k32_absmask<>+32(SB)/4, $0x7fffffff
+DATA k32_absmask<>+36(SB)/4, $0x7fffffff
+DATA k32_absmask<>+40(SB)/4, $0x7fffffff
+DATA k32_absmask<>+44(SB)/4, $0x7fffffff
+DATA k32_absmask<>+48(SB)/4, $0x7fffffff
+DATA k32_absmask<>+52(SB)/4, $0x7fffffff
+DATA k32_absmask<>+56(SB)/4, $0x7fffffff
+DATA k32_absmask<>+60(SB)/4, $0x7fffffff
+GLOBL k32_absmask<>(SB), RODATA|NOPTR, $64
+
+DATA k32_normlim<>+0(SB)/4, $0x42ae0000
+DATA k32_normlim<>+4(SB)/4, $0x42ae0000
+DATA k32_normlim<>+8(SB)/4, $0x42ae0000
+DATA k32_normlim<>+12(SB)/4, $0x42ae0000
+DATA k32_normlim<>+16(SB)/4, $0x42ae0000
+DATA k32_normlim<>+20(SB)/4, $0x42ae0000
+DATA k32_normlim<>+24(SB)/4, $0x42ae0000
+DATA k32_normlim<>+28(SB)/4, $0x42ae0000
+DATA k32_normlim<>+32(SB)/4, $0x42ae0000
+DATA k32_normlim<>+36(SB)/4, $0x42ae0000
+DATA k32_normlim<>+40(SB)/4, $0x42ae0000
+DATA k32_normlim<>+44(SB)/4, $0x42ae0000
+DATA k32_normlim<>+48(SB)/4, $0x42ae0000
+DATA k32_normlim<>+52(SB)/4, $0x42ae0000
+DATA k32_normlim<>+56(SB)/4, $0x42ae0000
+DATA k32_normlim<>+60(SB)/4, $0x42ae0000
+GLOBL k32_normlim<>(SB), RODATA|NOPTR, $64
 
 // func expSumMax32AVX2(dst []float32, s []float32, m float32, next []float32) (sum float32, mNext float32, nan bool)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE
@@ -1827,240 +1990,367 @@ TEXT ·expSumMax32AVX2(SB), NOSPLIT, $0-89
 	MOVQ         s_len+32(FP), BX
 	MOVSS        m+48(FP), X0
 	VBROADCASTSS X0, Y0
-	VMOVUPS      k32_lo<>+0(SB), Y1
-	VMOVUPS      k32_hi<>+0(SB), Y2
-	VXORPS       Y3, Y3, Y3
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VMOVUPS      k32_neginf<>+0(SB), Y3
 	VXORPS       Y4, Y4, Y4
 	VMOVUPS      k32_neginf<>+0(SB), Y5
 	VXORPS       Y6, Y6, Y6
 	VMOVUPS      k32_neginf<>+0(SB), Y7
 	VXORPS       Y8, Y8, Y8
 	VMOVUPS      k32_neginf<>+0(SB), Y9
-	VXORPS       Y10, Y10, Y10
-	VMOVUPS      k32_neginf<>+0(SB), Y11
 
 loop1:
 	CMPQ         BX, $0x00000020
 	JL           next2
 	PREFETCHT0   16384(DX)
 	PREFETCHT0   16448(DX)
-	VMOVUPS      (DX), Y12
-	VCMPPS       $0x03, Y12, Y12, Y13
-	VORPS        Y13, Y3, Y3
-	VMAXPS       Y5, Y12, Y5
-	VMOVUPS      (CX), Y12
-	VSUBPS       Y0, Y12, Y12
-	VMAXPS       Y12, Y1, Y12
-	VMINPS       Y12, Y2, Y12
-	VMOVUPS      k32_magic8fu<>+0(SB), Y13
-	VFMADD231PS  k32_log2e<>+0(SB), Y12, Y13
-	VSUBPS       k32_magic8fu<>+0(SB), Y13, Y14
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y14, Y12
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y14, Y12
-	VPERMPS      k32_exptab8u<>+0(SB), Y13, Y15
-	VPSRLD       $0x04, Y13, Y14
-	VPSLLD       $0x17, Y14, Y14
-	VPSLLD       $0x14, Y13, Y13
-	VPADDD       Y13, Y15, Y15
-	VPSUBD       Y14, Y15, Y15
-	VMOVUPS      k32_e4<>+0(SB), Y13
-	VFMADD213PS  k32_e3<>+0(SB), Y12, Y13
-	VFMADD213PS  k32_e2<>+0(SB), Y12, Y13
-	VFMADD213PS  k32_p1<>+0(SB), Y12, Y13
-	VMULPS       Y15, Y12, Y12
-	VFMADD213PS  Y15, Y12, Y13
-	VMULPS       Y14, Y13, Y12
-	VMOVUPS      Y12, (AX)
-	VADDPS       Y12, Y4, Y4
-	VMOVUPS      32(DX), Y12
-	VCMPPS       $0x03, Y12, Y12, Y13
-	VORPS        Y13, Y3, Y3
-	VMAXPS       Y7, Y12, Y7
-	VMOVUPS      32(CX), Y12
-	VSUBPS       Y0, Y12, Y12
-	VMAXPS       Y12, Y1, Y12
-	VMINPS       Y12, Y2, Y12
-	VMOVUPS      k32_magic8fu<>+0(SB), Y13
-	VFMADD231PS  k32_log2e<>+0(SB), Y12, Y13
-	VSUBPS       k32_magic8fu<>+0(SB), Y13, Y14
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y14, Y12
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y14, Y12
-	VPERMPS      k32_exptab8u<>+0(SB), Y13, Y15
-	VPSRLD       $0x04, Y13, Y14
-	VPSLLD       $0x17, Y14, Y14
-	VPSLLD       $0x14, Y13, Y13
-	VPADDD       Y13, Y15, Y15
-	VPSUBD       Y14, Y15, Y15
-	VMOVUPS      k32_e4<>+0(SB), Y13
-	VFMADD213PS  k32_e3<>+0(SB), Y12, Y13
-	VFMADD213PS  k32_e2<>+0(SB), Y12, Y13
-	VFMADD213PS  k32_p1<>+0(SB), Y12, Y13
-	VMULPS       Y15, Y12, Y12
-	VFMADD213PS  Y15, Y12, Y13
-	VMULPS       Y14, Y13, Y12
-	VMOVUPS      Y12, 32(AX)
-	VADDPS       Y12, Y6, Y6
-	VMOVUPS      64(DX), Y12
-	VCMPPS       $0x03, Y12, Y12, Y13
-	VORPS        Y13, Y3, Y3
-	VMAXPS       Y9, Y12, Y9
+	VMOVUPS      (DX), Y10
+	VCMPPS       $0x03, Y10, Y10, Y11
+	VORPS        Y11, Y1, Y1
+	VMAXPS       Y3, Y10, Y3
+	VMOVUPS      32(DX), Y10
+	VCMPPS       $0x03, Y10, Y10, Y11
+	VORPS        Y11, Y1, Y1
+	VMAXPS       Y5, Y10, Y5
+	VMOVUPS      64(DX), Y10
+	VCMPPS       $0x03, Y10, Y10, Y11
+	VORPS        Y11, Y1, Y1
+	VMAXPS       Y7, Y10, Y7
+	VMOVUPS      96(DX), Y10
+	VCMPPS       $0x03, Y10, Y10, Y11
+	VORPS        Y11, Y1, Y1
+	VMAXPS       Y9, Y10, Y9
+	VMOVUPS      (CX), Y10
+	VSUBPS       Y0, Y10, Y10
+	VMOVUPS      32(CX), Y11
+	VSUBPS       Y0, Y11, Y11
 	VMOVUPS      64(CX), Y12
 	VSUBPS       Y0, Y12, Y12
-	VMAXPS       Y12, Y1, Y12
-	VMINPS       Y12, Y2, Y12
-	VMOVUPS      k32_magic8fu<>+0(SB), Y13
-	VFMADD231PS  k32_log2e<>+0(SB), Y12, Y13
-	VSUBPS       k32_magic8fu<>+0(SB), Y13, Y14
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y14, Y12
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y14, Y12
-	VPERMPS      k32_exptab8u<>+0(SB), Y13, Y15
-	VPSRLD       $0x04, Y13, Y14
-	VPSLLD       $0x17, Y14, Y14
-	VPSLLD       $0x14, Y13, Y13
-	VPADDD       Y13, Y15, Y15
-	VPSUBD       Y14, Y15, Y15
-	VMOVUPS      k32_e4<>+0(SB), Y13
-	VFMADD213PS  k32_e3<>+0(SB), Y12, Y13
-	VFMADD213PS  k32_e2<>+0(SB), Y12, Y13
-	VFMADD213PS  k32_p1<>+0(SB), Y12, Y13
-	VMULPS       Y15, Y12, Y12
-	VFMADD213PS  Y15, Y12, Y13
-	VMULPS       Y14, Y13, Y12
+	VMOVUPS      96(CX), Y13
+	VSUBPS       Y0, Y13, Y13
+	VANDPS       k32_absmask<>+0(SB), Y10, Y14
+	VPCMPGTD     k32_normlim<>+0(SB), Y14, Y14
+	VANDPS       k32_absmask<>+0(SB), Y11, Y15
+	VPCMPGTD     k32_normlim<>+0(SB), Y15, Y15
+	VPOR         Y15, Y14, Y14
+	VANDPS       k32_absmask<>+0(SB), Y12, Y15
+	VPCMPGTD     k32_normlim<>+0(SB), Y15, Y15
+	VPOR         Y15, Y14, Y14
+	VANDPS       k32_absmask<>+0(SB), Y13, Y15
+	VPCMPGTD     k32_normlim<>+0(SB), Y15, Y15
+	VPOR         Y15, Y14, Y14
+	VPTEST       Y14, Y14
+	JNZ          fullrange3
+	VMOVUPS      k32_magic8fl<>+0(SB), Y14
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y14
+	VSUBPS       k32_magic8fl<>+0(SB), Y14, Y15
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y15, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y15, Y10
+	VPERMPS      k32_exptab8u<>+0(SB), Y14, Y15
+	VPSLLD       $0x14, Y14, Y14
+	VPADDD       Y14, Y15, Y15
+	VMOVUPS      k32_e4<>+0(SB), Y14
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y14
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y14
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y14
+	VMULPS       Y15, Y10, Y10
+	VFMADD213PS  Y15, Y14, Y10
+	VMOVUPS      Y10, (AX)
+	VADDPS       Y10, Y2, Y2
+	VMOVUPS      k32_magic8fl<>+0(SB), Y10
+	VFMADD231PS  k32_log2e<>+0(SB), Y11, Y10
+	VSUBPS       k32_magic8fl<>+0(SB), Y10, Y14
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y14, Y11
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y14, Y11
+	VPERMPS      k32_exptab8u<>+0(SB), Y10, Y14
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y14, Y14
+	VMOVUPS      k32_e4<>+0(SB), Y10
+	VFMADD213PS  k32_e3<>+0(SB), Y11, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y11, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y11, Y10
+	VMULPS       Y14, Y11, Y11
+	VFMADD213PS  Y14, Y10, Y11
+	VMOVUPS      Y11, 32(AX)
+	VADDPS       Y11, Y4, Y4
+	VMOVUPS      k32_magic8fl<>+0(SB), Y10
+	VFMADD231PS  k32_log2e<>+0(SB), Y12, Y10
+	VSUBPS       k32_magic8fl<>+0(SB), Y10, Y11
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y12
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y12
+	VPERMPS      k32_exptab8u<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMOVUPS      k32_e4<>+0(SB), Y10
+	VFMADD213PS  k32_e3<>+0(SB), Y12, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y12, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y12, Y10
+	VMULPS       Y11, Y12, Y12
+	VFMADD213PS  Y11, Y10, Y12
 	VMOVUPS      Y12, 64(AX)
-	VADDPS       Y12, Y8, Y8
-	VMOVUPS      96(DX), Y12
-	VCMPPS       $0x03, Y12, Y12, Y13
-	VORPS        Y13, Y3, Y3
-	VMAXPS       Y11, Y12, Y11
-	VMOVUPS      96(CX), Y12
-	VSUBPS       Y0, Y12, Y12
-	VMAXPS       Y12, Y1, Y12
-	VMINPS       Y12, Y2, Y12
-	VMOVUPS      k32_magic8fu<>+0(SB), Y13
-	VFMADD231PS  k32_log2e<>+0(SB), Y12, Y13
-	VSUBPS       k32_magic8fu<>+0(SB), Y13, Y14
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y14, Y12
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y14, Y12
-	VPERMPS      k32_exptab8u<>+0(SB), Y13, Y15
-	VPSRLD       $0x04, Y13, Y14
-	VPSLLD       $0x17, Y14, Y14
-	VPSLLD       $0x14, Y13, Y13
-	VPADDD       Y13, Y15, Y15
-	VPSUBD       Y14, Y15, Y15
-	VMOVUPS      k32_e4<>+0(SB), Y13
-	VFMADD213PS  k32_e3<>+0(SB), Y12, Y13
-	VFMADD213PS  k32_e2<>+0(SB), Y12, Y13
-	VFMADD213PS  k32_p1<>+0(SB), Y12, Y13
-	VMULPS       Y15, Y12, Y12
-	VFMADD213PS  Y15, Y12, Y13
-	VMULPS       Y14, Y13, Y12
-	VMOVUPS      Y12, 96(AX)
-	VADDPS       Y12, Y10, Y10
-	ADDQ         $0x00000080, AX
-	ADDQ         $0x00000080, CX
-	ADDQ         $0x00000080, DX
-	SUBQ         $0x00000020, BX
-	JMP          loop1
+	VADDPS       Y12, Y6, Y6
+	VMOVUPS      k32_magic8fl<>+0(SB), Y10
+	VFMADD231PS  k32_log2e<>+0(SB), Y13, Y10
+	VSUBPS       k32_magic8fl<>+0(SB), Y10, Y11
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y13
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y13
+	VPERMPS      k32_exptab8u<>+0(SB), Y10, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y11, Y11
+	VMOVUPS      k32_e4<>+0(SB), Y10
+	VFMADD213PS  k32_e3<>+0(SB), Y13, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y13, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y13, Y10
+	VMULPS       Y11, Y13, Y13
+	VFMADD213PS  Y11, Y10, Y13
+	VMOVUPS      Y13, 96(AX)
+	VADDPS       Y13, Y8, Y8
+	JMP          joinexp4
+
+fullrange3:
+	VMOVUPS      Y10, (AX)
+	VMOVUPS      Y11, 32(AX)
+	VMOVUPS      Y12, 64(AX)
+	VMOVUPS      Y13, 96(AX)
+	VMOVUPS      (AX), Y10
+	VMOVUPS      k32_lo<>+0(SB), Y11
+	VMAXPS       Y10, Y11, Y10
+	VMOVUPS      k32_hi<>+0(SB), Y11
+	VMINPS       Y10, Y11, Y10
+	VMOVUPS      k32_magic8fu<>+0(SB), Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y11
+	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
+	VPERMPS      k32_exptab8u<>+0(SB), Y11, Y13
+	VPSRLD       $0x04, Y11, Y12
+	VPSLLD       $0x17, Y12, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y13, Y13
+	VPSUBD       Y12, Y13, Y13
+	VMOVUPS      k32_e4<>+0(SB), Y11
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y11
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y11
+	VMULPS       Y13, Y10, Y10
+	VFMADD213PS  Y13, Y10, Y11
+	VMULPS       Y12, Y11, Y10
+	VMOVUPS      Y10, (AX)
+	VADDPS       Y10, Y2, Y2
+	VMOVUPS      32(AX), Y10
+	VMOVUPS      k32_lo<>+0(SB), Y11
+	VMAXPS       Y10, Y11, Y10
+	VMOVUPS      k32_hi<>+0(SB), Y11
+	VMINPS       Y10, Y11, Y10
+	VMOVUPS      k32_magic8fu<>+0(SB), Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y11
+	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
+	VPERMPS      k32_exptab8u<>+0(SB), Y11, Y13
+	VPSRLD       $0x04, Y11, Y12
+	VPSLLD       $0x17, Y12, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y13, Y13
+	VPSUBD       Y12, Y13, Y13
+	VMOVUPS      k32_e4<>+0(SB), Y11
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y11
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y11
+	VMULPS       Y13, Y10, Y10
+	VFMADD213PS  Y13, Y10, Y11
+	VMULPS       Y12, Y11, Y10
+	VMOVUPS      Y10, 32(AX)
+	VADDPS       Y10, Y4, Y4
+	VMOVUPS      64(AX), Y10
+	VMOVUPS      k32_lo<>+0(SB), Y11
+	VMAXPS       Y10, Y11, Y10
+	VMOVUPS      k32_hi<>+0(SB), Y11
+	VMINPS       Y10, Y11, Y10
+	VMOVUPS      k32_magic8fu<>+0(SB), Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y11
+	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
+	VPERMPS      k32_exptab8u<>+0(SB), Y11, Y13
+	VPSRLD       $0x04, Y11, Y12
+	VPSLLD       $0x17, Y12, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y13, Y13
+	VPSUBD       Y12, Y13, Y13
+	VMOVUPS      k32_e4<>+0(SB), Y11
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y11
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y11
+	VMULPS       Y13, Y10, Y10
+	VFMADD213PS  Y13, Y10, Y11
+	VMULPS       Y12, Y11, Y10
+	VMOVUPS      Y10, 64(AX)
+	VADDPS       Y10, Y6, Y6
+	VMOVUPS      96(AX), Y10
+	VMOVUPS      k32_lo<>+0(SB), Y11
+	VMAXPS       Y10, Y11, Y10
+	VMOVUPS      k32_hi<>+0(SB), Y11
+	VMINPS       Y10, Y11, Y10
+	VMOVUPS      k32_magic8fu<>+0(SB), Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y11
+	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
+	VPERMPS      k32_exptab8u<>+0(SB), Y11, Y13
+	VPSRLD       $0x04, Y11, Y12
+	VPSLLD       $0x17, Y12, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y13, Y13
+	VPSUBD       Y12, Y13, Y13
+	VMOVUPS      k32_e4<>+0(SB), Y11
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y11
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y11
+	VMULPS       Y13, Y10, Y10
+	VFMADD213PS  Y13, Y10, Y11
+	VMULPS       Y12, Y11, Y10
+	VMOVUPS      Y10, 96(AX)
+	VADDPS       Y10, Y8, Y8
+
+joinexp4:
+	ADDQ $0x00000080, AX
+	ADDQ $0x00000080, CX
+	ADDQ $0x00000080, DX
+	SUBQ $0x00000020, BX
+	JMP  loop1
 
 next2:
-loop3:
+loop5:
 	CMPQ         BX, $0x00000008
-	JL           next4
-	VMOVUPS      (DX), Y12
-	VCMPPS       $0x03, Y12, Y12, Y13
-	VORPS        Y13, Y3, Y3
-	VMAXPS       Y5, Y12, Y5
-	VMOVUPS      (CX), Y12
-	VSUBPS       Y0, Y12, Y12
-	VMAXPS       Y12, Y1, Y12
-	VMINPS       Y12, Y2, Y12
-	VMOVUPS      k32_magic8fu<>+0(SB), Y13
-	VFMADD231PS  k32_log2e<>+0(SB), Y12, Y13
-	VSUBPS       k32_magic8fu<>+0(SB), Y13, Y14
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y14, Y12
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y14, Y12
-	VPERMPS      k32_exptab8u<>+0(SB), Y13, Y15
-	VPSRLD       $0x04, Y13, Y14
-	VPSLLD       $0x17, Y14, Y14
-	VPSLLD       $0x14, Y13, Y13
-	VPADDD       Y13, Y15, Y15
-	VPSUBD       Y14, Y15, Y15
-	VMOVUPS      k32_e4<>+0(SB), Y13
-	VFMADD213PS  k32_e3<>+0(SB), Y12, Y13
-	VFMADD213PS  k32_e2<>+0(SB), Y12, Y13
-	VFMADD213PS  k32_p1<>+0(SB), Y12, Y13
-	VMULPS       Y15, Y12, Y12
-	VFMADD213PS  Y15, Y12, Y13
-	VMULPS       Y14, Y13, Y12
-	VMOVUPS      Y12, (AX)
-	VADDPS       Y12, Y4, Y4
-	ADDQ         $0x00000020, AX
-	ADDQ         $0x00000020, CX
-	ADDQ         $0x00000020, DX
-	SUBQ         $0x00000008, BX
-	JMP          loop3
+	JL           next6
+	VMOVUPS      (DX), Y10
+	VCMPPS       $0x03, Y10, Y10, Y11
+	VORPS        Y11, Y1, Y1
+	VMAXPS       Y3, Y10, Y3
+	VMOVUPS      (CX), Y10
+	VSUBPS       Y0, Y10, Y10
+	VANDPS       k32_absmask<>+0(SB), Y10, Y11
+	VPCMPGTD     k32_normlim<>+0(SB), Y11, Y11
+	VPTEST       Y11, Y11
+	JNZ          fullrange7
+	VMOVUPS      k32_magic8fl<>+0(SB), Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y11
+	VSUBPS       k32_magic8fl<>+0(SB), Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
+	VPERMPS      k32_exptab8u<>+0(SB), Y11, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y12, Y12
+	VMOVUPS      k32_e4<>+0(SB), Y11
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y11
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y11
+	VMULPS       Y12, Y10, Y10
+	VFMADD213PS  Y12, Y11, Y10
+	VMOVUPS      Y10, (AX)
+	VADDPS       Y10, Y2, Y2
+	JMP          joinexp8
 
-next4:
+fullrange7:
+	VMOVUPS      Y10, (AX)
+	VMOVUPS      (AX), Y10
+	VMOVUPS      k32_lo<>+0(SB), Y11
+	VMAXPS       Y10, Y11, Y10
+	VMOVUPS      k32_hi<>+0(SB), Y11
+	VMINPS       Y10, Y11, Y10
+	VMOVUPS      k32_magic8fu<>+0(SB), Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y11
+	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
+	VPERMPS      k32_exptab8u<>+0(SB), Y11, Y13
+	VPSRLD       $0x04, Y11, Y12
+	VPSLLD       $0x17, Y12, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y13, Y13
+	VPSUBD       Y12, Y13, Y13
+	VMOVUPS      k32_e4<>+0(SB), Y11
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y11
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y11
+	VMULPS       Y13, Y10, Y10
+	VFMADD213PS  Y13, Y10, Y11
+	VMULPS       Y12, Y11, Y10
+	VMOVUPS      Y10, (AX)
+	VADDPS       Y10, Y2, Y2
+
+joinexp8:
+	ADDQ $0x00000020, AX
+	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, DX
+	SUBQ $0x00000008, BX
+	JMP  loop5
+
+next6:
 	TESTQ        BX, BX
-	JZ           done5
+	JZ           done9
 	LEAQ         ymmtailmask<>+32(SB), SI
 	SHLQ         $0x02, BX
 	NEGQ         BX
-	VMOVDQU      (SI)(BX*1), Y12
-	VMOVUPS      k32_neginf<>+0(SB), Y13
-	VMASKMOVPS   (DX), Y12, Y14
-	VBLENDVPS    Y12, Y14, Y13, Y13
-	VCMPPS       $0x03, Y13, Y13, Y14
-	VORPS        Y14, Y3, Y3
-	VMAXPS       Y5, Y13, Y5
-	VMASKMOVPS   (CX), Y12, Y13
-	VSUBPS       Y0, Y13, Y13
-	VMAXPS       Y13, Y1, Y13
-	VMINPS       Y13, Y2, Y13
+	VMOVDQU      (SI)(BX*1), Y10
+	VMOVUPS      k32_neginf<>+0(SB), Y11
+	VMASKMOVPS   (DX), Y10, Y12
+	VBLENDVPS    Y10, Y12, Y11, Y11
+	VCMPPS       $0x03, Y11, Y11, Y12
+	VORPS        Y12, Y1, Y1
+	VMAXPS       Y3, Y11, Y3
+	VMASKMOVPS   (CX), Y10, Y11
+	VSUBPS       Y0, Y11, Y11
+	VMOVUPS      k32_lo<>+0(SB), Y0
+	VMAXPS       Y11, Y0, Y11
+	VMOVUPS      k32_hi<>+0(SB), Y0
+	VMINPS       Y11, Y0, Y11
 	VMOVUPS      k32_magic8fu<>+0(SB), Y0
-	VFMADD231PS  k32_log2e<>+0(SB), Y13, Y0
-	VSUBPS       k32_magic8fu<>+0(SB), Y0, Y1
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y1, Y13
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y1, Y13
-	VPERMPS      k32_exptab8u<>+0(SB), Y0, Y2
-	VPSRLD       $0x04, Y0, Y1
-	VPSLLD       $0x17, Y1, Y1
+	VFMADD231PS  k32_log2e<>+0(SB), Y11, Y0
+	VSUBPS       k32_magic8fu<>+0(SB), Y0, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y11
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y11
+	VPERMPS      k32_exptab8u<>+0(SB), Y0, Y13
+	VPSRLD       $0x04, Y0, Y12
+	VPSLLD       $0x17, Y12, Y12
 	VPSLLD       $0x14, Y0, Y0
-	VPADDD       Y0, Y2, Y2
-	VPSUBD       Y1, Y2, Y2
+	VPADDD       Y0, Y13, Y13
+	VPSUBD       Y12, Y13, Y13
 	VMOVUPS      k32_e4<>+0(SB), Y0
-	VFMADD213PS  k32_e3<>+0(SB), Y13, Y0
-	VFMADD213PS  k32_e2<>+0(SB), Y13, Y0
-	VFMADD213PS  k32_p1<>+0(SB), Y13, Y0
-	VMULPS       Y2, Y13, Y13
-	VFMADD213PS  Y2, Y13, Y0
-	VMULPS       Y1, Y0, Y13
-	VMASKMOVPS   Y13, Y12, (AX)
-	VANDPS       Y12, Y13, Y13
-	VADDPS       Y13, Y4, Y4
+	VFMADD213PS  k32_e3<>+0(SB), Y11, Y0
+	VFMADD213PS  k32_e2<>+0(SB), Y11, Y0
+	VFMADD213PS  k32_p1<>+0(SB), Y11, Y0
+	VMULPS       Y13, Y11, Y11
+	VFMADD213PS  Y13, Y11, Y0
+	VMULPS       Y12, Y0, Y11
+	VMASKMOVPS   Y11, Y10, (AX)
+	VANDPS       Y10, Y11, Y11
+	VADDPS       Y11, Y2, Y2
 
-done5:
+done9:
+	VADDPS       Y6, Y2, Y2
+	VMAXPS       Y7, Y3, Y3
 	VADDPS       Y8, Y4, Y4
 	VMAXPS       Y9, Y5, Y5
-	VADDPS       Y10, Y6, Y6
-	VMAXPS       Y11, Y7, Y7
-	VADDPS       Y6, Y4, Y4
-	VMAXPS       Y7, Y5, Y5
-	VEXTRACTF128 $0x01, Y4, X0
-	VADDPS       X0, X4, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X1, X0, X0
-	VSHUFPS      $0x55, X0, X0, X1
-	VADDPS       X1, X0, X0
+	VADDPS       Y4, Y2, Y2
+	VMAXPS       Y5, Y3, Y3
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X0
+	VMOVHLPS     X0, X0, X2
+	VADDPS       X2, X0, X0
+	VSHUFPS      $0x55, X0, X0, X2
+	VADDPS       X2, X0, X0
 	MOVSS        X0, sum+80(FP)
-	VEXTRACTF128 $0x01, Y5, X0
-	VMAXPS       X0, X5, X0
-	VMOVHLPS     X0, X0, X1
-	VMAXPS       X1, X0, X0
-	VSHUFPS      $0x55, X0, X0, X1
-	VMAXPS       X1, X0, X0
+	VEXTRACTF128 $0x01, Y3, X0
+	VMAXPS       X0, X3, X0
+	VMOVHLPS     X0, X0, X2
+	VMAXPS       X2, X0, X0
+	VSHUFPS      $0x55, X0, X0, X2
+	VMAXPS       X2, X0, X0
 	MOVSS        X0, mNext+84(FP)
-	VMOVMSKPS    Y3, AX
+	VMOVMSKPS    Y1, AX
 	TESTL        AX, AX
 	SETNE        AL
 	MOVB         AL, nan+88(FP)
@@ -5414,216 +5704,378 @@ TEXT ·expSum64AVX2(SB), NOSPLIT, $0-64
 	MOVQ         s_len+32(FP), DX
 	MOVSD        m+48(FP), X0
 	VBROADCASTSD X0, Y0
-	VMOVUPD      k64_lo<>+0(SB), Y1
-	VMOVUPD      k64_hi<>+0(SB), Y2
-	VMOVUPD      k64_log2e<>+0(SB), Y3
-	VMOVUPD      k64_magic64fu<>+0(SB), Y4
+	VMOVUPD      k64_log2e<>+0(SB), Y1
+	VMOVUPD      k64_magic64fl<>+0(SB), Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
 	VXORPD       Y5, Y5, Y5
 	VXORPD       Y6, Y6, Y6
-	VXORPD       Y7, Y7, Y7
-	VXORPD       Y8, Y8, Y8
 
 loop1:
 	CMPQ         DX, $0x00000010
 	JL           next2
 	PREFETCHT0   4096(CX)
 	PREFETCHT0   4160(CX)
-	VMOVUPD      (CX), Y9
-	VSUBPD       Y0, Y9, Y9
-	VMAXPD       Y9, Y1, Y9
-	VMINPD       Y9, Y2, Y9
-	VMOVUPD      Y4, Y10
-	VFMADD231PD  Y3, Y9, Y10
-	VSUBPD       Y4, Y10, Y11
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y9
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y9
-	VPAND        k64_tab64idx<>+0(SB), Y10, Y12
-	VPCMPEQQ     Y10, Y10, Y13
-	LEAQ         kexptab64u<>+0(SB), BX
-	VGATHERQPD   Y13, (BX)(Y12*8), Y11
-	VPSRLQ       $0x09, Y10, Y12
-	VPSLLQ       $0x34, Y12, Y12
-	VPSLLQ       $0x2c, Y10, Y10
-	VPADDQ       Y10, Y11, Y11
-	VPSUBQ       Y12, Y11, Y11
-	VMOVUPD      k64_d4<>+0(SB), Y10
-	VFMADD213PD  k64_d3<>+0(SB), Y9, Y10
-	VFMADD213PD  k64_d2<>+0(SB), Y9, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y9, Y10
-	VMULPD       Y11, Y9, Y9
-	VFMADD213PD  Y11, Y9, Y10
-	VMULPD       Y12, Y10, Y9
-	VMOVUPD      Y9, (AX)
-	VADDPD       Y9, Y5, Y5
-	VMOVUPD      32(CX), Y9
-	VSUBPD       Y0, Y9, Y9
-	VMAXPD       Y9, Y1, Y9
-	VMINPD       Y9, Y2, Y9
-	VMOVUPD      Y4, Y10
-	VFMADD231PD  Y3, Y9, Y10
-	VSUBPD       Y4, Y10, Y11
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y9
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y9
-	VPAND        k64_tab64idx<>+0(SB), Y10, Y12
-	VPCMPEQQ     Y10, Y10, Y13
-	LEAQ         kexptab64u<>+0(SB), BX
-	VGATHERQPD   Y13, (BX)(Y12*8), Y11
-	VPSRLQ       $0x09, Y10, Y12
-	VPSLLQ       $0x34, Y12, Y12
-	VPSLLQ       $0x2c, Y10, Y10
-	VPADDQ       Y10, Y11, Y11
-	VPSUBQ       Y12, Y11, Y11
-	VMOVUPD      k64_d4<>+0(SB), Y10
-	VFMADD213PD  k64_d3<>+0(SB), Y9, Y10
-	VFMADD213PD  k64_d2<>+0(SB), Y9, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y9, Y10
-	VMULPD       Y11, Y9, Y9
-	VFMADD213PD  Y11, Y9, Y10
-	VMULPD       Y12, Y10, Y9
-	VMOVUPD      Y9, 32(AX)
-	VADDPD       Y9, Y6, Y6
+	VMOVUPD      (CX), Y7
+	VSUBPD       Y0, Y7, Y7
+	VMOVUPD      32(CX), Y8
+	VSUBPD       Y0, Y8, Y8
 	VMOVUPD      64(CX), Y9
 	VSUBPD       Y0, Y9, Y9
-	VMAXPD       Y9, Y1, Y9
-	VMINPD       Y9, Y2, Y9
-	VMOVUPD      Y4, Y10
-	VFMADD231PD  Y3, Y9, Y10
-	VSUBPD       Y4, Y10, Y11
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y9
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y9
-	VPAND        k64_tab64idx<>+0(SB), Y10, Y12
-	VPCMPEQQ     Y10, Y10, Y13
+	VMOVUPD      96(CX), Y10
+	VSUBPD       Y0, Y10, Y10
+	VANDPD       k64_absmask<>+0(SB), Y7, Y11
+	VPCMPGTQ     k64_normlim<>+0(SB), Y11, Y11
+	VANDPD       k64_absmask<>+0(SB), Y8, Y12
+	VPCMPGTQ     k64_normlim<>+0(SB), Y12, Y12
+	VPOR         Y12, Y11, Y11
+	VANDPD       k64_absmask<>+0(SB), Y9, Y12
+	VPCMPGTQ     k64_normlim<>+0(SB), Y12, Y12
+	VPOR         Y12, Y11, Y11
+	VANDPD       k64_absmask<>+0(SB), Y10, Y12
+	VPCMPGTQ     k64_normlim<>+0(SB), Y12, Y12
+	VPOR         Y12, Y11, Y11
+	VPTEST       Y11, Y11
+	JNZ          fullrange3
+	VMOVUPD      Y2, Y11
+	VFMADD231PD  Y1, Y7, Y11
+	VSUBPD       Y2, Y11, Y12
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y7
+	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
+	VPCMPEQQ     Y11, Y11, Y14
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y14, (BX)(Y13*8), Y12
+	VPSLLQ       $0x2c, Y11, Y11
+	VPADDQ       Y11, Y12, Y12
+	VMOVUPD      k64_d4<>+0(SB), Y11
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y11
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y11
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y11
+	VMULPD       Y12, Y7, Y7
+	VFMADD213PD  Y12, Y11, Y7
+	VMOVUPD      Y7, (AX)
+	VADDPD       Y7, Y3, Y3
+	VMOVUPD      Y2, Y7
+	VFMADD231PD  Y1, Y8, Y7
+	VSUBPD       Y2, Y7, Y11
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y8
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y8
+	VPAND        k64_tab64idx<>+0(SB), Y7, Y12
+	VPCMPEQQ     Y7, Y7, Y13
 	LEAQ         kexptab64u<>+0(SB), BX
 	VGATHERQPD   Y13, (BX)(Y12*8), Y11
-	VPSRLQ       $0x09, Y10, Y12
-	VPSLLQ       $0x34, Y12, Y12
-	VPSLLQ       $0x2c, Y10, Y10
-	VPADDQ       Y10, Y11, Y11
-	VPSUBQ       Y12, Y11, Y11
-	VMOVUPD      k64_d4<>+0(SB), Y10
-	VFMADD213PD  k64_d3<>+0(SB), Y9, Y10
-	VFMADD213PD  k64_d2<>+0(SB), Y9, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y9, Y10
-	VMULPD       Y11, Y9, Y9
-	VFMADD213PD  Y11, Y9, Y10
-	VMULPD       Y12, Y10, Y9
+	VPSLLQ       $0x2c, Y7, Y7
+	VPADDQ       Y7, Y11, Y11
+	VMOVUPD      k64_d4<>+0(SB), Y7
+	VFMADD213PD  k64_d3<>+0(SB), Y8, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y8, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y7
+	VMULPD       Y11, Y8, Y8
+	VFMADD213PD  Y11, Y7, Y8
+	VMOVUPD      Y8, 32(AX)
+	VADDPD       Y8, Y4, Y4
+	VMOVUPD      Y2, Y7
+	VFMADD231PD  Y1, Y9, Y7
+	VSUBPD       Y2, Y7, Y8
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y9
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y9
+	VPAND        k64_tab64idx<>+0(SB), Y7, Y11
+	VPCMPEQQ     Y7, Y7, Y12
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y12, (BX)(Y11*8), Y8
+	VPSLLQ       $0x2c, Y7, Y7
+	VPADDQ       Y7, Y8, Y8
+	VMOVUPD      k64_d4<>+0(SB), Y7
+	VFMADD213PD  k64_d3<>+0(SB), Y9, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y9, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y9, Y7
+	VMULPD       Y8, Y9, Y9
+	VFMADD213PD  Y8, Y7, Y9
 	VMOVUPD      Y9, 64(AX)
-	VADDPD       Y9, Y7, Y7
-	VMOVUPD      96(CX), Y9
-	VSUBPD       Y0, Y9, Y9
-	VMAXPD       Y9, Y1, Y9
-	VMINPD       Y9, Y2, Y9
-	VMOVUPD      Y4, Y10
-	VFMADD231PD  Y3, Y9, Y10
-	VSUBPD       Y4, Y10, Y11
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y9
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y9
-	VPAND        k64_tab64idx<>+0(SB), Y10, Y12
-	VPCMPEQQ     Y10, Y10, Y13
+	VADDPD       Y9, Y5, Y5
+	VMOVUPD      Y2, Y7
+	VFMADD231PD  Y1, Y10, Y7
+	VSUBPD       Y2, Y7, Y8
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y10
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y10
+	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
+	VPCMPEQQ     Y7, Y7, Y11
 	LEAQ         kexptab64u<>+0(SB), BX
-	VGATHERQPD   Y13, (BX)(Y12*8), Y11
-	VPSRLQ       $0x09, Y10, Y12
-	VPSLLQ       $0x34, Y12, Y12
-	VPSLLQ       $0x2c, Y10, Y10
-	VPADDQ       Y10, Y11, Y11
-	VPSUBQ       Y12, Y11, Y11
-	VMOVUPD      k64_d4<>+0(SB), Y10
-	VFMADD213PD  k64_d3<>+0(SB), Y9, Y10
-	VFMADD213PD  k64_d2<>+0(SB), Y9, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y9, Y10
-	VMULPD       Y11, Y9, Y9
-	VFMADD213PD  Y11, Y9, Y10
-	VMULPD       Y12, Y10, Y9
-	VMOVUPD      Y9, 96(AX)
-	VADDPD       Y9, Y8, Y8
-	ADDQ         $0x00000080, AX
-	ADDQ         $0x00000080, CX
-	SUBQ         $0x00000010, DX
-	JMP          loop1
+	VGATHERQPD   Y11, (BX)(Y9*8), Y8
+	VPSLLQ       $0x2c, Y7, Y7
+	VPADDQ       Y7, Y8, Y8
+	VMOVUPD      k64_d4<>+0(SB), Y7
+	VFMADD213PD  k64_d3<>+0(SB), Y10, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y10, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y10, Y7
+	VMULPD       Y8, Y10, Y10
+	VFMADD213PD  Y8, Y7, Y10
+	VMOVUPD      Y10, 96(AX)
+	VADDPD       Y10, Y6, Y6
+	JMP          joinexp4
+
+fullrange3:
+	VMOVUPD      Y7, (AX)
+	VMOVUPD      Y8, 32(AX)
+	VMOVUPD      Y9, 64(AX)
+	VMOVUPD      Y10, 96(AX)
+	VMOVUPD      (AX), Y7
+	VMOVUPD      k64_lo<>+0(SB), Y8
+	VMAXPD       Y7, Y8, Y7
+	VMOVUPD      k64_hi<>+0(SB), Y8
+	VMINPD       Y7, Y8, Y7
+	VMOVUPD      k64_magic64fu<>+0(SB), Y8
+	VFMADD231PD  Y1, Y7, Y8
+	VSUBPD       k64_magic64fu<>+0(SB), Y8, Y9
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
+	VPCMPEQQ     Y8, Y8, Y11
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y11, (BX)(Y10*8), Y9
+	VPSRLQ       $0x09, Y8, Y10
+	VPSLLQ       $0x34, Y10, Y10
+	VPSLLQ       $0x2c, Y8, Y8
+	VPADDQ       Y8, Y9, Y9
+	VPSUBQ       Y10, Y9, Y9
+	VMOVUPD      k64_d4<>+0(SB), Y8
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y8
+	VMULPD       Y9, Y7, Y7
+	VFMADD213PD  Y9, Y7, Y8
+	VMULPD       Y10, Y8, Y7
+	VMOVUPD      Y7, (AX)
+	VADDPD       Y7, Y3, Y3
+	VMOVUPD      32(AX), Y7
+	VMOVUPD      k64_lo<>+0(SB), Y8
+	VMAXPD       Y7, Y8, Y7
+	VMOVUPD      k64_hi<>+0(SB), Y8
+	VMINPD       Y7, Y8, Y7
+	VMOVUPD      k64_magic64fu<>+0(SB), Y8
+	VFMADD231PD  Y1, Y7, Y8
+	VSUBPD       k64_magic64fu<>+0(SB), Y8, Y9
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
+	VPCMPEQQ     Y8, Y8, Y11
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y11, (BX)(Y10*8), Y9
+	VPSRLQ       $0x09, Y8, Y10
+	VPSLLQ       $0x34, Y10, Y10
+	VPSLLQ       $0x2c, Y8, Y8
+	VPADDQ       Y8, Y9, Y9
+	VPSUBQ       Y10, Y9, Y9
+	VMOVUPD      k64_d4<>+0(SB), Y8
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y8
+	VMULPD       Y9, Y7, Y7
+	VFMADD213PD  Y9, Y7, Y8
+	VMULPD       Y10, Y8, Y7
+	VMOVUPD      Y7, 32(AX)
+	VADDPD       Y7, Y4, Y4
+	VMOVUPD      64(AX), Y7
+	VMOVUPD      k64_lo<>+0(SB), Y8
+	VMAXPD       Y7, Y8, Y7
+	VMOVUPD      k64_hi<>+0(SB), Y8
+	VMINPD       Y7, Y8, Y7
+	VMOVUPD      k64_magic64fu<>+0(SB), Y8
+	VFMADD231PD  Y1, Y7, Y8
+	VSUBPD       k64_magic64fu<>+0(SB), Y8, Y9
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
+	VPCMPEQQ     Y8, Y8, Y11
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y11, (BX)(Y10*8), Y9
+	VPSRLQ       $0x09, Y8, Y10
+	VPSLLQ       $0x34, Y10, Y10
+	VPSLLQ       $0x2c, Y8, Y8
+	VPADDQ       Y8, Y9, Y9
+	VPSUBQ       Y10, Y9, Y9
+	VMOVUPD      k64_d4<>+0(SB), Y8
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y8
+	VMULPD       Y9, Y7, Y7
+	VFMADD213PD  Y9, Y7, Y8
+	VMULPD       Y10, Y8, Y7
+	VMOVUPD      Y7, 64(AX)
+	VADDPD       Y7, Y5, Y5
+	VMOVUPD      96(AX), Y7
+	VMOVUPD      k64_lo<>+0(SB), Y8
+	VMAXPD       Y7, Y8, Y7
+	VMOVUPD      k64_hi<>+0(SB), Y8
+	VMINPD       Y7, Y8, Y7
+	VMOVUPD      k64_magic64fu<>+0(SB), Y8
+	VFMADD231PD  Y1, Y7, Y8
+	VSUBPD       k64_magic64fu<>+0(SB), Y8, Y9
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
+	VPCMPEQQ     Y8, Y8, Y11
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y11, (BX)(Y10*8), Y9
+	VPSRLQ       $0x09, Y8, Y10
+	VPSLLQ       $0x34, Y10, Y10
+	VPSLLQ       $0x2c, Y8, Y8
+	VPADDQ       Y8, Y9, Y9
+	VPSUBQ       Y10, Y9, Y9
+	VMOVUPD      k64_d4<>+0(SB), Y8
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y8
+	VMULPD       Y9, Y7, Y7
+	VFMADD213PD  Y9, Y7, Y8
+	VMULPD       Y10, Y8, Y7
+	VMOVUPD      Y7, 96(AX)
+	VADDPD       Y7, Y6, Y6
+
+joinexp4:
+	ADDQ $0x00000080, AX
+	ADDQ $0x00000080, CX
+	SUBQ $0x00000010, DX
+	JMP  loop1
 
 next2:
-loop3:
+loop5:
 	CMPQ         DX, $0x00000004
-	JL           next4
-	VMOVUPD      (CX), Y9
-	VSUBPD       Y0, Y9, Y9
-	VMAXPD       Y9, Y1, Y9
-	VMINPD       Y9, Y2, Y9
-	VMOVUPD      Y4, Y10
-	VFMADD231PD  Y3, Y9, Y10
-	VSUBPD       Y4, Y10, Y11
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y9
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y9
-	VPAND        k64_tab64idx<>+0(SB), Y10, Y12
-	VPCMPEQQ     Y10, Y10, Y13
+	JL           next6
+	VMOVUPD      (CX), Y7
+	VSUBPD       Y0, Y7, Y7
+	VANDPD       k64_absmask<>+0(SB), Y7, Y8
+	VPCMPGTQ     k64_normlim<>+0(SB), Y8, Y8
+	VPTEST       Y8, Y8
+	JNZ          fullrange7
+	VMOVUPD      Y2, Y8
+	VFMADD231PD  Y1, Y7, Y8
+	VSUBPD       Y2, Y8, Y9
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
+	VPCMPEQQ     Y8, Y8, Y11
 	LEAQ         kexptab64u<>+0(SB), BX
-	VGATHERQPD   Y13, (BX)(Y12*8), Y11
-	VPSRLQ       $0x09, Y10, Y12
-	VPSLLQ       $0x34, Y12, Y12
-	VPSLLQ       $0x2c, Y10, Y10
-	VPADDQ       Y10, Y11, Y11
-	VPSUBQ       Y12, Y11, Y11
-	VMOVUPD      k64_d4<>+0(SB), Y10
-	VFMADD213PD  k64_d3<>+0(SB), Y9, Y10
-	VFMADD213PD  k64_d2<>+0(SB), Y9, Y10
-	VFMADD213PD  k64_p1<>+0(SB), Y9, Y10
-	VMULPD       Y11, Y9, Y9
-	VFMADD213PD  Y11, Y9, Y10
-	VMULPD       Y12, Y10, Y9
-	VMOVUPD      Y9, (AX)
-	VADDPD       Y9, Y5, Y5
-	ADDQ         $0x00000020, AX
-	ADDQ         $0x00000020, CX
-	SUBQ         $0x00000004, DX
-	JMP          loop3
+	VGATHERQPD   Y11, (BX)(Y10*8), Y9
+	VPSLLQ       $0x2c, Y8, Y8
+	VPADDQ       Y8, Y9, Y9
+	VMOVUPD      k64_d4<>+0(SB), Y8
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y8
+	VMULPD       Y9, Y7, Y7
+	VFMADD213PD  Y9, Y8, Y7
+	VMOVUPD      Y7, (AX)
+	VADDPD       Y7, Y3, Y3
+	JMP          joinexp8
 
-next4:
+fullrange7:
+	VMOVUPD      Y7, (AX)
+	VMOVUPD      (AX), Y7
+	VMOVUPD      k64_lo<>+0(SB), Y8
+	VMAXPD       Y7, Y8, Y7
+	VMOVUPD      k64_hi<>+0(SB), Y8
+	VMINPD       Y7, Y8, Y7
+	VMOVUPD      k64_magic64fu<>+0(SB), Y8
+	VFMADD231PD  Y1, Y7, Y8
+	VSUBPD       k64_magic64fu<>+0(SB), Y8, Y9
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
+	VPCMPEQQ     Y8, Y8, Y11
+	LEAQ         kexptab64u<>+0(SB), BX
+	VGATHERQPD   Y11, (BX)(Y10*8), Y9
+	VPSRLQ       $0x09, Y8, Y10
+	VPSLLQ       $0x34, Y10, Y10
+	VPSLLQ       $0x2c, Y8, Y8
+	VPADDQ       Y8, Y9, Y9
+	VPSUBQ       Y10, Y9, Y9
+	VMOVUPD      k64_d4<>+0(SB), Y8
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y8
+	VMULPD       Y9, Y7, Y7
+	VFMADD213PD  Y9, Y7, Y8
+	VMULPD       Y10, Y8, Y7
+	VMOVUPD      Y7, (AX)
+	VADDPD       Y7, Y3, Y3
+
+joinexp8:
+	ADDQ $0x00000020, AX
+	ADDQ $0x00000020, CX
+	SUBQ $0x00000004, DX
+	JMP  loop5
+
+next6:
 	TESTQ        DX, DX
-	JZ           done5
+	JZ           done9
 	LEAQ         ymmtailmask<>+32(SB), BX
 	SHLQ         $0x03, DX
 	NEGQ         DX
-	VMOVDQU      (BX)(DX*1), Y9
-	VMASKMOVPD   (CX), Y9, Y10
-	VSUBPD       Y0, Y10, Y10
-	VMAXPD       Y10, Y1, Y10
-	VMINPD       Y10, Y2, Y10
-	VMOVUPD      Y4, Y0
-	VFMADD231PD  Y3, Y10, Y0
-	VSUBPD       Y4, Y0, Y1
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y1, Y10
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y1, Y10
-	VPAND        k64_tab64idx<>+0(SB), Y0, Y2
-	VPCMPEQQ     Y0, Y0, Y3
+	VMOVDQU      (BX)(DX*1), Y2
+	VMASKMOVPD   (CX), Y2, Y7
+	VSUBPD       Y0, Y7, Y7
+	VMOVUPD      k64_lo<>+0(SB), Y0
+	VMAXPD       Y7, Y0, Y7
+	VMOVUPD      k64_hi<>+0(SB), Y0
+	VMINPD       Y7, Y0, Y7
+	VMOVUPD      k64_magic64fu<>+0(SB), Y0
+	VFMADD231PD  Y1, Y7, Y0
+	VSUBPD       k64_magic64fu<>+0(SB), Y0, Y1
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y1, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y1, Y7
+	VPAND        k64_tab64idx<>+0(SB), Y0, Y8
+	VPCMPEQQ     Y0, Y0, Y9
 	LEAQ         kexptab64u<>+0(SB), CX
-	VGATHERQPD   Y3, (CX)(Y2*8), Y1
-	VPSRLQ       $0x09, Y0, Y2
-	VPSLLQ       $0x34, Y2, Y2
+	VGATHERQPD   Y9, (CX)(Y8*8), Y1
+	VPSRLQ       $0x09, Y0, Y8
+	VPSLLQ       $0x34, Y8, Y8
 	VPSLLQ       $0x2c, Y0, Y0
 	VPADDQ       Y0, Y1, Y1
-	VPSUBQ       Y2, Y1, Y1
+	VPSUBQ       Y8, Y1, Y1
 	VMOVUPD      k64_d4<>+0(SB), Y0
-	VFMADD213PD  k64_d3<>+0(SB), Y10, Y0
-	VFMADD213PD  k64_d2<>+0(SB), Y10, Y0
-	VFMADD213PD  k64_p1<>+0(SB), Y10, Y0
-	VMULPD       Y1, Y10, Y10
-	VFMADD213PD  Y1, Y10, Y0
-	VMULPD       Y2, Y0, Y10
-	VMASKMOVPD   Y10, Y9, (AX)
-	VANDPD       Y9, Y10, Y10
-	VADDPD       Y10, Y5, Y5
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y0
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y0
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y0
+	VMULPD       Y1, Y7, Y7
+	VFMADD213PD  Y1, Y7, Y0
+	VMULPD       Y8, Y0, Y7
+	VMASKMOVPD   Y7, Y2, (AX)
+	VANDPD       Y2, Y7, Y7
+	VADDPD       Y7, Y3, Y3
 
-done5:
-	VADDPD       Y7, Y5, Y5
-	VADDPD       Y8, Y6, Y6
-	VADDPD       Y6, Y5, Y5
-	VEXTRACTF128 $0x01, Y5, X0
-	VADDPD       X0, X5, X0
+done9:
+	VADDPD       Y5, Y3, Y3
+	VADDPD       Y6, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPD       X1, X0, X0
 	MOVSD        X0, ret+56(FP)
 	VZEROUPPER
 	RET
+
+DATA k64_absmask<>+0(SB)/8, $0x7fffffffffffffff
+DATA k64_absmask<>+8(SB)/8, $0x7fffffffffffffff
+DATA k64_absmask<>+16(SB)/8, $0x7fffffffffffffff
+DATA k64_absmask<>+24(SB)/8, $0x7fffffffffffffff
+DATA k64_absmask<>+32(SB)/8, $0x7fffffffffffffff
+DATA k64_absmask<>+40(SB)/8, $0x7fffffffffffffff
+DATA k64_absmask<>+48(SB)/8, $0x7fffffffffffffff
+DATA k64_absmask<>+56(SB)/8, $0x7fffffffffffffff
+GLOBL k64_absmask<>(SB), RODATA|NOPTR, $64
+
+DATA k64_normlim<>+0(SB)/8, $0x4086200000000000
+DATA k64_normlim<>+8(SB)/8, $0x4086200000000000
+DATA k64_normlim<>+16(SB)/8, $0x4086200000000000
+DATA k64_normlim<>+24(SB)/8, $0x4086200000000000
+DATA k64_normlim<>+32(SB)/8, $0x4086200000000000
+DATA k64_normlim<>+40(SB)/8, $0x4086200000000000
+DATA k64_normlim<>+48(SB)/8, $0x4086200000000000
+DATA k64_normlim<>+56(SB)/8, $0x4086200000000000
+GLOBL k64_normlim<>(SB), RODATA|NOPTR, $64
 
 // func expSumMax64AVX2(dst []float64, s []float64, m float64, next []float64) (sum float64, mNext float64, nan bool)
 // Requires: AVX, AVX2, FMA3, MMX+, SSE2
@@ -5653,6 +6105,126 @@ loop1:
 	VCMPPD       $0x03, Y10, Y10, Y11
 	VORPD        Y11, Y1, Y1
 	VMAXPD       Y3, Y10, Y3
+	VMOVUPD      32(DX), Y10
+	VCMPPD       $0x03, Y10, Y10, Y11
+	VORPD        Y11, Y1, Y1
+	VMAXPD       Y5, Y10, Y5
+	VMOVUPD      64(DX), Y10
+	VCMPPD       $0x03, Y10, Y10, Y11
+	VORPD        Y11, Y1, Y1
+	VMAXPD       Y7, Y10, Y7
+	VMOVUPD      96(DX), Y10
+	VCMPPD       $0x03, Y10, Y10, Y11
+	VORPD        Y11, Y1, Y1
+	VMAXPD       Y9, Y10, Y9
+	VMOVUPD      (CX), Y10
+	VSUBPD       Y0, Y10, Y10
+	VANDPD       k64_absmask<>+0(SB), Y10, Y10
+	VPCMPGTQ     k64_normlim<>+0(SB), Y10, Y10
+	VMOVUPD      32(CX), Y11
+	VSUBPD       Y0, Y11, Y11
+	VANDPD       k64_absmask<>+0(SB), Y11, Y11
+	VPCMPGTQ     k64_normlim<>+0(SB), Y11, Y11
+	VPOR         Y11, Y10, Y10
+	VMOVUPD      64(CX), Y11
+	VSUBPD       Y0, Y11, Y11
+	VANDPD       k64_absmask<>+0(SB), Y11, Y11
+	VPCMPGTQ     k64_normlim<>+0(SB), Y11, Y11
+	VPOR         Y11, Y10, Y10
+	VMOVUPD      96(CX), Y11
+	VSUBPD       Y0, Y11, Y11
+	VANDPD       k64_absmask<>+0(SB), Y11, Y11
+	VPCMPGTQ     k64_normlim<>+0(SB), Y11, Y11
+	VPOR         Y11, Y10, Y10
+	VPTEST       Y10, Y10
+	JNZ          fullrange3
+	VMOVUPD      (CX), Y10
+	VSUBPD       Y0, Y10, Y10
+	VMOVUPD      k64_magic64fl<>+0(SB), Y11
+	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
+	VSUBPD       k64_magic64fl<>+0(SB), Y11, Y12
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
+	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
+	VPCMPEQQ     Y11, Y11, Y14
+	LEAQ         kexptab64u<>+0(SB), SI
+	VGATHERQPD   Y14, (SI)(Y13*8), Y12
+	VPSLLQ       $0x2c, Y11, Y11
+	VPADDQ       Y11, Y12, Y12
+	VMOVUPD      k64_d4<>+0(SB), Y11
+	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
+	VMULPD       Y12, Y10, Y10
+	VFMADD213PD  Y12, Y11, Y10
+	VMOVUPD      Y10, (AX)
+	VADDPD       Y10, Y2, Y2
+	VMOVUPD      32(CX), Y10
+	VSUBPD       Y0, Y10, Y10
+	VMOVUPD      k64_magic64fl<>+0(SB), Y11
+	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
+	VSUBPD       k64_magic64fl<>+0(SB), Y11, Y12
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
+	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
+	VPCMPEQQ     Y11, Y11, Y14
+	LEAQ         kexptab64u<>+0(SB), SI
+	VGATHERQPD   Y14, (SI)(Y13*8), Y12
+	VPSLLQ       $0x2c, Y11, Y11
+	VPADDQ       Y11, Y12, Y12
+	VMOVUPD      k64_d4<>+0(SB), Y11
+	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
+	VMULPD       Y12, Y10, Y10
+	VFMADD213PD  Y12, Y11, Y10
+	VMOVUPD      Y10, 32(AX)
+	VADDPD       Y10, Y4, Y4
+	VMOVUPD      64(CX), Y10
+	VSUBPD       Y0, Y10, Y10
+	VMOVUPD      k64_magic64fl<>+0(SB), Y11
+	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
+	VSUBPD       k64_magic64fl<>+0(SB), Y11, Y12
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
+	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
+	VPCMPEQQ     Y11, Y11, Y14
+	LEAQ         kexptab64u<>+0(SB), SI
+	VGATHERQPD   Y14, (SI)(Y13*8), Y12
+	VPSLLQ       $0x2c, Y11, Y11
+	VPADDQ       Y11, Y12, Y12
+	VMOVUPD      k64_d4<>+0(SB), Y11
+	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
+	VMULPD       Y12, Y10, Y10
+	VFMADD213PD  Y12, Y11, Y10
+	VMOVUPD      Y10, 64(AX)
+	VADDPD       Y10, Y6, Y6
+	VMOVUPD      96(CX), Y10
+	VSUBPD       Y0, Y10, Y10
+	VMOVUPD      k64_magic64fl<>+0(SB), Y11
+	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
+	VSUBPD       k64_magic64fl<>+0(SB), Y11, Y12
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
+	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
+	VPCMPEQQ     Y11, Y11, Y14
+	LEAQ         kexptab64u<>+0(SB), SI
+	VGATHERQPD   Y14, (SI)(Y13*8), Y12
+	VPSLLQ       $0x2c, Y11, Y11
+	VPADDQ       Y11, Y12, Y12
+	VMOVUPD      k64_d4<>+0(SB), Y11
+	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
+	VMULPD       Y12, Y10, Y10
+	VFMADD213PD  Y12, Y11, Y10
+	VMOVUPD      Y10, 96(AX)
+	VADDPD       Y10, Y8, Y8
+	JMP          joinexp4
+
+fullrange3:
 	VMOVUPD      (CX), Y10
 	VSUBPD       Y0, Y10, Y10
 	VMOVUPD      k64_lo<>+0(SB), Y11
@@ -5682,10 +6254,6 @@ loop1:
 	VMULPD       Y13, Y11, Y10
 	VMOVUPD      Y10, (AX)
 	VADDPD       Y10, Y2, Y2
-	VMOVUPD      32(DX), Y10
-	VCMPPD       $0x03, Y10, Y10, Y11
-	VORPD        Y11, Y1, Y1
-	VMAXPD       Y5, Y10, Y5
 	VMOVUPD      32(CX), Y10
 	VSUBPD       Y0, Y10, Y10
 	VMOVUPD      k64_lo<>+0(SB), Y11
@@ -5715,10 +6283,6 @@ loop1:
 	VMULPD       Y13, Y11, Y10
 	VMOVUPD      Y10, 32(AX)
 	VADDPD       Y10, Y4, Y4
-	VMOVUPD      64(DX), Y10
-	VCMPPD       $0x03, Y10, Y10, Y11
-	VORPD        Y11, Y1, Y1
-	VMAXPD       Y7, Y10, Y7
 	VMOVUPD      64(CX), Y10
 	VSUBPD       Y0, Y10, Y10
 	VMOVUPD      k64_lo<>+0(SB), Y11
@@ -5748,10 +6312,6 @@ loop1:
 	VMULPD       Y13, Y11, Y10
 	VMOVUPD      Y10, 64(AX)
 	VADDPD       Y10, Y6, Y6
-	VMOVUPD      96(DX), Y10
-	VCMPPD       $0x03, Y10, Y10, Y11
-	VORPD        Y11, Y1, Y1
-	VMAXPD       Y9, Y10, Y9
 	VMOVUPD      96(CX), Y10
 	VSUBPD       Y0, Y10, Y10
 	VMOVUPD      k64_lo<>+0(SB), Y11
@@ -5781,20 +6341,52 @@ loop1:
 	VMULPD       Y13, Y11, Y10
 	VMOVUPD      Y10, 96(AX)
 	VADDPD       Y10, Y8, Y8
-	ADDQ         $0x00000080, AX
-	ADDQ         $0x00000080, CX
-	ADDQ         $0x00000080, DX
-	SUBQ         $0x00000010, BX
-	JMP          loop1
+
+joinexp4:
+	ADDQ $0x00000080, AX
+	ADDQ $0x00000080, CX
+	ADDQ $0x00000080, DX
+	SUBQ $0x00000010, BX
+	JMP  loop1
 
 next2:
-loop3:
+loop5:
 	CMPQ         BX, $0x00000004
-	JL           next4
+	JL           next6
 	VMOVUPD      (DX), Y10
 	VCMPPD       $0x03, Y10, Y10, Y11
 	VORPD        Y11, Y1, Y1
 	VMAXPD       Y3, Y10, Y3
+	VMOVUPD      (CX), Y10
+	VSUBPD       Y0, Y10, Y10
+	VANDPD       k64_absmask<>+0(SB), Y10, Y10
+	VPCMPGTQ     k64_normlim<>+0(SB), Y10, Y10
+	VPTEST       Y10, Y10
+	JNZ          fullrange7
+	VMOVUPD      (CX), Y10
+	VSUBPD       Y0, Y10, Y10
+	VMOVUPD      k64_magic64fl<>+0(SB), Y11
+	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
+	VSUBPD       k64_magic64fl<>+0(SB), Y11, Y12
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
+	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
+	VPCMPEQQ     Y11, Y11, Y14
+	LEAQ         kexptab64u<>+0(SB), SI
+	VGATHERQPD   Y14, (SI)(Y13*8), Y12
+	VPSLLQ       $0x2c, Y11, Y11
+	VPADDQ       Y11, Y12, Y12
+	VMOVUPD      k64_d4<>+0(SB), Y11
+	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
+	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
+	VMULPD       Y12, Y10, Y10
+	VFMADD213PD  Y12, Y11, Y10
+	VMOVUPD      Y10, (AX)
+	VADDPD       Y10, Y2, Y2
+	JMP          joinexp8
+
+fullrange7:
 	VMOVUPD      (CX), Y10
 	VSUBPD       Y0, Y10, Y10
 	VMOVUPD      k64_lo<>+0(SB), Y11
@@ -5824,15 +6416,17 @@ loop3:
 	VMULPD       Y13, Y11, Y10
 	VMOVUPD      Y10, (AX)
 	VADDPD       Y10, Y2, Y2
-	ADDQ         $0x00000020, AX
-	ADDQ         $0x00000020, CX
-	ADDQ         $0x00000020, DX
-	SUBQ         $0x00000004, BX
-	JMP          loop3
 
-next4:
+joinexp8:
+	ADDQ $0x00000020, AX
+	ADDQ $0x00000020, CX
+	ADDQ $0x00000020, DX
+	SUBQ $0x00000004, BX
+	JMP  loop5
+
+next6:
 	TESTQ        BX, BX
-	JZ           done5
+	JZ           done9
 	LEAQ         ymmtailmask<>+32(SB), SI
 	SHLQ         $0x03, BX
 	NEGQ         BX
@@ -5874,7 +6468,7 @@ next4:
 	VANDPD       Y10, Y11, Y11
 	VADDPD       Y11, Y2, Y2
 
-done5:
+done9:
 	VADDPD       Y6, Y2, Y2
 	VMAXPD       Y7, Y3, Y3
 	VADDPD       Y8, Y4, Y4

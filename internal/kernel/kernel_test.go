@@ -154,8 +154,19 @@ var (
 			}
 			return -80 - 700*r.Float64()
 		}},
+		// Around the bounds of the AVX2 kernels' fast exponential
+		// (normlim: 87 for float32, 708 for float64) below a max of 0.
+		{"normlim32", func(r *rand.Rand, i, n int) float64 { return nearNormlim(r, i, -87) }},
+		{"normlim64", func(r *rand.Rand, i, n int) float64 { return nearNormlim(r, i, -708) }},
 	}
 )
+
+func nearNormlim(r *rand.Rand, i int, lim float64) float64 {
+	if i%9 == 4 {
+		return 0
+	}
+	return lim + []float64{0, 0x1p-20, -0x1p-20, 0.3, -0.3, -0.7, -1.2}[r.IntN(7)]
+}
 
 func row64(g rowGen, n int, seed uint64) []float64 {
 	r := rand.New(rand.NewPCG(seed, uint64(n)))
@@ -1450,6 +1461,49 @@ func TestAVX2Registers(t *testing.T) {
 // Max of the next row give separately, with each implementation, in place
 // or not, without touching next or writing past dst; ScaleExpSumMax gives
 // that and Scale of the row before.
+// TestExpSumIsExp checks that ExpSum's exponentials are bit for bit
+// those of Exp applied to s − m, whichever of their paths the AVX2 kernels
+// take for each step (see normalFast in _asm), with m the row's max or
+// 100 below it (x up to +100: overflow). (The portable float32 code works
+// in float64, so its two differ in the last bit.)
+func TestExpSumIsExp(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		if !useAsm() {
+			t.Skip("the portable code")
+		}
+		t.Run("float32", func(t *testing.T) { testExpSumIsExp(t, row32, ExpSum32, Exp32, Max32) })
+		t.Run("float64", func(t *testing.T) { testExpSumIsExp(t, row64, ExpSum64, Exp64, Max64) })
+	})
+}
+
+func testExpSumIsExp[T float32 | float64](t *testing.T, row func(rowGen, int, uint64) []T,
+	expSum func(dst, s []T, m T) T, exp func(dst, x []T), maxOf func([]T) (T, bool)) {
+	for _, g := range rowGens {
+		for _, n := range testLens {
+			s := row(g, n, 9)
+			mx, isNaN := maxOf(s)
+			if math.IsInf(float64(mx), 0) || isNaN {
+				mx = 0.5
+			}
+			for _, m := range []T{mx, mx - 100} {
+				x := make([]T, n)
+				for i := range s {
+					x[i] = s[i] - m
+				}
+				want := make([]T, n)
+				exp(want, x)
+				got := make([]T, n)
+				expSum(got, s, m)
+				for i := range want {
+					if a, b := float64(got[i]), float64(want[i]); a != b && !(a != a && b != b) {
+						t.Fatalf("%s n=%d m=%v: ExpSum [%d] = %v; Exp(%v) = %v", g.name, n, m, i, got[i], x[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 func TestExpSumMax(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		t.Run("float32", func(t *testing.T) {

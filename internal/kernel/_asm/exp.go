@@ -48,6 +48,10 @@ import (
 // AVX2, flushing variant for x ≤ 0 (sums): 2^m goes into the table entry
 // whole, and there is no last multiply; below the smallest normal the
 // result is not exp(x) (+0 at the clamp), see expvTab8.
+// AVX2, normal range (expNormal): where |x| ≤ 87 (708), the flushing
+// variant's scaling without the clamps is exactly the full-range result;
+// expSum and expSumMax check each step's lanes and take it when they all
+// allow it (normalFast).
 //
 // -- Special values --
 // x is clamped with the constant as the first source of MAX/MIN, whose
@@ -86,6 +90,9 @@ func init() {
 	f("lo", -104, -745.2)
 	f("loflush", -88, -1023*math.Ln2)
 	f("neginf", math.Inf(-1), math.Inf(-1))
+	// |x| and the bound of expNormal (see normalFast), as bit patterns.
+	consts["absmask"] = fconst{raw: true, b32: 1<<31 - 1, b64: 1<<63 - 1}
+	consts["normlim"] = fconst{raw: true, b32: math.Float32bits(87), b64: math.Float64bits(708)}
 	f("negmax", -math.MaxFloat32, -math.MaxFloat64)
 	// How far above the reference point maxSumExp lets a lane's values go
 	// before moving it: a sum of up to 2^31 terms of exp(rethresh) stays
@@ -284,21 +291,15 @@ func (g *gen) expConsts(flush bool) []string {
 // registers, all of them for float32 and the reduction ones for float64.
 // The rest are memory operands.
 func (g *gen) hoistExp(flush bool) {
-	g.hoistExpClamps(flush)
+	g.hoist(g.expConsts(flush)[0])
+	if !flush {
+		g.hoist("hi")
+	}
 	if !g.z {
 		g.hoist(g.expHot(flush)...)
 	}
 	if g.z {
 		g.hoist(g.expConsts(flush)...)
-	}
-}
-
-// hoistExpClamps is hoistExp for kernels with no registers to spare: the
-// clamps only.
-func (g *gen) hoistExpClamps(flush bool) {
-	g.hoist(g.expConsts(flush)[0])
-	if !flush {
-		g.hoist("hi")
 	}
 }
 
@@ -327,20 +328,85 @@ func (g *gen) expHot(flush bool) []string {
 // exp(x) but 0 or another number below it: fit for sums of at least 1
 // only (see expvTab8). The AVX-512 code is the same either way.
 func (g *gen) expv(x reg.VecVirtual, flush bool) {
+	r := expFull
+	if flush {
+		r = expFlush
+	}
 	switch {
 	case g.tabExp():
 		g.expvTab(x, flush)
 	case g.tab8():
-		g.expvTab8(x, flush)
+		g.expvTab8(x, r)
 	default:
-		g.expvTab64(x, flush)
+		g.expvTab64(x, r)
+	}
+}
+
+// expRange is what the AVX2 exponentials may assume of x.
+type expRange int
+
+const (
+	expFull   expRange = iota // anything: the clamps, 2^m split in two
+	expFlush                  // x ≤ 0, for sums: exp(x) where normal, else below the smallest normal
+	expNormal                 // |x| ≤ normlim: no clamps, 2^m whole
+)
+
+// normalFast reports whether the kernels that make exponentials to keep
+// (expSum, expSumMax) take the expNormal exponential for the vectors of
+// an unrolled step when all their lanes allow it (outsideNormal), and the
+// full-range one otherwise: on AVX2, where the full range costs two clamps,
+// two shifts, a subtraction and a multiply more per vector. Where every
+// lane is within ±normlim, exp(x) and 2^m are normal numbers, the flushing
+// variant's scaling without its clamp gives exactly what the full-range
+// code gives (the same N, r, table entry and polynomial, and the last
+// rounding at the same place: multiplying a normal number by a power of
+// two is exact), so that the choice never shows in the results. In those
+// kernels x = s − max ≤ 0, and a row whose values span more than 87 (708
+// for float64) takes the slow path for the vectors that hold such values.
+func (g *gen) normalFast() bool { return !g.z }
+
+// outsideNormal returns a vector that is zero unless some lane of some x
+// is beyond ±normlim or NaN: |x| compared as an integer with the bits of
+// normlim, which orders non-negative floats, NaN above all of them.
+func (g *gen) outsideNormal(xs []reg.VecVirtual) reg.VecVirtual {
+	var out reg.VecVirtual
+	for _, x := range xs {
+		a := g.vec()
+		g.pick(VANDPS, VANDPD)(g.constMem("absmask"), x, a)
+		g.pick(VPCMPGTD, VPCMPGTQ)(g.constMem("normlim"), a, a) // a = |x| > normlim
+		if out == nil {
+			out = a
+		} else {
+			VPOR(a, out, out)
+		}
+	}
+	return out
+}
+
+// normalHot is expHot for a kernel that takes expvNormal: its constants
+// worth a register, where the full-range exponential, taken rarely, reads
+// its own from memory and loads its clamps (clampReg).
+func (g *gen) normalHot() []string {
+	if g.f64 {
+		return []string{"log2e", "magic64fl"}
+	}
+	return []string{"magic8fl", "exptab8u"}
+}
+
+// expvNormal is expv for |x| ≤ normlim only (see normalFast).
+func (g *gen) expvNormal(x reg.VecVirtual) {
+	if g.tab8() {
+		g.expvTab8(x, expNormal)
+	} else {
+		g.expvTab64(x, expNormal)
 	}
 }
 
 // clampReg returns the register of the hoisted clamp name, or, in a kernel
-// that has not hoisted it (AVX2 float64 expSumMax, which has no register to
-// spare), a new one it is loaded into: MAX/MIN take their constant operand
-// in a register (see "Special values").
+// that has not hoisted it (AVX2 expSumMax, which has no register to spare,
+// and the full-range path of AVX2 expSum, taken rarely: see normalFast), a
+// new one it is loaded into: MAX/MIN take their constant operand in a
+// register (see "Special values").
 func (g *gen) clampReg(name string) reg.VecVirtual {
 	if r, ok := g.hot[name]; ok {
 		return r
@@ -436,15 +502,21 @@ func (g *gen) tab8() bool { return !g.z && !g.f64 }
 // The errors: the table's rounding (half an ulp; 2^(j/8)·exp(r) stays in
 // [1, 2) but for j = 0, whose entry 1 is exact), the last FMA's rounding
 // (half an ulp) and a few hundredths from the polynomial and r.
-func (g *gen) expvTab8(x reg.VecVirtual, flush bool) {
+//
+// expNormal, |x| ≤ normlim = 87: the flushing variant's B = 127 and
+// scaling, for results from 2^−125.5 to 2^125.5, and no clamps.
+func (g *gen) expvTab8(x reg.VecVirtual, r expRange) {
 	lo, mg := "lo", "magic8fu"
-	if flush {
+	switch r {
+	case expFlush:
 		lo, mg = "loflush", "magic8fl"
+	case expNormal:
+		lo, mg = "", "magic8fl"
 	}
-	t, nf := g.expReduce(x, lo, mg, flush) // nf = N/8
+	t, nf := g.expReduce(x, lo, mg, r != expFull) // nf = N/8
 	T := g.vec()
 	VPERMPS(g.k("exptab8u"), t, T) // T = 2^(j/8), less the offsets tabScale adds back
-	s := g.tabScale(t, T, nf, 3, flush)
+	s := g.tabScale(t, T, nf, 3, r != expFull)
 	g.tabPoly(x, T, s, "e")
 }
 
@@ -494,11 +566,13 @@ func (g *gen) tabPoly(x, T, s reg.VecVirtual, c string) {
 }
 
 // expReduce clamps x to [lo, hi] (from below only when flushing, where x ≤
-// 0) and reduces it: t = x·log2(e) + magic, whose ulp of 2^−k leaves n/2^k
+// 0, and not at all without lo) and reduces it: t = x·log2(e) + magic, whose ulp of 2^−k leaves n/2^k
 // rounded in t and the table index in its low k bits; nf = t − magic =
 // n/2^k exactly; and x = r = x − nf·ln2 (Cody–Waite, ln2hi + ln2lo).
 func (g *gen) expReduce(x reg.VecVirtual, lo, magic string, flush bool) (t, nf reg.VecVirtual) {
-	g.max(x, g.clampReg(lo), x)
+	if lo != "" {
+		g.max(x, g.clampReg(lo), x)
+	}
 	if !flush {
 		g.min(x, g.clampReg("hi"), x)
 	}
@@ -590,11 +664,18 @@ func tab64() Mem {
 // Registers: x, t, the index, the gather's mask and its destination at
 // once (five); expSumMax, with none to spare, loads the clamps here rather
 // than keep them (clampReg).
-func (g *gen) expvTab64(x reg.VecVirtual, flush bool) {
+//
+// expNormal, |x| ≤ normlim = 708: the flushing variant's bias and scaling,
+// for results from about 2^−1021.4 up, and no clamps.
+func (g *gen) expvTab64(x reg.VecVirtual, r expRange) {
 	lo, mg := "lo", "magic64fu"
-	if flush {
+	switch r {
+	case expFlush:
 		lo, mg = "loflush", "magic64fl"
+	case expNormal:
+		lo, mg = "", "magic64fl"
 	}
+	flush := r != expFull
 	t, nf := g.expReduce(x, lo, mg, flush) // nf = N/256
 	idx := g.vec()
 	VPAND(g.k("tab64idx"), t, idx) // idx = j

@@ -439,7 +439,11 @@ func (g *gen) expSum() {
 	ps := Load(Param("s").Base(), GP64())
 	n := Load(Param("s").Len(), GP64())
 	mb := g.scalarParam("m")
-	g.hoistExp(false)
+	if g.normalFast() {
+		g.hoist(g.normalHot()...)
+	} else {
+		g.hoistExp(false)
+	}
 	acc := make([]reg.VecVirtual, g.U)
 	for i := range acc {
 		acc[i] = g.vec()
@@ -447,6 +451,10 @@ func (g *gen) expSum() {
 	}
 	g.loop(n, []reg.Register{pd, ps}, func(offs []int, mask Op) {
 		g.prefetch(ps, offs) // the next row, for rows up to 4 KiB
+		if mask == nil && g.normalFast() {
+			g.expSumSteps(pd, ps, offs, mb, acc, false)
+			return
+		}
 		for i, off := range offs {
 			g.expSumStep(pd, ps, off, mask, mb, acc[i])
 		}
@@ -475,6 +483,65 @@ func (g *gen) maxStep(p reg.Register, off int, mask Op, acc reg.VecVirtual, flag
 	}
 	g.flagNaN(x, flag)
 	g.max(acc, x, acc)
+}
+
+// expSumSteps is the vectors of an unrolled step of expSum and expSumMax
+// where normalFast: dst = exp(s − m) at offs, added into acc, through
+// expvNormal when every lane allows it. With reload, it reads the vectors
+// again after the check rather than keep them in registers, for kernels
+// that have none to spare (the loads hit L1).
+func (g *gen) expSumSteps(pd, ps reg.Register, offs []int, mb reg.VecVirtual, acc []reg.VecVirtual, reload bool) {
+	xs := make([]reg.VecVirtual, len(offs))
+	var out reg.VecVirtual
+	for i, off := range offs {
+		xs[i] = g.load(at(ps, off))
+		g.sub(mb, xs[i], xs[i])
+		if reload {
+			o := g.outsideNormal(xs[i : i+1])
+			if out == nil {
+				out = o
+			} else {
+				VPOR(o, out, out)
+			}
+		}
+	}
+	if !reload {
+		out = g.outsideNormal(xs)
+	}
+	full, join := g.lbl("fullrange"), g.lbl("joinexp")
+	VPTEST(out, out)
+	JNZ(LabelRef(full))
+	finish := func(normal bool) {
+		for i, x := range xs {
+			if reload {
+				x = g.load(at(ps, offs[i]))
+				if mb != nil {
+					g.sub(mb, x, x)
+				}
+			}
+			if normal {
+				g.expvNormal(x)
+			} else {
+				g.expv(x, false)
+			}
+			g.mov(x, at(pd, offs[i]))
+			g.add(x, acc[i], acc[i])
+		}
+	}
+	finish(true)
+	JMP(LabelRef(join))
+	Label(full)
+	if !reload {
+		// The full-range exponential needs more registers: park the
+		// vectors in dst, which is to be written anyway, and reload them.
+		for i, x := range xs {
+			g.mov(x, at(pd, offs[i]))
+		}
+		ps, reload = pd, true
+		mb = nil
+	}
+	finish(false)
+	Label(join)
 }
 
 // expSumStep is one vector of expSum and expSumMax: dst = exp(s − m) at
@@ -775,13 +842,11 @@ func (g *gen) expSumMax(scalePrev bool) {
 		ab = g.scalarParam("a")
 		ptrs = append(ptrs, pp)
 	}
-	switch {
-	case !g.z && g.f64:
-		// AVX2 has no registers to spare here, not even for the clamps:
-		// expvTab64 loads them (clampReg).
-	case !g.z:
-		g.hoistExpClamps(false) // AVX2 has no registers to spare here
-	default:
+	// AVX2 has no registers to spare here, not even for the clamps (the
+	// exponentials load them, clampReg): expSumSteps holds a step's
+	// vectors at once.
+	fast := g.normalFast() && !scalePrev
+	if g.z {
 		g.hoistExp(false)
 	}
 	flag := g.nanFlag()
@@ -795,6 +860,13 @@ func (g *gen) expSumMax(scalePrev bool) {
 	}
 	g.loop(n, ptrs, func(offs []int, mask Op) {
 		g.prefetchAt(pn, offs, pipelineAhead)
+		if mask == nil && fast {
+			for i, off := range offs {
+				g.maxStep(pn, off, mask, mx[i], flag)
+			}
+			g.expSumSteps(pd, ps, offs, mb, acc, g.f64)
+			return
+		}
 		for i, off := range offs {
 			g.maxStep(pn, off, mask, mx[i], flag)
 			if scalePrev {
