@@ -393,6 +393,20 @@ func (g *gen) normalHot() []string {
 	return []string{"magic8fl", "exptab8u"}
 }
 
+// normalOrFull emits the two paths of a step that takes expvNormal when
+// every lane allows it: path(true), then, out of line, taken where out
+// (from outsideNormal) has a lane set, path(false).
+func (g *gen) normalOrFull(out reg.VecVirtual, path func(normal bool)) {
+	full, join := g.lbl("fullrange"), g.lbl("joinexp")
+	VPTEST(out, out)
+	JNZ(LabelRef(full))
+	path(true)
+	JMP(LabelRef(join))
+	Label(full)
+	path(false)
+	Label(join)
+}
+
 // expvNormal is expv for |x| ≤ normlim only (see normalFast).
 func (g *gen) expvNormal(x reg.VecVirtual) {
 	if g.tab8() {

@@ -508,15 +508,22 @@ func (g *gen) expSumSteps(pd, ps reg.Register, offs []int, mb reg.VecVirtual, ac
 	if !reload {
 		out = g.outsideNormal(xs)
 	}
-	full, join := g.lbl("fullrange"), g.lbl("joinexp")
-	VPTEST(out, out)
-	JNZ(LabelRef(full))
-	finish := func(normal bool) {
+	g.normalOrFull(out, func(normal bool) {
+		src, m, load := ps, mb, reload
+		if !normal && !reload {
+			// The full-range exponential needs more registers: park the
+			// vectors in dst, which is to be written anyway, and reload
+			// them.
+			for i, x := range xs {
+				g.mov(x, at(pd, offs[i]))
+			}
+			src, m, load = pd, nil, true
+		}
 		for i, x := range xs {
-			if reload {
-				x = g.load(at(ps, offs[i]))
-				if mb != nil {
-					g.sub(mb, x, x)
+			if load {
+				x = g.load(at(src, offs[i]))
+				if m != nil {
+					g.sub(m, x, x)
 				}
 			}
 			if normal {
@@ -527,21 +534,7 @@ func (g *gen) expSumSteps(pd, ps reg.Register, offs []int, mb reg.VecVirtual, ac
 			g.mov(x, at(pd, offs[i]))
 			g.add(x, acc[i], acc[i])
 		}
-	}
-	finish(true)
-	JMP(LabelRef(join))
-	Label(full)
-	if !reload {
-		// The full-range exponential needs more registers: park the
-		// vectors in dst, which is to be written anyway, and reload them.
-		for i, x := range xs {
-			g.mov(x, at(pd, offs[i]))
-		}
-		ps, reload = pd, true
-		mb = nil
-	}
-	finish(false)
-	Label(join)
+	})
 }
 
 // expSumStep is one vector of expSum and expSumMax: dst = exp(s − m) at

@@ -22,7 +22,9 @@ import (
 //     the target mask, which they clear.
 //   - The exponential is the full-range one that ExpSumCols32 uses, not the
 //     flushing one (not exp(x) below the smallest normal), so that the
-//     gradient is bit for bit that of the three-pass kernels.
+//     gradient is bit for bit that of the three-pass kernels; pairs of
+//     vectors whose lanes all allow it take expvNormal, which gives the
+//     same (see normalFast).
 //
 // With idx it is softmaxColsIdx (or softmaxColsIdxFwd): each step first
 // makes its Y and GW from the int64 targets and after its last pass writes
@@ -30,7 +32,7 @@ import (
 // and colsLossAVX2).
 func (g *gen) softmaxColsAVX2(grad, idx bool) {
 	pd, ps, C, sb, L, pb, pt, pl := g.beginCols(grad, idx)
-	g.hoistExp(false)
+	g.hoist(g.normalHot()...)
 	doff := GP64()
 	if grad {
 		MOVQ(pd, doff)
@@ -146,14 +148,20 @@ func (g *gen) softmaxColsAVX2(grad, idx bool) {
 					g.sub(field(cbM+32*i), x, x)
 					xs = append(xs, x)
 				}
-				for k, x := range xs {
-					i := i0 + k
-					g.expv(x, false)
-					if grad {
-						g.mov(x, at(t, 32*i))
+				g.normalOrFull(g.outsideNormal(xs), func(normal bool) {
+					for k, x := range xs {
+						i := i0 + k
+						if normal {
+							g.expvNormal(x)
+						} else {
+							g.expv(x, false)
+						}
+						if grad {
+							g.mov(x, at(t, 32*i))
+						}
+						g.add(x, S[i], S[i])
 					}
-					g.add(x, S[i], S[i])
-				}
+				})
 			}
 			ADDQ(U32(rowBytes), t)
 		})
