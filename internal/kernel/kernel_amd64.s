@@ -1543,30 +1543,28 @@ TEXT ·max32AVX2(SB), NOSPLIT, $0-29
 	VXORPS  Y1, Y1, Y1
 	VMOVUPS Y0, Y2
 	VMOVUPS Y0, Y3
-	VMOVUPS Y0, Y4
-	VMOVUPS Y0, Y5
 
 loop1:
 	CMPQ       CX, $0x00000020
 	JL         next2
 	PREFETCHT0 4096(AX)
 	PREFETCHT0 4160(AX)
-	VMOVUPS    (AX), Y6
-	VCMPPS     $0x03, Y6, Y6, Y7
-	VORPS      Y7, Y1, Y1
-	VMAXPS     Y2, Y6, Y2
-	VMOVUPS    32(AX), Y6
-	VCMPPS     $0x03, Y6, Y6, Y7
-	VORPS      Y7, Y1, Y1
-	VMAXPS     Y3, Y6, Y3
-	VMOVUPS    64(AX), Y6
-	VCMPPS     $0x03, Y6, Y6, Y7
-	VORPS      Y7, Y1, Y1
-	VMAXPS     Y4, Y6, Y4
-	VMOVUPS    96(AX), Y6
-	VCMPPS     $0x03, Y6, Y6, Y7
-	VORPS      Y7, Y1, Y1
-	VMAXPS     Y5, Y6, Y5
+	VMOVUPS    (AX), Y4
+	VCMPPS     $0x03, Y4, Y4, Y5
+	VORPS      Y5, Y1, Y1
+	VMAXPS     Y2, Y4, Y2
+	VMOVUPS    32(AX), Y4
+	VCMPPS     $0x03, Y4, Y4, Y5
+	VORPS      Y5, Y1, Y1
+	VMAXPS     Y3, Y4, Y3
+	VMOVUPS    64(AX), Y4
+	VCMPPS     $0x03, Y4, Y4, Y5
+	VORPS      Y5, Y1, Y1
+	VMAXPS     Y2, Y4, Y2
+	VMOVUPS    96(AX), Y4
+	VCMPPS     $0x03, Y4, Y4, Y5
+	VORPS      Y5, Y1, Y1
+	VMAXPS     Y3, Y4, Y3
 	ADDQ       $0x00000080, AX
 	SUBQ       $0x00000020, CX
 	JMP        loop1
@@ -1575,10 +1573,10 @@ next2:
 loop3:
 	CMPQ    CX, $0x00000008
 	JL      next4
-	VMOVUPS (AX), Y6
-	VCMPPS  $0x03, Y6, Y6, Y7
-	VORPS   Y7, Y1, Y1
-	VMAXPS  Y2, Y6, Y2
+	VMOVUPS (AX), Y4
+	VCMPPS  $0x03, Y4, Y4, Y5
+	VORPS   Y5, Y1, Y1
+	VMAXPS  Y2, Y4, Y2
 	ADDQ    $0x00000020, AX
 	SUBQ    $0x00000008, CX
 	JMP     loop3
@@ -1589,17 +1587,15 @@ next4:
 	LEAQ       ymmtailmask<>+32(SB), DX
 	SHLQ       $0x02, CX
 	NEGQ       CX
-	VMOVDQU    (DX)(CX*1), Y6
+	VMOVDQU    (DX)(CX*1), Y4
 	VMOVUPS    Y0, Y0
-	VMASKMOVPS (AX), Y6, Y7
-	VBLENDVPS  Y6, Y7, Y0, Y0
-	VCMPPS     $0x03, Y0, Y0, Y6
-	VORPS      Y6, Y1, Y1
+	VMASKMOVPS (AX), Y4, Y5
+	VBLENDVPS  Y4, Y5, Y0, Y0
+	VCMPPS     $0x03, Y0, Y0, Y4
+	VORPS      Y4, Y1, Y1
 	VMAXPS     Y2, Y0, Y2
 
 done5:
-	VMAXPS       Y4, Y2, Y2
-	VMAXPS       Y5, Y3, Y3
 	VMAXPS       Y3, Y2, Y2
 	VEXTRACTF128 $0x01, Y2, X0
 	VMAXPS       X0, X2, X0
@@ -1990,15 +1986,15 @@ TEXT ·expSumMax32AVX2(SB), NOSPLIT, $0-89
 	MOVQ         s_len+32(FP), BX
 	MOVSS        m+48(FP), X0
 	VBROADCASTSS X0, Y0
-	VXORPS       Y1, Y1, Y1
-	VXORPS       Y2, Y2, Y2
-	VMOVUPS      k32_neginf<>+0(SB), Y3
+	VMOVUPS      k32_magic8fl<>+0(SB), Y1
+	VMOVUPS      k32_exptab8u<>+0(SB), Y2
+	VXORPS       Y3, Y3, Y3
 	VXORPS       Y4, Y4, Y4
 	VMOVUPS      k32_neginf<>+0(SB), Y5
 	VXORPS       Y6, Y6, Y6
 	VMOVUPS      k32_neginf<>+0(SB), Y7
 	VXORPS       Y8, Y8, Y8
-	VMOVUPS      k32_neginf<>+0(SB), Y9
+	VXORPS       Y9, Y9, Y9
 
 loop1:
 	CMPQ         BX, $0x00000020
@@ -2007,20 +2003,20 @@ loop1:
 	PREFETCHT0   16448(DX)
 	VMOVUPS      (DX), Y10
 	VCMPPS       $0x03, Y10, Y10, Y11
-	VORPS        Y11, Y1, Y1
-	VMAXPS       Y3, Y10, Y3
+	VORPS        Y11, Y3, Y3
+	VMAXPS       Y5, Y10, Y5
 	VMOVUPS      32(DX), Y10
 	VCMPPS       $0x03, Y10, Y10, Y11
-	VORPS        Y11, Y1, Y1
-	VMAXPS       Y5, Y10, Y5
+	VORPS        Y11, Y3, Y3
+	VMAXPS       Y7, Y10, Y7
 	VMOVUPS      64(DX), Y10
 	VCMPPS       $0x03, Y10, Y10, Y11
-	VORPS        Y11, Y1, Y1
-	VMAXPS       Y7, Y10, Y7
+	VORPS        Y11, Y3, Y3
+	VMAXPS       Y5, Y10, Y5
 	VMOVUPS      96(DX), Y10
 	VCMPPS       $0x03, Y10, Y10, Y11
-	VORPS        Y11, Y1, Y1
-	VMAXPS       Y9, Y10, Y9
+	VORPS        Y11, Y3, Y3
+	VMAXPS       Y7, Y10, Y7
 	VMOVUPS      (CX), Y10
 	VSUBPS       Y0, Y10, Y10
 	VMOVUPS      32(CX), Y11
@@ -2042,12 +2038,12 @@ loop1:
 	VPOR         Y15, Y14, Y14
 	VPTEST       Y14, Y14
 	JNZ          fullrange3
-	VMOVUPS      k32_magic8fl<>+0(SB), Y14
+	VMOVUPS      Y1, Y14
 	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y14
-	VSUBPS       k32_magic8fl<>+0(SB), Y14, Y15
+	VSUBPS       Y1, Y14, Y15
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y15, Y10
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y15, Y10
-	VPERMPS      k32_exptab8u<>+0(SB), Y14, Y15
+	VPERMPS      Y2, Y14, Y15
 	VPSLLD       $0x14, Y14, Y14
 	VPADDD       Y14, Y15, Y15
 	VMOVUPS      k32_e4<>+0(SB), Y14
@@ -2057,13 +2053,13 @@ loop1:
 	VMULPS       Y15, Y10, Y10
 	VFMADD213PS  Y15, Y14, Y10
 	VMOVUPS      Y10, (AX)
-	VADDPS       Y10, Y2, Y2
-	VMOVUPS      k32_magic8fl<>+0(SB), Y10
+	VADDPS       Y10, Y4, Y4
+	VMOVUPS      Y1, Y10
 	VFMADD231PS  k32_log2e<>+0(SB), Y11, Y10
-	VSUBPS       k32_magic8fl<>+0(SB), Y10, Y14
+	VSUBPS       Y1, Y10, Y14
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y14, Y11
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y14, Y11
-	VPERMPS      k32_exptab8u<>+0(SB), Y10, Y14
+	VPERMPS      Y2, Y10, Y14
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y14, Y14
 	VMOVUPS      k32_e4<>+0(SB), Y10
@@ -2073,13 +2069,13 @@ loop1:
 	VMULPS       Y14, Y11, Y11
 	VFMADD213PS  Y14, Y10, Y11
 	VMOVUPS      Y11, 32(AX)
-	VADDPS       Y11, Y4, Y4
-	VMOVUPS      k32_magic8fl<>+0(SB), Y10
+	VADDPS       Y11, Y6, Y6
+	VMOVUPS      Y1, Y10
 	VFMADD231PS  k32_log2e<>+0(SB), Y12, Y10
-	VSUBPS       k32_magic8fl<>+0(SB), Y10, Y11
+	VSUBPS       Y1, Y10, Y11
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y12
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y12
-	VPERMPS      k32_exptab8u<>+0(SB), Y10, Y11
+	VPERMPS      Y2, Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMOVUPS      k32_e4<>+0(SB), Y10
@@ -2089,13 +2085,13 @@ loop1:
 	VMULPS       Y11, Y12, Y12
 	VFMADD213PS  Y11, Y10, Y12
 	VMOVUPS      Y12, 64(AX)
-	VADDPS       Y12, Y6, Y6
-	VMOVUPS      k32_magic8fl<>+0(SB), Y10
+	VADDPS       Y12, Y8, Y8
+	VMOVUPS      Y1, Y10
 	VFMADD231PS  k32_log2e<>+0(SB), Y13, Y10
-	VSUBPS       k32_magic8fl<>+0(SB), Y10, Y11
+	VSUBPS       Y1, Y10, Y11
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y13
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y13
-	VPERMPS      k32_exptab8u<>+0(SB), Y10, Y11
+	VPERMPS      Y2, Y10, Y11
 	VPSLLD       $0x14, Y10, Y10
 	VPADDD       Y10, Y11, Y11
 	VMOVUPS      k32_e4<>+0(SB), Y10
@@ -2105,7 +2101,7 @@ loop1:
 	VMULPS       Y11, Y13, Y13
 	VFMADD213PS  Y11, Y10, Y13
 	VMOVUPS      Y13, 96(AX)
-	VADDPS       Y13, Y8, Y8
+	VADDPS       Y13, Y9, Y9
 	JMP          joinexp4
 
 fullrange3:
@@ -2123,7 +2119,7 @@ fullrange3:
 	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
-	VPERMPS      k32_exptab8u<>+0(SB), Y11, Y13
+	VPERMPS      Y2, Y11, Y13
 	VPSRLD       $0x04, Y11, Y12
 	VPSLLD       $0x17, Y12, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -2137,7 +2133,7 @@ fullrange3:
 	VFMADD213PS  Y13, Y10, Y11
 	VMULPS       Y12, Y11, Y10
 	VMOVUPS      Y10, (AX)
-	VADDPS       Y10, Y2, Y2
+	VADDPS       Y10, Y4, Y4
 	VMOVUPS      32(AX), Y10
 	VMOVUPS      k32_lo<>+0(SB), Y11
 	VMAXPS       Y10, Y11, Y10
@@ -2148,7 +2144,7 @@ fullrange3:
 	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
-	VPERMPS      k32_exptab8u<>+0(SB), Y11, Y13
+	VPERMPS      Y2, Y11, Y13
 	VPSRLD       $0x04, Y11, Y12
 	VPSLLD       $0x17, Y12, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -2162,7 +2158,7 @@ fullrange3:
 	VFMADD213PS  Y13, Y10, Y11
 	VMULPS       Y12, Y11, Y10
 	VMOVUPS      Y10, 32(AX)
-	VADDPS       Y10, Y4, Y4
+	VADDPS       Y10, Y6, Y6
 	VMOVUPS      64(AX), Y10
 	VMOVUPS      k32_lo<>+0(SB), Y11
 	VMAXPS       Y10, Y11, Y10
@@ -2173,7 +2169,7 @@ fullrange3:
 	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
-	VPERMPS      k32_exptab8u<>+0(SB), Y11, Y13
+	VPERMPS      Y2, Y11, Y13
 	VPSRLD       $0x04, Y11, Y12
 	VPSLLD       $0x17, Y12, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -2187,7 +2183,7 @@ fullrange3:
 	VFMADD213PS  Y13, Y10, Y11
 	VMULPS       Y12, Y11, Y10
 	VMOVUPS      Y10, 64(AX)
-	VADDPS       Y10, Y6, Y6
+	VADDPS       Y10, Y8, Y8
 	VMOVUPS      96(AX), Y10
 	VMOVUPS      k32_lo<>+0(SB), Y11
 	VMAXPS       Y10, Y11, Y10
@@ -2198,7 +2194,7 @@ fullrange3:
 	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
-	VPERMPS      k32_exptab8u<>+0(SB), Y11, Y13
+	VPERMPS      Y2, Y11, Y13
 	VPSRLD       $0x04, Y11, Y12
 	VPSLLD       $0x17, Y12, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -2212,7 +2208,7 @@ fullrange3:
 	VFMADD213PS  Y13, Y10, Y11
 	VMULPS       Y12, Y11, Y10
 	VMOVUPS      Y10, 96(AX)
-	VADDPS       Y10, Y8, Y8
+	VADDPS       Y10, Y9, Y9
 
 joinexp4:
 	ADDQ $0x00000080, AX
@@ -2227,20 +2223,20 @@ loop5:
 	JL           next6
 	VMOVUPS      (DX), Y10
 	VCMPPS       $0x03, Y10, Y10, Y11
-	VORPS        Y11, Y1, Y1
-	VMAXPS       Y3, Y10, Y3
+	VORPS        Y11, Y3, Y3
+	VMAXPS       Y5, Y10, Y5
 	VMOVUPS      (CX), Y10
 	VSUBPS       Y0, Y10, Y10
 	VANDPS       k32_absmask<>+0(SB), Y10, Y11
 	VPCMPGTD     k32_normlim<>+0(SB), Y11, Y11
 	VPTEST       Y11, Y11
 	JNZ          fullrange7
-	VMOVUPS      k32_magic8fl<>+0(SB), Y11
+	VMOVUPS      Y1, Y11
 	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y11
-	VSUBPS       k32_magic8fl<>+0(SB), Y11, Y12
+	VSUBPS       Y1, Y11, Y12
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
-	VPERMPS      k32_exptab8u<>+0(SB), Y11, Y12
+	VPERMPS      Y2, Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
 	VMOVUPS      k32_e4<>+0(SB), Y11
@@ -2250,7 +2246,7 @@ loop5:
 	VMULPS       Y12, Y10, Y10
 	VFMADD213PS  Y12, Y11, Y10
 	VMOVUPS      Y10, (AX)
-	VADDPS       Y10, Y2, Y2
+	VADDPS       Y10, Y4, Y4
 	JMP          joinexp8
 
 fullrange7:
@@ -2265,7 +2261,7 @@ fullrange7:
 	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
-	VPERMPS      k32_exptab8u<>+0(SB), Y11, Y13
+	VPERMPS      Y2, Y11, Y13
 	VPSRLD       $0x04, Y11, Y12
 	VPSLLD       $0x17, Y12, Y12
 	VPSLLD       $0x14, Y11, Y11
@@ -2279,7 +2275,7 @@ fullrange7:
 	VFMADD213PS  Y13, Y10, Y11
 	VMULPS       Y12, Y11, Y10
 	VMOVUPS      Y10, (AX)
-	VADDPS       Y10, Y2, Y2
+	VADDPS       Y10, Y4, Y4
 
 joinexp8:
 	ADDQ $0x00000020, AX
@@ -2294,63 +2290,61 @@ next6:
 	LEAQ         ymmtailmask<>+32(SB), SI
 	SHLQ         $0x02, BX
 	NEGQ         BX
-	VMOVDQU      (SI)(BX*1), Y10
-	VMOVUPS      k32_neginf<>+0(SB), Y11
-	VMASKMOVPS   (DX), Y10, Y12
-	VBLENDVPS    Y10, Y12, Y11, Y11
-	VCMPPS       $0x03, Y11, Y11, Y12
-	VORPS        Y12, Y1, Y1
-	VMAXPS       Y3, Y11, Y3
-	VMASKMOVPS   (CX), Y10, Y11
-	VSUBPS       Y0, Y11, Y11
+	VMOVDQU      (SI)(BX*1), Y1
+	VMOVUPS      k32_neginf<>+0(SB), Y10
+	VMASKMOVPS   (DX), Y1, Y11
+	VBLENDVPS    Y1, Y11, Y10, Y10
+	VCMPPS       $0x03, Y10, Y10, Y11
+	VORPS        Y11, Y3, Y3
+	VMAXPS       Y5, Y10, Y5
+	VMASKMOVPS   (CX), Y1, Y10
+	VSUBPS       Y0, Y10, Y10
 	VMOVUPS      k32_lo<>+0(SB), Y0
-	VMAXPS       Y11, Y0, Y11
+	VMAXPS       Y10, Y0, Y10
 	VMOVUPS      k32_hi<>+0(SB), Y0
-	VMINPS       Y11, Y0, Y11
+	VMINPS       Y10, Y0, Y10
 	VMOVUPS      k32_magic8fu<>+0(SB), Y0
-	VFMADD231PS  k32_log2e<>+0(SB), Y11, Y0
-	VSUBPS       k32_magic8fu<>+0(SB), Y0, Y12
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y11
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y11
-	VPERMPS      k32_exptab8u<>+0(SB), Y0, Y13
-	VPSRLD       $0x04, Y0, Y12
-	VPSLLD       $0x17, Y12, Y12
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y0
+	VSUBPS       k32_magic8fu<>+0(SB), Y0, Y11
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y10
+	VPERMPS      Y2, Y0, Y2
+	VPSRLD       $0x04, Y0, Y11
+	VPSLLD       $0x17, Y11, Y11
 	VPSLLD       $0x14, Y0, Y0
-	VPADDD       Y0, Y13, Y13
-	VPSUBD       Y12, Y13, Y13
+	VPADDD       Y0, Y2, Y2
+	VPSUBD       Y11, Y2, Y2
 	VMOVUPS      k32_e4<>+0(SB), Y0
-	VFMADD213PS  k32_e3<>+0(SB), Y11, Y0
-	VFMADD213PS  k32_e2<>+0(SB), Y11, Y0
-	VFMADD213PS  k32_p1<>+0(SB), Y11, Y0
-	VMULPS       Y13, Y11, Y11
-	VFMADD213PS  Y13, Y11, Y0
-	VMULPS       Y12, Y0, Y11
-	VMASKMOVPS   Y11, Y10, (AX)
-	VANDPS       Y10, Y11, Y11
-	VADDPS       Y11, Y2, Y2
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y0
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y0
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y0
+	VMULPS       Y2, Y10, Y10
+	VFMADD213PS  Y2, Y10, Y0
+	VMULPS       Y11, Y0, Y10
+	VMASKMOVPS   Y10, Y1, (AX)
+	VANDPS       Y1, Y10, Y10
+	VADDPS       Y10, Y4, Y4
 
 done9:
-	VADDPS       Y6, Y2, Y2
-	VMAXPS       Y7, Y3, Y3
 	VADDPS       Y8, Y4, Y4
-	VMAXPS       Y9, Y5, Y5
-	VADDPS       Y4, Y2, Y2
-	VMAXPS       Y5, Y3, Y3
-	VEXTRACTF128 $0x01, Y2, X0
-	VADDPS       X0, X2, X0
-	VMOVHLPS     X0, X0, X2
-	VADDPS       X2, X0, X0
-	VSHUFPS      $0x55, X0, X0, X2
-	VADDPS       X2, X0, X0
+	VADDPS       Y9, Y6, Y6
+	VADDPS       Y6, Y4, Y4
+	VMAXPS       Y7, Y5, Y5
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X0, X4, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VSHUFPS      $0x55, X0, X0, X1
+	VADDPS       X1, X0, X0
 	MOVSS        X0, sum+80(FP)
-	VEXTRACTF128 $0x01, Y3, X0
-	VMAXPS       X0, X3, X0
-	VMOVHLPS     X0, X0, X2
-	VMAXPS       X2, X0, X0
-	VSHUFPS      $0x55, X0, X0, X2
-	VMAXPS       X2, X0, X0
+	VEXTRACTF128 $0x01, Y5, X0
+	VMAXPS       X0, X5, X0
+	VMOVHLPS     X0, X0, X1
+	VMAXPS       X1, X0, X0
+	VSHUFPS      $0x55, X0, X0, X1
+	VMAXPS       X1, X0, X0
 	MOVSS        X0, mNext+84(FP)
-	VMOVMSKPS    Y1, AX
+	VMOVMSKPS    Y3, AX
 	TESTL        AX, AX
 	SETNE        AL
 	MOVB         AL, nan+88(FP)

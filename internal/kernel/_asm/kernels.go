@@ -252,11 +252,7 @@ func (g *gen) sum() {
 			g.add(x, acc[i], acc[i])
 		}
 	})
-	for w := len(acc); w > 1; w /= 2 {
-		for i := 0; i < w/2; i++ {
-			g.add(acc[i+w/2], acc[i], acc[i])
-		}
-	}
+	g.reduceSum(acc)
 	s := g.hreduce(g.pick2(VADDPS, VADDPD), acc[0])
 	Store(s, ReturnIndex(0))
 	g.end()
@@ -409,7 +405,7 @@ func (g *gen) maxK() {
 	n := Load(Param("s").Len(), GP64())
 	g.hoist("neginf")
 	flag := g.nanFlag()
-	acc := make([]reg.VecVirtual, g.U)
+	acc := make([]reg.VecVirtual, g.maxAccs())
 	for i := range acc {
 		acc[i] = g.vec()
 		g.mov(g.hot["neginf"], acc[i])
@@ -417,18 +413,48 @@ func (g *gen) maxK() {
 	g.loop(n, []reg.Register{p}, func(offs []int, mask Op) {
 		g.prefetch(p, offs)
 		for i, off := range offs {
-			g.maxStep(p, off, mask, acc[i], flag)
+			g.maxStep(p, off, mask, acc[i%len(acc)], flag)
 		}
 	})
+	g.reduceMax(acc)
+	m := g.hreduce(g.pick2(VMAXPS, VMAXPD), acc[0])
+	Store(m, ReturnIndex(0))
+	g.storeNaN(flag, 1)
+	g.end()
+}
+
+// maxAccs is how many running maxima max and expSumMax keep, vector i of
+// a step going to accumulator i mod maxAccs; they are combined by
+// reduceMax. The two must agree: VMAXPS of +0 and −0 returns its second
+// source, so the order decides the sign of a zero max, and expSumMax's
+// max of the next row is to be Max's bit for bit. U, but for AVX2
+// float32, where expSumMax needs two of its registers for the
+// exponential's constants (BenchmarkRows3Pass32 pipelined, Zen 3, 3
+// alternating runs: 1.90–1.98 → 1.74–1.78 ms at C = 1000, 1.85–1.95 →
+// 1.69–1.74 at C = 32000). One max per cycle keeps up with the loads.
+func (g *gen) maxAccs() int {
+	if !g.z && !g.f64 {
+		return 2
+	}
+	return g.U
+}
+
+// reduceSum adds the running sums into acc[0], pairwise.
+func (g *gen) reduceSum(acc []reg.VecVirtual) {
+	for w := len(acc); w > 1; w /= 2 {
+		for i := 0; i < w/2; i++ {
+			g.add(acc[i+w/2], acc[i], acc[i])
+		}
+	}
+}
+
+// reduceMax combines the running maxima into acc[0], pairwise.
+func (g *gen) reduceMax(acc []reg.VecVirtual) {
 	for w := len(acc); w > 1; w /= 2 {
 		for i := 0; i < w/2; i++ {
 			g.max(acc[i+w/2], acc[i], acc[i])
 		}
 	}
-	m := g.hreduce(g.pick2(VMAXPS, VMAXPD), acc[0])
-	Store(m, ReturnIndex(0))
-	g.storeNaN(flag, 1)
-	g.end()
 }
 
 // expSum: dst = exp(s − m), summed in U accumulators; the tail's lanes
@@ -459,11 +485,7 @@ func (g *gen) expSum() {
 			g.expSumStep(pd, ps, off, mask, mb, acc[i])
 		}
 	})
-	for w := len(acc); w > 1; w /= 2 {
-		for i := 0; i < w/2; i++ {
-			g.add(acc[i+w/2], acc[i], acc[i])
-		}
-	}
+	g.reduceSum(acc)
 	s := g.hreduce(g.pick2(VADDPS, VADDPD), acc[0])
 	Store(s, ReturnIndex(0))
 	g.end()
@@ -839,29 +861,34 @@ func (g *gen) expSumMax(scalePrev bool) {
 	// exponentials load them, clampReg): expSumSteps holds a step's
 	// vectors at once.
 	fast := g.normalFast() && !scalePrev
-	if g.z {
+	switch {
+	case g.z:
 		g.hoistExp(false)
+	case g.maxAccs() < g.U:
+		g.hoist(g.normalHot()...)
 	}
 	flag := g.nanFlag()
 	acc := make([]reg.VecVirtual, g.U)
-	mx := make([]reg.VecVirtual, g.U)
+	mx := make([]reg.VecVirtual, g.maxAccs())
 	for i := range acc {
 		acc[i] = g.vec()
 		g.zero(acc[i])
-		mx[i] = g.vec()
-		g.mov(g.constMem("neginf"), mx[i])
+		if i < len(mx) {
+			mx[i] = g.vec()
+			g.mov(g.constMem("neginf"), mx[i])
+		}
 	}
 	g.loop(n, ptrs, func(offs []int, mask Op) {
 		g.prefetchAt(pn, offs, pipelineAhead)
 		if mask == nil && fast {
 			for i, off := range offs {
-				g.maxStep(pn, off, mask, mx[i], flag)
+				g.maxStep(pn, off, mask, mx[i%len(mx)], flag)
 			}
 			g.expSumSteps(pd, ps, offs, mb, acc, g.f64)
 			return
 		}
 		for i, off := range offs {
-			g.maxStep(pn, off, mask, mx[i], flag)
+			g.maxStep(pn, off, mask, mx[i%len(mx)], flag)
 			if scalePrev {
 				z := g.loadAt(pp, off, mask)
 				g.mul(ab, z, z)
@@ -870,11 +897,17 @@ func (g *gen) expSumMax(scalePrev bool) {
 			g.expSumStep(pd, ps, off, mask, mb, acc[i])
 		}
 	})
-	for w := len(acc); w > 1; w /= 2 {
-		for i := 0; i < w/2; i++ {
-			g.add(acc[i+w/2], acc[i], acc[i])
-			g.max(mx[i+w/2], mx[i], mx[i])
+	if len(mx) == len(acc) {
+		// reduceSum and reduceMax, interleaved.
+		for w := len(acc); w > 1; w /= 2 {
+			for i := 0; i < w/2; i++ {
+				g.add(acc[i+w/2], acc[i], acc[i])
+				g.max(mx[i+w/2], mx[i], mx[i])
+			}
 		}
+	} else {
+		g.reduceSum(acc)
+		g.reduceMax(mx)
 	}
 	s := g.hreduce(g.pick2(VADDPS, VADDPD), acc[0])
 	Store(s, ReturnIndex(0))
