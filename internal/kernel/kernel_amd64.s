@@ -5620,30 +5620,28 @@ TEXT ·max64AVX2(SB), NOSPLIT, $0-33
 	VXORPD  Y1, Y1, Y1
 	VMOVUPD Y0, Y2
 	VMOVUPD Y0, Y3
-	VMOVUPD Y0, Y4
-	VMOVUPD Y0, Y5
 
 loop1:
 	CMPQ       CX, $0x00000010
 	JL         next2
 	PREFETCHT0 4096(AX)
 	PREFETCHT0 4160(AX)
-	VMOVUPD    (AX), Y6
-	VCMPPD     $0x03, Y6, Y6, Y7
-	VORPD      Y7, Y1, Y1
-	VMAXPD     Y2, Y6, Y2
-	VMOVUPD    32(AX), Y6
-	VCMPPD     $0x03, Y6, Y6, Y7
-	VORPD      Y7, Y1, Y1
-	VMAXPD     Y3, Y6, Y3
-	VMOVUPD    64(AX), Y6
-	VCMPPD     $0x03, Y6, Y6, Y7
-	VORPD      Y7, Y1, Y1
-	VMAXPD     Y4, Y6, Y4
-	VMOVUPD    96(AX), Y6
-	VCMPPD     $0x03, Y6, Y6, Y7
-	VORPD      Y7, Y1, Y1
-	VMAXPD     Y5, Y6, Y5
+	VMOVUPD    (AX), Y4
+	VCMPPD     $0x03, Y4, Y4, Y5
+	VORPD      Y5, Y1, Y1
+	VMAXPD     Y2, Y4, Y2
+	VMOVUPD    32(AX), Y4
+	VCMPPD     $0x03, Y4, Y4, Y5
+	VORPD      Y5, Y1, Y1
+	VMAXPD     Y3, Y4, Y3
+	VMOVUPD    64(AX), Y4
+	VCMPPD     $0x03, Y4, Y4, Y5
+	VORPD      Y5, Y1, Y1
+	VMAXPD     Y2, Y4, Y2
+	VMOVUPD    96(AX), Y4
+	VCMPPD     $0x03, Y4, Y4, Y5
+	VORPD      Y5, Y1, Y1
+	VMAXPD     Y3, Y4, Y3
 	ADDQ       $0x00000080, AX
 	SUBQ       $0x00000010, CX
 	JMP        loop1
@@ -5652,10 +5650,10 @@ next2:
 loop3:
 	CMPQ    CX, $0x00000004
 	JL      next4
-	VMOVUPD (AX), Y6
-	VCMPPD  $0x03, Y6, Y6, Y7
-	VORPD   Y7, Y1, Y1
-	VMAXPD  Y2, Y6, Y2
+	VMOVUPD (AX), Y4
+	VCMPPD  $0x03, Y4, Y4, Y5
+	VORPD   Y5, Y1, Y1
+	VMAXPD  Y2, Y4, Y2
 	ADDQ    $0x00000020, AX
 	SUBQ    $0x00000004, CX
 	JMP     loop3
@@ -5666,17 +5664,15 @@ next4:
 	LEAQ       ymmtailmask<>+32(SB), DX
 	SHLQ       $0x03, CX
 	NEGQ       CX
-	VMOVDQU    (DX)(CX*1), Y6
+	VMOVDQU    (DX)(CX*1), Y4
 	VMOVUPD    Y0, Y0
-	VMASKMOVPD (AX), Y6, Y7
-	VBLENDVPD  Y6, Y7, Y0, Y0
-	VCMPPD     $0x03, Y0, Y0, Y6
-	VORPD      Y6, Y1, Y1
+	VMASKMOVPD (AX), Y4, Y5
+	VBLENDVPD  Y4, Y5, Y0, Y0
+	VCMPPD     $0x03, Y0, Y0, Y4
+	VORPD      Y4, Y1, Y1
 	VMAXPD     Y2, Y0, Y2
 
 done5:
-	VMAXPD       Y4, Y2, Y2
-	VMAXPD       Y5, Y3, Y3
 	VMAXPD       Y3, Y2, Y2
 	VEXTRACTF128 $0x01, Y2, X0
 	VMAXPD       X0, X2, X0
@@ -6086,255 +6082,245 @@ TEXT ·expSumMax64AVX2(SB), NOSPLIT, $0-97
 	VXORPD       Y4, Y4, Y4
 	VMOVUPD      k64_neginf<>+0(SB), Y5
 	VXORPD       Y6, Y6, Y6
-	VMOVUPD      k64_neginf<>+0(SB), Y7
-	VXORPD       Y8, Y8, Y8
-	VMOVUPD      k64_neginf<>+0(SB), Y9
+	VXORPD       Y7, Y7, Y7
 
 loop1:
 	CMPQ         BX, $0x00000010
 	JL           next2
 	PREFETCHT0   16384(DX)
 	PREFETCHT0   16448(DX)
-	VMOVUPD      (DX), Y10
-	VCMPPD       $0x03, Y10, Y10, Y11
-	VORPD        Y11, Y1, Y1
-	VMAXPD       Y3, Y10, Y3
-	VMOVUPD      32(DX), Y10
-	VCMPPD       $0x03, Y10, Y10, Y11
-	VORPD        Y11, Y1, Y1
-	VMAXPD       Y5, Y10, Y5
-	VMOVUPD      64(DX), Y10
-	VCMPPD       $0x03, Y10, Y10, Y11
-	VORPD        Y11, Y1, Y1
-	VMAXPD       Y7, Y10, Y7
-	VMOVUPD      96(DX), Y10
-	VCMPPD       $0x03, Y10, Y10, Y11
-	VORPD        Y11, Y1, Y1
-	VMAXPD       Y9, Y10, Y9
-	VMOVUPD      (CX), Y10
-	VSUBPD       Y0, Y10, Y10
-	VANDPD       k64_absmask<>+0(SB), Y10, Y10
-	VPCMPGTQ     k64_normlim<>+0(SB), Y10, Y10
-	VMOVUPD      32(CX), Y11
-	VSUBPD       Y0, Y11, Y11
-	VANDPD       k64_absmask<>+0(SB), Y11, Y11
-	VPCMPGTQ     k64_normlim<>+0(SB), Y11, Y11
-	VPOR         Y11, Y10, Y10
-	VMOVUPD      64(CX), Y11
-	VSUBPD       Y0, Y11, Y11
-	VANDPD       k64_absmask<>+0(SB), Y11, Y11
-	VPCMPGTQ     k64_normlim<>+0(SB), Y11, Y11
-	VPOR         Y11, Y10, Y10
-	VMOVUPD      96(CX), Y11
-	VSUBPD       Y0, Y11, Y11
-	VANDPD       k64_absmask<>+0(SB), Y11, Y11
-	VPCMPGTQ     k64_normlim<>+0(SB), Y11, Y11
-	VPOR         Y11, Y10, Y10
-	VPTEST       Y10, Y10
-	JNZ          fullrange3
-	VMOVUPD      (CX), Y10
-	VSUBPD       Y0, Y10, Y10
-	VMOVUPD      k64_magic64fl<>+0(SB), Y11
-	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
-	VSUBPD       k64_magic64fl<>+0(SB), Y11, Y12
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
-	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
-	VPCMPEQQ     Y11, Y11, Y14
-	LEAQ         kexptab64u<>+0(SB), SI
-	VGATHERQPD   Y14, (SI)(Y13*8), Y12
-	VPSLLQ       $0x2c, Y11, Y11
-	VPADDQ       Y11, Y12, Y12
-	VMOVUPD      k64_d4<>+0(SB), Y11
-	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
-	VMULPD       Y12, Y10, Y10
-	VFMADD213PD  Y12, Y11, Y10
-	VMOVUPD      Y10, (AX)
-	VADDPD       Y10, Y2, Y2
-	VMOVUPD      32(CX), Y10
-	VSUBPD       Y0, Y10, Y10
-	VMOVUPD      k64_magic64fl<>+0(SB), Y11
-	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
-	VSUBPD       k64_magic64fl<>+0(SB), Y11, Y12
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
-	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
-	VPCMPEQQ     Y11, Y11, Y14
-	LEAQ         kexptab64u<>+0(SB), SI
-	VGATHERQPD   Y14, (SI)(Y13*8), Y12
-	VPSLLQ       $0x2c, Y11, Y11
-	VPADDQ       Y11, Y12, Y12
-	VMOVUPD      k64_d4<>+0(SB), Y11
-	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
-	VMULPD       Y12, Y10, Y10
-	VFMADD213PD  Y12, Y11, Y10
-	VMOVUPD      Y10, 32(AX)
-	VADDPD       Y10, Y4, Y4
+	VMOVUPD      (DX), Y8
+	VCMPPD       $0x03, Y8, Y8, Y9
+	VORPD        Y9, Y1, Y1
+	VMAXPD       Y3, Y8, Y3
+	VMOVUPD      32(DX), Y8
+	VCMPPD       $0x03, Y8, Y8, Y9
+	VORPD        Y9, Y1, Y1
+	VMAXPD       Y5, Y8, Y5
+	VMOVUPD      64(DX), Y8
+	VCMPPD       $0x03, Y8, Y8, Y9
+	VORPD        Y9, Y1, Y1
+	VMAXPD       Y3, Y8, Y3
+	VMOVUPD      96(DX), Y8
+	VCMPPD       $0x03, Y8, Y8, Y9
+	VORPD        Y9, Y1, Y1
+	VMAXPD       Y5, Y8, Y5
+	VMOVUPD      (CX), Y8
+	VSUBPD       Y0, Y8, Y8
+	VMOVUPD      32(CX), Y9
+	VSUBPD       Y0, Y9, Y9
 	VMOVUPD      64(CX), Y10
 	VSUBPD       Y0, Y10, Y10
-	VMOVUPD      k64_magic64fl<>+0(SB), Y11
-	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
-	VSUBPD       k64_magic64fl<>+0(SB), Y11, Y12
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
-	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
-	VPCMPEQQ     Y11, Y11, Y14
+	VMOVUPD      96(CX), Y11
+	VSUBPD       Y0, Y11, Y11
+	VANDPD       k64_absmask<>+0(SB), Y8, Y12
+	VPCMPGTQ     k64_normlim<>+0(SB), Y12, Y12
+	VANDPD       k64_absmask<>+0(SB), Y9, Y13
+	VPCMPGTQ     k64_normlim<>+0(SB), Y13, Y13
+	VPOR         Y13, Y12, Y12
+	VANDPD       k64_absmask<>+0(SB), Y10, Y13
+	VPCMPGTQ     k64_normlim<>+0(SB), Y13, Y13
+	VPOR         Y13, Y12, Y12
+	VANDPD       k64_absmask<>+0(SB), Y11, Y13
+	VPCMPGTQ     k64_normlim<>+0(SB), Y13, Y13
+	VPOR         Y13, Y12, Y12
+	VPTEST       Y12, Y12
+	JNZ          fullrange3
+	VMOVUPD      k64_magic64fl<>+0(SB), Y12
+	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y12
+	VSUBPD       k64_magic64fl<>+0(SB), Y12, Y13
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y13, Y8
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y13, Y8
+	VPAND        k64_tab64idx<>+0(SB), Y12, Y14
+	VPCMPEQQ     Y12, Y12, Y15
+	LEAQ         kexptab64u<>+0(SB), SI
+	VGATHERQPD   Y15, (SI)(Y14*8), Y13
+	VPSLLQ       $0x2c, Y12, Y12
+	VPADDQ       Y12, Y13, Y13
+	VMOVUPD      k64_d4<>+0(SB), Y12
+	VFMADD213PD  k64_d3<>+0(SB), Y8, Y12
+	VFMADD213PD  k64_d2<>+0(SB), Y8, Y12
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y12
+	VMULPD       Y13, Y8, Y8
+	VFMADD213PD  Y13, Y12, Y8
+	VMOVUPD      Y8, (AX)
+	VADDPD       Y8, Y2, Y2
+	VMOVUPD      k64_magic64fl<>+0(SB), Y8
+	VFMADD231PD  k64_log2e<>+0(SB), Y9, Y8
+	VSUBPD       k64_magic64fl<>+0(SB), Y8, Y12
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y9
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y9
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y13
+	VPCMPEQQ     Y8, Y8, Y14
 	LEAQ         kexptab64u<>+0(SB), SI
 	VGATHERQPD   Y14, (SI)(Y13*8), Y12
-	VPSLLQ       $0x2c, Y11, Y11
-	VPADDQ       Y11, Y12, Y12
-	VMOVUPD      k64_d4<>+0(SB), Y11
-	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
-	VMULPD       Y12, Y10, Y10
-	VFMADD213PD  Y12, Y11, Y10
+	VPSLLQ       $0x2c, Y8, Y8
+	VPADDQ       Y8, Y12, Y12
+	VMOVUPD      k64_d4<>+0(SB), Y8
+	VFMADD213PD  k64_d3<>+0(SB), Y9, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y9, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y9, Y8
+	VMULPD       Y12, Y9, Y9
+	VFMADD213PD  Y12, Y8, Y9
+	VMOVUPD      Y9, 32(AX)
+	VADDPD       Y9, Y4, Y4
+	VMOVUPD      k64_magic64fl<>+0(SB), Y8
+	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y8
+	VSUBPD       k64_magic64fl<>+0(SB), Y8, Y9
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y10
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y10
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y12
+	VPCMPEQQ     Y8, Y8, Y13
+	LEAQ         kexptab64u<>+0(SB), SI
+	VGATHERQPD   Y13, (SI)(Y12*8), Y9
+	VPSLLQ       $0x2c, Y8, Y8
+	VPADDQ       Y8, Y9, Y9
+	VMOVUPD      k64_d4<>+0(SB), Y8
+	VFMADD213PD  k64_d3<>+0(SB), Y10, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y10, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y10, Y8
+	VMULPD       Y9, Y10, Y10
+	VFMADD213PD  Y9, Y8, Y10
 	VMOVUPD      Y10, 64(AX)
 	VADDPD       Y10, Y6, Y6
-	VMOVUPD      96(CX), Y10
-	VSUBPD       Y0, Y10, Y10
-	VMOVUPD      k64_magic64fl<>+0(SB), Y11
-	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
-	VSUBPD       k64_magic64fl<>+0(SB), Y11, Y12
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
-	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
-	VPCMPEQQ     Y11, Y11, Y14
+	VMOVUPD      k64_magic64fl<>+0(SB), Y8
+	VFMADD231PD  k64_log2e<>+0(SB), Y11, Y8
+	VSUBPD       k64_magic64fl<>+0(SB), Y8, Y9
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y11
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y11
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
+	VPCMPEQQ     Y8, Y8, Y12
 	LEAQ         kexptab64u<>+0(SB), SI
-	VGATHERQPD   Y14, (SI)(Y13*8), Y12
-	VPSLLQ       $0x2c, Y11, Y11
-	VPADDQ       Y11, Y12, Y12
-	VMOVUPD      k64_d4<>+0(SB), Y11
-	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
-	VMULPD       Y12, Y10, Y10
-	VFMADD213PD  Y12, Y11, Y10
-	VMOVUPD      Y10, 96(AX)
-	VADDPD       Y10, Y8, Y8
+	VGATHERQPD   Y12, (SI)(Y10*8), Y9
+	VPSLLQ       $0x2c, Y8, Y8
+	VPADDQ       Y8, Y9, Y9
+	VMOVUPD      k64_d4<>+0(SB), Y8
+	VFMADD213PD  k64_d3<>+0(SB), Y11, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y11, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y11, Y8
+	VMULPD       Y9, Y11, Y11
+	VFMADD213PD  Y9, Y8, Y11
+	VMOVUPD      Y11, 96(AX)
+	VADDPD       Y11, Y7, Y7
 	JMP          joinexp4
 
 fullrange3:
-	VMOVUPD      (CX), Y10
-	VSUBPD       Y0, Y10, Y10
-	VMOVUPD      k64_lo<>+0(SB), Y11
-	VMAXPD       Y10, Y11, Y10
-	VMOVUPD      k64_hi<>+0(SB), Y11
-	VMINPD       Y10, Y11, Y10
-	VMOVUPD      k64_magic64fu<>+0(SB), Y11
-	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
-	VSUBPD       k64_magic64fu<>+0(SB), Y11, Y12
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
-	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
-	VPCMPEQQ     Y11, Y11, Y14
-	LEAQ         kexptab64u<>+0(SB), SI
-	VGATHERQPD   Y14, (SI)(Y13*8), Y12
-	VPSRLQ       $0x09, Y11, Y13
-	VPSLLQ       $0x34, Y13, Y13
-	VPSLLQ       $0x2c, Y11, Y11
-	VPADDQ       Y11, Y12, Y12
-	VPSUBQ       Y13, Y12, Y12
-	VMOVUPD      k64_d4<>+0(SB), Y11
-	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
-	VMULPD       Y12, Y10, Y10
-	VFMADD213PD  Y12, Y10, Y11
-	VMULPD       Y13, Y11, Y10
-	VMOVUPD      Y10, (AX)
-	VADDPD       Y10, Y2, Y2
-	VMOVUPD      32(CX), Y10
-	VSUBPD       Y0, Y10, Y10
-	VMOVUPD      k64_lo<>+0(SB), Y11
-	VMAXPD       Y10, Y11, Y10
-	VMOVUPD      k64_hi<>+0(SB), Y11
-	VMINPD       Y10, Y11, Y10
-	VMOVUPD      k64_magic64fu<>+0(SB), Y11
-	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
-	VSUBPD       k64_magic64fu<>+0(SB), Y11, Y12
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
-	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
-	VPCMPEQQ     Y11, Y11, Y14
-	LEAQ         kexptab64u<>+0(SB), SI
-	VGATHERQPD   Y14, (SI)(Y13*8), Y12
-	VPSRLQ       $0x09, Y11, Y13
-	VPSLLQ       $0x34, Y13, Y13
-	VPSLLQ       $0x2c, Y11, Y11
-	VPADDQ       Y11, Y12, Y12
-	VPSUBQ       Y13, Y12, Y12
-	VMOVUPD      k64_d4<>+0(SB), Y11
-	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
-	VMULPD       Y12, Y10, Y10
-	VFMADD213PD  Y12, Y10, Y11
-	VMULPD       Y13, Y11, Y10
-	VMOVUPD      Y10, 32(AX)
-	VADDPD       Y10, Y4, Y4
-	VMOVUPD      64(CX), Y10
-	VSUBPD       Y0, Y10, Y10
-	VMOVUPD      k64_lo<>+0(SB), Y11
-	VMAXPD       Y10, Y11, Y10
-	VMOVUPD      k64_hi<>+0(SB), Y11
-	VMINPD       Y10, Y11, Y10
-	VMOVUPD      k64_magic64fu<>+0(SB), Y11
-	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
-	VSUBPD       k64_magic64fu<>+0(SB), Y11, Y12
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
-	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
-	VPCMPEQQ     Y11, Y11, Y14
-	LEAQ         kexptab64u<>+0(SB), SI
-	VGATHERQPD   Y14, (SI)(Y13*8), Y12
-	VPSRLQ       $0x09, Y11, Y13
-	VPSLLQ       $0x34, Y13, Y13
-	VPSLLQ       $0x2c, Y11, Y11
-	VPADDQ       Y11, Y12, Y12
-	VPSUBQ       Y13, Y12, Y12
-	VMOVUPD      k64_d4<>+0(SB), Y11
-	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
-	VMULPD       Y12, Y10, Y10
-	VFMADD213PD  Y12, Y10, Y11
-	VMULPD       Y13, Y11, Y10
+	VMOVUPD      Y8, (AX)
+	VMOVUPD      Y9, 32(AX)
 	VMOVUPD      Y10, 64(AX)
-	VADDPD       Y10, Y6, Y6
-	VMOVUPD      96(CX), Y10
-	VSUBPD       Y0, Y10, Y10
-	VMOVUPD      k64_lo<>+0(SB), Y11
-	VMAXPD       Y10, Y11, Y10
-	VMOVUPD      k64_hi<>+0(SB), Y11
-	VMINPD       Y10, Y11, Y10
-	VMOVUPD      k64_magic64fu<>+0(SB), Y11
-	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
-	VSUBPD       k64_magic64fu<>+0(SB), Y11, Y12
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
-	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
-	VPCMPEQQ     Y11, Y11, Y14
+	VMOVUPD      Y11, 96(AX)
+	VMOVUPD      (AX), Y8
+	VMOVUPD      k64_lo<>+0(SB), Y9
+	VMAXPD       Y8, Y9, Y8
+	VMOVUPD      k64_hi<>+0(SB), Y9
+	VMINPD       Y8, Y9, Y8
+	VMOVUPD      k64_magic64fu<>+0(SB), Y9
+	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y9
+	VSUBPD       k64_magic64fu<>+0(SB), Y9, Y10
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y8
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y8
+	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
+	VPCMPEQQ     Y9, Y9, Y12
 	LEAQ         kexptab64u<>+0(SB), SI
-	VGATHERQPD   Y14, (SI)(Y13*8), Y12
-	VPSRLQ       $0x09, Y11, Y13
-	VPSLLQ       $0x34, Y13, Y13
-	VPSLLQ       $0x2c, Y11, Y11
-	VPADDQ       Y11, Y12, Y12
-	VPSUBQ       Y13, Y12, Y12
-	VMOVUPD      k64_d4<>+0(SB), Y11
-	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
-	VMULPD       Y12, Y10, Y10
-	VFMADD213PD  Y12, Y10, Y11
-	VMULPD       Y13, Y11, Y10
-	VMOVUPD      Y10, 96(AX)
-	VADDPD       Y10, Y8, Y8
+	VGATHERQPD   Y12, (SI)(Y11*8), Y10
+	VPSRLQ       $0x09, Y9, Y11
+	VPSLLQ       $0x34, Y11, Y11
+	VPSLLQ       $0x2c, Y9, Y9
+	VPADDQ       Y9, Y10, Y10
+	VPSUBQ       Y11, Y10, Y10
+	VMOVUPD      k64_d4<>+0(SB), Y9
+	VFMADD213PD  k64_d3<>+0(SB), Y8, Y9
+	VFMADD213PD  k64_d2<>+0(SB), Y8, Y9
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y9
+	VMULPD       Y10, Y8, Y8
+	VFMADD213PD  Y10, Y8, Y9
+	VMULPD       Y11, Y9, Y8
+	VMOVUPD      Y8, (AX)
+	VADDPD       Y8, Y2, Y2
+	VMOVUPD      32(AX), Y8
+	VMOVUPD      k64_lo<>+0(SB), Y9
+	VMAXPD       Y8, Y9, Y8
+	VMOVUPD      k64_hi<>+0(SB), Y9
+	VMINPD       Y8, Y9, Y8
+	VMOVUPD      k64_magic64fu<>+0(SB), Y9
+	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y9
+	VSUBPD       k64_magic64fu<>+0(SB), Y9, Y10
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y8
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y8
+	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
+	VPCMPEQQ     Y9, Y9, Y12
+	LEAQ         kexptab64u<>+0(SB), SI
+	VGATHERQPD   Y12, (SI)(Y11*8), Y10
+	VPSRLQ       $0x09, Y9, Y11
+	VPSLLQ       $0x34, Y11, Y11
+	VPSLLQ       $0x2c, Y9, Y9
+	VPADDQ       Y9, Y10, Y10
+	VPSUBQ       Y11, Y10, Y10
+	VMOVUPD      k64_d4<>+0(SB), Y9
+	VFMADD213PD  k64_d3<>+0(SB), Y8, Y9
+	VFMADD213PD  k64_d2<>+0(SB), Y8, Y9
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y9
+	VMULPD       Y10, Y8, Y8
+	VFMADD213PD  Y10, Y8, Y9
+	VMULPD       Y11, Y9, Y8
+	VMOVUPD      Y8, 32(AX)
+	VADDPD       Y8, Y4, Y4
+	VMOVUPD      64(AX), Y8
+	VMOVUPD      k64_lo<>+0(SB), Y9
+	VMAXPD       Y8, Y9, Y8
+	VMOVUPD      k64_hi<>+0(SB), Y9
+	VMINPD       Y8, Y9, Y8
+	VMOVUPD      k64_magic64fu<>+0(SB), Y9
+	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y9
+	VSUBPD       k64_magic64fu<>+0(SB), Y9, Y10
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y8
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y8
+	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
+	VPCMPEQQ     Y9, Y9, Y12
+	LEAQ         kexptab64u<>+0(SB), SI
+	VGATHERQPD   Y12, (SI)(Y11*8), Y10
+	VPSRLQ       $0x09, Y9, Y11
+	VPSLLQ       $0x34, Y11, Y11
+	VPSLLQ       $0x2c, Y9, Y9
+	VPADDQ       Y9, Y10, Y10
+	VPSUBQ       Y11, Y10, Y10
+	VMOVUPD      k64_d4<>+0(SB), Y9
+	VFMADD213PD  k64_d3<>+0(SB), Y8, Y9
+	VFMADD213PD  k64_d2<>+0(SB), Y8, Y9
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y9
+	VMULPD       Y10, Y8, Y8
+	VFMADD213PD  Y10, Y8, Y9
+	VMULPD       Y11, Y9, Y8
+	VMOVUPD      Y8, 64(AX)
+	VADDPD       Y8, Y6, Y6
+	VMOVUPD      96(AX), Y8
+	VMOVUPD      k64_lo<>+0(SB), Y9
+	VMAXPD       Y8, Y9, Y8
+	VMOVUPD      k64_hi<>+0(SB), Y9
+	VMINPD       Y8, Y9, Y8
+	VMOVUPD      k64_magic64fu<>+0(SB), Y9
+	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y9
+	VSUBPD       k64_magic64fu<>+0(SB), Y9, Y10
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y8
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y8
+	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
+	VPCMPEQQ     Y9, Y9, Y12
+	LEAQ         kexptab64u<>+0(SB), SI
+	VGATHERQPD   Y12, (SI)(Y11*8), Y10
+	VPSRLQ       $0x09, Y9, Y11
+	VPSLLQ       $0x34, Y11, Y11
+	VPSLLQ       $0x2c, Y9, Y9
+	VPADDQ       Y9, Y10, Y10
+	VPSUBQ       Y11, Y10, Y10
+	VMOVUPD      k64_d4<>+0(SB), Y9
+	VFMADD213PD  k64_d3<>+0(SB), Y8, Y9
+	VFMADD213PD  k64_d2<>+0(SB), Y8, Y9
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y9
+	VMULPD       Y10, Y8, Y8
+	VFMADD213PD  Y10, Y8, Y9
+	VMULPD       Y11, Y9, Y8
+	VMOVUPD      Y8, 96(AX)
+	VADDPD       Y8, Y7, Y7
 
 joinexp4:
 	ADDQ $0x00000080, AX
@@ -6347,69 +6333,67 @@ next2:
 loop5:
 	CMPQ         BX, $0x00000004
 	JL           next6
-	VMOVUPD      (DX), Y10
-	VCMPPD       $0x03, Y10, Y10, Y11
-	VORPD        Y11, Y1, Y1
-	VMAXPD       Y3, Y10, Y3
-	VMOVUPD      (CX), Y10
-	VSUBPD       Y0, Y10, Y10
-	VANDPD       k64_absmask<>+0(SB), Y10, Y10
-	VPCMPGTQ     k64_normlim<>+0(SB), Y10, Y10
-	VPTEST       Y10, Y10
+	VMOVUPD      (DX), Y8
+	VCMPPD       $0x03, Y8, Y8, Y9
+	VORPD        Y9, Y1, Y1
+	VMAXPD       Y3, Y8, Y3
+	VMOVUPD      (CX), Y8
+	VSUBPD       Y0, Y8, Y8
+	VANDPD       k64_absmask<>+0(SB), Y8, Y9
+	VPCMPGTQ     k64_normlim<>+0(SB), Y9, Y9
+	VPTEST       Y9, Y9
 	JNZ          fullrange7
-	VMOVUPD      (CX), Y10
-	VSUBPD       Y0, Y10, Y10
-	VMOVUPD      k64_magic64fl<>+0(SB), Y11
-	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
-	VSUBPD       k64_magic64fl<>+0(SB), Y11, Y12
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
-	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
-	VPCMPEQQ     Y11, Y11, Y14
+	VMOVUPD      k64_magic64fl<>+0(SB), Y9
+	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y9
+	VSUBPD       k64_magic64fl<>+0(SB), Y9, Y10
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y8
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y8
+	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
+	VPCMPEQQ     Y9, Y9, Y12
 	LEAQ         kexptab64u<>+0(SB), SI
-	VGATHERQPD   Y14, (SI)(Y13*8), Y12
-	VPSLLQ       $0x2c, Y11, Y11
-	VPADDQ       Y11, Y12, Y12
-	VMOVUPD      k64_d4<>+0(SB), Y11
-	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
-	VMULPD       Y12, Y10, Y10
-	VFMADD213PD  Y12, Y11, Y10
-	VMOVUPD      Y10, (AX)
-	VADDPD       Y10, Y2, Y2
+	VGATHERQPD   Y12, (SI)(Y11*8), Y10
+	VPSLLQ       $0x2c, Y9, Y9
+	VPADDQ       Y9, Y10, Y10
+	VMOVUPD      k64_d4<>+0(SB), Y9
+	VFMADD213PD  k64_d3<>+0(SB), Y8, Y9
+	VFMADD213PD  k64_d2<>+0(SB), Y8, Y9
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y9
+	VMULPD       Y10, Y8, Y8
+	VFMADD213PD  Y10, Y9, Y8
+	VMOVUPD      Y8, (AX)
+	VADDPD       Y8, Y2, Y2
 	JMP          joinexp8
 
 fullrange7:
-	VMOVUPD      (CX), Y10
-	VSUBPD       Y0, Y10, Y10
-	VMOVUPD      k64_lo<>+0(SB), Y11
-	VMAXPD       Y10, Y11, Y10
-	VMOVUPD      k64_hi<>+0(SB), Y11
-	VMINPD       Y10, Y11, Y10
-	VMOVUPD      k64_magic64fu<>+0(SB), Y11
-	VFMADD231PD  k64_log2e<>+0(SB), Y10, Y11
-	VSUBPD       k64_magic64fu<>+0(SB), Y11, Y12
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y10
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y10
-	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
-	VPCMPEQQ     Y11, Y11, Y14
+	VMOVUPD      Y8, (AX)
+	VMOVUPD      (AX), Y8
+	VMOVUPD      k64_lo<>+0(SB), Y9
+	VMAXPD       Y8, Y9, Y8
+	VMOVUPD      k64_hi<>+0(SB), Y9
+	VMINPD       Y8, Y9, Y8
+	VMOVUPD      k64_magic64fu<>+0(SB), Y9
+	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y9
+	VSUBPD       k64_magic64fu<>+0(SB), Y9, Y10
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y8
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y8
+	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
+	VPCMPEQQ     Y9, Y9, Y12
 	LEAQ         kexptab64u<>+0(SB), SI
-	VGATHERQPD   Y14, (SI)(Y13*8), Y12
-	VPSRLQ       $0x09, Y11, Y13
-	VPSLLQ       $0x34, Y13, Y13
-	VPSLLQ       $0x2c, Y11, Y11
-	VPADDQ       Y11, Y12, Y12
-	VPSUBQ       Y13, Y12, Y12
-	VMOVUPD      k64_d4<>+0(SB), Y11
-	VFMADD213PD  k64_d3<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_d2<>+0(SB), Y10, Y11
-	VFMADD213PD  k64_p1<>+0(SB), Y10, Y11
-	VMULPD       Y12, Y10, Y10
-	VFMADD213PD  Y12, Y10, Y11
-	VMULPD       Y13, Y11, Y10
-	VMOVUPD      Y10, (AX)
-	VADDPD       Y10, Y2, Y2
+	VGATHERQPD   Y12, (SI)(Y11*8), Y10
+	VPSRLQ       $0x09, Y9, Y11
+	VPSLLQ       $0x34, Y11, Y11
+	VPSLLQ       $0x2c, Y9, Y9
+	VPADDQ       Y9, Y10, Y10
+	VPSUBQ       Y11, Y10, Y10
+	VMOVUPD      k64_d4<>+0(SB), Y9
+	VFMADD213PD  k64_d3<>+0(SB), Y8, Y9
+	VFMADD213PD  k64_d2<>+0(SB), Y8, Y9
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y9
+	VMULPD       Y10, Y8, Y8
+	VFMADD213PD  Y10, Y8, Y9
+	VMULPD       Y11, Y9, Y8
+	VMOVUPD      Y8, (AX)
+	VADDPD       Y8, Y2, Y2
 
 joinexp8:
 	ADDQ $0x00000020, AX
@@ -6424,49 +6408,47 @@ next6:
 	LEAQ         ymmtailmask<>+32(SB), SI
 	SHLQ         $0x03, BX
 	NEGQ         BX
-	VMOVDQU      (SI)(BX*1), Y10
-	VMOVUPD      k64_neginf<>+0(SB), Y11
-	VMASKMOVPD   (DX), Y10, Y12
-	VBLENDVPD    Y10, Y12, Y11, Y11
-	VCMPPD       $0x03, Y11, Y11, Y12
-	VORPD        Y12, Y1, Y1
-	VMAXPD       Y3, Y11, Y3
-	VMASKMOVPD   (CX), Y10, Y11
-	VSUBPD       Y0, Y11, Y11
+	VMOVDQU      (SI)(BX*1), Y8
+	VMOVUPD      k64_neginf<>+0(SB), Y9
+	VMASKMOVPD   (DX), Y8, Y10
+	VBLENDVPD    Y8, Y10, Y9, Y9
+	VCMPPD       $0x03, Y9, Y9, Y10
+	VORPD        Y10, Y1, Y1
+	VMAXPD       Y3, Y9, Y3
+	VMASKMOVPD   (CX), Y8, Y9
+	VSUBPD       Y0, Y9, Y9
 	VMOVUPD      k64_lo<>+0(SB), Y0
-	VMAXPD       Y11, Y0, Y11
+	VMAXPD       Y9, Y0, Y9
 	VMOVUPD      k64_hi<>+0(SB), Y0
-	VMINPD       Y11, Y0, Y11
+	VMINPD       Y9, Y0, Y9
 	VMOVUPD      k64_magic64fu<>+0(SB), Y0
-	VFMADD231PD  k64_log2e<>+0(SB), Y11, Y0
-	VSUBPD       k64_magic64fu<>+0(SB), Y0, Y12
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y11
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y11
-	VPAND        k64_tab64idx<>+0(SB), Y0, Y13
-	VPCMPEQQ     Y0, Y0, Y14
+	VFMADD231PD  k64_log2e<>+0(SB), Y9, Y0
+	VSUBPD       k64_magic64fu<>+0(SB), Y0, Y10
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y9
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y9
+	VPAND        k64_tab64idx<>+0(SB), Y0, Y11
+	VPCMPEQQ     Y0, Y0, Y12
 	LEAQ         kexptab64u<>+0(SB), CX
-	VGATHERQPD   Y14, (CX)(Y13*8), Y12
-	VPSRLQ       $0x09, Y0, Y13
-	VPSLLQ       $0x34, Y13, Y13
+	VGATHERQPD   Y12, (CX)(Y11*8), Y10
+	VPSRLQ       $0x09, Y0, Y11
+	VPSLLQ       $0x34, Y11, Y11
 	VPSLLQ       $0x2c, Y0, Y0
-	VPADDQ       Y0, Y12, Y12
-	VPSUBQ       Y13, Y12, Y12
+	VPADDQ       Y0, Y10, Y10
+	VPSUBQ       Y11, Y10, Y10
 	VMOVUPD      k64_d4<>+0(SB), Y0
-	VFMADD213PD  k64_d3<>+0(SB), Y11, Y0
-	VFMADD213PD  k64_d2<>+0(SB), Y11, Y0
-	VFMADD213PD  k64_p1<>+0(SB), Y11, Y0
-	VMULPD       Y12, Y11, Y11
-	VFMADD213PD  Y12, Y11, Y0
-	VMULPD       Y13, Y0, Y11
-	VMASKMOVPD   Y11, Y10, (AX)
-	VANDPD       Y10, Y11, Y11
-	VADDPD       Y11, Y2, Y2
+	VFMADD213PD  k64_d3<>+0(SB), Y9, Y0
+	VFMADD213PD  k64_d2<>+0(SB), Y9, Y0
+	VFMADD213PD  k64_p1<>+0(SB), Y9, Y0
+	VMULPD       Y10, Y9, Y9
+	VFMADD213PD  Y10, Y9, Y0
+	VMULPD       Y11, Y0, Y9
+	VMASKMOVPD   Y9, Y8, (AX)
+	VANDPD       Y8, Y9, Y9
+	VADDPD       Y9, Y2, Y2
 
 done9:
 	VADDPD       Y6, Y2, Y2
-	VMAXPD       Y7, Y3, Y3
-	VADDPD       Y8, Y4, Y4
-	VMAXPD       Y9, Y5, Y5
+	VADDPD       Y7, Y4, Y4
 	VADDPD       Y4, Y2, Y2
 	VMAXPD       Y5, Y3, Y3
 	VEXTRACTF128 $0x01, Y2, X0

@@ -427,13 +427,16 @@ func (g *gen) maxK() {
 // a step going to accumulator i mod maxAccs; they are combined by
 // reduceMax. The two must agree: VMAXPS of +0 and −0 returns its second
 // source, so the order decides the sign of a zero max, and expSumMax's
-// max of the next row is to be Max's bit for bit. U, but for AVX2
-// float32, where expSumMax needs two of its registers for the
+// max of the next row is to be Max's bit for bit. U, but two on AVX2,
+// where expSumMax needs the registers: float32 for two of the
 // exponential's constants (BenchmarkRows3Pass32 pipelined, Zen 3, 3
 // alternating runs: 1.90–1.98 → 1.74–1.78 ms at C = 1000, 1.85–1.95 →
-// 1.69–1.74 at C = 32000). One max per cycle keeps up with the loads.
+// 1.69–1.74 at C = 32000), float64 to hold a step's vectors rather than
+// read them twice (xent bench float64 f+b, 3 alternating runs: 2.80–2.85
+// → 2.67–2.71 ms at 4096×1000, 5.70–5.80 → 5.48–5.51 at 256×32000). One
+// max per cycle keeps up with the loads.
 func (g *gen) maxAccs() int {
-	if !g.z && !g.f64 {
+	if !g.z {
 		return 2
 	}
 	return g.U
@@ -478,7 +481,7 @@ func (g *gen) expSum() {
 	g.loop(n, []reg.Register{pd, ps}, func(offs []int, mask Op) {
 		g.prefetch(ps, offs) // the next row, for rows up to 4 KiB
 		if mask == nil && g.normalFast() {
-			g.expSumSteps(pd, ps, offs, mb, acc, false)
+			g.expSumSteps(pd, ps, offs, mb, acc)
 			return
 		}
 		for i, off := range offs {
@@ -509,48 +512,27 @@ func (g *gen) maxStep(p reg.Register, off int, mask Op, acc reg.VecVirtual, flag
 
 // expSumSteps is the vectors of an unrolled step of expSum and expSumMax
 // where normalFast: dst = exp(s − m) at offs, added into acc, through
-// expvNormal when every lane allows it. With reload, it reads the vectors
-// again after the check rather than keep them in registers, for kernels
-// that have none to spare (the loads hit L1).
-func (g *gen) expSumSteps(pd, ps reg.Register, offs []int, mb reg.VecVirtual, acc []reg.VecVirtual, reload bool) {
+// expvNormal when every lane allows it.
+func (g *gen) expSumSteps(pd, ps reg.Register, offs []int, mb reg.VecVirtual, acc []reg.VecVirtual) {
 	xs := make([]reg.VecVirtual, len(offs))
-	var out reg.VecVirtual
 	for i, off := range offs {
 		xs[i] = g.load(at(ps, off))
 		g.sub(mb, xs[i], xs[i])
-		if reload {
-			o := g.outsideNormal(xs[i : i+1])
-			if out == nil {
-				out = o
-			} else {
-				VPOR(o, out, out)
-			}
-		}
 	}
-	if !reload {
-		out = g.outsideNormal(xs)
-	}
-	g.normalOrFull(out, func(normal bool) {
-		src, m, load := ps, mb, reload
-		if !normal && !reload {
+	g.normalOrFull(g.outsideNormal(xs), func(normal bool) {
+		if !normal {
 			// The full-range exponential needs more registers: park the
-			// vectors in dst, which is to be written anyway, and reload
-			// them.
+			// vectors in dst, which is to be written anyway, and take
+			// them one at a time.
 			for i, x := range xs {
 				g.mov(x, at(pd, offs[i]))
 			}
-			src, m, load = pd, nil, true
 		}
 		for i, x := range xs {
-			if load {
-				x = g.load(at(src, offs[i]))
-				if m != nil {
-					g.sub(m, x, x)
-				}
-			}
 			if normal {
 				g.expvNormal(x)
 			} else {
+				x = g.load(at(pd, offs[i]))
 				g.expv(x, false)
 			}
 			g.mov(x, at(pd, offs[i]))
@@ -857,14 +839,15 @@ func (g *gen) expSumMax(scalePrev bool) {
 		ab = g.scalarParam("a")
 		ptrs = append(ptrs, pp)
 	}
-	// AVX2 has no registers to spare here, not even for the clamps (the
-	// exponentials load them, clampReg): expSumSteps holds a step's
-	// vectors at once.
+	// On AVX2 expSumSteps holds a step's vectors at once, beside U sums
+	// and maxAccs maxima: float32 has two registers left for constants,
+	// float64 none (the exponentials load the rest, and the full-range
+	// path its clamps: clampReg).
 	fast := g.normalFast() && !scalePrev
 	switch {
 	case g.z:
 		g.hoistExp(false)
-	case g.maxAccs() < g.U:
+	case !g.f64:
 		g.hoist(g.normalHot()...)
 	}
 	flag := g.nanFlag()
@@ -884,7 +867,7 @@ func (g *gen) expSumMax(scalePrev bool) {
 			for i, off := range offs {
 				g.maxStep(pn, off, mask, mx[i%len(mx)], flag)
 			}
-			g.expSumSteps(pd, ps, offs, mb, acc, g.f64)
+			g.expSumSteps(pd, ps, offs, mb, acc)
 			return
 		}
 		for i, off := range offs {
