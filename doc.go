@@ -90,9 +90,13 @@
 // The exponential reads a table: on AVX-512 of 2^(k/16), with a cubic after
 // it for float32 and a polynomial of degree 6 for float64; on AVX2 of
 // 2^(k/8) for float32 and of 2^(k/256) for float64 (a gather from memory),
-// with a quartic after either. The passes are SIMD kernels
-// (internal/kernel: AVX-512 or AVX2+FMA assembly on amd64, chosen at run
-// time; portable Go elsewhere and under the purego build tag).
+// with a quartic after either; there the kernels that keep their
+// exponentials (the gradient's) check each step's lanes, and where all lie
+// within ±87 (±708 for float64) skip the clamps and the two-part scaling
+// that only results beyond need, with the same results. The passes are
+// SIMD kernels (internal/kernel: AVX-512 or AVX2+FMA assembly on amd64,
+// chosen at run time; portable Go elsewhere and under the purego build
+// tag).
 // Large inputs are split into fixed chunks across a pool of goroutines;
 // results are bitwise identical whatever Options.Threads is, and a call
 // allocates nothing in steady state (except the Losses slice of a None

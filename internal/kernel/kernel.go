@@ -129,7 +129,11 @@ func Max64(s []float64) (m float64, nan bool) { return max64(s) }
 //
 //	for k := range s { dst[k] = exp(s[k] − m); sum += dst[k] }
 //
-// dst may be s itself; m is finite.
+// dst may be s itself; m is finite. The assembly's exponentials are bit
+// for bit Exp32's of s[k] − m formed in float32; on AVX2 the steps whose
+// s[k] − m all lie within ±87 (±708 for float64) compute them without the
+// clamps and the two-part scaling that only results beyond need, and the
+// others with them (TestExpSumIsExp).
 func ExpSum32(dst, s []float32, m float32) (sum float32) { return expSum32(dst, s, m) }
 
 // ExpSum64 is ExpSum32 for float64.
