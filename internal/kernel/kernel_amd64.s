@@ -40,8 +40,7 @@ loop1:
 	VMOVUPS      Y1, Y11
 	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y11
 	VSUBPS       Y1, Y11, Y12
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y3
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y3
+	VFNMADD231PS k32_ln2<>+0(SB), Y12, Y3
 	VPERMPS      Y2, Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
@@ -61,8 +60,7 @@ norescale3:
 	VMOVUPS      Y1, Y11
 	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y11
 	VSUBPS       Y1, Y11, Y12
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y7
+	VFNMADD231PS k32_ln2<>+0(SB), Y12, Y7
 	VPERMPS      Y2, Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
@@ -77,8 +75,7 @@ norescale3:
 	VMOVUPS      Y1, Y11
 	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y11
 	VSUBPS       Y1, Y11, Y12
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y8
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y8
+	VFNMADD231PS k32_ln2<>+0(SB), Y12, Y8
 	VPERMPS      Y2, Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
@@ -93,8 +90,7 @@ norescale3:
 	VMOVUPS      Y1, Y11
 	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y11
 	VSUBPS       Y1, Y11, Y12
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y9
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y9
+	VFNMADD231PS k32_ln2<>+0(SB), Y12, Y9
 	VPERMPS      Y2, Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
@@ -109,8 +105,7 @@ norescale3:
 	VMOVUPS      Y1, Y11
 	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y11
 	VSUBPS       Y1, Y11, Y12
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
+	VFNMADD231PS k32_ln2<>+0(SB), Y12, Y10
 	VPERMPS      Y2, Y11, Y12
 	VPSLLD       $0x14, Y11, Y11
 	VPADDD       Y11, Y12, Y12
@@ -144,8 +139,7 @@ loop4:
 	VMOVUPS      Y1, Y8
 	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y8
 	VSUBPS       Y1, Y8, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y3
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y3
+	VFNMADD231PS k32_ln2<>+0(SB), Y9, Y3
 	VPERMPS      Y2, Y8, Y9
 	VPSLLD       $0x14, Y8, Y8
 	VPADDD       Y8, Y9, Y9
@@ -165,8 +159,7 @@ norescale6:
 	VMOVUPS      Y1, Y8
 	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
 	VSUBPS       Y1, Y8, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
+	VFNMADD231PS k32_ln2<>+0(SB), Y9, Y7
 	VPERMPS      Y2, Y8, Y9
 	VPSLLD       $0x14, Y8, Y8
 	VPADDD       Y8, Y9, Y9
@@ -202,8 +195,7 @@ next5:
 	VMOVUPS      Y1, Y7
 	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y7
 	VSUBPS       Y1, Y7, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y3
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y3
+	VFNMADD231PS k32_ln2<>+0(SB), Y9, Y3
 	VPERMPS      Y2, Y7, Y9
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y9, Y9
@@ -223,8 +215,7 @@ norescale8:
 	VMOVUPS      Y1, Y4
 	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y4
 	VSUBPS       Y1, Y4, Y7
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y8
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y8
+	VFNMADD231PS k32_ln2<>+0(SB), Y7, Y8
 	VPERMPS      Y2, Y4, Y7
 	VPSLLD       $0x14, Y4, Y4
 	VPADDD       Y4, Y7, Y7
@@ -249,8 +240,7 @@ done7:
 	VMOVUPS      Y1, Y0
 	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y0
 	VSUBPS       Y1, Y0, Y1
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y1, Y3
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y1, Y3
+	VFNMADD231PS k32_ln2<>+0(SB), Y1, Y3
 	VPERMPS      Y2, Y0, Y1
 	VPSLLD       $0x14, Y0, Y0
 	VPADDD       Y0, Y1, Y1
@@ -362,41 +352,23 @@ DATA k32_log2e<>+56(SB)/4, $0x3fb8aa3b
 DATA k32_log2e<>+60(SB)/4, $0x3fb8aa3b
 GLOBL k32_log2e<>(SB), RODATA|NOPTR, $64
 
-DATA k32_ln2hi<>+0(SB)/4, $0x3f318000
-DATA k32_ln2hi<>+4(SB)/4, $0x3f318000
-DATA k32_ln2hi<>+8(SB)/4, $0x3f318000
-DATA k32_ln2hi<>+12(SB)/4, $0x3f318000
-DATA k32_ln2hi<>+16(SB)/4, $0x3f318000
-DATA k32_ln2hi<>+20(SB)/4, $0x3f318000
-DATA k32_ln2hi<>+24(SB)/4, $0x3f318000
-DATA k32_ln2hi<>+28(SB)/4, $0x3f318000
-DATA k32_ln2hi<>+32(SB)/4, $0x3f318000
-DATA k32_ln2hi<>+36(SB)/4, $0x3f318000
-DATA k32_ln2hi<>+40(SB)/4, $0x3f318000
-DATA k32_ln2hi<>+44(SB)/4, $0x3f318000
-DATA k32_ln2hi<>+48(SB)/4, $0x3f318000
-DATA k32_ln2hi<>+52(SB)/4, $0x3f318000
-DATA k32_ln2hi<>+56(SB)/4, $0x3f318000
-DATA k32_ln2hi<>+60(SB)/4, $0x3f318000
-GLOBL k32_ln2hi<>(SB), RODATA|NOPTR, $64
-
-DATA k32_ln2lo<>+0(SB)/4, $0xb95e8083
-DATA k32_ln2lo<>+4(SB)/4, $0xb95e8083
-DATA k32_ln2lo<>+8(SB)/4, $0xb95e8083
-DATA k32_ln2lo<>+12(SB)/4, $0xb95e8083
-DATA k32_ln2lo<>+16(SB)/4, $0xb95e8083
-DATA k32_ln2lo<>+20(SB)/4, $0xb95e8083
-DATA k32_ln2lo<>+24(SB)/4, $0xb95e8083
-DATA k32_ln2lo<>+28(SB)/4, $0xb95e8083
-DATA k32_ln2lo<>+32(SB)/4, $0xb95e8083
-DATA k32_ln2lo<>+36(SB)/4, $0xb95e8083
-DATA k32_ln2lo<>+40(SB)/4, $0xb95e8083
-DATA k32_ln2lo<>+44(SB)/4, $0xb95e8083
-DATA k32_ln2lo<>+48(SB)/4, $0xb95e8083
-DATA k32_ln2lo<>+52(SB)/4, $0xb95e8083
-DATA k32_ln2lo<>+56(SB)/4, $0xb95e8083
-DATA k32_ln2lo<>+60(SB)/4, $0xb95e8083
-GLOBL k32_ln2lo<>(SB), RODATA|NOPTR, $64
+DATA k32_ln2<>+0(SB)/4, $0x3f317218
+DATA k32_ln2<>+4(SB)/4, $0x3f317218
+DATA k32_ln2<>+8(SB)/4, $0x3f317218
+DATA k32_ln2<>+12(SB)/4, $0x3f317218
+DATA k32_ln2<>+16(SB)/4, $0x3f317218
+DATA k32_ln2<>+20(SB)/4, $0x3f317218
+DATA k32_ln2<>+24(SB)/4, $0x3f317218
+DATA k32_ln2<>+28(SB)/4, $0x3f317218
+DATA k32_ln2<>+32(SB)/4, $0x3f317218
+DATA k32_ln2<>+36(SB)/4, $0x3f317218
+DATA k32_ln2<>+40(SB)/4, $0x3f317218
+DATA k32_ln2<>+44(SB)/4, $0x3f317218
+DATA k32_ln2<>+48(SB)/4, $0x3f317218
+DATA k32_ln2<>+52(SB)/4, $0x3f317218
+DATA k32_ln2<>+56(SB)/4, $0x3f317218
+DATA k32_ln2<>+60(SB)/4, $0x3f317218
+GLOBL k32_ln2<>(SB), RODATA|NOPTR, $64
 
 DATA k32_e4<>+0(SB)/4, $0x3d2aacb7
 DATA k32_e4<>+4(SB)/4, $0x3d2aacb7
@@ -766,6 +738,42 @@ DATA k32_magic8fu<>+56(SB)/4, $0x49c007f0
 DATA k32_magic8fu<>+60(SB)/4, $0x49c007f0
 GLOBL k32_magic8fu<>(SB), RODATA|NOPTR, $64
 
+DATA k32_ln2hi<>+0(SB)/4, $0x3f318000
+DATA k32_ln2hi<>+4(SB)/4, $0x3f318000
+DATA k32_ln2hi<>+8(SB)/4, $0x3f318000
+DATA k32_ln2hi<>+12(SB)/4, $0x3f318000
+DATA k32_ln2hi<>+16(SB)/4, $0x3f318000
+DATA k32_ln2hi<>+20(SB)/4, $0x3f318000
+DATA k32_ln2hi<>+24(SB)/4, $0x3f318000
+DATA k32_ln2hi<>+28(SB)/4, $0x3f318000
+DATA k32_ln2hi<>+32(SB)/4, $0x3f318000
+DATA k32_ln2hi<>+36(SB)/4, $0x3f318000
+DATA k32_ln2hi<>+40(SB)/4, $0x3f318000
+DATA k32_ln2hi<>+44(SB)/4, $0x3f318000
+DATA k32_ln2hi<>+48(SB)/4, $0x3f318000
+DATA k32_ln2hi<>+52(SB)/4, $0x3f318000
+DATA k32_ln2hi<>+56(SB)/4, $0x3f318000
+DATA k32_ln2hi<>+60(SB)/4, $0x3f318000
+GLOBL k32_ln2hi<>(SB), RODATA|NOPTR, $64
+
+DATA k32_ln2lo<>+0(SB)/4, $0xb95e8083
+DATA k32_ln2lo<>+4(SB)/4, $0xb95e8083
+DATA k32_ln2lo<>+8(SB)/4, $0xb95e8083
+DATA k32_ln2lo<>+12(SB)/4, $0xb95e8083
+DATA k32_ln2lo<>+16(SB)/4, $0xb95e8083
+DATA k32_ln2lo<>+20(SB)/4, $0xb95e8083
+DATA k32_ln2lo<>+24(SB)/4, $0xb95e8083
+DATA k32_ln2lo<>+28(SB)/4, $0xb95e8083
+DATA k32_ln2lo<>+32(SB)/4, $0xb95e8083
+DATA k32_ln2lo<>+36(SB)/4, $0xb95e8083
+DATA k32_ln2lo<>+40(SB)/4, $0xb95e8083
+DATA k32_ln2lo<>+44(SB)/4, $0xb95e8083
+DATA k32_ln2lo<>+48(SB)/4, $0xb95e8083
+DATA k32_ln2lo<>+52(SB)/4, $0xb95e8083
+DATA k32_ln2lo<>+56(SB)/4, $0xb95e8083
+DATA k32_ln2lo<>+60(SB)/4, $0xb95e8083
+GLOBL k32_ln2lo<>(SB), RODATA|NOPTR, $64
+
 // func maxSumExpCols32AVX2(m []float32, sum []float32, s []float32, C int, stride int) (nan bool)
 // Requires: AVX, AVX2, FMA3
 TEXT ·maxSumExpCols32AVX2(SB), NOSPLIT, $0-89
@@ -929,8 +937,7 @@ loop15:
 	VMOVUPS      Y1, Y6
 	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y6
 	VSUBPS       Y1, Y6, Y7
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y3
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y3
+	VFNMADD231PS k32_ln2<>+0(SB), Y7, Y3
 	VPERMPS      Y2, Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -951,8 +958,7 @@ loop15:
 	VMOVUPS      Y1, Y6
 	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y6
 	VSUBPS       Y1, Y6, Y7
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y3
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y3
+	VFNMADD231PS k32_ln2<>+0(SB), Y7, Y3
 	VPERMPS      Y2, Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -973,8 +979,7 @@ loop15:
 	VMOVUPS      Y1, Y6
 	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y6
 	VSUBPS       Y1, Y6, Y7
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y3
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y3
+	VFNMADD231PS k32_ln2<>+0(SB), Y7, Y3
 	VPERMPS      Y2, Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -995,8 +1000,7 @@ loop15:
 	VMOVUPS      Y1, Y6
 	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y6
 	VSUBPS       Y1, Y6, Y7
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y3
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y3
+	VFNMADD231PS k32_ln2<>+0(SB), Y7, Y3
 	VPERMPS      Y2, Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -1027,8 +1031,7 @@ loop17:
 	VMOVUPS      Y1, Y6
 	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y6
 	VSUBPS       Y1, Y6, Y7
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y3
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y3
+	VFNMADD231PS k32_ln2<>+0(SB), Y7, Y3
 	VPERMPS      Y2, Y6, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y7, Y7
@@ -1062,8 +1065,7 @@ next18:
 	VMOVUPS      Y1, Y7
 	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y7
 	VSUBPS       Y1, Y7, Y8
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y6
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y6
+	VFNMADD231PS k32_ln2<>+0(SB), Y8, Y6
 	VPERMPS      Y2, Y7, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y8, Y8
