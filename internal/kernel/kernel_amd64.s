@@ -16063,7 +16063,7 @@ sc_bail:
 	RET
 
 // func softmaxColsIdx32AVX512(d []float32, s []float32, C int, stride int, L int, t *int64, ignore int64, gw float64, losses *float64, b *int32) (done int, counted int)
-// Requires: AVX, AVX512F, MMX+, POPCNT, SSE2
+// Requires: AVX, AVX512F, MMX+, POPCNT
 TEXT ·softmaxColsIdx32AVX512(SB), NOSPLIT, $0-128
 	MOVQ       d_base+0(FP), AX
 	MOVQ       s_base+24(FP), CX
@@ -16097,10 +16097,8 @@ TEXT ·softmaxColsIdx32AVX512(SB), NOSPLIT, $0-128
 sc_step1:
 	CMPQ         SI, $0x00000100
 	JL           sc_next2
-	MOVQ         ignore+80(FP), R11
-	VPBROADCASTQ R11, Z12
-	MOVSD        gw+88(FP), X13
-	VBROADCASTSD X13, Z13
+	VPBROADCASTQ ignore+80(FP), Z12
+	VBROADCASTSD gw+88(FP), Z13
 	VMOVDQU64    (R8)(R10*8), Z14
 	VPCMPEQQ     Z12, Z14, K1
 	VMOVDQA64    Z10, K1, Z14
@@ -18588,10 +18586,8 @@ sc_next2:
 sc_step39:
 	CMPQ         SI, $0x00000020
 	JL           sc_next40
-	MOVQ         ignore+80(FP), R11
-	VPBROADCASTQ R11, Z12
-	MOVSD        gw+88(FP), X13
-	VBROADCASTSD X13, Z13
+	VPBROADCASTQ ignore+80(FP), Z12
+	VBROADCASTSD gw+88(FP), Z13
 	VMOVDQU64    (R8)(R10*8), Z14
 	VPCMPEQQ     Z12, Z14, K1
 	VMOVDQA64    Z10, K1, Z14
@@ -18918,10 +18914,8 @@ sc_next40:
 sc_step47:
 	CMPQ         SI, $0x00000010
 	JL           sc_next48
-	MOVQ         ignore+80(FP), R11
-	VPBROADCASTQ R11, Z12
-	MOVSD        gw+88(FP), X13
-	VBROADCASTSD X13, Z13
+	VPBROADCASTQ ignore+80(FP), Z12
+	VBROADCASTSD gw+88(FP), Z13
 	VMOVDQU64    (R8)(R10*8), Z14
 	VPCMPEQQ     Z12, Z14, K1
 	VMOVDQA64    Z10, K1, Z14
@@ -19112,10 +19106,8 @@ sc_next48:
 	JZ           sc_out
 	LEAQ         ktailmask<>+0(SB), R11
 	KMOVW        (R11)(SI*2), K1
-	MOVQ         ignore+80(FP), R11
-	VPBROADCASTQ R11, Z12
-	MOVSD        gw+88(FP), X13
-	VBROADCASTSD X13, Z13
+	VPBROADCASTQ ignore+80(FP), Z12
+	VBROADCASTSD gw+88(FP), Z13
 	KMOVW        K1, K2
 	VMOVDQU64.Z  (R8)(R10*8), K2, Z14
 	VPCMPEQQ     Z12, Z14, K2
@@ -19344,8 +19336,7 @@ TEXT ·softmaxColsIdxFwd32AVX512(SB), NOSPLIT, $0-96
 sc_step1:
 	CMPQ         BX, $0x00000020
 	JL           sc_next2
-	MOVQ         ignore+56(FP), R10
-	VPBROADCASTQ R10, Z11
+	VPBROADCASTQ ignore+56(FP), Z11
 	VMOVDQU64    (DI)(R9*8), Z13
 	VPCMPEQQ     Z11, Z13, K1
 	VMOVDQA64    Z10, K1, Z13
@@ -19579,8 +19570,7 @@ sc_next2:
 sc_step7:
 	CMPQ         BX, $0x00000010
 	JL           sc_next8
-	MOVQ         ignore+56(FP), R10
-	VPBROADCASTQ R10, Z11
+	VPBROADCASTQ ignore+56(FP), Z11
 	VMOVDQU64    (DI)(R9*8), Z13
 	VPCMPEQQ     Z11, Z13, K1
 	VMOVDQA64    Z10, K1, Z13
@@ -19717,8 +19707,7 @@ sc_next8:
 	JZ           sc_out
 	LEAQ         ktailmask<>+0(SB), R10
 	KMOVW        (R10)(BX*2), K1
-	MOVQ         ignore+56(FP), R10
-	VPBROADCASTQ R10, Z11
+	VPBROADCASTQ ignore+56(FP), Z11
 	KMOVW        K1, K2
 	VMOVDQU64.Z  (DI)(R9*8), K2, Z13
 	VPCMPEQQ     Z11, Z13, K2
