@@ -61,6 +61,21 @@ func FuzzRow32(f *testing.F) {
 			}
 			want, got := make([]float32, h), make([]float32, h)
 			wsum := ExpSum32(want, row, rm)
+			if useAsm() {
+				// ExpSum's exponentials are Exp32's of row − rm, whichever
+				// path each step takes (TestExpSumIsExp).
+				x := make([]float32, h)
+				for i := range x {
+					x[i] = row[i] - rm
+				}
+				Exp32(got, x)
+				for i := range got {
+					if !same32(got[i], want[i]) {
+						restore()
+						t.Fatalf("%s: ExpSum32 [%d] = %v; Exp32(%v) = %v", name, i, want[i], x[i], got[i])
+					}
+				}
+			}
 			wnm, wnn := Max32(nextRow)
 			prev, wantPrev := make([]float32, h), make([]float32, h)
 			for i := range prev {
