@@ -47,11 +47,12 @@ import (
 // multiply, by 2^m1.
 // AVX2, flushing variant for x ≤ 0 (sums): 2^m goes into the table entry
 // whole, and there is no last multiply; below the smallest normal the
-// result is not exp(x) (+0 at the clamp), see expvTab8.
+// result is not exp(x) (+0 at the clamp), and for float32 the reduction is
+// one FMA, see expvTab8.
 // AVX2, normal range (expNormal): where |x| ≤ 87 (708), the flushing
 // variant's scaling without the clamps is exactly the full-range result;
-// expSum and expSumMax check each step's lanes and take it when they all
-// allow it (normalFast).
+// expSum, expSumMax and the fused spatial kernels check each step's lanes
+// and take it when they all allow it (normalFast).
 //
 // -- Special values --
 // x is clamped with the constant as the first source of MAX/MIN, whose
@@ -348,12 +349,12 @@ type expRange int
 
 const (
 	expFull   expRange = iota // anything: the clamps, 2^m split in two
-	expFlush                  // x ≤ 0, for sums: exp(x) where normal, else below the smallest normal
+	expFlush                  // x ≤ 0, for sums only (see expvTab8)
 	expNormal                 // |x| ≤ normlim: no clamps, 2^m whole
 )
 
 // normalFast reports whether the kernels that make exponentials to keep
-// (expSum, expSumMax) take the expNormal exponential for the vectors of
+// (expSum, expSumMax, the fused spatial kernels) take the expNormal exponential for the vectors of
 // an unrolled step when all their lanes allow it (outsideNormal), and the
 // full-range one otherwise: on AVX2, where the full range costs two clamps,
 // two shifts, a subtraction and a multiply more per vector. Where every
