@@ -353,6 +353,19 @@ const (
 	expNormal                 // |x| ≤ normlim: no clamps, 2^m whole
 )
 
+// consts names the AVX2 exponential's lower clamp for the range ("" for
+// none) and its magic number, magic+"fu" (bias for the full range) or
+// magic+"fl" (for the flushing one's, which expNormal shares).
+func (r expRange) consts(magic string) (lo, mg string) {
+	switch r {
+	case expFlush:
+		return "loflush", magic + "fl"
+	case expNormal:
+		return "", magic + "fl"
+	}
+	return "lo", magic + "fu"
+}
+
 // normalFast reports whether the kernels that make exponentials to keep
 // (expSum, expSumMax, the fused spatial kernels) take the expNormal exponential for the vectors of
 // an unrolled step when all their lanes allow it (outsideNormal), and the
@@ -530,13 +543,7 @@ func (g *gen) tab8() bool { return !g.z && !g.f64 }
 // expNormal, |x| ≤ normlim = 87: the flushing variant's B = 127 and
 // scaling, for results from 2^−125.5 to 2^125.5, and no clamps.
 func (g *gen) expvTab8(x reg.VecVirtual, r expRange) {
-	lo, mg := "lo", "magic8fu"
-	switch r {
-	case expFlush:
-		lo, mg = "loflush", "magic8fl"
-	case expNormal:
-		lo, mg = "", "magic8fl"
-	}
+	lo, mg := r.consts("magic8")
 	t, nf := g.expReduce(x, lo, mg, r != expFull, r == expFlush) // nf = N/8
 	T := g.vec()
 	VPERMPS(g.k("exptab8u"), t, T) // T = 2^(j/8), less the offsets tabScale adds back
@@ -698,13 +705,7 @@ func tab64() Mem {
 // expNormal, |x| ≤ normlim = 708: the flushing variant's bias and scaling,
 // for results from about 2^−1021.4 up, and no clamps.
 func (g *gen) expvTab64(x reg.VecVirtual, r expRange) {
-	lo, mg := "lo", "magic64fu"
-	switch r {
-	case expFlush:
-		lo, mg = "loflush", "magic64fl"
-	case expNormal:
-		lo, mg = "", "magic64fl"
-	}
+	lo, mg := r.consts("magic64")
 	flush := r != expFull
 	t, nf := g.expReduce(x, lo, mg, flush, false) // nf = N/256
 	idx := g.vec()
