@@ -1457,10 +1457,6 @@ func TestAVX2Registers(t *testing.T) {
 	}
 }
 
-// TestExpSumMax: ExpSumMax gives, bit for bit, what ExpSum of the row and
-// Max of the next row give separately, with each implementation, in place
-// or not, without touching next or writing past dst; ScaleExpSumMax gives
-// that and Scale of the row before.
 // TestExpSumIsExp checks that ExpSum's exponentials are bit for bit
 // those of Exp applied to s − m, whichever of their paths the AVX2 kernels
 // take for each step (see normalFast in _asm), with m the row's max or
@@ -1504,6 +1500,10 @@ func testExpSumIsExp[T float32 | float64](t *testing.T, row func(rowGen, int, ui
 	}
 }
 
+// TestExpSumMax: ExpSumMax gives, bit for bit, what ExpSum of the row and
+// Max of the next row give separately, with each implementation, in place
+// or not, without touching next or writing past dst; ScaleExpSumMax gives
+// that and Scale of the row before.
 func TestExpSumMax(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		t.Run("float32", func(t *testing.T) {
