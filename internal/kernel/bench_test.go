@@ -190,22 +190,10 @@ func BenchmarkRows3Pass32(b *testing.B) {
 }
 
 func BenchmarkMaxSumExp64(b *testing.B) {
-	for _, name := range Implementations() {
-		b.Run("impl="+name+"/C=32000", func(b *testing.B) {
-			s := make([]float64, 32000)
-			r := rand.New(rand.NewPCG(1, 2))
-			for i := range s {
-				s[i] = 4 * r.NormFloat64()
-			}
-			b.SetBytes(8 * 32000)
-			restore, _ := Select(name)
-			defer restore()
-			for b.Loop() {
-				m, sum, _ := MaxSumExp64(s)
-				sink += float32(m + sum)
-			}
-		})
-	}
+	bench64(b, func(s, dst []float64) {
+		m, sum, _ := MaxSumExp64(s)
+		sink += float32(m + sum)
+	})
 }
 
 // bench64 runs f under every implementation on a row of 32,000 float64

@@ -473,15 +473,7 @@ func iotaTab(from int) Mem {
 // narrowed to int32. It writes whole vectors; lanes past L are never read
 // back.
 func (g *gen) colsTargets(u int, lanes func(int) Op, pt, j, pb reg.Register, minus1 reg.VecVirtual, grad bool) {
-	// Broadcast straight from the arguments, as colsTargetsAVX2 does: no
-	// legacy-SSE MOVSD into an xmm register with the zmm registers in use.
-	ign := ZMM()
-	VPBROADCASTQ(paramMem("ignore"), ign)
-	var gw reg.VecVirtual
-	if grad {
-		gw = ZMM()
-		VBROADCASTSD(paramMem("gw"), gw)
-	}
+	ign, gw := g.targetParams(grad)
 	for i := 0; i < u; i++ {
 		var ys [2]reg.VecVirtual
 		for h := range 2 {

@@ -268,17 +268,7 @@ func (g *gen) softmaxColsAVX2(grad, idx bool) {
 // to 64-bit lanes, so nothing past L is read. It writes whole vectors;
 // lanes past L are never read back.
 func (g *gen) colsTargetsAVX2(u int, lanes func(int) Op, pt, j, pb reg.Register, grad bool) {
-	// Broadcast straight from the arguments: the legacy-SSE MOVQ or MOVSD
-	// into an xmm register, with the upper halves of the ymm registers in
-	// use, cost about 250 ns a step on Zen 3 (a quarter of the kernel's
-	// time at 8×21×128×128).
-	ign := YMM()
-	VPBROADCASTQ(paramMem("ignore"), ign)
-	var gw reg.VecVirtual
-	if grad {
-		gw = YMM()
-		VBROADCASTSD(paramMem("gw"), gw)
-	}
+	ign, gw := g.targetParams(grad)
 	for i := 0; i < u; i++ {
 		var lows [2]reg.VecVirtual
 		for h := range 2 {
@@ -306,6 +296,21 @@ func (g *gen) colsTargetsAVX2(u int, lanes func(int) Op, pt, j, pb reg.Register,
 		VINSERTI128(Imm(1), lows[1].AsX(), lows[0], y)
 		VMOVDQU(y, Mem{Base: pb, Index: j, Scale: 4, Disp: cbY + 32*i})
 	}
+}
+
+// targetParams broadcasts the index kernels' ignore index and, with grad,
+// gw into vectors, straight from the arguments: the legacy-SSE MOVQ or
+// MOVSD into an xmm register, with the upper halves of the vector
+// registers in use, cost the AVX2 kernel about 250 ns a step on Zen 3 (a
+// quarter of its time at 8×21×128×128).
+func (g *gen) targetParams(grad bool) (ign, gw reg.VecVirtual) {
+	ign = g.vec()
+	VPBROADCASTQ(paramMem("ignore"), ign)
+	if grad {
+		gw = g.vec()
+		VBROADCASTSD(paramMem("gw"), gw)
+	}
+	return ign, gw
 }
 
 // paramMem is the memory operand of the named argument.
