@@ -55,10 +55,12 @@ import (
 // and take it when they all allow it (normalFast).
 //
 // -- Special values --
-// x is clamped with the constant as the first source of MAX/MIN, whose
-// NaN rule returns the second source, so NaN stays NaN all the way through.
-// +Inf clamps above the overflow threshold (→ +Inf); −Inf clamps below the
-// underflow threshold (→ 0).
+// x is clamped with the constant as the first source of MAX/MIN, whose NaN
+// rule returns the second source, so NaN stays NaN all the way through.
+// +Inf clamps above the overflow threshold (→ +Inf); −Inf clamps below
+// the underflow threshold (→ 0), but on AVX-512, where x is not clamped
+// from below and the result is masked to +0 instead (see expvTab:
+// underflow is slow there).
 
 type fconst struct {
 	f32 float64 // value for float32 (as float64), or NaN if bits32 is set
@@ -91,6 +93,11 @@ func init() {
 	f("hi", 88.8, 709.8)
 	f("lo", -104, -745.2)
 	f("loflush", -88, -1023*math.Ln2)
+	// The AVX-512 flushing exponential's bound: from it up exp(x) is a
+	// normal number (e^−87.3 ≈ 1.217e−38 against 2^−126 ≈ 1.175e−38,
+	// e^−708.39 ≈ 2.2264e−308 against 2^−1022 ≈ 2.2251e−308); below it
+	// the result is +0 (see expvTab).
+	f("lonorm", -87.3, -708.39)
 	f("neginf", math.Inf(-1), math.Inf(-1))
 	// |x| and the bound of expNormal (see normalFast), as bit patterns.
 	consts["absmask"] = fconst{raw: true, b32: 1<<31 - 1, b64: 1<<63 - 1}
@@ -266,9 +273,13 @@ func (g *gen) constMem(name string) Mem {
 // expConsts are the constants the exponential reads, most used first.
 func (g *gen) expConsts(flush bool) []string {
 	if g.tabExp() {
-		names := []string{"lo", "log2e", "magic16", "ln2hi", "ln2lo", "exptab", "t3", "t2", "one"}
+		lo := "lo"
+		if flush {
+			lo = "lonorm"
+		}
+		names := []string{lo, "log2e", "magic16", "ln2hi", "ln2lo", "exptab", "t3", "t2", "one"}
 		if g.f64 {
-			names = []string{"lo", "log2e", "magic16", "ln2hi", "ln2lo", "exptab", "exptab2", "t6", "t5", "t4", "t3", "t2", "one"}
+			names = []string{lo, "log2e", "magic16", "ln2hi", "ln2lo", "exptab", "exptab2", "t6", "t5", "t4", "t3", "t2", "one"}
 		}
 		if !flush {
 			names = append(names, "hi")
@@ -326,9 +337,9 @@ func (g *gen) expHot(flush bool) []string {
 }
 
 // expv replaces x by exp(x), in place. With flush set, x must be ≤ 0 or NaN
-// (−Inf allowed), and on AVX2 results below the smallest normal are not
-// exp(x) but 0 or another number below it: fit for sums of at least 1
-// only (see expvTab8). The AVX-512 code is the same either way.
+// (−Inf allowed), and results below the smallest normal are not exp(x)
+// but 0 (AVX-512, see expvTab) or 0 or another number below it (AVX2, see
+// expvTab8): fit for sums of at least 1 only.
 func (g *gen) expv(x reg.VecVirtual, flush bool) {
 	r := expFull
 	if flush {
@@ -336,7 +347,7 @@ func (g *gen) expv(x reg.VecVirtual, flush bool) {
 	}
 	switch {
 	case g.tabExp():
-		g.expvTab(x, flush)
+		g.expvTab(x, r)
 	case g.tab8():
 		g.expvTab8(x, r)
 	default:
@@ -344,13 +355,14 @@ func (g *gen) expv(x reg.VecVirtual, flush bool) {
 	}
 }
 
-// expRange is what the AVX2 exponentials may assume of x.
+// expRange is what an exponential may assume of x.
 type expRange int
 
 const (
 	expFull   expRange = iota // anything: the clamps, 2^m split in two
 	expFlush                  // x ≤ 0, for sums only (see expvTab8)
-	expNormal                 // |x| ≤ normlim: no clamps, 2^m whole
+	expNormal                 // |x| ≤ normlim: no clamps, 2^m whole (AVX2)
+	expNonPos                 // x ≤ 0, every result exact: no upper clamp (AVX-512)
 )
 
 // consts names the AVX2 exponential's lower clamp for the range ("" for
@@ -469,8 +481,27 @@ func (g *gen) tabExp() bool { return g.z }
 // degree-11 polynomial, three alternating runs of `go test -bench
 // MaxSumExp64`; 1.26 ulp at most against a 200-bit exp, TestExp64ULPExact,
 // where it had 1.0.)
-func (g *gen) expvTab(x reg.VecVirtual, flush bool) {
-	t, nf := g.expReduce(x, "lo", "magic16", flush, false) // nf = n/16
+//
+// Underflow: an Intel core takes a microcode assist for each instruction
+// whose result underflows or whose input is subnormal, about 80 ns a time
+// on the Xeon (model 207) measured, where overflow, infinities and NaN
+// cost nothing. So x is not clamped from below: the lanes under lo, where
+// exp(x) rounds to +0 (−Inf among them), make whatever huge or NaN values
+// they make, and VSCALEF's zeroing mask puts +0 there; only a lane whose
+// exp(x) really is subnormal takes the assist. The flushing variant (for
+// sums) raises lo to lonorm, where exp(x) is still a normal number, and so
+// takes none. (One thread, 3 alternating runs: MaxSumExp32 at C = 1000
+// 479–535 → 259–279 ns; the first rescale of each lane, from −MaxFloat,
+// and the −Inf lanes of the masked tail had cost two assists per row.)
+func (g *gen) expvTab(x reg.VecVirtual, r expRange) {
+	lo := "lo"
+	if r == expFlush {
+		lo = "lonorm"
+	}
+	const nltUQ = 0x05 // not less than, or unordered: NaN lanes stay in
+	k := K()
+	g.pick(VCMPPS, VCMPPD)(Imm(nltUQ), g.clampReg(lo), x, k)    // k: x ≥ lo or NaN
+	t, nf := g.expReduce(x, "", "magic16", r != expFull, false) // nf = n/16
 	T := g.vec()
 	deg := 3
 	if g.f64 {
@@ -489,7 +520,11 @@ func (g *gen) expvTab(x reg.VecVirtual, flush bool) {
 	g.fma213(g.k("one"), x, q) // q = 1 + r·(c2 + c3·r + …)
 	g.mul(T, x, x)             // x = T·r
 	g.fma213(T, x, q)          // q = T + T·r·q ≈ T·exp(r)
-	g.pick(VSCALEFPS, VSCALEFPD)(nf, q, x)
+	scalef := VSCALEFPS_Z
+	if g.f64 {
+		scalef = VSCALEFPD_Z
+	}
+	scalef(nf, q, k, x) // +0 where x < lo
 }
 
 // tab8 reports whether expv is expvTab8: on AVX2 for float32, where
