@@ -5,7 +5,7 @@
 #include "textflag.h"
 
 // func maxSumExp32AVX2(s []float32) (m float32, sum float32)
-// Requires: AVX, AVX2, FMA3, MMX+, SSE
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·maxSumExp32AVX2(SB), NOSPLIT, $0-32
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
@@ -257,8 +257,8 @@ done7:
 	VADDPS       X1, X0, X0
 	VSHUFPS      $0x55, X0, X0, X1
 	VADDPS       X1, X0, X0
-	MOVSS        X4, m+24(FP)
-	MOVSS        X0, sum+28(FP)
+	VMOVSS       X4, m+24(FP)
+	VMOVSS       X0, sum+28(FP)
 	VZEROUPPER
 	RET
 
@@ -497,15 +497,13 @@ DATA k32_neginf<>+60(SB)/4, $0xff800000
 GLOBL k32_neginf<>(SB), RODATA|NOPTR, $64
 
 // func expScale32AVX2(dst []float32, s []float32, m float32, scale float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, AVX2, FMA3
 TEXT ·expScale32AVX2(SB), NOSPLIT, $0-56
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         s_len+32(FP), DX
-	MOVSS        m+48(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        scale+52(FP), X1
-	VBROADCASTSS X1, Y1
+	VBROADCASTSS m+48(FP), Y0
+	VBROADCASTSS scale+52(FP), Y1
 	VMOVUPS      k32_lo<>+0(SB), Y2
 	VMOVUPS      k32_hi<>+0(SB), Y3
 	VMOVUPS      k32_magic8fu<>+0(SB), Y4
@@ -1478,7 +1476,7 @@ done5:
 	RET
 
 // func sum32AVX2(s []float32) float32
-// Requires: AVX, SSE
+// Requires: AVX
 TEXT ·sum32AVX2(SB), NOSPLIT, $0-28
 	MOVQ   s_base+0(FP), AX
 	MOVQ   s_len+8(FP), CX
@@ -1532,12 +1530,12 @@ done5:
 	VADDPS       X0, X1, X1
 	VSHUFPS      $0x55, X1, X1, X0
 	VADDPS       X0, X1, X1
-	MOVSS        X1, ret+24(FP)
+	VMOVSS       X1, ret+24(FP)
 	VZEROUPPER
 	RET
 
 // func max32AVX2(s []float32) (m float32, nan bool)
-// Requires: AVX, MMX+, SSE
+// Requires: AVX, MMX+
 TEXT ·max32AVX2(SB), NOSPLIT, $0-29
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
@@ -1605,7 +1603,7 @@ done5:
 	VMAXPS       X2, X0, X0
 	VSHUFPS      $0x55, X0, X0, X2
 	VMAXPS       X2, X0, X0
-	MOVSS        X0, m+24(FP)
+	VMOVSS       X0, m+24(FP)
 	VMOVMSKPS    Y1, AX
 	TESTL        AX, AX
 	SETNE        AL
@@ -1614,13 +1612,12 @@ done5:
 	RET
 
 // func expSum32AVX2(dst []float32, s []float32, m float32) float32
-// Requires: AVX, AVX2, FMA3, MMX+, SSE
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·expSum32AVX2(SB), NOSPLIT, $0-60
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         s_len+32(FP), DX
-	MOVSS        m+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS m+48(FP), Y0
 	VMOVUPS      k32_magic8fl<>+0(SB), Y1
 	VMOVUPS      k32_exptab8u<>+0(SB), Y2
 	VXORPS       Y3, Y3, Y3
@@ -1939,7 +1936,7 @@ done9:
 	VADDPS       X1, X0, X0
 	VSHUFPS      $0x55, X0, X0, X1
 	VADDPS       X1, X0, X0
-	MOVSS        X0, ret+56(FP)
+	VMOVSS       X0, ret+56(FP)
 	VZEROUPPER
 	RET
 
@@ -1980,14 +1977,13 @@ DATA k32_normlim<>+60(SB)/4, $0x42ae0000
 GLOBL k32_normlim<>(SB), RODATA|NOPTR, $64
 
 // func expSumMax32AVX2(dst []float32, s []float32, m float32, next []float32) (sum float32, mNext float32, nan bool)
-// Requires: AVX, AVX2, FMA3, MMX+, SSE
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·expSumMax32AVX2(SB), NOSPLIT, $0-89
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         next_base+56(FP), DX
 	MOVQ         s_len+32(FP), BX
-	MOVSS        m+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS m+48(FP), Y0
 	VMOVUPS      k32_magic8fl<>+0(SB), Y1
 	VMOVUPS      k32_exptab8u<>+0(SB), Y2
 	VXORPS       Y3, Y3, Y3
@@ -2338,14 +2334,14 @@ done9:
 	VADDPS       X1, X0, X0
 	VSHUFPS      $0x55, X0, X0, X1
 	VADDPS       X1, X0, X0
-	MOVSS        X0, sum+80(FP)
+	VMOVSS       X0, sum+80(FP)
 	VEXTRACTF128 $0x01, Y5, X0
 	VMAXPS       X0, X5, X0
 	VMOVHLPS     X0, X0, X1
 	VMAXPS       X1, X0, X0
 	VSHUFPS      $0x55, X0, X0, X1
 	VMAXPS       X1, X0, X0
-	MOVSS        X0, mNext+84(FP)
+	VMOVSS       X0, mNext+84(FP)
 	VMOVMSKPS    Y3, AX
 	TESTL        AX, AX
 	SETNE        AL
@@ -2354,12 +2350,11 @@ done9:
 	RET
 
 // func scale32AVX2(dst []float32, a float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·scale32AVX2(SB), NOSPLIT, $0-28
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         dst_len+8(FP), CX
-	MOVSS        a+24(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS a+24(FP), Y0
 
 loop1:
 	CMPQ    CX, $0x00000020
@@ -3874,7 +3869,7 @@ blkdone13:
 	RET
 
 // func maxSumExp64AVX2(s []float64) (m float64, sum float64)
-// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·maxSumExp64AVX2(SB), NOSPLIT, $0-40
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
@@ -4163,8 +4158,8 @@ done7:
 	VADDPD       X0, X7, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPD       X1, X0, X0
-	MOVSD        X5, m+24(FP)
-	MOVSD        X0, sum+32(FP)
+	VMOVSD       X5, m+24(FP)
+	VMOVSD       X0, sum+32(FP)
 	VZEROUPPER
 	RET
 
@@ -4557,15 +4552,13 @@ DATA k64_neginf<>+56(SB)/8, $0xfff0000000000000
 GLOBL k64_neginf<>(SB), RODATA|NOPTR, $64
 
 // func expScale64AVX2(dst []float64, s []float64, m float64, scale float64)
-// Requires: AVX, AVX2, FMA3, SSE2
+// Requires: AVX, AVX2, FMA3
 TEXT ·expScale64AVX2(SB), NOSPLIT, $0-64
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         s_len+32(FP), DX
-	MOVSD        m+48(FP), X0
-	VBROADCASTSD X0, Y0
-	MOVSD        scale+56(FP), X1
-	VBROADCASTSD X1, Y1
+	VBROADCASTSD m+48(FP), Y0
+	VBROADCASTSD scale+56(FP), Y1
 	VMOVUPD      k64_lo<>+0(SB), Y2
 	VMOVUPD      k64_hi<>+0(SB), Y3
 	VMOVUPD      k64_log2e<>+0(SB), Y4
@@ -5557,7 +5550,7 @@ done5:
 	RET
 
 // func sum64AVX2(s []float64) float64
-// Requires: AVX, SSE2
+// Requires: AVX
 TEXT ·sum64AVX2(SB), NOSPLIT, $0-32
 	MOVQ   s_base+0(FP), AX
 	MOVQ   s_len+8(FP), CX
@@ -5609,12 +5602,12 @@ done5:
 	VADDPD       X1, X0, X1
 	VMOVHLPS     X1, X1, X0
 	VADDPD       X0, X1, X1
-	MOVSD        X1, ret+24(FP)
+	VMOVSD       X1, ret+24(FP)
 	VZEROUPPER
 	RET
 
 // func max64AVX2(s []float64) (m float64, nan bool)
-// Requires: AVX, MMX+, SSE2
+// Requires: AVX, MMX+
 TEXT ·max64AVX2(SB), NOSPLIT, $0-33
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
@@ -5680,7 +5673,7 @@ done5:
 	VMAXPD       X0, X2, X0
 	VMOVHLPS     X0, X0, X2
 	VMAXPD       X2, X0, X0
-	MOVSD        X0, m+24(FP)
+	VMOVSD       X0, m+24(FP)
 	VMOVMSKPD    Y1, AX
 	TESTL        AX, AX
 	SETNE        AL
@@ -5689,13 +5682,12 @@ done5:
 	RET
 
 // func expSum64AVX2(dst []float64, s []float64, m float64) float64
-// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·expSum64AVX2(SB), NOSPLIT, $0-64
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         s_len+32(FP), DX
-	MOVSD        m+48(FP), X0
-	VBROADCASTSD X0, Y0
+	VBROADCASTSD m+48(FP), Y0
 	VMOVUPD      k64_log2e<>+0(SB), Y1
 	VMOVUPD      k64_magic64fl<>+0(SB), Y2
 	VXORPD       Y3, Y3, Y3
@@ -6045,7 +6037,7 @@ done9:
 	VADDPD       X0, X3, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPD       X1, X0, X0
-	MOVSD        X0, ret+56(FP)
+	VMOVSD       X0, ret+56(FP)
 	VZEROUPPER
 	RET
 
@@ -6070,14 +6062,13 @@ DATA k64_normlim<>+56(SB)/8, $0x4086200000000000
 GLOBL k64_normlim<>(SB), RODATA|NOPTR, $64
 
 // func expSumMax64AVX2(dst []float64, s []float64, m float64, next []float64) (sum float64, mNext float64, nan bool)
-// Requires: AVX, AVX2, FMA3, MMX+, SSE2
+// Requires: AVX, AVX2, FMA3, MMX+
 TEXT ·expSumMax64AVX2(SB), NOSPLIT, $0-97
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         next_base+56(FP), DX
 	MOVQ         s_len+32(FP), BX
-	MOVSD        m+48(FP), X0
-	VBROADCASTSD X0, Y0
+	VBROADCASTSD m+48(FP), Y0
 	VXORPD       Y1, Y1, Y1
 	VXORPD       Y2, Y2, Y2
 	VMOVUPD      k64_neginf<>+0(SB), Y3
@@ -6457,12 +6448,12 @@ done9:
 	VADDPD       X0, X2, X0
 	VMOVHLPS     X0, X0, X2
 	VADDPD       X2, X0, X0
-	MOVSD        X0, sum+80(FP)
+	VMOVSD       X0, sum+80(FP)
 	VEXTRACTF128 $0x01, Y3, X0
 	VMAXPD       X0, X3, X0
 	VMOVHLPS     X0, X0, X2
 	VMAXPD       X2, X0, X0
-	MOVSD        X0, mNext+88(FP)
+	VMOVSD       X0, mNext+88(FP)
 	VMOVMSKPD    Y1, AX
 	TESTL        AX, AX
 	SETNE        AL
@@ -6471,12 +6462,11 @@ done9:
 	RET
 
 // func scale64AVX2(dst []float64, a float64)
-// Requires: AVX, AVX2, SSE2
+// Requires: AVX
 TEXT ·scale64AVX2(SB), NOSPLIT, $0-32
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         dst_len+8(FP), CX
-	MOVSD        a+24(FP), X0
-	VBROADCASTSD X0, Y0
+	VBROADCASTSD a+24(FP), Y0
 
 loop1:
 	CMPQ    CX, $0x00000010
@@ -7849,7 +7839,7 @@ blkdone13:
 	RET
 
 // func maxSumExp32AVX512(s []float32) (m float32, sum float32)
-// Requires: AVX, AVX512F, MMX+, SSE
+// Requires: AVX, AVX512F, MMX+
 TEXT ·maxSumExp32AVX512(SB), NOSPLIT, $0-32
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
@@ -8097,8 +8087,8 @@ done7:
 	VADDPS        X0, X1, X1
 	VSHUFPS       $0x55, X1, X1, X0
 	VADDPS        X0, X1, X1
-	MOVSS         X11, m+24(FP)
-	MOVSS         X1, sum+28(FP)
+	VMOVSS        X11, m+24(FP)
+	VMOVSS        X1, sum+28(FP)
 	VZEROUPPER
 	RET
 
@@ -8247,15 +8237,13 @@ DATA ktailmask<>+30(SB)/2, $0x7fff
 GLOBL ktailmask<>(SB), RODATA|NOPTR, $32
 
 // func expScale32AVX512(dst []float32, s []float32, m float32, scale float32)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F
 TEXT ·expScale32AVX512(SB), NOSPLIT, $0-56
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         s_len+32(FP), DX
-	MOVSS        m+48(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        scale+52(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS m+48(FP), Z0
+	VBROADCASTSS scale+52(FP), Z1
 	VMOVUPS      k32_lo<>+0(SB), Z2
 	VMOVUPS      k32_hi<>+0(SB), Z3
 	VMOVUPS      k32_log2e<>+0(SB), Z4
@@ -9036,7 +9024,7 @@ done5:
 	RET
 
 // func sum32AVX512(s []float32) float32
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F
 TEXT ·sum32AVX512(SB), NOSPLIT, $0-28
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
@@ -9090,12 +9078,12 @@ done5:
 	VADDPS        X1, X0, X0
 	VSHUFPS       $0x55, X0, X0, X1
 	VADDPS        X1, X0, X0
-	MOVSS         X0, ret+24(FP)
+	VMOVSS        X0, ret+24(FP)
 	VZEROUPPER
 	RET
 
 // func max32AVX512(s []float32) (m float32, nan bool)
-// Requires: AVX, AVX512F, MMX+, SSE
+// Requires: AVX, AVX512F, MMX+
 TEXT ·max32AVX512(SB), NOSPLIT, $0-29
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
@@ -9168,7 +9156,7 @@ done5:
 	VMAXPS        X0, X1, X1
 	VSHUFPS       $0x55, X1, X1, X0
 	VMAXPS        X0, X1, X1
-	MOVSS         X1, m+24(FP)
+	VMOVSS        X1, m+24(FP)
 	KMOVW         K1, AX
 	TESTL         AX, AX
 	SETNE         AL
@@ -9177,13 +9165,12 @@ done5:
 	RET
 
 // func expSum32AVX512(dst []float32, s []float32, m float32) float32
-// Requires: AVX, AVX512F, MMX+, SSE
+// Requires: AVX, AVX512F, MMX+
 TEXT ·expSum32AVX512(SB), NOSPLIT, $0-60
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         s_len+32(FP), DX
-	MOVSS        m+48(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS m+48(FP), Z0
 	VMOVUPS      k32_lo<>+0(SB), Z1
 	VMOVUPS      k32_hi<>+0(SB), Z2
 	VMOVUPS      k32_log2e<>+0(SB), Z3
@@ -9346,19 +9333,18 @@ done5:
 	VADDPS        X0, X1, X1
 	VSHUFPS       $0x55, X1, X1, X0
 	VADDPS        X0, X1, X1
-	MOVSS         X1, ret+56(FP)
+	VMOVSS        X1, ret+56(FP)
 	VZEROUPPER
 	RET
 
 // func expSumMax32AVX512(dst []float32, s []float32, m float32, next []float32) (sum float32, mNext float32, nan bool)
-// Requires: AVX, AVX512F, MMX+, SSE
+// Requires: AVX, AVX512F, MMX+
 TEXT ·expSumMax32AVX512(SB), NOSPLIT, $0-89
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         next_base+56(FP), DX
 	MOVQ         s_len+32(FP), BX
-	MOVSS        m+48(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS m+48(FP), Z0
 	VMOVUPS      k32_lo<>+0(SB), Z1
 	VMOVUPS      k32_hi<>+0(SB), Z2
 	VMOVUPS      k32_log2e<>+0(SB), Z3
@@ -9556,7 +9542,7 @@ done5:
 	VADDPS        X0, X1, X1
 	VSHUFPS       $0x55, X1, X1, X0
 	VADDPS        X0, X1, X1
-	MOVSS         X1, sum+80(FP)
+	VMOVSS        X1, sum+80(FP)
 	VEXTRACTF64X4 $0x01, Z12, Y0
 	VMAXPS        Y0, Y12, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -9565,7 +9551,7 @@ done5:
 	VMAXPS        X0, X1, X1
 	VSHUFPS       $0x55, X1, X1, X0
 	VMAXPS        X0, X1, X1
-	MOVSS         X1, mNext+84(FP)
+	VMOVSS        X1, mNext+84(FP)
 	KMOVW         K1, AX
 	TESTL         AX, AX
 	SETNE         AL
@@ -9574,17 +9560,15 @@ done5:
 	RET
 
 // func scaleExpSumMax32AVX512(prev []float32, a float32, dst []float32, s []float32, m float32, next []float32) (sum float32, mNext float32, nan bool)
-// Requires: AVX, AVX512F, MMX+, SSE
+// Requires: AVX, AVX512F, MMX+
 TEXT ·scaleExpSumMax32AVX512(SB), NOSPLIT, $0-121
 	MOVQ         dst_base+32(FP), AX
 	MOVQ         s_base+56(FP), CX
 	MOVQ         next_base+88(FP), DX
 	MOVQ         s_len+64(FP), BX
-	MOVSS        m+80(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS m+80(FP), Z0
 	MOVQ         prev_base+0(FP), SI
-	MOVSS        a+24(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS a+24(FP), Z1
 	VMOVUPS      k32_lo<>+0(SB), Z2
 	VMOVUPS      k32_hi<>+0(SB), Z3
 	VMOVUPS      k32_log2e<>+0(SB), Z4
@@ -9802,7 +9786,7 @@ done5:
 	VADDPS        X0, X1, X1
 	VSHUFPS       $0x55, X1, X1, X0
 	VADDPS        X0, X1, X1
-	MOVSS         X1, sum+112(FP)
+	VMOVSS        X1, sum+112(FP)
 	VEXTRACTF64X4 $0x01, Z13, Y0
 	VMAXPS        Y0, Y13, Y0
 	VEXTRACTF128  $0x01, Y0, X1
@@ -9811,7 +9795,7 @@ done5:
 	VMAXPS        X0, X1, X1
 	VSHUFPS       $0x55, X1, X1, X0
 	VMAXPS        X0, X1, X1
-	MOVSS         X1, mNext+116(FP)
+	VMOVSS        X1, mNext+116(FP)
 	KMOVW         K1, AX
 	TESTL         AX, AX
 	SETNE         AL
@@ -9820,12 +9804,11 @@ done5:
 	RET
 
 // func scale32AVX512(dst []float32, a float32)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F
 TEXT ·scale32AVX512(SB), NOSPLIT, $0-28
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         dst_len+8(FP), CX
-	MOVSS        a+24(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS a+24(FP), Z0
 
 loop1:
 	CMPQ    CX, $0x00000040
@@ -10674,7 +10657,7 @@ blkdone13:
 	RET
 
 // func maxSumExp64AVX512(s []float64) (m float64, sum float64)
-// Requires: AVX, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512F, MMX+
 TEXT ·maxSumExp64AVX512(SB), NOSPLIT, $0-40
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
@@ -10952,8 +10935,8 @@ done7:
 	VADDPD        X1, X0, X1
 	VMOVHLPS      X1, X1, X0
 	VADDPD        X0, X1, X1
-	MOVSD         X15, m+24(FP)
-	MOVSD         X1, sum+32(FP)
+	VMOVSD        X15, m+24(FP)
+	VMOVSD        X1, sum+32(FP)
 	VZEROUPPER
 	RET
 
@@ -11068,15 +11051,13 @@ DATA k64_zero<>+56(SB)/8, $0x0000000000000000
 GLOBL k64_zero<>(SB), RODATA|NOPTR, $64
 
 // func expScale64AVX512(dst []float64, s []float64, m float64, scale float64)
-// Requires: AVX, AVX512F, SSE2
+// Requires: AVX, AVX512F
 TEXT ·expScale64AVX512(SB), NOSPLIT, $0-64
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         s_len+32(FP), DX
-	MOVSD        m+48(FP), X0
-	VBROADCASTSD X0, Z0
-	MOVSD        scale+56(FP), X1
-	VBROADCASTSD X1, Z1
+	VBROADCASTSD m+48(FP), Z0
+	VBROADCASTSD scale+56(FP), Z1
 	VMOVUPD      k64_lo<>+0(SB), Z2
 	VMOVUPD      k64_hi<>+0(SB), Z3
 	VMOVUPD      k64_log2e<>+0(SB), Z4
@@ -11945,7 +11926,7 @@ done5:
 	RET
 
 // func sum64AVX512(s []float64) float64
-// Requires: AVX, AVX512F, SSE2
+// Requires: AVX, AVX512F
 TEXT ·sum64AVX512(SB), NOSPLIT, $0-32
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
@@ -11997,12 +11978,12 @@ done5:
 	VADDPD        X0, X1, X0
 	VMOVHLPS      X0, X0, X1
 	VADDPD        X1, X0, X0
-	MOVSD         X0, ret+24(FP)
+	VMOVSD        X0, ret+24(FP)
 	VZEROUPPER
 	RET
 
 // func max64AVX512(s []float64) (m float64, nan bool)
-// Requires: AVX, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512F, MMX+
 TEXT ·max64AVX512(SB), NOSPLIT, $0-33
 	MOVQ    s_base+0(FP), AX
 	MOVQ    s_len+8(FP), CX
@@ -12073,7 +12054,7 @@ done5:
 	VMAXPD        X1, X0, X1
 	VMOVHLPS      X1, X1, X0
 	VMAXPD        X0, X1, X1
-	MOVSD         X1, m+24(FP)
+	VMOVSD        X1, m+24(FP)
 	KMOVW         K1, AX
 	TESTL         AX, AX
 	SETNE         AL
@@ -12082,13 +12063,12 @@ done5:
 	RET
 
 // func expSum64AVX512(dst []float64, s []float64, m float64) float64
-// Requires: AVX, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512F, MMX+
 TEXT ·expSum64AVX512(SB), NOSPLIT, $0-64
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         s_len+32(FP), DX
-	MOVSD        m+48(FP), X0
-	VBROADCASTSD X0, Z0
+	VBROADCASTSD m+48(FP), Z0
 	VMOVUPD      k64_lo<>+0(SB), Z1
 	VMOVUPD      k64_hi<>+0(SB), Z2
 	VMOVUPD      k64_log2e<>+0(SB), Z3
@@ -12271,19 +12251,18 @@ done5:
 	VADDPD        X1, X0, X1
 	VMOVHLPS      X1, X1, X0
 	VADDPD        X0, X1, X1
-	MOVSD         X1, ret+56(FP)
+	VMOVSD        X1, ret+56(FP)
 	VZEROUPPER
 	RET
 
 // func expSumMax64AVX512(dst []float64, s []float64, m float64, next []float64) (sum float64, mNext float64, nan bool)
-// Requires: AVX, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512F, MMX+
 TEXT ·expSumMax64AVX512(SB), NOSPLIT, $0-97
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         s_base+24(FP), CX
 	MOVQ         next_base+56(FP), DX
 	MOVQ         s_len+32(FP), BX
-	MOVSD        m+48(FP), X0
-	VBROADCASTSD X0, Z0
+	VBROADCASTSD m+48(FP), Z0
 	VMOVUPD      k64_lo<>+0(SB), Z1
 	VMOVUPD      k64_hi<>+0(SB), Z2
 	VMOVUPD      k64_log2e<>+0(SB), Z3
@@ -12501,14 +12480,14 @@ done5:
 	VADDPD        X1, X0, X1
 	VMOVHLPS      X1, X1, X0
 	VADDPD        X0, X1, X1
-	MOVSD         X1, sum+80(FP)
+	VMOVSD        X1, sum+80(FP)
 	VEXTRACTF64X4 $0x01, Z16, Y0
 	VMAXPD        Y0, Y16, Y0
 	VEXTRACTF128  $0x01, Y0, X1
 	VMAXPD        X1, X0, X1
 	VMOVHLPS      X1, X1, X0
 	VMAXPD        X0, X1, X1
-	MOVSD         X1, mNext+88(FP)
+	VMOVSD        X1, mNext+88(FP)
 	KMOVW         K1, AX
 	TESTL         AX, AX
 	SETNE         AL
@@ -12517,17 +12496,15 @@ done5:
 	RET
 
 // func scaleExpSumMax64AVX512(prev []float64, a float64, dst []float64, s []float64, m float64, next []float64) (sum float64, mNext float64, nan bool)
-// Requires: AVX, AVX512F, MMX+, SSE2
+// Requires: AVX, AVX512F, MMX+
 TEXT ·scaleExpSumMax64AVX512(SB), NOSPLIT, $0-129
 	MOVQ         dst_base+32(FP), AX
 	MOVQ         s_base+56(FP), CX
 	MOVQ         next_base+88(FP), DX
 	MOVQ         s_len+64(FP), BX
-	MOVSD        m+80(FP), X0
-	VBROADCASTSD X0, Z0
+	VBROADCASTSD m+80(FP), Z0
 	MOVQ         prev_base+0(FP), SI
-	MOVSD        a+24(FP), X1
-	VBROADCASTSD X1, Z1
+	VBROADCASTSD a+24(FP), Z1
 	VMOVUPD      k64_lo<>+0(SB), Z2
 	VMOVUPD      k64_hi<>+0(SB), Z3
 	VMOVUPD      k64_log2e<>+0(SB), Z4
@@ -12765,14 +12742,14 @@ done5:
 	VADDPD        X1, X0, X1
 	VMOVHLPS      X1, X1, X0
 	VADDPD        X0, X1, X1
-	MOVSD         X1, sum+112(FP)
+	VMOVSD        X1, sum+112(FP)
 	VEXTRACTF64X4 $0x01, Z17, Y0
 	VMAXPD        Y0, Y17, Y0
 	VEXTRACTF128  $0x01, Y0, X1
 	VMAXPD        X1, X0, X1
 	VMOVHLPS      X1, X1, X0
 	VMAXPD        X0, X1, X1
-	MOVSD         X1, mNext+120(FP)
+	VMOVSD        X1, mNext+120(FP)
 	KMOVW         K1, AX
 	TESTL         AX, AX
 	SETNE         AL
@@ -12781,12 +12758,11 @@ done5:
 	RET
 
 // func scale64AVX512(dst []float64, a float64)
-// Requires: AVX, AVX512F, SSE2
+// Requires: AVX, AVX512F
 TEXT ·scale64AVX512(SB), NOSPLIT, $0-32
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         dst_len+8(FP), CX
-	MOVSD        a+24(FP), X0
-	VBROADCASTSD X0, Z0
+	VBROADCASTSD a+24(FP), Z0
 
 loop1:
 	CMPQ    CX, $0x00000020
