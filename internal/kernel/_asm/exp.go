@@ -273,18 +273,11 @@ func (g *gen) constMem(name string) Mem {
 // expConsts are the constants the exponential reads, most used first.
 func (g *gen) expConsts(flush bool) []string {
 	if g.tabExp() {
-		lo := "lo"
+		r := expFull
 		if flush {
-			lo = "lonorm"
+			r = expFlush
 		}
-		names := []string{lo, "log2e", "magic16", "ln2hi", "ln2lo", "exptab", "t3", "t2", "one"}
-		if g.f64 {
-			names = []string{lo, "log2e", "magic16", "ln2hi", "ln2lo", "exptab", "exptab2", "t6", "t5", "t4", "t3", "t2", "one"}
-		}
-		if !flush {
-			names = append(names, "hi")
-		}
-		return names
+		return g.tabExpConsts(r)
 	}
 	if g.tab8() {
 		if flush {
@@ -296,6 +289,27 @@ func (g *gen) expConsts(flush bool) []string {
 		return []string{"loflush", "log2e", "magic64fl", "ln2hi", "ln2lo", "tab64idx", "d4", "d3", "d2", "p1"}
 	}
 	return []string{"lo", "hi", "log2e", "magic64fu", "ln2hi", "ln2lo", "tab64idx", "d4", "d3", "d2", "p1"}
+}
+
+// tabExpConsts are expvTab's constants for the range r, most used first.
+func (g *gen) tabExpConsts(r expRange) []string {
+	lo, ln2 := "lo", []string{"ln2hi", "ln2lo"}
+	if r == expFlush {
+		lo = "lonorm"
+		if !g.f64 {
+			ln2 = []string{"ln2"}
+		}
+	}
+	names := append([]string{lo, "log2e", "magic16"}, ln2...)
+	names = append(names, "exptab")
+	if g.f64 {
+		names = append(names, "exptab2", "t6", "t5", "t4")
+	}
+	names = append(names, "t3", "t2", "one")
+	if r == expFull {
+		names = append(names, "hi")
+	}
+	return names
 }
 
 // hoistExp loads the exponential's constants into registers before the
@@ -500,8 +514,9 @@ func (g *gen) expvTab(x reg.VecVirtual, r expRange) {
 	}
 	const nltUQ = 0x05 // not less than, or unordered: NaN lanes stay in
 	k := K()
-	g.pick(VCMPPS, VCMPPD)(Imm(nltUQ), g.clampReg(lo), x, k)    // k: x ≥ lo or NaN
-	t, nf := g.expReduce(x, "", "magic16", r != expFull, false) // nf = n/16
+	g.pick(VCMPPS, VCMPPD)(Imm(nltUQ), g.clampReg(lo), x, k)  // k: x ≥ lo or NaN
+	one := r == expFlush && !g.f64                            // as expvTab8's flushing variant
+	t, nf := g.expReduce(x, "", "magic16", r != expFull, one) // nf = n/16
 	T := g.vec()
 	deg := 3
 	if g.f64 {

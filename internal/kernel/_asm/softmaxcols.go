@@ -80,10 +80,7 @@ const (
 // loops the Go code would otherwise run.
 func (g *gen) softmaxCols(grad, idx bool) {
 	pd, ps, C, sb, L, pb, pt, pl := g.beginCols(grad, idx)
-	g.hoistExp(true)
-	if grad {
-		g.hoist("lo") // pass 2's exponentials are the gradient's: see expNonPos
-	}
+	g.hoist(g.tabExpConsts(expNonPos)...)
 	g.hoist("neginf")
 	doff := GP64()
 	if grad {
@@ -223,7 +220,7 @@ func (g *gen) softmaxCols(grad, idx bool) {
 					ADDQ(sb, pf)
 					x := g.load(Mem{Base: t})
 					g.sub(m, x, x)
-					g.expvCols(x, grad) // x ≤ 0 (or NaN)
+					g.expvCols(x) // x ≤ 0 (or NaN)
 					if grad {
 						g.mov(x, Mem{Base: t})
 					}
@@ -247,7 +244,7 @@ func (g *gen) softmaxCols(grad, idx bool) {
 					g.sub(field(cbM+64*i, 4), xs[i], xs[i])
 				}
 				for i, x := range xs {
-					g.expvCols(x, grad) // x ≤ 0 (or NaN)
+					g.expvCols(x) // x ≤ 0 (or NaN)
 					if grad {
 						g.mov(x, at(t, 64*i))
 					}
@@ -556,13 +553,8 @@ func (g *gen) colsLoss(i int, mask Op, has reg.Register, pb, pl, j reg.Register)
 	}
 }
 
-// expvCols is the exponential of pass 2, where x ≤ 0 (or NaN): the
-// flushing one for the loss alone, whose exponentials only make sums, and
-// with grad, where they are the gradient's, exact down to the subnormals.
-func (g *gen) expvCols(x reg.VecVirtual, grad bool) {
-	if grad {
-		g.expvTab(x, expNonPos)
-		return
-	}
-	g.expv(x, true)
-}
+// expvCols is the exponential of pass 2, where x ≤ 0 (or NaN), exact
+// down to the subnormals: with grad its results are the gradient's, and
+// without, the loss alone sums the same exponentials, so that the two
+// give the same loss bit for bit (TestFusedBlock).
+func (g *gen) expvCols(x reg.VecVirtual) { g.expvTab(x, expNonPos) }
