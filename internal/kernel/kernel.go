@@ -31,10 +31,11 @@ package kernel
 //	nan = some s[k] is NaN
 //
 // in one pass (online softmax). If s is empty or every s[k] is −Inf, then
-// m = −Inf and sum = 0. If m = +Inf, sum is unspecified. The AVX2 code's
-// exponential is made for sums only (see expvTab8 in _asm): terms below
-// the smallest normal are not exact, and a term's relative error grows by
-// (m − s[k])·2.75e−9 (about 0.2 ulp for the terms within 5 of m).
+// m = −Inf and sum = 0. If m = +Inf, sum is unspecified. The SIMD code's
+// exponential is made for sums only (see expvTab and expvTab8 in _asm):
+// terms below the smallest normal are +0 (AVX-512) or not exact (AVX2),
+// and a term's relative error grows by (m − s[k])·2.75e−9 (about 0.2 ulp
+// for the terms within 5 of m).
 func MaxSumExp32(s []float32) (m, sum float32, nan bool) { return maxSumExp32(s) }
 
 // MaxSumExp64 is MaxSumExp32 for float64.
