@@ -504,110 +504,117 @@ TEXT ·expScale32AVX2(SB), NOSPLIT, $0-56
 	MOVQ         s_len+32(FP), DX
 	VBROADCASTSS m+48(FP), Y0
 	VBROADCASTSS scale+52(FP), Y1
-	VMOVUPS      k32_lo<>+0(SB), Y2
-	VMOVUPS      k32_hi<>+0(SB), Y3
-	VMOVUPS      k32_magic8fu<>+0(SB), Y4
-	VMOVUPS      k32_exptab8u<>+0(SB), Y5
+	VMOVUPS      k32_hi<>+0(SB), Y2
+	VMOVUPS      k32_magic8fu<>+0(SB), Y3
+	VMOVUPS      k32_exptab8u<>+0(SB), Y4
 
 loop1:
 	CMPQ         DX, $0x00000020
 	JL           next2
-	VMOVUPS      (CX), Y6
-	VSUBPS       Y0, Y6, Y6
-	VMAXPS       Y6, Y2, Y6
-	VMINPS       Y6, Y3, Y6
-	VMOVUPS      Y4, Y7
-	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y7
-	VSUBPS       Y4, Y7, Y8
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y6
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y6
-	VPERMPS      Y5, Y7, Y9
+	VMOVUPS      (CX), Y5
+	VSUBPS       Y0, Y5, Y5
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y5, Y6
+	VANDPS       Y6, Y5, Y5
+	VMINPS       Y5, Y2, Y5
+	VMOVUPS      Y3, Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y7
+	VSUBPS       Y3, Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y5
+	VPERMPS      Y4, Y7, Y9
 	VPSRLD       $0x04, Y7, Y8
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y9, Y9
 	VPSUBD       Y8, Y9, Y9
 	VMOVUPS      k32_e4<>+0(SB), Y7
-	VFMADD213PS  k32_e3<>+0(SB), Y6, Y7
-	VFMADD213PS  k32_e2<>+0(SB), Y6, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y6, Y7
-	VMULPS       Y9, Y6, Y6
-	VFMADD213PS  Y9, Y6, Y7
-	VMULPS       Y8, Y7, Y6
-	VMULPS       Y1, Y6, Y6
-	VMOVUPS      Y6, (AX)
-	VMOVUPS      32(CX), Y6
-	VSUBPS       Y0, Y6, Y6
-	VMAXPS       Y6, Y2, Y6
-	VMINPS       Y6, Y3, Y6
-	VMOVUPS      Y4, Y7
-	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y7
-	VSUBPS       Y4, Y7, Y8
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y6
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y6
-	VPERMPS      Y5, Y7, Y9
+	VFMADD213PS  k32_e3<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_e2<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y7
+	VMULPS       Y9, Y5, Y5
+	VFMADD213PS  Y9, Y5, Y7
+	VMULPS       Y8, Y7, Y5
+	VANDPS       Y6, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VMOVUPS      Y5, (AX)
+	VMOVUPS      32(CX), Y5
+	VSUBPS       Y0, Y5, Y5
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y5, Y6
+	VANDPS       Y6, Y5, Y5
+	VMINPS       Y5, Y2, Y5
+	VMOVUPS      Y3, Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y7
+	VSUBPS       Y3, Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y5
+	VPERMPS      Y4, Y7, Y9
 	VPSRLD       $0x04, Y7, Y8
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y9, Y9
 	VPSUBD       Y8, Y9, Y9
 	VMOVUPS      k32_e4<>+0(SB), Y7
-	VFMADD213PS  k32_e3<>+0(SB), Y6, Y7
-	VFMADD213PS  k32_e2<>+0(SB), Y6, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y6, Y7
-	VMULPS       Y9, Y6, Y6
-	VFMADD213PS  Y9, Y6, Y7
-	VMULPS       Y8, Y7, Y6
-	VMULPS       Y1, Y6, Y6
-	VMOVUPS      Y6, 32(AX)
-	VMOVUPS      64(CX), Y6
-	VSUBPS       Y0, Y6, Y6
-	VMAXPS       Y6, Y2, Y6
-	VMINPS       Y6, Y3, Y6
-	VMOVUPS      Y4, Y7
-	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y7
-	VSUBPS       Y4, Y7, Y8
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y6
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y6
-	VPERMPS      Y5, Y7, Y9
+	VFMADD213PS  k32_e3<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_e2<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y7
+	VMULPS       Y9, Y5, Y5
+	VFMADD213PS  Y9, Y5, Y7
+	VMULPS       Y8, Y7, Y5
+	VANDPS       Y6, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VMOVUPS      Y5, 32(AX)
+	VMOVUPS      64(CX), Y5
+	VSUBPS       Y0, Y5, Y5
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y5, Y6
+	VANDPS       Y6, Y5, Y5
+	VMINPS       Y5, Y2, Y5
+	VMOVUPS      Y3, Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y7
+	VSUBPS       Y3, Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y5
+	VPERMPS      Y4, Y7, Y9
 	VPSRLD       $0x04, Y7, Y8
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y9, Y9
 	VPSUBD       Y8, Y9, Y9
 	VMOVUPS      k32_e4<>+0(SB), Y7
-	VFMADD213PS  k32_e3<>+0(SB), Y6, Y7
-	VFMADD213PS  k32_e2<>+0(SB), Y6, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y6, Y7
-	VMULPS       Y9, Y6, Y6
-	VFMADD213PS  Y9, Y6, Y7
-	VMULPS       Y8, Y7, Y6
-	VMULPS       Y1, Y6, Y6
-	VMOVUPS      Y6, 64(AX)
-	VMOVUPS      96(CX), Y6
-	VSUBPS       Y0, Y6, Y6
-	VMAXPS       Y6, Y2, Y6
-	VMINPS       Y6, Y3, Y6
-	VMOVUPS      Y4, Y7
-	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y7
-	VSUBPS       Y4, Y7, Y8
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y6
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y6
-	VPERMPS      Y5, Y7, Y9
+	VFMADD213PS  k32_e3<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_e2<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y7
+	VMULPS       Y9, Y5, Y5
+	VFMADD213PS  Y9, Y5, Y7
+	VMULPS       Y8, Y7, Y5
+	VANDPS       Y6, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VMOVUPS      Y5, 64(AX)
+	VMOVUPS      96(CX), Y5
+	VSUBPS       Y0, Y5, Y5
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y5, Y6
+	VANDPS       Y6, Y5, Y5
+	VMINPS       Y5, Y2, Y5
+	VMOVUPS      Y3, Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y7
+	VSUBPS       Y3, Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y5
+	VPERMPS      Y4, Y7, Y9
 	VPSRLD       $0x04, Y7, Y8
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y9, Y9
 	VPSUBD       Y8, Y9, Y9
 	VMOVUPS      k32_e4<>+0(SB), Y7
-	VFMADD213PS  k32_e3<>+0(SB), Y6, Y7
-	VFMADD213PS  k32_e2<>+0(SB), Y6, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y6, Y7
-	VMULPS       Y9, Y6, Y6
-	VFMADD213PS  Y9, Y6, Y7
-	VMULPS       Y8, Y7, Y6
-	VMULPS       Y1, Y6, Y6
-	VMOVUPS      Y6, 96(AX)
+	VFMADD213PS  k32_e3<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_e2<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y7
+	VMULPS       Y9, Y5, Y5
+	VFMADD213PS  Y9, Y5, Y7
+	VMULPS       Y8, Y7, Y5
+	VANDPS       Y6, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VMOVUPS      Y5, 96(AX)
 	ADDQ         $0x00000080, AX
 	ADDQ         $0x00000080, CX
 	SUBQ         $0x00000020, DX
@@ -617,30 +624,32 @@ next2:
 loop3:
 	CMPQ         DX, $0x00000008
 	JL           next4
-	VMOVUPS      (CX), Y6
-	VSUBPS       Y0, Y6, Y6
-	VMAXPS       Y6, Y2, Y6
-	VMINPS       Y6, Y3, Y6
-	VMOVUPS      Y4, Y7
-	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y7
-	VSUBPS       Y4, Y7, Y8
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y6
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y6
-	VPERMPS      Y5, Y7, Y9
+	VMOVUPS      (CX), Y5
+	VSUBPS       Y0, Y5, Y5
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y5, Y6
+	VANDPS       Y6, Y5, Y5
+	VMINPS       Y5, Y2, Y5
+	VMOVUPS      Y3, Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y7
+	VSUBPS       Y3, Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y5
+	VPERMPS      Y4, Y7, Y9
 	VPSRLD       $0x04, Y7, Y8
 	VPSLLD       $0x17, Y8, Y8
 	VPSLLD       $0x14, Y7, Y7
 	VPADDD       Y7, Y9, Y9
 	VPSUBD       Y8, Y9, Y9
 	VMOVUPS      k32_e4<>+0(SB), Y7
-	VFMADD213PS  k32_e3<>+0(SB), Y6, Y7
-	VFMADD213PS  k32_e2<>+0(SB), Y6, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y6, Y7
-	VMULPS       Y9, Y6, Y6
-	VFMADD213PS  Y9, Y6, Y7
-	VMULPS       Y8, Y7, Y6
-	VMULPS       Y1, Y6, Y6
-	VMOVUPS      Y6, (AX)
+	VFMADD213PS  k32_e3<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_e2<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y7
+	VMULPS       Y9, Y5, Y5
+	VFMADD213PS  Y9, Y5, Y7
+	VMULPS       Y8, Y7, Y5
+	VANDPS       Y6, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VMOVUPS      Y5, (AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	SUBQ         $0x00000008, DX
@@ -652,53 +661,37 @@ next4:
 	LEAQ         ymmtailmask<>+32(SB), BX
 	SHLQ         $0x02, DX
 	NEGQ         DX
-	VMOVDQU      (BX)(DX*1), Y6
-	VMASKMOVPS   (CX), Y6, Y7
-	VSUBPS       Y0, Y7, Y7
-	VMAXPS       Y7, Y2, Y7
-	VMINPS       Y7, Y3, Y7
-	VMOVUPS      Y4, Y0
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y0
-	VSUBPS       Y4, Y0, Y2
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y2, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y2, Y7
-	VPERMPS      Y5, Y0, Y3
-	VPSRLD       $0x04, Y0, Y2
-	VPSLLD       $0x17, Y2, Y2
-	VPSLLD       $0x14, Y0, Y0
-	VPADDD       Y0, Y3, Y3
-	VPSUBD       Y2, Y3, Y3
-	VMOVUPS      k32_e4<>+0(SB), Y0
-	VFMADD213PS  k32_e3<>+0(SB), Y7, Y0
-	VFMADD213PS  k32_e2<>+0(SB), Y7, Y0
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y0
-	VMULPS       Y3, Y7, Y7
-	VFMADD213PS  Y3, Y7, Y0
-	VMULPS       Y2, Y0, Y7
-	VMULPS       Y1, Y7, Y7
-	VMASKMOVPS   Y7, Y6, (AX)
+	VMOVDQU      (BX)(DX*1), Y5
+	VMASKMOVPS   (CX), Y5, Y6
+	VSUBPS       Y0, Y6, Y6
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y6, Y0
+	VANDPS       Y0, Y6, Y6
+	VMINPS       Y6, Y2, Y6
+	VMOVUPS      Y3, Y2
+	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y2
+	VSUBPS       Y3, Y2, Y3
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y3, Y6
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y3, Y6
+	VPERMPS      Y4, Y2, Y4
+	VPSRLD       $0x04, Y2, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x14, Y2, Y2
+	VPADDD       Y2, Y4, Y4
+	VPSUBD       Y3, Y4, Y4
+	VMOVUPS      k32_e4<>+0(SB), Y2
+	VFMADD213PS  k32_e3<>+0(SB), Y6, Y2
+	VFMADD213PS  k32_e2<>+0(SB), Y6, Y2
+	VFMADD213PS  k32_p1<>+0(SB), Y6, Y2
+	VMULPS       Y4, Y6, Y6
+	VFMADD213PS  Y4, Y6, Y2
+	VMULPS       Y3, Y2, Y6
+	VANDPS       Y0, Y6, Y6
+	VMULPS       Y1, Y6, Y6
+	VMASKMOVPS   Y6, Y5, (AX)
 
 done5:
 	VZEROUPPER
 	RET
-
-DATA k32_lo<>+0(SB)/4, $0xc2d00000
-DATA k32_lo<>+4(SB)/4, $0xc2d00000
-DATA k32_lo<>+8(SB)/4, $0xc2d00000
-DATA k32_lo<>+12(SB)/4, $0xc2d00000
-DATA k32_lo<>+16(SB)/4, $0xc2d00000
-DATA k32_lo<>+20(SB)/4, $0xc2d00000
-DATA k32_lo<>+24(SB)/4, $0xc2d00000
-DATA k32_lo<>+28(SB)/4, $0xc2d00000
-DATA k32_lo<>+32(SB)/4, $0xc2d00000
-DATA k32_lo<>+36(SB)/4, $0xc2d00000
-DATA k32_lo<>+40(SB)/4, $0xc2d00000
-DATA k32_lo<>+44(SB)/4, $0xc2d00000
-DATA k32_lo<>+48(SB)/4, $0xc2d00000
-DATA k32_lo<>+52(SB)/4, $0xc2d00000
-DATA k32_lo<>+56(SB)/4, $0xc2d00000
-DATA k32_lo<>+60(SB)/4, $0xc2d00000
-GLOBL k32_lo<>(SB), RODATA|NOPTR, $64
 
 DATA k32_hi<>+0(SB)/4, $0x42b1999a
 DATA k32_hi<>+4(SB)/4, $0x42b1999a
@@ -735,6 +728,24 @@ DATA k32_magic8fu<>+52(SB)/4, $0x49c007f0
 DATA k32_magic8fu<>+56(SB)/4, $0x49c007f0
 DATA k32_magic8fu<>+60(SB)/4, $0x49c007f0
 GLOBL k32_magic8fu<>(SB), RODATA|NOPTR, $64
+
+DATA k32_lo<>+0(SB)/4, $0xc2d00000
+DATA k32_lo<>+4(SB)/4, $0xc2d00000
+DATA k32_lo<>+8(SB)/4, $0xc2d00000
+DATA k32_lo<>+12(SB)/4, $0xc2d00000
+DATA k32_lo<>+16(SB)/4, $0xc2d00000
+DATA k32_lo<>+20(SB)/4, $0xc2d00000
+DATA k32_lo<>+24(SB)/4, $0xc2d00000
+DATA k32_lo<>+28(SB)/4, $0xc2d00000
+DATA k32_lo<>+32(SB)/4, $0xc2d00000
+DATA k32_lo<>+36(SB)/4, $0xc2d00000
+DATA k32_lo<>+40(SB)/4, $0xc2d00000
+DATA k32_lo<>+44(SB)/4, $0xc2d00000
+DATA k32_lo<>+48(SB)/4, $0xc2d00000
+DATA k32_lo<>+52(SB)/4, $0xc2d00000
+DATA k32_lo<>+56(SB)/4, $0xc2d00000
+DATA k32_lo<>+60(SB)/4, $0xc2d00000
+GLOBL k32_lo<>(SB), RODATA|NOPTR, $64
 
 DATA k32_ln2hi<>+0(SB)/4, $0x3f318000
 DATA k32_ln2hi<>+4(SB)/4, $0x3f318000
@@ -1101,10 +1112,9 @@ TEXT ·expScaleCols32AVX2(SB), NOSPLIT, $0-112
 	MOVQ    m_base+64(FP), SI
 	MOVQ    m_len+72(FP), DI
 	MOVQ    scale_base+88(FP), R8
-	VMOVUPS k32_lo<>+0(SB), Y0
-	VMOVUPS k32_hi<>+0(SB), Y1
-	VMOVUPS k32_magic8fu<>+0(SB), Y2
-	VMOVUPS k32_exptab8u<>+0(SB), Y3
+	VMOVUPS k32_hi<>+0(SB), Y0
+	VMOVUPS k32_magic8fu<>+0(SB), Y1
+	VMOVUPS k32_exptab8u<>+0(SB), Y2
 	SUBQ    CX, AX
 	MOVQ    DX, DX
 
@@ -1119,106 +1129,114 @@ c1:
 loop3:
 	CMPQ         R10, $0x00000020
 	JL           next4
-	VMOVUPS      (R9), Y4
-	VMOVUPS      (R11), Y5
-	VSUBPS       Y5, Y4, Y4
-	VMAXPS       Y4, Y0, Y4
-	VMINPS       Y4, Y1, Y4
-	VMOVUPS      Y2, Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       Y2, Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VPERMPS      Y3, Y5, Y7
+	VMOVUPS      (R9), Y3
+	VMOVUPS      (R11), Y4
+	VSUBPS       Y4, Y3, Y3
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y3, Y4
+	VANDPS       Y4, Y3, Y3
+	VMINPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y5
+	VSUBPS       Y1, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y3
+	VPERMPS      Y2, Y5, Y7
 	VPSRLD       $0x04, Y5, Y6
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y7, Y7
 	VPSUBD       Y6, Y7, Y7
 	VMOVUPS      k32_e4<>+0(SB), Y5
-	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
-	VMULPS       Y7, Y4, Y4
-	VFMADD213PS  Y7, Y4, Y5
-	VMULPS       Y6, Y5, Y4
-	VMULPS       (R12), Y4, Y4
-	VMOVUPS      Y4, (R9)(AX*1)
-	VMOVUPS      32(R9), Y4
-	VMOVUPS      32(R11), Y5
-	VSUBPS       Y5, Y4, Y4
-	VMAXPS       Y4, Y0, Y4
-	VMINPS       Y4, Y1, Y4
-	VMOVUPS      Y2, Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       Y2, Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VPERMPS      Y3, Y5, Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y5
+	VMULPS       Y7, Y3, Y3
+	VFMADD213PS  Y7, Y3, Y5
+	VMULPS       Y6, Y5, Y3
+	VANDPS       Y4, Y3, Y3
+	VMULPS       (R12), Y3, Y3
+	VMOVUPS      Y3, (R9)(AX*1)
+	VMOVUPS      32(R9), Y3
+	VMOVUPS      32(R11), Y4
+	VSUBPS       Y4, Y3, Y3
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y3, Y4
+	VANDPS       Y4, Y3, Y3
+	VMINPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y5
+	VSUBPS       Y1, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y3
+	VPERMPS      Y2, Y5, Y7
 	VPSRLD       $0x04, Y5, Y6
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y7, Y7
 	VPSUBD       Y6, Y7, Y7
 	VMOVUPS      k32_e4<>+0(SB), Y5
-	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
-	VMULPS       Y7, Y4, Y4
-	VFMADD213PS  Y7, Y4, Y5
-	VMULPS       Y6, Y5, Y4
-	VMULPS       32(R12), Y4, Y4
-	VMOVUPS      Y4, 32(R9)(AX*1)
-	VMOVUPS      64(R9), Y4
-	VMOVUPS      64(R11), Y5
-	VSUBPS       Y5, Y4, Y4
-	VMAXPS       Y4, Y0, Y4
-	VMINPS       Y4, Y1, Y4
-	VMOVUPS      Y2, Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       Y2, Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VPERMPS      Y3, Y5, Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y5
+	VMULPS       Y7, Y3, Y3
+	VFMADD213PS  Y7, Y3, Y5
+	VMULPS       Y6, Y5, Y3
+	VANDPS       Y4, Y3, Y3
+	VMULPS       32(R12), Y3, Y3
+	VMOVUPS      Y3, 32(R9)(AX*1)
+	VMOVUPS      64(R9), Y3
+	VMOVUPS      64(R11), Y4
+	VSUBPS       Y4, Y3, Y3
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y3, Y4
+	VANDPS       Y4, Y3, Y3
+	VMINPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y5
+	VSUBPS       Y1, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y3
+	VPERMPS      Y2, Y5, Y7
 	VPSRLD       $0x04, Y5, Y6
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y7, Y7
 	VPSUBD       Y6, Y7, Y7
 	VMOVUPS      k32_e4<>+0(SB), Y5
-	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
-	VMULPS       Y7, Y4, Y4
-	VFMADD213PS  Y7, Y4, Y5
-	VMULPS       Y6, Y5, Y4
-	VMULPS       64(R12), Y4, Y4
-	VMOVUPS      Y4, 64(R9)(AX*1)
-	VMOVUPS      96(R9), Y4
-	VMOVUPS      96(R11), Y5
-	VSUBPS       Y5, Y4, Y4
-	VMAXPS       Y4, Y0, Y4
-	VMINPS       Y4, Y1, Y4
-	VMOVUPS      Y2, Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       Y2, Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VPERMPS      Y3, Y5, Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y5
+	VMULPS       Y7, Y3, Y3
+	VFMADD213PS  Y7, Y3, Y5
+	VMULPS       Y6, Y5, Y3
+	VANDPS       Y4, Y3, Y3
+	VMULPS       64(R12), Y3, Y3
+	VMOVUPS      Y3, 64(R9)(AX*1)
+	VMOVUPS      96(R9), Y3
+	VMOVUPS      96(R11), Y4
+	VSUBPS       Y4, Y3, Y3
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y3, Y4
+	VANDPS       Y4, Y3, Y3
+	VMINPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y5
+	VSUBPS       Y1, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y3
+	VPERMPS      Y2, Y5, Y7
 	VPSRLD       $0x04, Y5, Y6
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y7, Y7
 	VPSUBD       Y6, Y7, Y7
 	VMOVUPS      k32_e4<>+0(SB), Y5
-	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
-	VMULPS       Y7, Y4, Y4
-	VFMADD213PS  Y7, Y4, Y5
-	VMULPS       Y6, Y5, Y4
-	VMULPS       96(R12), Y4, Y4
-	VMOVUPS      Y4, 96(R9)(AX*1)
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y5
+	VMULPS       Y7, Y3, Y3
+	VFMADD213PS  Y7, Y3, Y5
+	VMULPS       Y6, Y5, Y3
+	VANDPS       Y4, Y3, Y3
+	VMULPS       96(R12), Y3, Y3
+	VMOVUPS      Y3, 96(R9)(AX*1)
 	ADDQ         $0x00000080, R9
 	ADDQ         $0x00000080, R11
 	ADDQ         $0x00000080, R12
@@ -1229,31 +1247,33 @@ next4:
 loop5:
 	CMPQ         R10, $0x00000008
 	JL           next6
-	VMOVUPS      (R9), Y4
-	VMOVUPS      (R11), Y5
-	VSUBPS       Y5, Y4, Y4
-	VMAXPS       Y4, Y0, Y4
-	VMINPS       Y4, Y1, Y4
-	VMOVUPS      Y2, Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       Y2, Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VPERMPS      Y3, Y5, Y7
+	VMOVUPS      (R9), Y3
+	VMOVUPS      (R11), Y4
+	VSUBPS       Y4, Y3, Y3
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y3, Y4
+	VANDPS       Y4, Y3, Y3
+	VMINPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y5
+	VSUBPS       Y1, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y3
+	VPERMPS      Y2, Y5, Y7
 	VPSRLD       $0x04, Y5, Y6
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y7, Y7
 	VPSUBD       Y6, Y7, Y7
 	VMOVUPS      k32_e4<>+0(SB), Y5
-	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
-	VMULPS       Y7, Y4, Y4
-	VFMADD213PS  Y7, Y4, Y5
-	VMULPS       Y6, Y5, Y4
-	VMULPS       (R12), Y4, Y4
-	VMOVUPS      Y4, (R9)(AX*1)
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y5
+	VMULPS       Y7, Y3, Y3
+	VFMADD213PS  Y7, Y3, Y5
+	VMULPS       Y6, Y5, Y3
+	VANDPS       Y4, Y3, Y3
+	VMULPS       (R12), Y3, Y3
+	VMOVUPS      Y3, (R9)(AX*1)
 	ADDQ         $0x00000020, R9
 	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000020, R12
@@ -1266,33 +1286,35 @@ next6:
 	LEAQ         ymmtailmask<>+32(SB), R13
 	SHLQ         $0x02, R10
 	NEGQ         R10
-	VMOVDQU      (R13)(R10*1), Y4
-	VMASKMOVPS   (R9), Y4, Y5
-	VMASKMOVPS   (R11), Y4, Y6
-	VSUBPS       Y6, Y5, Y5
-	VMAXPS       Y5, Y0, Y5
-	VMINPS       Y5, Y1, Y5
-	VMOVUPS      Y2, Y6
-	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y6
-	VSUBPS       Y2, Y6, Y7
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y5
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y5
-	VPERMPS      Y3, Y6, Y8
+	VMOVDQU      (R13)(R10*1), Y3
+	VMASKMOVPS   (R9), Y3, Y4
+	VMASKMOVPS   (R11), Y3, Y5
+	VSUBPS       Y5, Y4, Y4
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMINPS       Y4, Y0, Y4
+	VMOVUPS      Y1, Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y6
+	VSUBPS       Y1, Y6, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y4
+	VPERMPS      Y2, Y6, Y8
 	VPSRLD       $0x04, Y6, Y7
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y8, Y8
 	VPSUBD       Y7, Y8, Y8
 	VMOVUPS      k32_e4<>+0(SB), Y6
-	VFMADD213PS  k32_e3<>+0(SB), Y5, Y6
-	VFMADD213PS  k32_e2<>+0(SB), Y5, Y6
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y6
-	VMULPS       Y8, Y5, Y5
-	VFMADD213PS  Y8, Y5, Y6
-	VMULPS       Y7, Y6, Y5
-	VMASKMOVPS   (R12), Y4, Y6
-	VMULPS       Y6, Y5, Y5
-	VMASKMOVPS   Y5, Y4, (R9)(AX*1)
+	VFMADD213PS  k32_e3<>+0(SB), Y4, Y6
+	VFMADD213PS  k32_e2<>+0(SB), Y4, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y6
+	VMULPS       Y8, Y4, Y4
+	VFMADD213PS  Y8, Y4, Y6
+	VMULPS       Y7, Y6, Y4
+	VANDPS       Y5, Y4, Y4
+	VMASKMOVPS   (R12), Y3, Y5
+	VMULPS       Y5, Y4, Y4
+	VMASKMOVPS   Y4, Y3, (R9)(AX*1)
 
 done7:
 	ADDQ BX, CX
@@ -1309,102 +1331,109 @@ TEXT ·exp32AVX2(SB), NOSPLIT, $0-48
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    x_base+24(FP), CX
 	MOVQ    x_len+32(FP), DX
-	VMOVUPS k32_lo<>+0(SB), Y0
-	VMOVUPS k32_hi<>+0(SB), Y1
-	VMOVUPS k32_magic8fu<>+0(SB), Y2
-	VMOVUPS k32_exptab8u<>+0(SB), Y3
+	VMOVUPS k32_hi<>+0(SB), Y0
+	VMOVUPS k32_magic8fu<>+0(SB), Y1
+	VMOVUPS k32_exptab8u<>+0(SB), Y2
 
 loop1:
 	CMPQ         DX, $0x00000020
 	JL           next2
-	VMOVUPS      (CX), Y4
-	VMAXPS       Y4, Y0, Y4
-	VMINPS       Y4, Y1, Y4
-	VMOVUPS      Y2, Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       Y2, Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VPERMPS      Y3, Y5, Y7
+	VMOVUPS      (CX), Y3
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y3, Y4
+	VANDPS       Y4, Y3, Y3
+	VMINPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y5
+	VSUBPS       Y1, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y3
+	VPERMPS      Y2, Y5, Y7
 	VPSRLD       $0x04, Y5, Y6
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y7, Y7
 	VPSUBD       Y6, Y7, Y7
 	VMOVUPS      k32_e4<>+0(SB), Y5
-	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
-	VMULPS       Y7, Y4, Y4
-	VFMADD213PS  Y7, Y4, Y5
-	VMULPS       Y6, Y5, Y4
-	VMOVUPS      Y4, (AX)
-	VMOVUPS      32(CX), Y4
-	VMAXPS       Y4, Y0, Y4
-	VMINPS       Y4, Y1, Y4
-	VMOVUPS      Y2, Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       Y2, Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VPERMPS      Y3, Y5, Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y5
+	VMULPS       Y7, Y3, Y3
+	VFMADD213PS  Y7, Y3, Y5
+	VMULPS       Y6, Y5, Y3
+	VANDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)
+	VMOVUPS      32(CX), Y3
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y3, Y4
+	VANDPS       Y4, Y3, Y3
+	VMINPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y5
+	VSUBPS       Y1, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y3
+	VPERMPS      Y2, Y5, Y7
 	VPSRLD       $0x04, Y5, Y6
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y7, Y7
 	VPSUBD       Y6, Y7, Y7
 	VMOVUPS      k32_e4<>+0(SB), Y5
-	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
-	VMULPS       Y7, Y4, Y4
-	VFMADD213PS  Y7, Y4, Y5
-	VMULPS       Y6, Y5, Y4
-	VMOVUPS      Y4, 32(AX)
-	VMOVUPS      64(CX), Y4
-	VMAXPS       Y4, Y0, Y4
-	VMINPS       Y4, Y1, Y4
-	VMOVUPS      Y2, Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       Y2, Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VPERMPS      Y3, Y5, Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y5
+	VMULPS       Y7, Y3, Y3
+	VFMADD213PS  Y7, Y3, Y5
+	VMULPS       Y6, Y5, Y3
+	VANDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, 32(AX)
+	VMOVUPS      64(CX), Y3
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y3, Y4
+	VANDPS       Y4, Y3, Y3
+	VMINPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y5
+	VSUBPS       Y1, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y3
+	VPERMPS      Y2, Y5, Y7
 	VPSRLD       $0x04, Y5, Y6
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y7, Y7
 	VPSUBD       Y6, Y7, Y7
 	VMOVUPS      k32_e4<>+0(SB), Y5
-	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
-	VMULPS       Y7, Y4, Y4
-	VFMADD213PS  Y7, Y4, Y5
-	VMULPS       Y6, Y5, Y4
-	VMOVUPS      Y4, 64(AX)
-	VMOVUPS      96(CX), Y4
-	VMAXPS       Y4, Y0, Y4
-	VMINPS       Y4, Y1, Y4
-	VMOVUPS      Y2, Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       Y2, Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VPERMPS      Y3, Y5, Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y5
+	VMULPS       Y7, Y3, Y3
+	VFMADD213PS  Y7, Y3, Y5
+	VMULPS       Y6, Y5, Y3
+	VANDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, 64(AX)
+	VMOVUPS      96(CX), Y3
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y3, Y4
+	VANDPS       Y4, Y3, Y3
+	VMINPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y5
+	VSUBPS       Y1, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y3
+	VPERMPS      Y2, Y5, Y7
 	VPSRLD       $0x04, Y5, Y6
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y7, Y7
 	VPSUBD       Y6, Y7, Y7
 	VMOVUPS      k32_e4<>+0(SB), Y5
-	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
-	VMULPS       Y7, Y4, Y4
-	VFMADD213PS  Y7, Y4, Y5
-	VMULPS       Y6, Y5, Y4
-	VMOVUPS      Y4, 96(AX)
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y5
+	VMULPS       Y7, Y3, Y3
+	VFMADD213PS  Y7, Y3, Y5
+	VMULPS       Y6, Y5, Y3
+	VANDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, 96(AX)
 	ADDQ         $0x00000080, AX
 	ADDQ         $0x00000080, CX
 	SUBQ         $0x00000020, DX
@@ -1414,28 +1443,30 @@ next2:
 loop3:
 	CMPQ         DX, $0x00000008
 	JL           next4
-	VMOVUPS      (CX), Y4
-	VMAXPS       Y4, Y0, Y4
-	VMINPS       Y4, Y1, Y4
-	VMOVUPS      Y2, Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       Y2, Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VPERMPS      Y3, Y5, Y7
+	VMOVUPS      (CX), Y3
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y3, Y4
+	VANDPS       Y4, Y3, Y3
+	VMINPS       Y3, Y0, Y3
+	VMOVUPS      Y1, Y5
+	VFMADD231PS  k32_log2e<>+0(SB), Y3, Y5
+	VSUBPS       Y1, Y5, Y6
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y3
+	VPERMPS      Y2, Y5, Y7
 	VPSRLD       $0x04, Y5, Y6
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x14, Y5, Y5
 	VPADDD       Y5, Y7, Y7
 	VPSUBD       Y6, Y7, Y7
 	VMOVUPS      k32_e4<>+0(SB), Y5
-	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
-	VMULPS       Y7, Y4, Y4
-	VFMADD213PS  Y7, Y4, Y5
-	VMULPS       Y6, Y5, Y4
-	VMOVUPS      Y4, (AX)
+	VFMADD213PS  k32_e3<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_e2<>+0(SB), Y3, Y5
+	VFMADD213PS  k32_p1<>+0(SB), Y3, Y5
+	VMULPS       Y7, Y3, Y3
+	VFMADD213PS  Y7, Y3, Y5
+	VMULPS       Y6, Y5, Y3
+	VANDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	SUBQ         $0x00000008, DX
@@ -1447,29 +1478,31 @@ next4:
 	LEAQ         ymmtailmask<>+32(SB), BX
 	SHLQ         $0x02, DX
 	NEGQ         DX
-	VMOVDQU      (BX)(DX*1), Y4
-	VMASKMOVPS   (CX), Y4, Y5
-	VMAXPS       Y5, Y0, Y5
-	VMINPS       Y5, Y1, Y5
-	VMOVUPS      Y2, Y0
-	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y0
-	VSUBPS       Y2, Y0, Y1
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y1, Y5
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y1, Y5
-	VPERMPS      Y3, Y0, Y2
+	VMOVDQU      (BX)(DX*1), Y3
+	VMASKMOVPS   (CX), Y3, Y4
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMINPS       Y4, Y0, Y4
+	VMOVUPS      Y1, Y0
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y0
+	VSUBPS       Y1, Y0, Y1
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y1, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y1, Y4
+	VPERMPS      Y2, Y0, Y2
 	VPSRLD       $0x04, Y0, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VPSLLD       $0x14, Y0, Y0
 	VPADDD       Y0, Y2, Y2
 	VPSUBD       Y1, Y2, Y2
 	VMOVUPS      k32_e4<>+0(SB), Y0
-	VFMADD213PS  k32_e3<>+0(SB), Y5, Y0
-	VFMADD213PS  k32_e2<>+0(SB), Y5, Y0
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y0
-	VMULPS       Y2, Y5, Y5
-	VFMADD213PS  Y2, Y5, Y0
-	VMULPS       Y1, Y0, Y5
-	VMASKMOVPS   Y5, Y4, (AX)
+	VFMADD213PS  k32_e3<>+0(SB), Y4, Y0
+	VFMADD213PS  k32_e2<>+0(SB), Y4, Y0
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y0
+	VMULPS       Y2, Y4, Y4
+	VFMADD213PS  Y2, Y4, Y0
+	VMULPS       Y1, Y0, Y4
+	VANDPS       Y5, Y4, Y4
+	VMASKMOVPS   Y4, Y3, (AX)
 
 done5:
 	VZEROUPPER
@@ -1723,103 +1756,107 @@ fullrange3:
 	VMOVUPS      Y9, 64(AX)
 	VMOVUPS      Y10, 96(AX)
 	VMOVUPS      (AX), Y7
-	VMOVUPS      k32_lo<>+0(SB), Y8
-	VMAXPS       Y7, Y8, Y7
-	VMOVUPS      k32_hi<>+0(SB), Y8
-	VMINPS       Y7, Y8, Y7
-	VMOVUPS      k32_magic8fu<>+0(SB), Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
-	VSUBPS       k32_magic8fu<>+0(SB), Y8, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
-	VPERMPS      Y2, Y8, Y10
-	VPSRLD       $0x04, Y8, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y10, Y10
-	VPSUBD       Y9, Y10, Y10
-	VMOVUPS      k32_e4<>+0(SB), Y8
-	VFMADD213PS  k32_e3<>+0(SB), Y7, Y8
-	VFMADD213PS  k32_e2<>+0(SB), Y7, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y8
-	VMULPS       Y10, Y7, Y7
-	VFMADD213PS  Y10, Y7, Y8
-	VMULPS       Y9, Y8, Y7
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y7, Y8
+	VANDPS       Y8, Y7, Y7
+	VMOVUPS      k32_hi<>+0(SB), Y9
+	VMINPS       Y7, Y9, Y7
+	VMOVUPS      k32_magic8fu<>+0(SB), Y9
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y9
+	VSUBPS       k32_magic8fu<>+0(SB), Y9, Y10
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y7
+	VPERMPS      Y2, Y9, Y11
+	VPSRLD       $0x04, Y9, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y11, Y11
+	VPSUBD       Y10, Y11, Y11
+	VMOVUPS      k32_e4<>+0(SB), Y9
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y9
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y9
+	VMULPS       Y11, Y7, Y7
+	VFMADD213PS  Y11, Y7, Y9
+	VMULPS       Y10, Y9, Y7
+	VANDPS       Y8, Y7, Y7
 	VMOVUPS      Y7, (AX)
 	VADDPS       Y7, Y3, Y3
 	VMOVUPS      32(AX), Y7
-	VMOVUPS      k32_lo<>+0(SB), Y8
-	VMAXPS       Y7, Y8, Y7
-	VMOVUPS      k32_hi<>+0(SB), Y8
-	VMINPS       Y7, Y8, Y7
-	VMOVUPS      k32_magic8fu<>+0(SB), Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
-	VSUBPS       k32_magic8fu<>+0(SB), Y8, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
-	VPERMPS      Y2, Y8, Y10
-	VPSRLD       $0x04, Y8, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y10, Y10
-	VPSUBD       Y9, Y10, Y10
-	VMOVUPS      k32_e4<>+0(SB), Y8
-	VFMADD213PS  k32_e3<>+0(SB), Y7, Y8
-	VFMADD213PS  k32_e2<>+0(SB), Y7, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y8
-	VMULPS       Y10, Y7, Y7
-	VFMADD213PS  Y10, Y7, Y8
-	VMULPS       Y9, Y8, Y7
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y7, Y8
+	VANDPS       Y8, Y7, Y7
+	VMOVUPS      k32_hi<>+0(SB), Y9
+	VMINPS       Y7, Y9, Y7
+	VMOVUPS      k32_magic8fu<>+0(SB), Y9
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y9
+	VSUBPS       k32_magic8fu<>+0(SB), Y9, Y10
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y7
+	VPERMPS      Y2, Y9, Y11
+	VPSRLD       $0x04, Y9, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y11, Y11
+	VPSUBD       Y10, Y11, Y11
+	VMOVUPS      k32_e4<>+0(SB), Y9
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y9
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y9
+	VMULPS       Y11, Y7, Y7
+	VFMADD213PS  Y11, Y7, Y9
+	VMULPS       Y10, Y9, Y7
+	VANDPS       Y8, Y7, Y7
 	VMOVUPS      Y7, 32(AX)
 	VADDPS       Y7, Y4, Y4
 	VMOVUPS      64(AX), Y7
-	VMOVUPS      k32_lo<>+0(SB), Y8
-	VMAXPS       Y7, Y8, Y7
-	VMOVUPS      k32_hi<>+0(SB), Y8
-	VMINPS       Y7, Y8, Y7
-	VMOVUPS      k32_magic8fu<>+0(SB), Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
-	VSUBPS       k32_magic8fu<>+0(SB), Y8, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
-	VPERMPS      Y2, Y8, Y10
-	VPSRLD       $0x04, Y8, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y10, Y10
-	VPSUBD       Y9, Y10, Y10
-	VMOVUPS      k32_e4<>+0(SB), Y8
-	VFMADD213PS  k32_e3<>+0(SB), Y7, Y8
-	VFMADD213PS  k32_e2<>+0(SB), Y7, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y8
-	VMULPS       Y10, Y7, Y7
-	VFMADD213PS  Y10, Y7, Y8
-	VMULPS       Y9, Y8, Y7
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y7, Y8
+	VANDPS       Y8, Y7, Y7
+	VMOVUPS      k32_hi<>+0(SB), Y9
+	VMINPS       Y7, Y9, Y7
+	VMOVUPS      k32_magic8fu<>+0(SB), Y9
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y9
+	VSUBPS       k32_magic8fu<>+0(SB), Y9, Y10
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y7
+	VPERMPS      Y2, Y9, Y11
+	VPSRLD       $0x04, Y9, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y11, Y11
+	VPSUBD       Y10, Y11, Y11
+	VMOVUPS      k32_e4<>+0(SB), Y9
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y9
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y9
+	VMULPS       Y11, Y7, Y7
+	VFMADD213PS  Y11, Y7, Y9
+	VMULPS       Y10, Y9, Y7
+	VANDPS       Y8, Y7, Y7
 	VMOVUPS      Y7, 64(AX)
 	VADDPS       Y7, Y5, Y5
 	VMOVUPS      96(AX), Y7
-	VMOVUPS      k32_lo<>+0(SB), Y8
-	VMAXPS       Y7, Y8, Y7
-	VMOVUPS      k32_hi<>+0(SB), Y8
-	VMINPS       Y7, Y8, Y7
-	VMOVUPS      k32_magic8fu<>+0(SB), Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
-	VSUBPS       k32_magic8fu<>+0(SB), Y8, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
-	VPERMPS      Y2, Y8, Y10
-	VPSRLD       $0x04, Y8, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y10, Y10
-	VPSUBD       Y9, Y10, Y10
-	VMOVUPS      k32_e4<>+0(SB), Y8
-	VFMADD213PS  k32_e3<>+0(SB), Y7, Y8
-	VFMADD213PS  k32_e2<>+0(SB), Y7, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y8
-	VMULPS       Y10, Y7, Y7
-	VFMADD213PS  Y10, Y7, Y8
-	VMULPS       Y9, Y8, Y7
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y7, Y8
+	VANDPS       Y8, Y7, Y7
+	VMOVUPS      k32_hi<>+0(SB), Y9
+	VMINPS       Y7, Y9, Y7
+	VMOVUPS      k32_magic8fu<>+0(SB), Y9
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y9
+	VSUBPS       k32_magic8fu<>+0(SB), Y9, Y10
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y7
+	VPERMPS      Y2, Y9, Y11
+	VPSRLD       $0x04, Y9, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y11, Y11
+	VPSUBD       Y10, Y11, Y11
+	VMOVUPS      k32_e4<>+0(SB), Y9
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y9
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y9
+	VMULPS       Y11, Y7, Y7
+	VFMADD213PS  Y11, Y7, Y9
+	VMULPS       Y10, Y9, Y7
+	VANDPS       Y8, Y7, Y7
 	VMOVUPS      Y7, 96(AX)
 	VADDPS       Y7, Y6, Y6
 
@@ -1860,28 +1897,29 @@ loop5:
 fullrange7:
 	VMOVUPS      Y7, (AX)
 	VMOVUPS      (AX), Y7
-	VMOVUPS      k32_lo<>+0(SB), Y8
-	VMAXPS       Y7, Y8, Y7
-	VMOVUPS      k32_hi<>+0(SB), Y8
-	VMINPS       Y7, Y8, Y7
-	VMOVUPS      k32_magic8fu<>+0(SB), Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
-	VSUBPS       k32_magic8fu<>+0(SB), Y8, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
-	VPERMPS      Y2, Y8, Y10
-	VPSRLD       $0x04, Y8, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y10, Y10
-	VPSUBD       Y9, Y10, Y10
-	VMOVUPS      k32_e4<>+0(SB), Y8
-	VFMADD213PS  k32_e3<>+0(SB), Y7, Y8
-	VFMADD213PS  k32_e2<>+0(SB), Y7, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y8
-	VMULPS       Y10, Y7, Y7
-	VFMADD213PS  Y10, Y7, Y8
-	VMULPS       Y9, Y8, Y7
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y7, Y8
+	VANDPS       Y8, Y7, Y7
+	VMOVUPS      k32_hi<>+0(SB), Y9
+	VMINPS       Y7, Y9, Y7
+	VMOVUPS      k32_magic8fu<>+0(SB), Y9
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y9
+	VSUBPS       k32_magic8fu<>+0(SB), Y9, Y10
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y7
+	VPERMPS      Y2, Y9, Y11
+	VPSRLD       $0x04, Y9, Y10
+	VPSLLD       $0x17, Y10, Y10
+	VPSLLD       $0x14, Y9, Y9
+	VPADDD       Y9, Y11, Y11
+	VPSUBD       Y10, Y11, Y11
+	VMOVUPS      k32_e4<>+0(SB), Y9
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y9
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y9
+	VMULPS       Y11, Y7, Y7
+	VFMADD213PS  Y11, Y7, Y9
+	VMULPS       Y10, Y9, Y7
+	VANDPS       Y8, Y7, Y7
 	VMOVUPS      Y7, (AX)
 	VADDPS       Y7, Y3, Y3
 
@@ -1900,28 +1938,29 @@ next6:
 	VMOVDQU      (BX)(DX*1), Y1
 	VMASKMOVPS   (CX), Y1, Y7
 	VSUBPS       Y0, Y7, Y7
-	VMOVUPS      k32_lo<>+0(SB), Y0
-	VMAXPS       Y7, Y0, Y7
-	VMOVUPS      k32_hi<>+0(SB), Y0
-	VMINPS       Y7, Y0, Y7
-	VMOVUPS      k32_magic8fu<>+0(SB), Y0
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y0
-	VSUBPS       k32_magic8fu<>+0(SB), Y0, Y8
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y7
-	VPERMPS      Y2, Y0, Y2
-	VPSRLD       $0x04, Y0, Y8
-	VPSLLD       $0x17, Y8, Y8
-	VPSLLD       $0x14, Y0, Y0
-	VPADDD       Y0, Y2, Y2
-	VPSUBD       Y8, Y2, Y2
-	VMOVUPS      k32_e4<>+0(SB), Y0
-	VFMADD213PS  k32_e3<>+0(SB), Y7, Y0
-	VFMADD213PS  k32_e2<>+0(SB), Y7, Y0
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y0
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y7, Y0
+	VANDPS       Y0, Y7, Y7
+	VMOVUPS      k32_hi<>+0(SB), Y8
+	VMINPS       Y7, Y8, Y7
+	VMOVUPS      k32_magic8fu<>+0(SB), Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
+	VSUBPS       k32_magic8fu<>+0(SB), Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
+	VPERMPS      Y2, Y8, Y2
+	VPSRLD       $0x04, Y8, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y2, Y2
+	VPSUBD       Y9, Y2, Y2
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y8
 	VMULPS       Y2, Y7, Y7
-	VFMADD213PS  Y2, Y7, Y0
-	VMULPS       Y8, Y0, Y7
+	VFMADD213PS  Y2, Y7, Y8
+	VMULPS       Y9, Y8, Y7
+	VANDPS       Y0, Y7, Y7
 	VMASKMOVPS   Y7, Y1, (AX)
 	VANDPS       Y1, Y7, Y7
 	VADDPS       Y7, Y3, Y3
@@ -2108,103 +2147,107 @@ fullrange3:
 	VMOVUPS      Y12, 64(AX)
 	VMOVUPS      Y13, 96(AX)
 	VMOVUPS      (AX), Y10
-	VMOVUPS      k32_lo<>+0(SB), Y11
-	VMAXPS       Y10, Y11, Y10
-	VMOVUPS      k32_hi<>+0(SB), Y11
-	VMINPS       Y10, Y11, Y10
-	VMOVUPS      k32_magic8fu<>+0(SB), Y11
-	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y11
-	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
-	VPERMPS      Y2, Y11, Y13
-	VPSRLD       $0x04, Y11, Y12
-	VPSLLD       $0x17, Y12, Y12
-	VPSLLD       $0x14, Y11, Y11
-	VPADDD       Y11, Y13, Y13
-	VPSUBD       Y12, Y13, Y13
-	VMOVUPS      k32_e4<>+0(SB), Y11
-	VFMADD213PS  k32_e3<>+0(SB), Y10, Y11
-	VFMADD213PS  k32_e2<>+0(SB), Y10, Y11
-	VFMADD213PS  k32_p1<>+0(SB), Y10, Y11
-	VMULPS       Y13, Y10, Y10
-	VFMADD213PS  Y13, Y10, Y11
-	VMULPS       Y12, Y11, Y10
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y10, Y11
+	VANDPS       Y11, Y10, Y10
+	VMOVUPS      k32_hi<>+0(SB), Y12
+	VMINPS       Y10, Y12, Y10
+	VMOVUPS      k32_magic8fu<>+0(SB), Y12
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y12
+	VSUBPS       k32_magic8fu<>+0(SB), Y12, Y13
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y13, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y13, Y10
+	VPERMPS      Y2, Y12, Y14
+	VPSRLD       $0x04, Y12, Y13
+	VPSLLD       $0x17, Y13, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y14, Y14
+	VPSUBD       Y13, Y14, Y14
+	VMOVUPS      k32_e4<>+0(SB), Y12
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y12
+	VMULPS       Y14, Y10, Y10
+	VFMADD213PS  Y14, Y10, Y12
+	VMULPS       Y13, Y12, Y10
+	VANDPS       Y11, Y10, Y10
 	VMOVUPS      Y10, (AX)
 	VADDPS       Y10, Y4, Y4
 	VMOVUPS      32(AX), Y10
-	VMOVUPS      k32_lo<>+0(SB), Y11
-	VMAXPS       Y10, Y11, Y10
-	VMOVUPS      k32_hi<>+0(SB), Y11
-	VMINPS       Y10, Y11, Y10
-	VMOVUPS      k32_magic8fu<>+0(SB), Y11
-	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y11
-	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
-	VPERMPS      Y2, Y11, Y13
-	VPSRLD       $0x04, Y11, Y12
-	VPSLLD       $0x17, Y12, Y12
-	VPSLLD       $0x14, Y11, Y11
-	VPADDD       Y11, Y13, Y13
-	VPSUBD       Y12, Y13, Y13
-	VMOVUPS      k32_e4<>+0(SB), Y11
-	VFMADD213PS  k32_e3<>+0(SB), Y10, Y11
-	VFMADD213PS  k32_e2<>+0(SB), Y10, Y11
-	VFMADD213PS  k32_p1<>+0(SB), Y10, Y11
-	VMULPS       Y13, Y10, Y10
-	VFMADD213PS  Y13, Y10, Y11
-	VMULPS       Y12, Y11, Y10
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y10, Y11
+	VANDPS       Y11, Y10, Y10
+	VMOVUPS      k32_hi<>+0(SB), Y12
+	VMINPS       Y10, Y12, Y10
+	VMOVUPS      k32_magic8fu<>+0(SB), Y12
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y12
+	VSUBPS       k32_magic8fu<>+0(SB), Y12, Y13
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y13, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y13, Y10
+	VPERMPS      Y2, Y12, Y14
+	VPSRLD       $0x04, Y12, Y13
+	VPSLLD       $0x17, Y13, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y14, Y14
+	VPSUBD       Y13, Y14, Y14
+	VMOVUPS      k32_e4<>+0(SB), Y12
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y12
+	VMULPS       Y14, Y10, Y10
+	VFMADD213PS  Y14, Y10, Y12
+	VMULPS       Y13, Y12, Y10
+	VANDPS       Y11, Y10, Y10
 	VMOVUPS      Y10, 32(AX)
 	VADDPS       Y10, Y6, Y6
 	VMOVUPS      64(AX), Y10
-	VMOVUPS      k32_lo<>+0(SB), Y11
-	VMAXPS       Y10, Y11, Y10
-	VMOVUPS      k32_hi<>+0(SB), Y11
-	VMINPS       Y10, Y11, Y10
-	VMOVUPS      k32_magic8fu<>+0(SB), Y11
-	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y11
-	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
-	VPERMPS      Y2, Y11, Y13
-	VPSRLD       $0x04, Y11, Y12
-	VPSLLD       $0x17, Y12, Y12
-	VPSLLD       $0x14, Y11, Y11
-	VPADDD       Y11, Y13, Y13
-	VPSUBD       Y12, Y13, Y13
-	VMOVUPS      k32_e4<>+0(SB), Y11
-	VFMADD213PS  k32_e3<>+0(SB), Y10, Y11
-	VFMADD213PS  k32_e2<>+0(SB), Y10, Y11
-	VFMADD213PS  k32_p1<>+0(SB), Y10, Y11
-	VMULPS       Y13, Y10, Y10
-	VFMADD213PS  Y13, Y10, Y11
-	VMULPS       Y12, Y11, Y10
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y10, Y11
+	VANDPS       Y11, Y10, Y10
+	VMOVUPS      k32_hi<>+0(SB), Y12
+	VMINPS       Y10, Y12, Y10
+	VMOVUPS      k32_magic8fu<>+0(SB), Y12
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y12
+	VSUBPS       k32_magic8fu<>+0(SB), Y12, Y13
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y13, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y13, Y10
+	VPERMPS      Y2, Y12, Y14
+	VPSRLD       $0x04, Y12, Y13
+	VPSLLD       $0x17, Y13, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y14, Y14
+	VPSUBD       Y13, Y14, Y14
+	VMOVUPS      k32_e4<>+0(SB), Y12
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y12
+	VMULPS       Y14, Y10, Y10
+	VFMADD213PS  Y14, Y10, Y12
+	VMULPS       Y13, Y12, Y10
+	VANDPS       Y11, Y10, Y10
 	VMOVUPS      Y10, 64(AX)
 	VADDPS       Y10, Y8, Y8
 	VMOVUPS      96(AX), Y10
-	VMOVUPS      k32_lo<>+0(SB), Y11
-	VMAXPS       Y10, Y11, Y10
-	VMOVUPS      k32_hi<>+0(SB), Y11
-	VMINPS       Y10, Y11, Y10
-	VMOVUPS      k32_magic8fu<>+0(SB), Y11
-	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y11
-	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
-	VPERMPS      Y2, Y11, Y13
-	VPSRLD       $0x04, Y11, Y12
-	VPSLLD       $0x17, Y12, Y12
-	VPSLLD       $0x14, Y11, Y11
-	VPADDD       Y11, Y13, Y13
-	VPSUBD       Y12, Y13, Y13
-	VMOVUPS      k32_e4<>+0(SB), Y11
-	VFMADD213PS  k32_e3<>+0(SB), Y10, Y11
-	VFMADD213PS  k32_e2<>+0(SB), Y10, Y11
-	VFMADD213PS  k32_p1<>+0(SB), Y10, Y11
-	VMULPS       Y13, Y10, Y10
-	VFMADD213PS  Y13, Y10, Y11
-	VMULPS       Y12, Y11, Y10
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y10, Y11
+	VANDPS       Y11, Y10, Y10
+	VMOVUPS      k32_hi<>+0(SB), Y12
+	VMINPS       Y10, Y12, Y10
+	VMOVUPS      k32_magic8fu<>+0(SB), Y12
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y12
+	VSUBPS       k32_magic8fu<>+0(SB), Y12, Y13
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y13, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y13, Y10
+	VPERMPS      Y2, Y12, Y14
+	VPSRLD       $0x04, Y12, Y13
+	VPSLLD       $0x17, Y13, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y14, Y14
+	VPSUBD       Y13, Y14, Y14
+	VMOVUPS      k32_e4<>+0(SB), Y12
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y12
+	VMULPS       Y14, Y10, Y10
+	VFMADD213PS  Y14, Y10, Y12
+	VMULPS       Y13, Y12, Y10
+	VANDPS       Y11, Y10, Y10
 	VMOVUPS      Y10, 96(AX)
 	VADDPS       Y10, Y9, Y9
 
@@ -2250,28 +2293,29 @@ loop5:
 fullrange7:
 	VMOVUPS      Y10, (AX)
 	VMOVUPS      (AX), Y10
-	VMOVUPS      k32_lo<>+0(SB), Y11
-	VMAXPS       Y10, Y11, Y10
-	VMOVUPS      k32_hi<>+0(SB), Y11
-	VMINPS       Y10, Y11, Y10
-	VMOVUPS      k32_magic8fu<>+0(SB), Y11
-	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y11
-	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
-	VPERMPS      Y2, Y11, Y13
-	VPSRLD       $0x04, Y11, Y12
-	VPSLLD       $0x17, Y12, Y12
-	VPSLLD       $0x14, Y11, Y11
-	VPADDD       Y11, Y13, Y13
-	VPSUBD       Y12, Y13, Y13
-	VMOVUPS      k32_e4<>+0(SB), Y11
-	VFMADD213PS  k32_e3<>+0(SB), Y10, Y11
-	VFMADD213PS  k32_e2<>+0(SB), Y10, Y11
-	VFMADD213PS  k32_p1<>+0(SB), Y10, Y11
-	VMULPS       Y13, Y10, Y10
-	VFMADD213PS  Y13, Y10, Y11
-	VMULPS       Y12, Y11, Y10
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y10, Y11
+	VANDPS       Y11, Y10, Y10
+	VMOVUPS      k32_hi<>+0(SB), Y12
+	VMINPS       Y10, Y12, Y10
+	VMOVUPS      k32_magic8fu<>+0(SB), Y12
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y12
+	VSUBPS       k32_magic8fu<>+0(SB), Y12, Y13
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y13, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y13, Y10
+	VPERMPS      Y2, Y12, Y14
+	VPSRLD       $0x04, Y12, Y13
+	VPSLLD       $0x17, Y13, Y13
+	VPSLLD       $0x14, Y12, Y12
+	VPADDD       Y12, Y14, Y14
+	VPSUBD       Y13, Y14, Y14
+	VMOVUPS      k32_e4<>+0(SB), Y12
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y12
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y12
+	VMULPS       Y14, Y10, Y10
+	VFMADD213PS  Y14, Y10, Y12
+	VMULPS       Y13, Y12, Y10
+	VANDPS       Y11, Y10, Y10
 	VMOVUPS      Y10, (AX)
 	VADDPS       Y10, Y4, Y4
 
@@ -2297,28 +2341,29 @@ next6:
 	VMAXPS       Y5, Y10, Y5
 	VMASKMOVPS   (CX), Y1, Y10
 	VSUBPS       Y0, Y10, Y10
-	VMOVUPS      k32_lo<>+0(SB), Y0
-	VMAXPS       Y10, Y0, Y10
-	VMOVUPS      k32_hi<>+0(SB), Y0
-	VMINPS       Y10, Y0, Y10
-	VMOVUPS      k32_magic8fu<>+0(SB), Y0
-	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y0
-	VSUBPS       k32_magic8fu<>+0(SB), Y0, Y11
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y10
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y10
-	VPERMPS      Y2, Y0, Y2
-	VPSRLD       $0x04, Y0, Y11
-	VPSLLD       $0x17, Y11, Y11
-	VPSLLD       $0x14, Y0, Y0
-	VPADDD       Y0, Y2, Y2
-	VPSUBD       Y11, Y2, Y2
-	VMOVUPS      k32_e4<>+0(SB), Y0
-	VFMADD213PS  k32_e3<>+0(SB), Y10, Y0
-	VFMADD213PS  k32_e2<>+0(SB), Y10, Y0
-	VFMADD213PS  k32_p1<>+0(SB), Y10, Y0
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y10, Y0
+	VANDPS       Y0, Y10, Y10
+	VMOVUPS      k32_hi<>+0(SB), Y11
+	VMINPS       Y10, Y11, Y10
+	VMOVUPS      k32_magic8fu<>+0(SB), Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y11
+	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y10
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y10
+	VPERMPS      Y2, Y11, Y2
+	VPSRLD       $0x04, Y11, Y12
+	VPSLLD       $0x17, Y12, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y2, Y2
+	VPSUBD       Y12, Y2, Y2
+	VMOVUPS      k32_e4<>+0(SB), Y11
+	VFMADD213PS  k32_e3<>+0(SB), Y10, Y11
+	VFMADD213PS  k32_e2<>+0(SB), Y10, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y10, Y11
 	VMULPS       Y2, Y10, Y10
-	VFMADD213PS  Y2, Y10, Y0
-	VMULPS       Y11, Y0, Y10
+	VFMADD213PS  Y2, Y10, Y11
+	VMULPS       Y12, Y11, Y10
+	VANDPS       Y0, Y10, Y10
 	VMASKMOVPS   Y10, Y1, (AX)
 	VANDPS       Y1, Y10, Y10
 	VADDPS       Y10, Y4, Y4
@@ -3444,10 +3489,9 @@ TEXT ·expSumCols32AVX2(SB), NOSPLIT, $0-112
 	MOVQ    m_base+64(FP), SI
 	MOVQ    m_len+72(FP), DI
 	MOVQ    sum_base+88(FP), R8
-	VMOVUPS k32_lo<>+0(SB), Y0
-	VMOVUPS k32_hi<>+0(SB), Y1
-	VMOVUPS k32_magic8fu<>+0(SB), Y2
-	VMOVUPS k32_exptab8u<>+0(SB), Y3
+	VMOVUPS k32_hi<>+0(SB), Y0
+	VMOVUPS k32_magic8fu<>+0(SB), Y1
+	VMOVUPS k32_exptab8u<>+0(SB), Y2
 	SUBQ    CX, AX
 	MOVQ    CX, CX
 	MOVQ    R8, R8
@@ -3455,121 +3499,129 @@ TEXT ·expSumCols32AVX2(SB), NOSPLIT, $0-112
 blk1:
 	CMPQ   DI, $0x00000020
 	JL     blknext2
+	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
 	MOVQ   CX, R9
 	MOVQ   DX, R10
 
 c3:
 	TESTQ        R10, R10
 	JZ           cdone4
-	VMOVUPS      (R9), Y8
-	VSUBPS       (SI), Y8, Y8
-	VMOVUPS      32(R9), Y9
-	VSUBPS       32(SI), Y9, Y9
-	VMOVUPS      64(R9), Y10
-	VSUBPS       64(SI), Y10, Y10
-	VMOVUPS      96(R9), Y11
-	VSUBPS       96(SI), Y11, Y11
-	VMAXPS       Y8, Y0, Y8
-	VMINPS       Y8, Y1, Y8
-	VMOVUPS      Y2, Y12
-	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y12
-	VSUBPS       Y2, Y12, Y13
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y13, Y8
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y13, Y8
-	VPERMPS      Y3, Y12, Y14
+	VMOVUPS      (R9), Y7
+	VSUBPS       (SI), Y7, Y7
+	VMOVUPS      32(R9), Y8
+	VSUBPS       32(SI), Y8, Y8
+	VMOVUPS      64(R9), Y9
+	VSUBPS       64(SI), Y9, Y9
+	VMOVUPS      96(R9), Y10
+	VSUBPS       96(SI), Y10, Y10
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y7, Y11
+	VANDPS       Y11, Y7, Y7
+	VMINPS       Y7, Y0, Y7
+	VMOVUPS      Y1, Y12
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y12
+	VSUBPS       Y1, Y12, Y13
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y13, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y13, Y7
+	VPERMPS      Y2, Y12, Y14
 	VPSRLD       $0x04, Y12, Y13
 	VPSLLD       $0x17, Y13, Y13
 	VPSLLD       $0x14, Y12, Y12
 	VPADDD       Y12, Y14, Y14
 	VPSUBD       Y13, Y14, Y14
 	VMOVUPS      k32_e4<>+0(SB), Y12
-	VFMADD213PS  k32_e3<>+0(SB), Y8, Y12
-	VFMADD213PS  k32_e2<>+0(SB), Y8, Y12
-	VFMADD213PS  k32_p1<>+0(SB), Y8, Y12
-	VMULPS       Y14, Y8, Y8
-	VFMADD213PS  Y14, Y8, Y12
-	VMULPS       Y13, Y12, Y8
-	VMOVUPS      Y8, (R9)(AX*1)
-	VADDPS       Y8, Y4, Y4
-	VMAXPS       Y9, Y0, Y9
-	VMINPS       Y9, Y1, Y9
-	VMOVUPS      Y2, Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y8
-	VSUBPS       Y2, Y8, Y12
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y9
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y9
-	VPERMPS      Y3, Y8, Y13
-	VPSRLD       $0x04, Y8, Y12
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y12
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y12
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y12
+	VMULPS       Y14, Y7, Y7
+	VFMADD213PS  Y14, Y7, Y12
+	VMULPS       Y13, Y12, Y7
+	VANDPS       Y11, Y7, Y7
+	VMOVUPS      Y7, (R9)(AX*1)
+	VADDPS       Y7, Y3, Y3
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y8, Y7
+	VANDPS       Y7, Y8, Y8
+	VMINPS       Y8, Y0, Y8
+	VMOVUPS      Y1, Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y11
+	VSUBPS       Y1, Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y8
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y8
+	VPERMPS      Y2, Y11, Y13
+	VPSRLD       $0x04, Y11, Y12
 	VPSLLD       $0x17, Y12, Y12
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y13, Y13
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y13, Y13
 	VPSUBD       Y12, Y13, Y13
+	VMOVUPS      k32_e4<>+0(SB), Y11
+	VFMADD213PS  k32_e3<>+0(SB), Y8, Y11
+	VFMADD213PS  k32_e2<>+0(SB), Y8, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y11
+	VMULPS       Y13, Y8, Y8
+	VFMADD213PS  Y13, Y8, Y11
+	VMULPS       Y12, Y11, Y8
+	VANDPS       Y7, Y8, Y8
+	VMOVUPS      Y8, 32(R9)(AX*1)
+	VADDPS       Y8, Y4, Y4
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y9, Y7
+	VANDPS       Y7, Y9, Y9
+	VMINPS       Y9, Y0, Y9
+	VMOVUPS      Y1, Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y8
+	VSUBPS       Y1, Y8, Y11
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y9
+	VPERMPS      Y2, Y8, Y12
+	VPSRLD       $0x04, Y8, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y12, Y12
+	VPSUBD       Y11, Y12, Y12
 	VMOVUPS      k32_e4<>+0(SB), Y8
 	VFMADD213PS  k32_e3<>+0(SB), Y9, Y8
 	VFMADD213PS  k32_e2<>+0(SB), Y9, Y8
 	VFMADD213PS  k32_p1<>+0(SB), Y9, Y8
-	VMULPS       Y13, Y9, Y9
-	VFMADD213PS  Y13, Y9, Y8
-	VMULPS       Y12, Y8, Y9
-	VMOVUPS      Y9, 32(R9)(AX*1)
+	VMULPS       Y12, Y9, Y9
+	VFMADD213PS  Y12, Y9, Y8
+	VMULPS       Y11, Y8, Y9
+	VANDPS       Y7, Y9, Y9
+	VMOVUPS      Y9, 64(R9)(AX*1)
 	VADDPS       Y9, Y5, Y5
-	VMAXPS       Y10, Y0, Y10
-	VMINPS       Y10, Y1, Y10
-	VMOVUPS      Y2, Y8
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y10, Y7
+	VANDPS       Y7, Y10, Y10
+	VMINPS       Y10, Y0, Y10
+	VMOVUPS      Y1, Y8
 	VFMADD231PS  k32_log2e<>+0(SB), Y10, Y8
-	VSUBPS       Y2, Y8, Y9
+	VSUBPS       Y1, Y8, Y9
 	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y10
 	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y10
-	VPERMPS      Y3, Y8, Y12
+	VPERMPS      Y2, Y8, Y11
 	VPSRLD       $0x04, Y8, Y9
 	VPSLLD       $0x17, Y9, Y9
 	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y12, Y12
-	VPSUBD       Y9, Y12, Y12
+	VPADDD       Y8, Y11, Y11
+	VPSUBD       Y9, Y11, Y11
 	VMOVUPS      k32_e4<>+0(SB), Y8
 	VFMADD213PS  k32_e3<>+0(SB), Y10, Y8
 	VFMADD213PS  k32_e2<>+0(SB), Y10, Y8
 	VFMADD213PS  k32_p1<>+0(SB), Y10, Y8
-	VMULPS       Y12, Y10, Y10
-	VFMADD213PS  Y12, Y10, Y8
+	VMULPS       Y11, Y10, Y10
+	VFMADD213PS  Y11, Y10, Y8
 	VMULPS       Y9, Y8, Y10
-	VMOVUPS      Y10, 64(R9)(AX*1)
+	VANDPS       Y7, Y10, Y10
+	VMOVUPS      Y10, 96(R9)(AX*1)
 	VADDPS       Y10, Y6, Y6
-	VMAXPS       Y11, Y0, Y11
-	VMINPS       Y11, Y1, Y11
-	VMOVUPS      Y2, Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y11, Y8
-	VSUBPS       Y2, Y8, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y11
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y11
-	VPERMPS      Y3, Y8, Y10
-	VPSRLD       $0x04, Y8, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y10, Y10
-	VPSUBD       Y9, Y10, Y10
-	VMOVUPS      k32_e4<>+0(SB), Y8
-	VFMADD213PS  k32_e3<>+0(SB), Y11, Y8
-	VFMADD213PS  k32_e2<>+0(SB), Y11, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y11, Y8
-	VMULPS       Y10, Y11, Y11
-	VFMADD213PS  Y10, Y11, Y8
-	VMULPS       Y9, Y8, Y11
-	VMOVUPS      Y11, 96(R9)(AX*1)
-	VADDPS       Y11, Y7, Y7
 	ADDQ         BX, R9
 	DECQ         R10
 	JMP          c3
 
 cdone4:
-	VMOVUPS Y4, (R8)
-	VMOVUPS Y5, 32(R8)
-	VMOVUPS Y6, 64(R8)
-	VMOVUPS Y7, 96(R8)
+	VMOVUPS Y3, (R8)
+	VMOVUPS Y4, 32(R8)
+	VMOVUPS Y5, 64(R8)
+	VMOVUPS Y6, 96(R8)
 	ADDQ    $0x00000080, CX
 	ADDQ    $0x00000080, SI
 	ADDQ    $0x00000080, R8
@@ -3580,69 +3632,73 @@ blknext2:
 blk5:
 	CMPQ   DI, $0x00000010
 	JL     blknext6
+	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
 	MOVQ   CX, R9
 	MOVQ   DX, R10
 
 c7:
 	TESTQ        R10, R10
 	JZ           cdone8
-	VMOVUPS      (R9), Y6
-	VSUBPS       (SI), Y6, Y6
-	VMOVUPS      32(R9), Y7
-	VSUBPS       32(SI), Y7, Y7
-	VMAXPS       Y6, Y0, Y6
-	VMINPS       Y6, Y1, Y6
-	VMOVUPS      Y2, Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y8
-	VSUBPS       Y2, Y8, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y6
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y6
-	VPERMPS      Y3, Y8, Y10
+	VMOVUPS      (R9), Y5
+	VSUBPS       (SI), Y5, Y5
+	VMOVUPS      32(R9), Y6
+	VSUBPS       32(SI), Y6, Y6
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y5, Y7
+	VANDPS       Y7, Y5, Y5
+	VMINPS       Y5, Y0, Y5
+	VMOVUPS      Y1, Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y8
+	VSUBPS       Y1, Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y5
+	VPERMPS      Y2, Y8, Y10
 	VPSRLD       $0x04, Y8, Y9
 	VPSLLD       $0x17, Y9, Y9
 	VPSLLD       $0x14, Y8, Y8
 	VPADDD       Y8, Y10, Y10
 	VPSUBD       Y9, Y10, Y10
 	VMOVUPS      k32_e4<>+0(SB), Y8
-	VFMADD213PS  k32_e3<>+0(SB), Y6, Y8
-	VFMADD213PS  k32_e2<>+0(SB), Y6, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y6, Y8
-	VMULPS       Y10, Y6, Y6
-	VFMADD213PS  Y10, Y6, Y8
-	VMULPS       Y9, Y8, Y6
-	VMOVUPS      Y6, (R9)(AX*1)
-	VADDPS       Y6, Y4, Y4
-	VMAXPS       Y7, Y0, Y7
-	VMINPS       Y7, Y1, Y7
-	VMOVUPS      Y2, Y6
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y6
-	VSUBPS       Y2, Y6, Y8
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y7
-	VPERMPS      Y3, Y6, Y9
-	VPSRLD       $0x04, Y6, Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y8
+	VMULPS       Y10, Y5, Y5
+	VFMADD213PS  Y10, Y5, Y8
+	VMULPS       Y9, Y8, Y5
+	VANDPS       Y7, Y5, Y5
+	VMOVUPS      Y5, (R9)(AX*1)
+	VADDPS       Y5, Y3, Y3
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y6, Y5
+	VANDPS       Y5, Y6, Y6
+	VMINPS       Y6, Y0, Y6
+	VMOVUPS      Y1, Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y7
+	VSUBPS       Y1, Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y6
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y6
+	VPERMPS      Y2, Y7, Y9
+	VPSRLD       $0x04, Y7, Y8
 	VPSLLD       $0x17, Y8, Y8
-	VPSLLD       $0x14, Y6, Y6
-	VPADDD       Y6, Y9, Y9
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
 	VPSUBD       Y8, Y9, Y9
-	VMOVUPS      k32_e4<>+0(SB), Y6
-	VFMADD213PS  k32_e3<>+0(SB), Y7, Y6
-	VFMADD213PS  k32_e2<>+0(SB), Y7, Y6
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y6
-	VMULPS       Y9, Y7, Y7
-	VFMADD213PS  Y9, Y7, Y6
-	VMULPS       Y8, Y6, Y7
-	VMOVUPS      Y7, 32(R9)(AX*1)
-	VADDPS       Y7, Y5, Y5
+	VMOVUPS      k32_e4<>+0(SB), Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y6, Y7
+	VFMADD213PS  k32_e2<>+0(SB), Y6, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y6, Y7
+	VMULPS       Y9, Y6, Y6
+	VFMADD213PS  Y9, Y6, Y7
+	VMULPS       Y8, Y7, Y6
+	VANDPS       Y5, Y6, Y6
+	VMOVUPS      Y6, 32(R9)(AX*1)
+	VADDPS       Y6, Y4, Y4
 	ADDQ         BX, R9
 	DECQ         R10
 	JMP          c7
 
 cdone8:
-	VMOVUPS Y4, (R8)
-	VMOVUPS Y5, 32(R8)
+	VMOVUPS Y3, (R8)
+	VMOVUPS Y4, 32(R8)
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, SI
 	ADDQ    $0x00000040, R8
@@ -3653,43 +3709,45 @@ blknext6:
 blk9:
 	CMPQ   DI, $0x00000008
 	JL     blknext10
-	VXORPS Y4, Y4, Y4
+	VXORPS Y3, Y3, Y3
 	MOVQ   CX, R9
 	MOVQ   DX, R10
 
 c11:
 	TESTQ        R10, R10
 	JZ           cdone12
-	VMOVUPS      (R9), Y5
-	VSUBPS       (SI), Y5, Y5
-	VMAXPS       Y5, Y0, Y5
-	VMINPS       Y5, Y1, Y5
-	VMOVUPS      Y2, Y6
-	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y6
-	VSUBPS       Y2, Y6, Y7
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y5
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y5
-	VPERMPS      Y3, Y6, Y8
+	VMOVUPS      (R9), Y4
+	VSUBPS       (SI), Y4, Y4
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMINPS       Y4, Y0, Y4
+	VMOVUPS      Y1, Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y6
+	VSUBPS       Y1, Y6, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y4
+	VPERMPS      Y2, Y6, Y8
 	VPSRLD       $0x04, Y6, Y7
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x14, Y6, Y6
 	VPADDD       Y6, Y8, Y8
 	VPSUBD       Y7, Y8, Y8
 	VMOVUPS      k32_e4<>+0(SB), Y6
-	VFMADD213PS  k32_e3<>+0(SB), Y5, Y6
-	VFMADD213PS  k32_e2<>+0(SB), Y5, Y6
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y6
-	VMULPS       Y8, Y5, Y5
-	VFMADD213PS  Y8, Y5, Y6
-	VMULPS       Y7, Y6, Y5
-	VMOVUPS      Y5, (R9)(AX*1)
-	VADDPS       Y5, Y4, Y4
+	VFMADD213PS  k32_e3<>+0(SB), Y4, Y6
+	VFMADD213PS  k32_e2<>+0(SB), Y4, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y6
+	VMULPS       Y8, Y4, Y4
+	VFMADD213PS  Y8, Y4, Y6
+	VMULPS       Y7, Y6, Y4
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, (R9)(AX*1)
+	VADDPS       Y4, Y3, Y3
 	ADDQ         BX, R9
 	DECQ         R10
 	JMP          c11
 
 cdone12:
-	VMOVUPS Y4, (R8)
+	VMOVUPS Y3, (R8)
 	ADDQ    $0x00000020, CX
 	ADDQ    $0x00000020, SI
 	ADDQ    $0x00000020, R8
@@ -3702,44 +3760,46 @@ blknext10:
 	LEAQ       ymmtailmask<>+32(SB), R9
 	SHLQ       $0x02, DI
 	NEGQ       DI
-	VMOVDQU    (R9)(DI*1), Y4
-	VMASKMOVPS (SI), Y4, Y5
-	VXORPS     Y6, Y6, Y6
+	VMOVDQU    (R9)(DI*1), Y3
+	VMASKMOVPS (SI), Y3, Y4
+	VXORPS     Y5, Y5, Y5
 	MOVQ       DX, DX
 
 c14:
 	TESTQ        DX, DX
 	JZ           cdone15
-	VMASKMOVPS   (CX), Y4, Y7
-	VSUBPS       Y5, Y7, Y7
-	VMAXPS       Y7, Y0, Y7
-	VMINPS       Y7, Y1, Y7
-	VMOVUPS      Y2, Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y8
-	VSUBPS       Y2, Y8, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y7
-	VPERMPS      Y3, Y8, Y10
+	VMASKMOVPS   (CX), Y3, Y6
+	VSUBPS       Y4, Y6, Y6
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y6, Y7
+	VANDPS       Y7, Y6, Y6
+	VMINPS       Y6, Y0, Y6
+	VMOVUPS      Y1, Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y6, Y8
+	VSUBPS       Y1, Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y6
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y6
+	VPERMPS      Y2, Y8, Y10
 	VPSRLD       $0x04, Y8, Y9
 	VPSLLD       $0x17, Y9, Y9
 	VPSLLD       $0x14, Y8, Y8
 	VPADDD       Y8, Y10, Y10
 	VPSUBD       Y9, Y10, Y10
 	VMOVUPS      k32_e4<>+0(SB), Y8
-	VFMADD213PS  k32_e3<>+0(SB), Y7, Y8
-	VFMADD213PS  k32_e2<>+0(SB), Y7, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y8
-	VMULPS       Y10, Y7, Y7
-	VFMADD213PS  Y10, Y7, Y8
-	VMULPS       Y9, Y8, Y7
-	VMASKMOVPS   Y7, Y4, (CX)(AX*1)
-	VADDPS       Y7, Y6, Y6
+	VFMADD213PS  k32_e3<>+0(SB), Y6, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y6, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y6, Y8
+	VMULPS       Y10, Y6, Y6
+	VFMADD213PS  Y10, Y6, Y8
+	VMULPS       Y9, Y8, Y6
+	VANDPS       Y7, Y6, Y6
+	VMASKMOVPS   Y6, Y3, (CX)(AX*1)
+	VADDPS       Y6, Y5, Y5
 	ADDQ         BX, CX
 	DECQ         DX
 	JMP          c14
 
 cdone15:
-	VMASKMOVPS Y6, Y4, (R8)
+	VMASKMOVPS Y5, Y3, (R8)
 
 blkdone13:
 	VZEROUPPER
@@ -4559,23 +4619,23 @@ TEXT ·expScale64AVX2(SB), NOSPLIT, $0-64
 	MOVQ         s_len+32(FP), DX
 	VBROADCASTSD m+48(FP), Y0
 	VBROADCASTSD scale+56(FP), Y1
-	VMOVUPD      k64_lo<>+0(SB), Y2
-	VMOVUPD      k64_hi<>+0(SB), Y3
-	VMOVUPD      k64_log2e<>+0(SB), Y4
-	VMOVUPD      k64_magic64fu<>+0(SB), Y5
+	VMOVUPD      k64_hi<>+0(SB), Y2
+	VMOVUPD      k64_log2e<>+0(SB), Y3
+	VMOVUPD      k64_magic64fu<>+0(SB), Y4
 
 loop1:
 	CMPQ         DX, $0x00000010
 	JL           next2
-	VMOVUPD      (CX), Y6
-	VSUBPD       Y0, Y6, Y6
-	VMAXPD       Y6, Y2, Y6
-	VMINPD       Y6, Y3, Y6
-	VMOVUPD      Y5, Y7
-	VFMADD231PD  Y4, Y6, Y7
-	VSUBPD       Y5, Y7, Y8
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y6
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y6
+	VMOVUPD      (CX), Y5
+	VSUBPD       Y0, Y5, Y5
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y5, Y6
+	VANDPD       Y6, Y5, Y5
+	VMINPD       Y5, Y2, Y5
+	VMOVUPD      Y4, Y7
+	VFMADD231PD  Y3, Y5, Y7
+	VSUBPD       Y4, Y7, Y8
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y5
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y5
 	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
 	VPCMPEQQ     Y7, Y7, Y10
 	LEAQ         kexptab64u<>+0(SB), BX
@@ -4586,23 +4646,25 @@ loop1:
 	VPADDQ       Y7, Y8, Y8
 	VPSUBQ       Y9, Y8, Y8
 	VMOVUPD      k64_d4<>+0(SB), Y7
-	VFMADD213PD  k64_d3<>+0(SB), Y6, Y7
-	VFMADD213PD  k64_d2<>+0(SB), Y6, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y6, Y7
-	VMULPD       Y8, Y6, Y6
-	VFMADD213PD  Y8, Y6, Y7
-	VMULPD       Y9, Y7, Y6
-	VMULPD       Y1, Y6, Y6
-	VMOVUPD      Y6, (AX)
-	VMOVUPD      32(CX), Y6
-	VSUBPD       Y0, Y6, Y6
-	VMAXPD       Y6, Y2, Y6
-	VMINPD       Y6, Y3, Y6
-	VMOVUPD      Y5, Y7
-	VFMADD231PD  Y4, Y6, Y7
-	VSUBPD       Y5, Y7, Y8
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y6
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y6
+	VFMADD213PD  k64_d3<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y5, Y7
+	VMULPD       Y8, Y5, Y5
+	VFMADD213PD  Y8, Y5, Y7
+	VMULPD       Y9, Y7, Y5
+	VANDPD       Y6, Y5, Y5
+	VMULPD       Y1, Y5, Y5
+	VMOVUPD      Y5, (AX)
+	VMOVUPD      32(CX), Y5
+	VSUBPD       Y0, Y5, Y5
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y5, Y6
+	VANDPD       Y6, Y5, Y5
+	VMINPD       Y5, Y2, Y5
+	VMOVUPD      Y4, Y7
+	VFMADD231PD  Y3, Y5, Y7
+	VSUBPD       Y4, Y7, Y8
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y5
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y5
 	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
 	VPCMPEQQ     Y7, Y7, Y10
 	LEAQ         kexptab64u<>+0(SB), BX
@@ -4613,23 +4675,25 @@ loop1:
 	VPADDQ       Y7, Y8, Y8
 	VPSUBQ       Y9, Y8, Y8
 	VMOVUPD      k64_d4<>+0(SB), Y7
-	VFMADD213PD  k64_d3<>+0(SB), Y6, Y7
-	VFMADD213PD  k64_d2<>+0(SB), Y6, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y6, Y7
-	VMULPD       Y8, Y6, Y6
-	VFMADD213PD  Y8, Y6, Y7
-	VMULPD       Y9, Y7, Y6
-	VMULPD       Y1, Y6, Y6
-	VMOVUPD      Y6, 32(AX)
-	VMOVUPD      64(CX), Y6
-	VSUBPD       Y0, Y6, Y6
-	VMAXPD       Y6, Y2, Y6
-	VMINPD       Y6, Y3, Y6
-	VMOVUPD      Y5, Y7
-	VFMADD231PD  Y4, Y6, Y7
-	VSUBPD       Y5, Y7, Y8
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y6
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y6
+	VFMADD213PD  k64_d3<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y5, Y7
+	VMULPD       Y8, Y5, Y5
+	VFMADD213PD  Y8, Y5, Y7
+	VMULPD       Y9, Y7, Y5
+	VANDPD       Y6, Y5, Y5
+	VMULPD       Y1, Y5, Y5
+	VMOVUPD      Y5, 32(AX)
+	VMOVUPD      64(CX), Y5
+	VSUBPD       Y0, Y5, Y5
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y5, Y6
+	VANDPD       Y6, Y5, Y5
+	VMINPD       Y5, Y2, Y5
+	VMOVUPD      Y4, Y7
+	VFMADD231PD  Y3, Y5, Y7
+	VSUBPD       Y4, Y7, Y8
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y5
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y5
 	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
 	VPCMPEQQ     Y7, Y7, Y10
 	LEAQ         kexptab64u<>+0(SB), BX
@@ -4640,23 +4704,25 @@ loop1:
 	VPADDQ       Y7, Y8, Y8
 	VPSUBQ       Y9, Y8, Y8
 	VMOVUPD      k64_d4<>+0(SB), Y7
-	VFMADD213PD  k64_d3<>+0(SB), Y6, Y7
-	VFMADD213PD  k64_d2<>+0(SB), Y6, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y6, Y7
-	VMULPD       Y8, Y6, Y6
-	VFMADD213PD  Y8, Y6, Y7
-	VMULPD       Y9, Y7, Y6
-	VMULPD       Y1, Y6, Y6
-	VMOVUPD      Y6, 64(AX)
-	VMOVUPD      96(CX), Y6
-	VSUBPD       Y0, Y6, Y6
-	VMAXPD       Y6, Y2, Y6
-	VMINPD       Y6, Y3, Y6
-	VMOVUPD      Y5, Y7
-	VFMADD231PD  Y4, Y6, Y7
-	VSUBPD       Y5, Y7, Y8
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y6
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y6
+	VFMADD213PD  k64_d3<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y5, Y7
+	VMULPD       Y8, Y5, Y5
+	VFMADD213PD  Y8, Y5, Y7
+	VMULPD       Y9, Y7, Y5
+	VANDPD       Y6, Y5, Y5
+	VMULPD       Y1, Y5, Y5
+	VMOVUPD      Y5, 64(AX)
+	VMOVUPD      96(CX), Y5
+	VSUBPD       Y0, Y5, Y5
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y5, Y6
+	VANDPD       Y6, Y5, Y5
+	VMINPD       Y5, Y2, Y5
+	VMOVUPD      Y4, Y7
+	VFMADD231PD  Y3, Y5, Y7
+	VSUBPD       Y4, Y7, Y8
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y5
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y5
 	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
 	VPCMPEQQ     Y7, Y7, Y10
 	LEAQ         kexptab64u<>+0(SB), BX
@@ -4667,14 +4733,15 @@ loop1:
 	VPADDQ       Y7, Y8, Y8
 	VPSUBQ       Y9, Y8, Y8
 	VMOVUPD      k64_d4<>+0(SB), Y7
-	VFMADD213PD  k64_d3<>+0(SB), Y6, Y7
-	VFMADD213PD  k64_d2<>+0(SB), Y6, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y6, Y7
-	VMULPD       Y8, Y6, Y6
-	VFMADD213PD  Y8, Y6, Y7
-	VMULPD       Y9, Y7, Y6
-	VMULPD       Y1, Y6, Y6
-	VMOVUPD      Y6, 96(AX)
+	VFMADD213PD  k64_d3<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y5, Y7
+	VMULPD       Y8, Y5, Y5
+	VFMADD213PD  Y8, Y5, Y7
+	VMULPD       Y9, Y7, Y5
+	VANDPD       Y6, Y5, Y5
+	VMULPD       Y1, Y5, Y5
+	VMOVUPD      Y5, 96(AX)
 	ADDQ         $0x00000080, AX
 	ADDQ         $0x00000080, CX
 	SUBQ         $0x00000010, DX
@@ -4684,15 +4751,16 @@ next2:
 loop3:
 	CMPQ         DX, $0x00000004
 	JL           next4
-	VMOVUPD      (CX), Y6
-	VSUBPD       Y0, Y6, Y6
-	VMAXPD       Y6, Y2, Y6
-	VMINPD       Y6, Y3, Y6
-	VMOVUPD      Y5, Y7
-	VFMADD231PD  Y4, Y6, Y7
-	VSUBPD       Y5, Y7, Y8
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y6
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y6
+	VMOVUPD      (CX), Y5
+	VSUBPD       Y0, Y5, Y5
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y5, Y6
+	VANDPD       Y6, Y5, Y5
+	VMINPD       Y5, Y2, Y5
+	VMOVUPD      Y4, Y7
+	VFMADD231PD  Y3, Y5, Y7
+	VSUBPD       Y4, Y7, Y8
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y5
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y5
 	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
 	VPCMPEQQ     Y7, Y7, Y10
 	LEAQ         kexptab64u<>+0(SB), BX
@@ -4703,14 +4771,15 @@ loop3:
 	VPADDQ       Y7, Y8, Y8
 	VPSUBQ       Y9, Y8, Y8
 	VMOVUPD      k64_d4<>+0(SB), Y7
-	VFMADD213PD  k64_d3<>+0(SB), Y6, Y7
-	VFMADD213PD  k64_d2<>+0(SB), Y6, Y7
-	VFMADD213PD  k64_p1<>+0(SB), Y6, Y7
-	VMULPD       Y8, Y6, Y6
-	VFMADD213PD  Y8, Y6, Y7
-	VMULPD       Y9, Y7, Y6
-	VMULPD       Y1, Y6, Y6
-	VMOVUPD      Y6, (AX)
+	VFMADD213PD  k64_d3<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y5, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y5, Y7
+	VMULPD       Y8, Y5, Y5
+	VFMADD213PD  Y8, Y5, Y7
+	VMULPD       Y9, Y7, Y5
+	VANDPD       Y6, Y5, Y5
+	VMULPD       Y1, Y5, Y5
+	VMOVUPD      Y5, (AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	SUBQ         $0x00000004, DX
@@ -4722,48 +4791,40 @@ next4:
 	LEAQ         ymmtailmask<>+32(SB), BX
 	SHLQ         $0x03, DX
 	NEGQ         DX
-	VMOVDQU      (BX)(DX*1), Y6
-	VMASKMOVPD   (CX), Y6, Y7
-	VSUBPD       Y0, Y7, Y7
-	VMAXPD       Y7, Y2, Y7
-	VMINPD       Y7, Y3, Y7
-	VMOVUPD      Y5, Y0
-	VFMADD231PD  Y4, Y7, Y0
-	VSUBPD       Y5, Y0, Y2
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y2, Y7
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y2, Y7
-	VPAND        k64_tab64idx<>+0(SB), Y0, Y3
-	VPCMPEQQ     Y0, Y0, Y4
+	VMOVDQU      (BX)(DX*1), Y5
+	VMASKMOVPD   (CX), Y5, Y6
+	VSUBPD       Y0, Y6, Y6
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y6, Y0
+	VANDPD       Y0, Y6, Y6
+	VMINPD       Y6, Y2, Y6
+	VMOVUPD      Y4, Y2
+	VFMADD231PD  Y3, Y6, Y2
+	VSUBPD       Y4, Y2, Y3
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y3, Y6
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y3, Y6
+	VPAND        k64_tab64idx<>+0(SB), Y2, Y4
+	VPCMPEQQ     Y2, Y2, Y7
 	LEAQ         kexptab64u<>+0(SB), CX
-	VGATHERQPD   Y4, (CX)(Y3*8), Y2
-	VPSRLQ       $0x09, Y0, Y3
-	VPSLLQ       $0x34, Y3, Y3
-	VPSLLQ       $0x2c, Y0, Y0
-	VPADDQ       Y0, Y2, Y2
-	VPSUBQ       Y3, Y2, Y2
-	VMOVUPD      k64_d4<>+0(SB), Y0
-	VFMADD213PD  k64_d3<>+0(SB), Y7, Y0
-	VFMADD213PD  k64_d2<>+0(SB), Y7, Y0
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y0
-	VMULPD       Y2, Y7, Y7
-	VFMADD213PD  Y2, Y7, Y0
-	VMULPD       Y3, Y0, Y7
-	VMULPD       Y1, Y7, Y7
-	VMASKMOVPD   Y7, Y6, (AX)
+	VGATHERQPD   Y7, (CX)(Y4*8), Y3
+	VPSRLQ       $0x09, Y2, Y4
+	VPSLLQ       $0x34, Y4, Y4
+	VPSLLQ       $0x2c, Y2, Y2
+	VPADDQ       Y2, Y3, Y3
+	VPSUBQ       Y4, Y3, Y3
+	VMOVUPD      k64_d4<>+0(SB), Y2
+	VFMADD213PD  k64_d3<>+0(SB), Y6, Y2
+	VFMADD213PD  k64_d2<>+0(SB), Y6, Y2
+	VFMADD213PD  k64_p1<>+0(SB), Y6, Y2
+	VMULPD       Y3, Y6, Y6
+	VFMADD213PD  Y3, Y6, Y2
+	VMULPD       Y4, Y2, Y6
+	VANDPD       Y0, Y6, Y6
+	VMULPD       Y1, Y6, Y6
+	VMASKMOVPD   Y6, Y5, (AX)
 
 done5:
 	VZEROUPPER
 	RET
-
-DATA k64_lo<>+0(SB)/8, $0xc08749999999999a
-DATA k64_lo<>+8(SB)/8, $0xc08749999999999a
-DATA k64_lo<>+16(SB)/8, $0xc08749999999999a
-DATA k64_lo<>+24(SB)/8, $0xc08749999999999a
-DATA k64_lo<>+32(SB)/8, $0xc08749999999999a
-DATA k64_lo<>+40(SB)/8, $0xc08749999999999a
-DATA k64_lo<>+48(SB)/8, $0xc08749999999999a
-DATA k64_lo<>+56(SB)/8, $0xc08749999999999a
-GLOBL k64_lo<>(SB), RODATA|NOPTR, $64
 
 DATA k64_hi<>+0(SB)/8, $0x40862e6666666666
 DATA k64_hi<>+8(SB)/8, $0x40862e6666666666
@@ -4784,6 +4845,16 @@ DATA k64_magic64fu<>+40(SB)/8, $0x42b800000007fe00
 DATA k64_magic64fu<>+48(SB)/8, $0x42b800000007fe00
 DATA k64_magic64fu<>+56(SB)/8, $0x42b800000007fe00
 GLOBL k64_magic64fu<>(SB), RODATA|NOPTR, $64
+
+DATA k64_lo<>+0(SB)/8, $0xc08749999999999a
+DATA k64_lo<>+8(SB)/8, $0xc08749999999999a
+DATA k64_lo<>+16(SB)/8, $0xc08749999999999a
+DATA k64_lo<>+24(SB)/8, $0xc08749999999999a
+DATA k64_lo<>+32(SB)/8, $0xc08749999999999a
+DATA k64_lo<>+40(SB)/8, $0xc08749999999999a
+DATA k64_lo<>+48(SB)/8, $0xc08749999999999a
+DATA k64_lo<>+56(SB)/8, $0xc08749999999999a
+GLOBL k64_lo<>(SB), RODATA|NOPTR, $64
 
 // func maxSumExpCols64AVX2(m []float64, sum []float64, s []float64, C int, stride int) (nan bool)
 // Requires: AVX, AVX2, FMA3
@@ -5139,10 +5210,9 @@ TEXT ·expScaleCols64AVX2(SB), NOSPLIT, $0-112
 	MOVQ    m_base+64(FP), SI
 	MOVQ    m_len+72(FP), DI
 	MOVQ    scale_base+88(FP), R8
-	VMOVUPD k64_lo<>+0(SB), Y0
-	VMOVUPD k64_hi<>+0(SB), Y1
-	VMOVUPD k64_log2e<>+0(SB), Y2
-	VMOVUPD k64_magic64fu<>+0(SB), Y3
+	VMOVUPD k64_hi<>+0(SB), Y0
+	VMOVUPD k64_log2e<>+0(SB), Y1
+	VMOVUPD k64_magic64fu<>+0(SB), Y2
 	SUBQ    CX, AX
 	MOVQ    DX, DX
 
@@ -5157,16 +5227,17 @@ c1:
 loop3:
 	CMPQ         R10, $0x00000010
 	JL           next4
-	VMOVUPD      (R9), Y4
-	VMOVUPD      (R11), Y5
-	VSUBPD       Y5, Y4, Y4
-	VMAXPD       Y4, Y0, Y4
-	VMINPD       Y4, Y1, Y4
-	VMOVUPD      Y3, Y5
-	VFMADD231PD  Y2, Y4, Y5
-	VSUBPD       Y3, Y5, Y6
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VMOVUPD      (R9), Y3
+	VMOVUPD      (R11), Y4
+	VSUBPD       Y4, Y3, Y3
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y3, Y4
+	VANDPD       Y4, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VMOVUPD      Y2, Y5
+	VFMADD231PD  Y1, Y3, Y5
+	VSUBPD       Y2, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y3
 	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
 	VPCMPEQQ     Y5, Y5, Y8
 	LEAQ         kexptab64u<>+0(SB), R13
@@ -5177,24 +5248,26 @@ loop3:
 	VPADDQ       Y5, Y6, Y6
 	VPSUBQ       Y7, Y6, Y6
 	VMOVUPD      k64_d4<>+0(SB), Y5
-	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
-	VMULPD       Y6, Y4, Y4
-	VFMADD213PD  Y6, Y4, Y5
-	VMULPD       Y7, Y5, Y4
-	VMULPD       (R12), Y4, Y4
-	VMOVUPD      Y4, (R9)(AX*1)
-	VMOVUPD      32(R9), Y4
-	VMOVUPD      32(R11), Y5
-	VSUBPD       Y5, Y4, Y4
-	VMAXPD       Y4, Y0, Y4
-	VMINPD       Y4, Y1, Y4
-	VMOVUPD      Y3, Y5
-	VFMADD231PD  Y2, Y4, Y5
-	VSUBPD       Y3, Y5, Y6
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VFMADD213PD  k64_d3<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y3, Y5
+	VMULPD       Y6, Y3, Y3
+	VFMADD213PD  Y6, Y3, Y5
+	VMULPD       Y7, Y5, Y3
+	VANDPD       Y4, Y3, Y3
+	VMULPD       (R12), Y3, Y3
+	VMOVUPD      Y3, (R9)(AX*1)
+	VMOVUPD      32(R9), Y3
+	VMOVUPD      32(R11), Y4
+	VSUBPD       Y4, Y3, Y3
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y3, Y4
+	VANDPD       Y4, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VMOVUPD      Y2, Y5
+	VFMADD231PD  Y1, Y3, Y5
+	VSUBPD       Y2, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y3
 	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
 	VPCMPEQQ     Y5, Y5, Y8
 	LEAQ         kexptab64u<>+0(SB), R13
@@ -5205,24 +5278,26 @@ loop3:
 	VPADDQ       Y5, Y6, Y6
 	VPSUBQ       Y7, Y6, Y6
 	VMOVUPD      k64_d4<>+0(SB), Y5
-	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
-	VMULPD       Y6, Y4, Y4
-	VFMADD213PD  Y6, Y4, Y5
-	VMULPD       Y7, Y5, Y4
-	VMULPD       32(R12), Y4, Y4
-	VMOVUPD      Y4, 32(R9)(AX*1)
-	VMOVUPD      64(R9), Y4
-	VMOVUPD      64(R11), Y5
-	VSUBPD       Y5, Y4, Y4
-	VMAXPD       Y4, Y0, Y4
-	VMINPD       Y4, Y1, Y4
-	VMOVUPD      Y3, Y5
-	VFMADD231PD  Y2, Y4, Y5
-	VSUBPD       Y3, Y5, Y6
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VFMADD213PD  k64_d3<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y3, Y5
+	VMULPD       Y6, Y3, Y3
+	VFMADD213PD  Y6, Y3, Y5
+	VMULPD       Y7, Y5, Y3
+	VANDPD       Y4, Y3, Y3
+	VMULPD       32(R12), Y3, Y3
+	VMOVUPD      Y3, 32(R9)(AX*1)
+	VMOVUPD      64(R9), Y3
+	VMOVUPD      64(R11), Y4
+	VSUBPD       Y4, Y3, Y3
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y3, Y4
+	VANDPD       Y4, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VMOVUPD      Y2, Y5
+	VFMADD231PD  Y1, Y3, Y5
+	VSUBPD       Y2, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y3
 	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
 	VPCMPEQQ     Y5, Y5, Y8
 	LEAQ         kexptab64u<>+0(SB), R13
@@ -5233,24 +5308,26 @@ loop3:
 	VPADDQ       Y5, Y6, Y6
 	VPSUBQ       Y7, Y6, Y6
 	VMOVUPD      k64_d4<>+0(SB), Y5
-	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
-	VMULPD       Y6, Y4, Y4
-	VFMADD213PD  Y6, Y4, Y5
-	VMULPD       Y7, Y5, Y4
-	VMULPD       64(R12), Y4, Y4
-	VMOVUPD      Y4, 64(R9)(AX*1)
-	VMOVUPD      96(R9), Y4
-	VMOVUPD      96(R11), Y5
-	VSUBPD       Y5, Y4, Y4
-	VMAXPD       Y4, Y0, Y4
-	VMINPD       Y4, Y1, Y4
-	VMOVUPD      Y3, Y5
-	VFMADD231PD  Y2, Y4, Y5
-	VSUBPD       Y3, Y5, Y6
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VFMADD213PD  k64_d3<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y3, Y5
+	VMULPD       Y6, Y3, Y3
+	VFMADD213PD  Y6, Y3, Y5
+	VMULPD       Y7, Y5, Y3
+	VANDPD       Y4, Y3, Y3
+	VMULPD       64(R12), Y3, Y3
+	VMOVUPD      Y3, 64(R9)(AX*1)
+	VMOVUPD      96(R9), Y3
+	VMOVUPD      96(R11), Y4
+	VSUBPD       Y4, Y3, Y3
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y3, Y4
+	VANDPD       Y4, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VMOVUPD      Y2, Y5
+	VFMADD231PD  Y1, Y3, Y5
+	VSUBPD       Y2, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y3
 	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
 	VPCMPEQQ     Y5, Y5, Y8
 	LEAQ         kexptab64u<>+0(SB), R13
@@ -5261,14 +5338,15 @@ loop3:
 	VPADDQ       Y5, Y6, Y6
 	VPSUBQ       Y7, Y6, Y6
 	VMOVUPD      k64_d4<>+0(SB), Y5
-	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
-	VMULPD       Y6, Y4, Y4
-	VFMADD213PD  Y6, Y4, Y5
-	VMULPD       Y7, Y5, Y4
-	VMULPD       96(R12), Y4, Y4
-	VMOVUPD      Y4, 96(R9)(AX*1)
+	VFMADD213PD  k64_d3<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y3, Y5
+	VMULPD       Y6, Y3, Y3
+	VFMADD213PD  Y6, Y3, Y5
+	VMULPD       Y7, Y5, Y3
+	VANDPD       Y4, Y3, Y3
+	VMULPD       96(R12), Y3, Y3
+	VMOVUPD      Y3, 96(R9)(AX*1)
 	ADDQ         $0x00000080, R9
 	ADDQ         $0x00000080, R11
 	ADDQ         $0x00000080, R12
@@ -5279,16 +5357,17 @@ next4:
 loop5:
 	CMPQ         R10, $0x00000004
 	JL           next6
-	VMOVUPD      (R9), Y4
-	VMOVUPD      (R11), Y5
-	VSUBPD       Y5, Y4, Y4
-	VMAXPD       Y4, Y0, Y4
-	VMINPD       Y4, Y1, Y4
-	VMOVUPD      Y3, Y5
-	VFMADD231PD  Y2, Y4, Y5
-	VSUBPD       Y3, Y5, Y6
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VMOVUPD      (R9), Y3
+	VMOVUPD      (R11), Y4
+	VSUBPD       Y4, Y3, Y3
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y3, Y4
+	VANDPD       Y4, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VMOVUPD      Y2, Y5
+	VFMADD231PD  Y1, Y3, Y5
+	VSUBPD       Y2, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y3
 	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
 	VPCMPEQQ     Y5, Y5, Y8
 	LEAQ         kexptab64u<>+0(SB), R13
@@ -5299,14 +5378,15 @@ loop5:
 	VPADDQ       Y5, Y6, Y6
 	VPSUBQ       Y7, Y6, Y6
 	VMOVUPD      k64_d4<>+0(SB), Y5
-	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
-	VMULPD       Y6, Y4, Y4
-	VFMADD213PD  Y6, Y4, Y5
-	VMULPD       Y7, Y5, Y4
-	VMULPD       (R12), Y4, Y4
-	VMOVUPD      Y4, (R9)(AX*1)
+	VFMADD213PD  k64_d3<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y3, Y5
+	VMULPD       Y6, Y3, Y3
+	VFMADD213PD  Y6, Y3, Y5
+	VMULPD       Y7, Y5, Y3
+	VANDPD       Y4, Y3, Y3
+	VMULPD       (R12), Y3, Y3
+	VMOVUPD      Y3, (R9)(AX*1)
 	ADDQ         $0x00000020, R9
 	ADDQ         $0x00000020, R11
 	ADDQ         $0x00000020, R12
@@ -5319,17 +5399,18 @@ next6:
 	LEAQ         ymmtailmask<>+32(SB), R13
 	SHLQ         $0x03, R10
 	NEGQ         R10
-	VMOVDQU      (R13)(R10*1), Y4
-	VMASKMOVPD   (R9), Y4, Y5
-	VMASKMOVPD   (R11), Y4, Y6
-	VSUBPD       Y6, Y5, Y5
-	VMAXPD       Y5, Y0, Y5
-	VMINPD       Y5, Y1, Y5
-	VMOVUPD      Y3, Y6
-	VFMADD231PD  Y2, Y5, Y6
-	VSUBPD       Y3, Y6, Y7
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y7, Y5
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y7, Y5
+	VMOVDQU      (R13)(R10*1), Y3
+	VMASKMOVPD   (R9), Y3, Y4
+	VMASKMOVPD   (R11), Y3, Y5
+	VSUBPD       Y5, Y4, Y4
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y4, Y5
+	VANDPD       Y5, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VMOVUPD      Y2, Y6
+	VFMADD231PD  Y1, Y4, Y6
+	VSUBPD       Y2, Y6, Y7
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y7, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y7, Y4
 	VPAND        k64_tab64idx<>+0(SB), Y6, Y8
 	VPCMPEQQ     Y6, Y6, Y9
 	LEAQ         kexptab64u<>+0(SB), R10
@@ -5340,15 +5421,16 @@ next6:
 	VPADDQ       Y6, Y7, Y7
 	VPSUBQ       Y8, Y7, Y7
 	VMOVUPD      k64_d4<>+0(SB), Y6
-	VFMADD213PD  k64_d3<>+0(SB), Y5, Y6
-	VFMADD213PD  k64_d2<>+0(SB), Y5, Y6
-	VFMADD213PD  k64_p1<>+0(SB), Y5, Y6
-	VMULPD       Y7, Y5, Y5
-	VFMADD213PD  Y7, Y5, Y6
-	VMULPD       Y8, Y6, Y5
-	VMASKMOVPD   (R12), Y4, Y6
-	VMULPD       Y6, Y5, Y5
-	VMASKMOVPD   Y5, Y4, (R9)(AX*1)
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y6
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y6
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y6
+	VMULPD       Y7, Y4, Y4
+	VFMADD213PD  Y7, Y4, Y6
+	VMULPD       Y8, Y6, Y4
+	VANDPD       Y5, Y4, Y4
+	VMASKMOVPD   (R12), Y3, Y5
+	VMULPD       Y5, Y4, Y4
+	VMASKMOVPD   Y4, Y3, (R9)(AX*1)
 
 done7:
 	ADDQ BX, CX
@@ -5365,22 +5447,22 @@ TEXT ·exp64AVX2(SB), NOSPLIT, $0-48
 	MOVQ    dst_base+0(FP), AX
 	MOVQ    x_base+24(FP), CX
 	MOVQ    x_len+32(FP), DX
-	VMOVUPD k64_lo<>+0(SB), Y0
-	VMOVUPD k64_hi<>+0(SB), Y1
-	VMOVUPD k64_log2e<>+0(SB), Y2
-	VMOVUPD k64_magic64fu<>+0(SB), Y3
+	VMOVUPD k64_hi<>+0(SB), Y0
+	VMOVUPD k64_log2e<>+0(SB), Y1
+	VMOVUPD k64_magic64fu<>+0(SB), Y2
 
 loop1:
 	CMPQ         DX, $0x00000010
 	JL           next2
-	VMOVUPD      (CX), Y4
-	VMAXPD       Y4, Y0, Y4
-	VMINPD       Y4, Y1, Y4
-	VMOVUPD      Y3, Y5
-	VFMADD231PD  Y2, Y4, Y5
-	VSUBPD       Y3, Y5, Y6
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VMOVUPD      (CX), Y3
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y3, Y4
+	VANDPD       Y4, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VMOVUPD      Y2, Y5
+	VFMADD231PD  Y1, Y3, Y5
+	VSUBPD       Y2, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y3
 	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
 	VPCMPEQQ     Y5, Y5, Y8
 	LEAQ         kexptab64u<>+0(SB), BX
@@ -5391,21 +5473,23 @@ loop1:
 	VPADDQ       Y5, Y6, Y6
 	VPSUBQ       Y7, Y6, Y6
 	VMOVUPD      k64_d4<>+0(SB), Y5
-	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
-	VMULPD       Y6, Y4, Y4
-	VFMADD213PD  Y6, Y4, Y5
-	VMULPD       Y7, Y5, Y4
-	VMOVUPD      Y4, (AX)
-	VMOVUPD      32(CX), Y4
-	VMAXPD       Y4, Y0, Y4
-	VMINPD       Y4, Y1, Y4
-	VMOVUPD      Y3, Y5
-	VFMADD231PD  Y2, Y4, Y5
-	VSUBPD       Y3, Y5, Y6
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VFMADD213PD  k64_d3<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y3, Y5
+	VMULPD       Y6, Y3, Y3
+	VFMADD213PD  Y6, Y3, Y5
+	VMULPD       Y7, Y5, Y3
+	VANDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)
+	VMOVUPD      32(CX), Y3
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y3, Y4
+	VANDPD       Y4, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VMOVUPD      Y2, Y5
+	VFMADD231PD  Y1, Y3, Y5
+	VSUBPD       Y2, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y3
 	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
 	VPCMPEQQ     Y5, Y5, Y8
 	LEAQ         kexptab64u<>+0(SB), BX
@@ -5416,21 +5500,23 @@ loop1:
 	VPADDQ       Y5, Y6, Y6
 	VPSUBQ       Y7, Y6, Y6
 	VMOVUPD      k64_d4<>+0(SB), Y5
-	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
-	VMULPD       Y6, Y4, Y4
-	VFMADD213PD  Y6, Y4, Y5
-	VMULPD       Y7, Y5, Y4
-	VMOVUPD      Y4, 32(AX)
-	VMOVUPD      64(CX), Y4
-	VMAXPD       Y4, Y0, Y4
-	VMINPD       Y4, Y1, Y4
-	VMOVUPD      Y3, Y5
-	VFMADD231PD  Y2, Y4, Y5
-	VSUBPD       Y3, Y5, Y6
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VFMADD213PD  k64_d3<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y3, Y5
+	VMULPD       Y6, Y3, Y3
+	VFMADD213PD  Y6, Y3, Y5
+	VMULPD       Y7, Y5, Y3
+	VANDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, 32(AX)
+	VMOVUPD      64(CX), Y3
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y3, Y4
+	VANDPD       Y4, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VMOVUPD      Y2, Y5
+	VFMADD231PD  Y1, Y3, Y5
+	VSUBPD       Y2, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y3
 	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
 	VPCMPEQQ     Y5, Y5, Y8
 	LEAQ         kexptab64u<>+0(SB), BX
@@ -5441,21 +5527,23 @@ loop1:
 	VPADDQ       Y5, Y6, Y6
 	VPSUBQ       Y7, Y6, Y6
 	VMOVUPD      k64_d4<>+0(SB), Y5
-	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
-	VMULPD       Y6, Y4, Y4
-	VFMADD213PD  Y6, Y4, Y5
-	VMULPD       Y7, Y5, Y4
-	VMOVUPD      Y4, 64(AX)
-	VMOVUPD      96(CX), Y4
-	VMAXPD       Y4, Y0, Y4
-	VMINPD       Y4, Y1, Y4
-	VMOVUPD      Y3, Y5
-	VFMADD231PD  Y2, Y4, Y5
-	VSUBPD       Y3, Y5, Y6
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VFMADD213PD  k64_d3<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y3, Y5
+	VMULPD       Y6, Y3, Y3
+	VFMADD213PD  Y6, Y3, Y5
+	VMULPD       Y7, Y5, Y3
+	VANDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, 64(AX)
+	VMOVUPD      96(CX), Y3
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y3, Y4
+	VANDPD       Y4, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VMOVUPD      Y2, Y5
+	VFMADD231PD  Y1, Y3, Y5
+	VSUBPD       Y2, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y3
 	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
 	VPCMPEQQ     Y5, Y5, Y8
 	LEAQ         kexptab64u<>+0(SB), BX
@@ -5466,13 +5554,14 @@ loop1:
 	VPADDQ       Y5, Y6, Y6
 	VPSUBQ       Y7, Y6, Y6
 	VMOVUPD      k64_d4<>+0(SB), Y5
-	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
-	VMULPD       Y6, Y4, Y4
-	VFMADD213PD  Y6, Y4, Y5
-	VMULPD       Y7, Y5, Y4
-	VMOVUPD      Y4, 96(AX)
+	VFMADD213PD  k64_d3<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y3, Y5
+	VMULPD       Y6, Y3, Y3
+	VFMADD213PD  Y6, Y3, Y5
+	VMULPD       Y7, Y5, Y3
+	VANDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, 96(AX)
 	ADDQ         $0x00000080, AX
 	ADDQ         $0x00000080, CX
 	SUBQ         $0x00000010, DX
@@ -5482,14 +5571,15 @@ next2:
 loop3:
 	CMPQ         DX, $0x00000004
 	JL           next4
-	VMOVUPD      (CX), Y4
-	VMAXPD       Y4, Y0, Y4
-	VMINPD       Y4, Y1, Y4
-	VMOVUPD      Y3, Y5
-	VFMADD231PD  Y2, Y4, Y5
-	VSUBPD       Y3, Y5, Y6
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y4
+	VMOVUPD      (CX), Y3
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y3, Y4
+	VANDPD       Y4, Y3, Y3
+	VMINPD       Y3, Y0, Y3
+	VMOVUPD      Y2, Y5
+	VFMADD231PD  Y1, Y3, Y5
+	VSUBPD       Y2, Y5, Y6
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y6, Y3
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y6, Y3
 	VPAND        k64_tab64idx<>+0(SB), Y5, Y7
 	VPCMPEQQ     Y5, Y5, Y8
 	LEAQ         kexptab64u<>+0(SB), BX
@@ -5500,13 +5590,14 @@ loop3:
 	VPADDQ       Y5, Y6, Y6
 	VPSUBQ       Y7, Y6, Y6
 	VMOVUPD      k64_d4<>+0(SB), Y5
-	VFMADD213PD  k64_d3<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_d2<>+0(SB), Y4, Y5
-	VFMADD213PD  k64_p1<>+0(SB), Y4, Y5
-	VMULPD       Y6, Y4, Y4
-	VFMADD213PD  Y6, Y4, Y5
-	VMULPD       Y7, Y5, Y4
-	VMOVUPD      Y4, (AX)
+	VFMADD213PD  k64_d3<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_d2<>+0(SB), Y3, Y5
+	VFMADD213PD  k64_p1<>+0(SB), Y3, Y5
+	VMULPD       Y6, Y3, Y3
+	VFMADD213PD  Y6, Y3, Y5
+	VMULPD       Y7, Y5, Y3
+	VANDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	SUBQ         $0x00000004, DX
@@ -5518,32 +5609,34 @@ next4:
 	LEAQ         ymmtailmask<>+32(SB), BX
 	SHLQ         $0x03, DX
 	NEGQ         DX
-	VMOVDQU      (BX)(DX*1), Y4
-	VMASKMOVPD   (CX), Y4, Y5
-	VMAXPD       Y5, Y0, Y5
-	VMINPD       Y5, Y1, Y5
-	VMOVUPD      Y3, Y0
-	VFMADD231PD  Y2, Y5, Y0
-	VSUBPD       Y3, Y0, Y1
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y1, Y5
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y1, Y5
+	VMOVDQU      (BX)(DX*1), Y3
+	VMASKMOVPD   (CX), Y3, Y4
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y4, Y5
+	VANDPD       Y5, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VMOVUPD      Y2, Y0
+	VFMADD231PD  Y1, Y4, Y0
+	VSUBPD       Y2, Y0, Y1
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y1, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y1, Y4
 	VPAND        k64_tab64idx<>+0(SB), Y0, Y2
-	VPCMPEQQ     Y0, Y0, Y3
+	VPCMPEQQ     Y0, Y0, Y6
 	LEAQ         kexptab64u<>+0(SB), CX
-	VGATHERQPD   Y3, (CX)(Y2*8), Y1
+	VGATHERQPD   Y6, (CX)(Y2*8), Y1
 	VPSRLQ       $0x09, Y0, Y2
 	VPSLLQ       $0x34, Y2, Y2
 	VPSLLQ       $0x2c, Y0, Y0
 	VPADDQ       Y0, Y1, Y1
 	VPSUBQ       Y2, Y1, Y1
 	VMOVUPD      k64_d4<>+0(SB), Y0
-	VFMADD213PD  k64_d3<>+0(SB), Y5, Y0
-	VFMADD213PD  k64_d2<>+0(SB), Y5, Y0
-	VFMADD213PD  k64_p1<>+0(SB), Y5, Y0
-	VMULPD       Y1, Y5, Y5
-	VFMADD213PD  Y1, Y5, Y0
-	VMULPD       Y2, Y0, Y5
-	VMASKMOVPD   Y5, Y4, (AX)
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y0
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y0
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y0
+	VMULPD       Y1, Y4, Y4
+	VFMADD213PD  Y1, Y4, Y0
+	VMULPD       Y2, Y0, Y4
+	VANDPD       Y5, Y4, Y4
+	VMASKMOVPD   Y4, Y3, (AX)
 
 done5:
 	VZEROUPPER
@@ -5805,115 +5898,119 @@ fullrange3:
 	VMOVUPD      Y9, 64(AX)
 	VMOVUPD      Y10, 96(AX)
 	VMOVUPD      (AX), Y7
-	VMOVUPD      k64_lo<>+0(SB), Y8
-	VMAXPD       Y7, Y8, Y7
-	VMOVUPD      k64_hi<>+0(SB), Y8
-	VMINPD       Y7, Y8, Y7
-	VMOVUPD      k64_magic64fu<>+0(SB), Y8
-	VFMADD231PD  Y1, Y7, Y8
-	VSUBPD       k64_magic64fu<>+0(SB), Y8, Y9
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
-	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
-	VPCMPEQQ     Y8, Y8, Y11
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y7, Y8
+	VANDPD       Y8, Y7, Y7
+	VMOVUPD      k64_hi<>+0(SB), Y9
+	VMINPD       Y7, Y9, Y7
+	VMOVUPD      k64_magic64fu<>+0(SB), Y9
+	VFMADD231PD  Y1, Y7, Y9
+	VSUBPD       k64_magic64fu<>+0(SB), Y9, Y10
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y7
+	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
+	VPCMPEQQ     Y9, Y9, Y12
 	LEAQ         kexptab64u<>+0(SB), BX
-	VGATHERQPD   Y11, (BX)(Y10*8), Y9
-	VPSRLQ       $0x09, Y8, Y10
-	VPSLLQ       $0x34, Y10, Y10
-	VPSLLQ       $0x2c, Y8, Y8
-	VPADDQ       Y8, Y9, Y9
-	VPSUBQ       Y10, Y9, Y9
-	VMOVUPD      k64_d4<>+0(SB), Y8
-	VFMADD213PD  k64_d3<>+0(SB), Y7, Y8
-	VFMADD213PD  k64_d2<>+0(SB), Y7, Y8
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y8
-	VMULPD       Y9, Y7, Y7
-	VFMADD213PD  Y9, Y7, Y8
-	VMULPD       Y10, Y8, Y7
+	VGATHERQPD   Y12, (BX)(Y11*8), Y10
+	VPSRLQ       $0x09, Y9, Y11
+	VPSLLQ       $0x34, Y11, Y11
+	VPSLLQ       $0x2c, Y9, Y9
+	VPADDQ       Y9, Y10, Y10
+	VPSUBQ       Y11, Y10, Y10
+	VMOVUPD      k64_d4<>+0(SB), Y9
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y9
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y9
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y9
+	VMULPD       Y10, Y7, Y7
+	VFMADD213PD  Y10, Y7, Y9
+	VMULPD       Y11, Y9, Y7
+	VANDPD       Y8, Y7, Y7
 	VMOVUPD      Y7, (AX)
 	VADDPD       Y7, Y3, Y3
 	VMOVUPD      32(AX), Y7
-	VMOVUPD      k64_lo<>+0(SB), Y8
-	VMAXPD       Y7, Y8, Y7
-	VMOVUPD      k64_hi<>+0(SB), Y8
-	VMINPD       Y7, Y8, Y7
-	VMOVUPD      k64_magic64fu<>+0(SB), Y8
-	VFMADD231PD  Y1, Y7, Y8
-	VSUBPD       k64_magic64fu<>+0(SB), Y8, Y9
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
-	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
-	VPCMPEQQ     Y8, Y8, Y11
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y7, Y8
+	VANDPD       Y8, Y7, Y7
+	VMOVUPD      k64_hi<>+0(SB), Y9
+	VMINPD       Y7, Y9, Y7
+	VMOVUPD      k64_magic64fu<>+0(SB), Y9
+	VFMADD231PD  Y1, Y7, Y9
+	VSUBPD       k64_magic64fu<>+0(SB), Y9, Y10
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y7
+	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
+	VPCMPEQQ     Y9, Y9, Y12
 	LEAQ         kexptab64u<>+0(SB), BX
-	VGATHERQPD   Y11, (BX)(Y10*8), Y9
-	VPSRLQ       $0x09, Y8, Y10
-	VPSLLQ       $0x34, Y10, Y10
-	VPSLLQ       $0x2c, Y8, Y8
-	VPADDQ       Y8, Y9, Y9
-	VPSUBQ       Y10, Y9, Y9
-	VMOVUPD      k64_d4<>+0(SB), Y8
-	VFMADD213PD  k64_d3<>+0(SB), Y7, Y8
-	VFMADD213PD  k64_d2<>+0(SB), Y7, Y8
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y8
-	VMULPD       Y9, Y7, Y7
-	VFMADD213PD  Y9, Y7, Y8
-	VMULPD       Y10, Y8, Y7
+	VGATHERQPD   Y12, (BX)(Y11*8), Y10
+	VPSRLQ       $0x09, Y9, Y11
+	VPSLLQ       $0x34, Y11, Y11
+	VPSLLQ       $0x2c, Y9, Y9
+	VPADDQ       Y9, Y10, Y10
+	VPSUBQ       Y11, Y10, Y10
+	VMOVUPD      k64_d4<>+0(SB), Y9
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y9
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y9
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y9
+	VMULPD       Y10, Y7, Y7
+	VFMADD213PD  Y10, Y7, Y9
+	VMULPD       Y11, Y9, Y7
+	VANDPD       Y8, Y7, Y7
 	VMOVUPD      Y7, 32(AX)
 	VADDPD       Y7, Y4, Y4
 	VMOVUPD      64(AX), Y7
-	VMOVUPD      k64_lo<>+0(SB), Y8
-	VMAXPD       Y7, Y8, Y7
-	VMOVUPD      k64_hi<>+0(SB), Y8
-	VMINPD       Y7, Y8, Y7
-	VMOVUPD      k64_magic64fu<>+0(SB), Y8
-	VFMADD231PD  Y1, Y7, Y8
-	VSUBPD       k64_magic64fu<>+0(SB), Y8, Y9
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
-	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
-	VPCMPEQQ     Y8, Y8, Y11
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y7, Y8
+	VANDPD       Y8, Y7, Y7
+	VMOVUPD      k64_hi<>+0(SB), Y9
+	VMINPD       Y7, Y9, Y7
+	VMOVUPD      k64_magic64fu<>+0(SB), Y9
+	VFMADD231PD  Y1, Y7, Y9
+	VSUBPD       k64_magic64fu<>+0(SB), Y9, Y10
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y7
+	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
+	VPCMPEQQ     Y9, Y9, Y12
 	LEAQ         kexptab64u<>+0(SB), BX
-	VGATHERQPD   Y11, (BX)(Y10*8), Y9
-	VPSRLQ       $0x09, Y8, Y10
-	VPSLLQ       $0x34, Y10, Y10
-	VPSLLQ       $0x2c, Y8, Y8
-	VPADDQ       Y8, Y9, Y9
-	VPSUBQ       Y10, Y9, Y9
-	VMOVUPD      k64_d4<>+0(SB), Y8
-	VFMADD213PD  k64_d3<>+0(SB), Y7, Y8
-	VFMADD213PD  k64_d2<>+0(SB), Y7, Y8
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y8
-	VMULPD       Y9, Y7, Y7
-	VFMADD213PD  Y9, Y7, Y8
-	VMULPD       Y10, Y8, Y7
+	VGATHERQPD   Y12, (BX)(Y11*8), Y10
+	VPSRLQ       $0x09, Y9, Y11
+	VPSLLQ       $0x34, Y11, Y11
+	VPSLLQ       $0x2c, Y9, Y9
+	VPADDQ       Y9, Y10, Y10
+	VPSUBQ       Y11, Y10, Y10
+	VMOVUPD      k64_d4<>+0(SB), Y9
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y9
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y9
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y9
+	VMULPD       Y10, Y7, Y7
+	VFMADD213PD  Y10, Y7, Y9
+	VMULPD       Y11, Y9, Y7
+	VANDPD       Y8, Y7, Y7
 	VMOVUPD      Y7, 64(AX)
 	VADDPD       Y7, Y5, Y5
 	VMOVUPD      96(AX), Y7
-	VMOVUPD      k64_lo<>+0(SB), Y8
-	VMAXPD       Y7, Y8, Y7
-	VMOVUPD      k64_hi<>+0(SB), Y8
-	VMINPD       Y7, Y8, Y7
-	VMOVUPD      k64_magic64fu<>+0(SB), Y8
-	VFMADD231PD  Y1, Y7, Y8
-	VSUBPD       k64_magic64fu<>+0(SB), Y8, Y9
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
-	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
-	VPCMPEQQ     Y8, Y8, Y11
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y7, Y8
+	VANDPD       Y8, Y7, Y7
+	VMOVUPD      k64_hi<>+0(SB), Y9
+	VMINPD       Y7, Y9, Y7
+	VMOVUPD      k64_magic64fu<>+0(SB), Y9
+	VFMADD231PD  Y1, Y7, Y9
+	VSUBPD       k64_magic64fu<>+0(SB), Y9, Y10
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y7
+	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
+	VPCMPEQQ     Y9, Y9, Y12
 	LEAQ         kexptab64u<>+0(SB), BX
-	VGATHERQPD   Y11, (BX)(Y10*8), Y9
-	VPSRLQ       $0x09, Y8, Y10
-	VPSLLQ       $0x34, Y10, Y10
-	VPSLLQ       $0x2c, Y8, Y8
-	VPADDQ       Y8, Y9, Y9
-	VPSUBQ       Y10, Y9, Y9
-	VMOVUPD      k64_d4<>+0(SB), Y8
-	VFMADD213PD  k64_d3<>+0(SB), Y7, Y8
-	VFMADD213PD  k64_d2<>+0(SB), Y7, Y8
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y8
-	VMULPD       Y9, Y7, Y7
-	VFMADD213PD  Y9, Y7, Y8
-	VMULPD       Y10, Y8, Y7
+	VGATHERQPD   Y12, (BX)(Y11*8), Y10
+	VPSRLQ       $0x09, Y9, Y11
+	VPSLLQ       $0x34, Y11, Y11
+	VPSLLQ       $0x2c, Y9, Y9
+	VPADDQ       Y9, Y10, Y10
+	VPSUBQ       Y11, Y10, Y10
+	VMOVUPD      k64_d4<>+0(SB), Y9
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y9
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y9
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y9
+	VMULPD       Y10, Y7, Y7
+	VFMADD213PD  Y10, Y7, Y9
+	VMULPD       Y11, Y9, Y7
+	VANDPD       Y8, Y7, Y7
 	VMOVUPD      Y7, 96(AX)
 	VADDPD       Y7, Y6, Y6
 
@@ -5957,31 +6054,32 @@ loop5:
 fullrange7:
 	VMOVUPD      Y7, (AX)
 	VMOVUPD      (AX), Y7
-	VMOVUPD      k64_lo<>+0(SB), Y8
-	VMAXPD       Y7, Y8, Y7
-	VMOVUPD      k64_hi<>+0(SB), Y8
-	VMINPD       Y7, Y8, Y7
-	VMOVUPD      k64_magic64fu<>+0(SB), Y8
-	VFMADD231PD  Y1, Y7, Y8
-	VSUBPD       k64_magic64fu<>+0(SB), Y8, Y9
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
-	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
-	VPCMPEQQ     Y8, Y8, Y11
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y7, Y8
+	VANDPD       Y8, Y7, Y7
+	VMOVUPD      k64_hi<>+0(SB), Y9
+	VMINPD       Y7, Y9, Y7
+	VMOVUPD      k64_magic64fu<>+0(SB), Y9
+	VFMADD231PD  Y1, Y7, Y9
+	VSUBPD       k64_magic64fu<>+0(SB), Y9, Y10
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y7
+	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
+	VPCMPEQQ     Y9, Y9, Y12
 	LEAQ         kexptab64u<>+0(SB), BX
-	VGATHERQPD   Y11, (BX)(Y10*8), Y9
-	VPSRLQ       $0x09, Y8, Y10
-	VPSLLQ       $0x34, Y10, Y10
-	VPSLLQ       $0x2c, Y8, Y8
-	VPADDQ       Y8, Y9, Y9
-	VPSUBQ       Y10, Y9, Y9
-	VMOVUPD      k64_d4<>+0(SB), Y8
-	VFMADD213PD  k64_d3<>+0(SB), Y7, Y8
-	VFMADD213PD  k64_d2<>+0(SB), Y7, Y8
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y8
-	VMULPD       Y9, Y7, Y7
-	VFMADD213PD  Y9, Y7, Y8
-	VMULPD       Y10, Y8, Y7
+	VGATHERQPD   Y12, (BX)(Y11*8), Y10
+	VPSRLQ       $0x09, Y9, Y11
+	VPSLLQ       $0x34, Y11, Y11
+	VPSLLQ       $0x2c, Y9, Y9
+	VPADDQ       Y9, Y10, Y10
+	VPSUBQ       Y11, Y10, Y10
+	VMOVUPD      k64_d4<>+0(SB), Y9
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y9
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y9
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y9
+	VMULPD       Y10, Y7, Y7
+	VFMADD213PD  Y10, Y7, Y9
+	VMULPD       Y11, Y9, Y7
+	VANDPD       Y8, Y7, Y7
 	VMOVUPD      Y7, (AX)
 	VADDPD       Y7, Y3, Y3
 
@@ -6000,31 +6098,32 @@ next6:
 	VMOVDQU      (BX)(DX*1), Y2
 	VMASKMOVPD   (CX), Y2, Y7
 	VSUBPD       Y0, Y7, Y7
-	VMOVUPD      k64_lo<>+0(SB), Y0
-	VMAXPD       Y7, Y0, Y7
-	VMOVUPD      k64_hi<>+0(SB), Y0
-	VMINPD       Y7, Y0, Y7
-	VMOVUPD      k64_magic64fu<>+0(SB), Y0
-	VFMADD231PD  Y1, Y7, Y0
-	VSUBPD       k64_magic64fu<>+0(SB), Y0, Y1
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y7, Y0
+	VANDPD       Y0, Y7, Y7
+	VMOVUPD      k64_hi<>+0(SB), Y8
+	VMINPD       Y7, Y8, Y7
+	VMOVUPD      k64_magic64fu<>+0(SB), Y8
+	VFMADD231PD  Y1, Y7, Y8
+	VSUBPD       k64_magic64fu<>+0(SB), Y8, Y1
 	VFNMADD231PD k64_ln2hi<>+0(SB), Y1, Y7
 	VFNMADD231PD k64_ln2lo<>+0(SB), Y1, Y7
-	VPAND        k64_tab64idx<>+0(SB), Y0, Y8
-	VPCMPEQQ     Y0, Y0, Y9
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y9
+	VPCMPEQQ     Y8, Y8, Y10
 	LEAQ         kexptab64u<>+0(SB), CX
-	VGATHERQPD   Y9, (CX)(Y8*8), Y1
-	VPSRLQ       $0x09, Y0, Y8
-	VPSLLQ       $0x34, Y8, Y8
-	VPSLLQ       $0x2c, Y0, Y0
-	VPADDQ       Y0, Y1, Y1
-	VPSUBQ       Y8, Y1, Y1
-	VMOVUPD      k64_d4<>+0(SB), Y0
-	VFMADD213PD  k64_d3<>+0(SB), Y7, Y0
-	VFMADD213PD  k64_d2<>+0(SB), Y7, Y0
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y0
+	VGATHERQPD   Y10, (CX)(Y9*8), Y1
+	VPSRLQ       $0x09, Y8, Y9
+	VPSLLQ       $0x34, Y9, Y9
+	VPSLLQ       $0x2c, Y8, Y8
+	VPADDQ       Y8, Y1, Y1
+	VPSUBQ       Y9, Y1, Y1
+	VMOVUPD      k64_d4<>+0(SB), Y8
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y8
 	VMULPD       Y1, Y7, Y7
-	VFMADD213PD  Y1, Y7, Y0
-	VMULPD       Y8, Y0, Y7
+	VFMADD213PD  Y1, Y7, Y8
+	VMULPD       Y9, Y8, Y7
+	VANDPD       Y0, Y7, Y7
 	VMASKMOVPD   Y7, Y2, (AX)
 	VANDPD       Y2, Y7, Y7
 	VADDPD       Y7, Y3, Y3
@@ -6203,115 +6302,119 @@ fullrange3:
 	VMOVUPD      Y10, 64(AX)
 	VMOVUPD      Y11, 96(AX)
 	VMOVUPD      (AX), Y8
-	VMOVUPD      k64_lo<>+0(SB), Y9
-	VMAXPD       Y8, Y9, Y8
-	VMOVUPD      k64_hi<>+0(SB), Y9
-	VMINPD       Y8, Y9, Y8
-	VMOVUPD      k64_magic64fu<>+0(SB), Y9
-	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y9
-	VSUBPD       k64_magic64fu<>+0(SB), Y9, Y10
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y8
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y8
-	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
-	VPCMPEQQ     Y9, Y9, Y12
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y8, Y9
+	VANDPD       Y9, Y8, Y8
+	VMOVUPD      k64_hi<>+0(SB), Y10
+	VMINPD       Y8, Y10, Y8
+	VMOVUPD      k64_magic64fu<>+0(SB), Y10
+	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y10
+	VSUBPD       k64_magic64fu<>+0(SB), Y10, Y11
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y8
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y8
+	VPAND        k64_tab64idx<>+0(SB), Y10, Y12
+	VPCMPEQQ     Y10, Y10, Y13
 	LEAQ         kexptab64u<>+0(SB), SI
-	VGATHERQPD   Y12, (SI)(Y11*8), Y10
-	VPSRLQ       $0x09, Y9, Y11
-	VPSLLQ       $0x34, Y11, Y11
-	VPSLLQ       $0x2c, Y9, Y9
-	VPADDQ       Y9, Y10, Y10
-	VPSUBQ       Y11, Y10, Y10
-	VMOVUPD      k64_d4<>+0(SB), Y9
-	VFMADD213PD  k64_d3<>+0(SB), Y8, Y9
-	VFMADD213PD  k64_d2<>+0(SB), Y8, Y9
-	VFMADD213PD  k64_p1<>+0(SB), Y8, Y9
-	VMULPD       Y10, Y8, Y8
-	VFMADD213PD  Y10, Y8, Y9
-	VMULPD       Y11, Y9, Y8
+	VGATHERQPD   Y13, (SI)(Y12*8), Y11
+	VPSRLQ       $0x09, Y10, Y12
+	VPSLLQ       $0x34, Y12, Y12
+	VPSLLQ       $0x2c, Y10, Y10
+	VPADDQ       Y10, Y11, Y11
+	VPSUBQ       Y12, Y11, Y11
+	VMOVUPD      k64_d4<>+0(SB), Y10
+	VFMADD213PD  k64_d3<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_d2<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y10
+	VMULPD       Y11, Y8, Y8
+	VFMADD213PD  Y11, Y8, Y10
+	VMULPD       Y12, Y10, Y8
+	VANDPD       Y9, Y8, Y8
 	VMOVUPD      Y8, (AX)
 	VADDPD       Y8, Y2, Y2
 	VMOVUPD      32(AX), Y8
-	VMOVUPD      k64_lo<>+0(SB), Y9
-	VMAXPD       Y8, Y9, Y8
-	VMOVUPD      k64_hi<>+0(SB), Y9
-	VMINPD       Y8, Y9, Y8
-	VMOVUPD      k64_magic64fu<>+0(SB), Y9
-	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y9
-	VSUBPD       k64_magic64fu<>+0(SB), Y9, Y10
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y8
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y8
-	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
-	VPCMPEQQ     Y9, Y9, Y12
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y8, Y9
+	VANDPD       Y9, Y8, Y8
+	VMOVUPD      k64_hi<>+0(SB), Y10
+	VMINPD       Y8, Y10, Y8
+	VMOVUPD      k64_magic64fu<>+0(SB), Y10
+	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y10
+	VSUBPD       k64_magic64fu<>+0(SB), Y10, Y11
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y8
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y8
+	VPAND        k64_tab64idx<>+0(SB), Y10, Y12
+	VPCMPEQQ     Y10, Y10, Y13
 	LEAQ         kexptab64u<>+0(SB), SI
-	VGATHERQPD   Y12, (SI)(Y11*8), Y10
-	VPSRLQ       $0x09, Y9, Y11
-	VPSLLQ       $0x34, Y11, Y11
-	VPSLLQ       $0x2c, Y9, Y9
-	VPADDQ       Y9, Y10, Y10
-	VPSUBQ       Y11, Y10, Y10
-	VMOVUPD      k64_d4<>+0(SB), Y9
-	VFMADD213PD  k64_d3<>+0(SB), Y8, Y9
-	VFMADD213PD  k64_d2<>+0(SB), Y8, Y9
-	VFMADD213PD  k64_p1<>+0(SB), Y8, Y9
-	VMULPD       Y10, Y8, Y8
-	VFMADD213PD  Y10, Y8, Y9
-	VMULPD       Y11, Y9, Y8
+	VGATHERQPD   Y13, (SI)(Y12*8), Y11
+	VPSRLQ       $0x09, Y10, Y12
+	VPSLLQ       $0x34, Y12, Y12
+	VPSLLQ       $0x2c, Y10, Y10
+	VPADDQ       Y10, Y11, Y11
+	VPSUBQ       Y12, Y11, Y11
+	VMOVUPD      k64_d4<>+0(SB), Y10
+	VFMADD213PD  k64_d3<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_d2<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y10
+	VMULPD       Y11, Y8, Y8
+	VFMADD213PD  Y11, Y8, Y10
+	VMULPD       Y12, Y10, Y8
+	VANDPD       Y9, Y8, Y8
 	VMOVUPD      Y8, 32(AX)
 	VADDPD       Y8, Y4, Y4
 	VMOVUPD      64(AX), Y8
-	VMOVUPD      k64_lo<>+0(SB), Y9
-	VMAXPD       Y8, Y9, Y8
-	VMOVUPD      k64_hi<>+0(SB), Y9
-	VMINPD       Y8, Y9, Y8
-	VMOVUPD      k64_magic64fu<>+0(SB), Y9
-	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y9
-	VSUBPD       k64_magic64fu<>+0(SB), Y9, Y10
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y8
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y8
-	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
-	VPCMPEQQ     Y9, Y9, Y12
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y8, Y9
+	VANDPD       Y9, Y8, Y8
+	VMOVUPD      k64_hi<>+0(SB), Y10
+	VMINPD       Y8, Y10, Y8
+	VMOVUPD      k64_magic64fu<>+0(SB), Y10
+	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y10
+	VSUBPD       k64_magic64fu<>+0(SB), Y10, Y11
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y8
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y8
+	VPAND        k64_tab64idx<>+0(SB), Y10, Y12
+	VPCMPEQQ     Y10, Y10, Y13
 	LEAQ         kexptab64u<>+0(SB), SI
-	VGATHERQPD   Y12, (SI)(Y11*8), Y10
-	VPSRLQ       $0x09, Y9, Y11
-	VPSLLQ       $0x34, Y11, Y11
-	VPSLLQ       $0x2c, Y9, Y9
-	VPADDQ       Y9, Y10, Y10
-	VPSUBQ       Y11, Y10, Y10
-	VMOVUPD      k64_d4<>+0(SB), Y9
-	VFMADD213PD  k64_d3<>+0(SB), Y8, Y9
-	VFMADD213PD  k64_d2<>+0(SB), Y8, Y9
-	VFMADD213PD  k64_p1<>+0(SB), Y8, Y9
-	VMULPD       Y10, Y8, Y8
-	VFMADD213PD  Y10, Y8, Y9
-	VMULPD       Y11, Y9, Y8
+	VGATHERQPD   Y13, (SI)(Y12*8), Y11
+	VPSRLQ       $0x09, Y10, Y12
+	VPSLLQ       $0x34, Y12, Y12
+	VPSLLQ       $0x2c, Y10, Y10
+	VPADDQ       Y10, Y11, Y11
+	VPSUBQ       Y12, Y11, Y11
+	VMOVUPD      k64_d4<>+0(SB), Y10
+	VFMADD213PD  k64_d3<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_d2<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y10
+	VMULPD       Y11, Y8, Y8
+	VFMADD213PD  Y11, Y8, Y10
+	VMULPD       Y12, Y10, Y8
+	VANDPD       Y9, Y8, Y8
 	VMOVUPD      Y8, 64(AX)
 	VADDPD       Y8, Y6, Y6
 	VMOVUPD      96(AX), Y8
-	VMOVUPD      k64_lo<>+0(SB), Y9
-	VMAXPD       Y8, Y9, Y8
-	VMOVUPD      k64_hi<>+0(SB), Y9
-	VMINPD       Y8, Y9, Y8
-	VMOVUPD      k64_magic64fu<>+0(SB), Y9
-	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y9
-	VSUBPD       k64_magic64fu<>+0(SB), Y9, Y10
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y8
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y8
-	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
-	VPCMPEQQ     Y9, Y9, Y12
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y8, Y9
+	VANDPD       Y9, Y8, Y8
+	VMOVUPD      k64_hi<>+0(SB), Y10
+	VMINPD       Y8, Y10, Y8
+	VMOVUPD      k64_magic64fu<>+0(SB), Y10
+	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y10
+	VSUBPD       k64_magic64fu<>+0(SB), Y10, Y11
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y8
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y8
+	VPAND        k64_tab64idx<>+0(SB), Y10, Y12
+	VPCMPEQQ     Y10, Y10, Y13
 	LEAQ         kexptab64u<>+0(SB), SI
-	VGATHERQPD   Y12, (SI)(Y11*8), Y10
-	VPSRLQ       $0x09, Y9, Y11
-	VPSLLQ       $0x34, Y11, Y11
-	VPSLLQ       $0x2c, Y9, Y9
-	VPADDQ       Y9, Y10, Y10
-	VPSUBQ       Y11, Y10, Y10
-	VMOVUPD      k64_d4<>+0(SB), Y9
-	VFMADD213PD  k64_d3<>+0(SB), Y8, Y9
-	VFMADD213PD  k64_d2<>+0(SB), Y8, Y9
-	VFMADD213PD  k64_p1<>+0(SB), Y8, Y9
-	VMULPD       Y10, Y8, Y8
-	VFMADD213PD  Y10, Y8, Y9
-	VMULPD       Y11, Y9, Y8
+	VGATHERQPD   Y13, (SI)(Y12*8), Y11
+	VPSRLQ       $0x09, Y10, Y12
+	VPSLLQ       $0x34, Y12, Y12
+	VPSLLQ       $0x2c, Y10, Y10
+	VPADDQ       Y10, Y11, Y11
+	VPSUBQ       Y12, Y11, Y11
+	VMOVUPD      k64_d4<>+0(SB), Y10
+	VFMADD213PD  k64_d3<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_d2<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y10
+	VMULPD       Y11, Y8, Y8
+	VFMADD213PD  Y11, Y8, Y10
+	VMULPD       Y12, Y10, Y8
+	VANDPD       Y9, Y8, Y8
 	VMOVUPD      Y8, 96(AX)
 	VADDPD       Y8, Y7, Y7
 
@@ -6360,31 +6463,32 @@ loop5:
 fullrange7:
 	VMOVUPD      Y8, (AX)
 	VMOVUPD      (AX), Y8
-	VMOVUPD      k64_lo<>+0(SB), Y9
-	VMAXPD       Y8, Y9, Y8
-	VMOVUPD      k64_hi<>+0(SB), Y9
-	VMINPD       Y8, Y9, Y8
-	VMOVUPD      k64_magic64fu<>+0(SB), Y9
-	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y9
-	VSUBPD       k64_magic64fu<>+0(SB), Y9, Y10
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y8
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y8
-	VPAND        k64_tab64idx<>+0(SB), Y9, Y11
-	VPCMPEQQ     Y9, Y9, Y12
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y8, Y9
+	VANDPD       Y9, Y8, Y8
+	VMOVUPD      k64_hi<>+0(SB), Y10
+	VMINPD       Y8, Y10, Y8
+	VMOVUPD      k64_magic64fu<>+0(SB), Y10
+	VFMADD231PD  k64_log2e<>+0(SB), Y8, Y10
+	VSUBPD       k64_magic64fu<>+0(SB), Y10, Y11
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y8
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y8
+	VPAND        k64_tab64idx<>+0(SB), Y10, Y12
+	VPCMPEQQ     Y10, Y10, Y13
 	LEAQ         kexptab64u<>+0(SB), SI
-	VGATHERQPD   Y12, (SI)(Y11*8), Y10
-	VPSRLQ       $0x09, Y9, Y11
-	VPSLLQ       $0x34, Y11, Y11
-	VPSLLQ       $0x2c, Y9, Y9
-	VPADDQ       Y9, Y10, Y10
-	VPSUBQ       Y11, Y10, Y10
-	VMOVUPD      k64_d4<>+0(SB), Y9
-	VFMADD213PD  k64_d3<>+0(SB), Y8, Y9
-	VFMADD213PD  k64_d2<>+0(SB), Y8, Y9
-	VFMADD213PD  k64_p1<>+0(SB), Y8, Y9
-	VMULPD       Y10, Y8, Y8
-	VFMADD213PD  Y10, Y8, Y9
-	VMULPD       Y11, Y9, Y8
+	VGATHERQPD   Y13, (SI)(Y12*8), Y11
+	VPSRLQ       $0x09, Y10, Y12
+	VPSLLQ       $0x34, Y12, Y12
+	VPSLLQ       $0x2c, Y10, Y10
+	VPADDQ       Y10, Y11, Y11
+	VPSUBQ       Y12, Y11, Y11
+	VMOVUPD      k64_d4<>+0(SB), Y10
+	VFMADD213PD  k64_d3<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_d2<>+0(SB), Y8, Y10
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y10
+	VMULPD       Y11, Y8, Y8
+	VFMADD213PD  Y11, Y8, Y10
+	VMULPD       Y12, Y10, Y8
+	VANDPD       Y9, Y8, Y8
 	VMOVUPD      Y8, (AX)
 	VADDPD       Y8, Y2, Y2
 
@@ -6410,31 +6514,32 @@ next6:
 	VMAXPD       Y3, Y9, Y3
 	VMASKMOVPD   (CX), Y8, Y9
 	VSUBPD       Y0, Y9, Y9
-	VMOVUPD      k64_lo<>+0(SB), Y0
-	VMAXPD       Y9, Y0, Y9
-	VMOVUPD      k64_hi<>+0(SB), Y0
-	VMINPD       Y9, Y0, Y9
-	VMOVUPD      k64_magic64fu<>+0(SB), Y0
-	VFMADD231PD  k64_log2e<>+0(SB), Y9, Y0
-	VSUBPD       k64_magic64fu<>+0(SB), Y0, Y10
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y10, Y9
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y10, Y9
-	VPAND        k64_tab64idx<>+0(SB), Y0, Y11
-	VPCMPEQQ     Y0, Y0, Y12
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y9, Y0
+	VANDPD       Y0, Y9, Y9
+	VMOVUPD      k64_hi<>+0(SB), Y10
+	VMINPD       Y9, Y10, Y9
+	VMOVUPD      k64_magic64fu<>+0(SB), Y10
+	VFMADD231PD  k64_log2e<>+0(SB), Y9, Y10
+	VSUBPD       k64_magic64fu<>+0(SB), Y10, Y11
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y9
+	VPAND        k64_tab64idx<>+0(SB), Y10, Y12
+	VPCMPEQQ     Y10, Y10, Y13
 	LEAQ         kexptab64u<>+0(SB), CX
-	VGATHERQPD   Y12, (CX)(Y11*8), Y10
-	VPSRLQ       $0x09, Y0, Y11
-	VPSLLQ       $0x34, Y11, Y11
-	VPSLLQ       $0x2c, Y0, Y0
-	VPADDQ       Y0, Y10, Y10
-	VPSUBQ       Y11, Y10, Y10
-	VMOVUPD      k64_d4<>+0(SB), Y0
-	VFMADD213PD  k64_d3<>+0(SB), Y9, Y0
-	VFMADD213PD  k64_d2<>+0(SB), Y9, Y0
-	VFMADD213PD  k64_p1<>+0(SB), Y9, Y0
-	VMULPD       Y10, Y9, Y9
-	VFMADD213PD  Y10, Y9, Y0
-	VMULPD       Y11, Y0, Y9
+	VGATHERQPD   Y13, (CX)(Y12*8), Y11
+	VPSRLQ       $0x09, Y10, Y12
+	VPSLLQ       $0x34, Y12, Y12
+	VPSLLQ       $0x2c, Y10, Y10
+	VPADDQ       Y10, Y11, Y11
+	VPSUBQ       Y12, Y11, Y11
+	VMOVUPD      k64_d4<>+0(SB), Y10
+	VFMADD213PD  k64_d3<>+0(SB), Y9, Y10
+	VFMADD213PD  k64_d2<>+0(SB), Y9, Y10
+	VFMADD213PD  k64_p1<>+0(SB), Y9, Y10
+	VMULPD       Y11, Y9, Y9
+	VFMADD213PD  Y11, Y9, Y10
+	VMULPD       Y12, Y10, Y9
+	VANDPD       Y0, Y9, Y9
 	VMASKMOVPD   Y9, Y8, (AX)
 	VANDPD       Y8, Y9, Y9
 	VADDPD       Y9, Y2, Y2
@@ -7390,10 +7495,9 @@ TEXT ·expSumCols64AVX2(SB), NOSPLIT, $0-112
 	MOVQ    m_base+64(FP), SI
 	MOVQ    m_len+72(FP), DI
 	MOVQ    sum_base+88(FP), R8
-	VMOVUPD k64_lo<>+0(SB), Y0
-	VMOVUPD k64_hi<>+0(SB), Y1
-	VMOVUPD k64_log2e<>+0(SB), Y2
-	VMOVUPD k64_magic64fu<>+0(SB), Y3
+	VMOVUPD k64_hi<>+0(SB), Y0
+	VMOVUPD k64_log2e<>+0(SB), Y1
+	VMOVUPD k64_magic64fu<>+0(SB), Y2
 	SUBQ    CX, AX
 	MOVQ    CX, CX
 	MOVQ    R8, R8
@@ -7401,31 +7505,32 @@ TEXT ·expSumCols64AVX2(SB), NOSPLIT, $0-112
 blk1:
 	CMPQ   DI, $0x00000010
 	JL     blknext2
+	VXORPD Y3, Y3, Y3
 	VXORPD Y4, Y4, Y4
 	VXORPD Y5, Y5, Y5
 	VXORPD Y6, Y6, Y6
-	VXORPD Y7, Y7, Y7
 	MOVQ   CX, R9
 	MOVQ   DX, R10
 
 c3:
 	TESTQ        R10, R10
 	JZ           cdone4
-	VMOVUPD      (R9), Y8
-	VSUBPD       (SI), Y8, Y8
-	VMOVUPD      32(R9), Y9
-	VSUBPD       32(SI), Y9, Y9
-	VMOVUPD      64(R9), Y10
-	VSUBPD       64(SI), Y10, Y10
-	VMOVUPD      96(R9), Y11
-	VSUBPD       96(SI), Y11, Y11
-	VMAXPD       Y8, Y0, Y8
-	VMINPD       Y8, Y1, Y8
-	VMOVUPD      Y3, Y12
-	VFMADD231PD  Y2, Y8, Y12
-	VSUBPD       Y3, Y12, Y13
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y13, Y8
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y13, Y8
+	VMOVUPD      (R9), Y7
+	VSUBPD       (SI), Y7, Y7
+	VMOVUPD      32(R9), Y8
+	VSUBPD       32(SI), Y8, Y8
+	VMOVUPD      64(R9), Y9
+	VSUBPD       64(SI), Y9, Y9
+	VMOVUPD      96(R9), Y10
+	VSUBPD       96(SI), Y10, Y10
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y7, Y11
+	VANDPD       Y11, Y7, Y7
+	VMINPD       Y7, Y0, Y7
+	VMOVUPD      Y2, Y12
+	VFMADD231PD  Y1, Y7, Y12
+	VSUBPD       Y2, Y12, Y13
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y13, Y7
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y13, Y7
 	VPAND        k64_tab64idx<>+0(SB), Y12, Y14
 	VPCMPEQQ     Y12, Y12, Y15
 	LEAQ         kexptab64u<>+0(SB), R11
@@ -7436,98 +7541,105 @@ c3:
 	VPADDQ       Y12, Y13, Y13
 	VPSUBQ       Y14, Y13, Y13
 	VMOVUPD      k64_d4<>+0(SB), Y12
-	VFMADD213PD  k64_d3<>+0(SB), Y8, Y12
-	VFMADD213PD  k64_d2<>+0(SB), Y8, Y12
-	VFMADD213PD  k64_p1<>+0(SB), Y8, Y12
-	VMULPD       Y13, Y8, Y8
-	VFMADD213PD  Y13, Y8, Y12
-	VMULPD       Y14, Y12, Y8
-	VMOVUPD      Y8, (R9)(AX*1)
-	VADDPD       Y8, Y4, Y4
-	VMAXPD       Y9, Y0, Y9
-	VMINPD       Y9, Y1, Y9
-	VMOVUPD      Y3, Y8
-	VFMADD231PD  Y2, Y9, Y8
-	VSUBPD       Y3, Y8, Y12
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y9
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y9
-	VPAND        k64_tab64idx<>+0(SB), Y8, Y13
-	VPCMPEQQ     Y8, Y8, Y14
+	VFMADD213PD  k64_d3<>+0(SB), Y7, Y12
+	VFMADD213PD  k64_d2<>+0(SB), Y7, Y12
+	VFMADD213PD  k64_p1<>+0(SB), Y7, Y12
+	VMULPD       Y13, Y7, Y7
+	VFMADD213PD  Y13, Y7, Y12
+	VMULPD       Y14, Y12, Y7
+	VANDPD       Y11, Y7, Y7
+	VMOVUPD      Y7, (R9)(AX*1)
+	VADDPD       Y7, Y3, Y3
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y8, Y7
+	VANDPD       Y7, Y8, Y8
+	VMINPD       Y8, Y0, Y8
+	VMOVUPD      Y2, Y11
+	VFMADD231PD  Y1, Y8, Y11
+	VSUBPD       Y2, Y11, Y12
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y12, Y8
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y12, Y8
+	VPAND        k64_tab64idx<>+0(SB), Y11, Y13
+	VPCMPEQQ     Y11, Y11, Y14
 	LEAQ         kexptab64u<>+0(SB), R11
 	VGATHERQPD   Y14, (R11)(Y13*8), Y12
-	VPSRLQ       $0x09, Y8, Y13
+	VPSRLQ       $0x09, Y11, Y13
 	VPSLLQ       $0x34, Y13, Y13
-	VPSLLQ       $0x2c, Y8, Y8
-	VPADDQ       Y8, Y12, Y12
+	VPSLLQ       $0x2c, Y11, Y11
+	VPADDQ       Y11, Y12, Y12
 	VPSUBQ       Y13, Y12, Y12
+	VMOVUPD      k64_d4<>+0(SB), Y11
+	VFMADD213PD  k64_d3<>+0(SB), Y8, Y11
+	VFMADD213PD  k64_d2<>+0(SB), Y8, Y11
+	VFMADD213PD  k64_p1<>+0(SB), Y8, Y11
+	VMULPD       Y12, Y8, Y8
+	VFMADD213PD  Y12, Y8, Y11
+	VMULPD       Y13, Y11, Y8
+	VANDPD       Y7, Y8, Y8
+	VMOVUPD      Y8, 32(R9)(AX*1)
+	VADDPD       Y8, Y4, Y4
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y9, Y7
+	VANDPD       Y7, Y9, Y9
+	VMINPD       Y9, Y0, Y9
+	VMOVUPD      Y2, Y8
+	VFMADD231PD  Y1, Y9, Y8
+	VSUBPD       Y2, Y8, Y11
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y11, Y9
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y12
+	VPCMPEQQ     Y8, Y8, Y13
+	LEAQ         kexptab64u<>+0(SB), R11
+	VGATHERQPD   Y13, (R11)(Y12*8), Y11
+	VPSRLQ       $0x09, Y8, Y12
+	VPSLLQ       $0x34, Y12, Y12
+	VPSLLQ       $0x2c, Y8, Y8
+	VPADDQ       Y8, Y11, Y11
+	VPSUBQ       Y12, Y11, Y11
 	VMOVUPD      k64_d4<>+0(SB), Y8
 	VFMADD213PD  k64_d3<>+0(SB), Y9, Y8
 	VFMADD213PD  k64_d2<>+0(SB), Y9, Y8
 	VFMADD213PD  k64_p1<>+0(SB), Y9, Y8
-	VMULPD       Y12, Y9, Y9
-	VFMADD213PD  Y12, Y9, Y8
-	VMULPD       Y13, Y8, Y9
-	VMOVUPD      Y9, 32(R9)(AX*1)
+	VMULPD       Y11, Y9, Y9
+	VFMADD213PD  Y11, Y9, Y8
+	VMULPD       Y12, Y8, Y9
+	VANDPD       Y7, Y9, Y9
+	VMOVUPD      Y9, 64(R9)(AX*1)
 	VADDPD       Y9, Y5, Y5
-	VMAXPD       Y10, Y0, Y10
-	VMINPD       Y10, Y1, Y10
-	VMOVUPD      Y3, Y8
-	VFMADD231PD  Y2, Y10, Y8
-	VSUBPD       Y3, Y8, Y9
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y10, Y7
+	VANDPD       Y7, Y10, Y10
+	VMINPD       Y10, Y0, Y10
+	VMOVUPD      Y2, Y8
+	VFMADD231PD  Y1, Y10, Y8
+	VSUBPD       Y2, Y8, Y9
 	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y10
 	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y10
-	VPAND        k64_tab64idx<>+0(SB), Y8, Y12
-	VPCMPEQQ     Y8, Y8, Y13
+	VPAND        k64_tab64idx<>+0(SB), Y8, Y11
+	VPCMPEQQ     Y8, Y8, Y12
 	LEAQ         kexptab64u<>+0(SB), R11
-	VGATHERQPD   Y13, (R11)(Y12*8), Y9
-	VPSRLQ       $0x09, Y8, Y12
-	VPSLLQ       $0x34, Y12, Y12
+	VGATHERQPD   Y12, (R11)(Y11*8), Y9
+	VPSRLQ       $0x09, Y8, Y11
+	VPSLLQ       $0x34, Y11, Y11
 	VPSLLQ       $0x2c, Y8, Y8
 	VPADDQ       Y8, Y9, Y9
-	VPSUBQ       Y12, Y9, Y9
+	VPSUBQ       Y11, Y9, Y9
 	VMOVUPD      k64_d4<>+0(SB), Y8
 	VFMADD213PD  k64_d3<>+0(SB), Y10, Y8
 	VFMADD213PD  k64_d2<>+0(SB), Y10, Y8
 	VFMADD213PD  k64_p1<>+0(SB), Y10, Y8
 	VMULPD       Y9, Y10, Y10
 	VFMADD213PD  Y9, Y10, Y8
-	VMULPD       Y12, Y8, Y10
-	VMOVUPD      Y10, 64(R9)(AX*1)
+	VMULPD       Y11, Y8, Y10
+	VANDPD       Y7, Y10, Y10
+	VMOVUPD      Y10, 96(R9)(AX*1)
 	VADDPD       Y10, Y6, Y6
-	VMAXPD       Y11, Y0, Y11
-	VMINPD       Y11, Y1, Y11
-	VMOVUPD      Y3, Y8
-	VFMADD231PD  Y2, Y11, Y8
-	VSUBPD       Y3, Y8, Y9
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y11
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y11
-	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
-	VPCMPEQQ     Y8, Y8, Y12
-	LEAQ         kexptab64u<>+0(SB), R11
-	VGATHERQPD   Y12, (R11)(Y10*8), Y9
-	VPSRLQ       $0x09, Y8, Y10
-	VPSLLQ       $0x34, Y10, Y10
-	VPSLLQ       $0x2c, Y8, Y8
-	VPADDQ       Y8, Y9, Y9
-	VPSUBQ       Y10, Y9, Y9
-	VMOVUPD      k64_d4<>+0(SB), Y8
-	VFMADD213PD  k64_d3<>+0(SB), Y11, Y8
-	VFMADD213PD  k64_d2<>+0(SB), Y11, Y8
-	VFMADD213PD  k64_p1<>+0(SB), Y11, Y8
-	VMULPD       Y9, Y11, Y11
-	VFMADD213PD  Y9, Y11, Y8
-	VMULPD       Y10, Y8, Y11
-	VMOVUPD      Y11, 96(R9)(AX*1)
-	VADDPD       Y11, Y7, Y7
 	ADDQ         BX, R9
 	DECQ         R10
 	JMP          c3
 
 cdone4:
-	VMOVUPD Y4, (R8)
-	VMOVUPD Y5, 32(R8)
-	VMOVUPD Y6, 64(R8)
-	VMOVUPD Y7, 96(R8)
+	VMOVUPD Y3, (R8)
+	VMOVUPD Y4, 32(R8)
+	VMOVUPD Y5, 64(R8)
+	VMOVUPD Y6, 96(R8)
 	ADDQ    $0x00000080, CX
 	ADDQ    $0x00000080, SI
 	ADDQ    $0x00000080, R8
@@ -7538,25 +7650,26 @@ blknext2:
 blk5:
 	CMPQ   DI, $0x00000008
 	JL     blknext6
+	VXORPD Y3, Y3, Y3
 	VXORPD Y4, Y4, Y4
-	VXORPD Y5, Y5, Y5
 	MOVQ   CX, R9
 	MOVQ   DX, R10
 
 c7:
 	TESTQ        R10, R10
 	JZ           cdone8
-	VMOVUPD      (R9), Y6
-	VSUBPD       (SI), Y6, Y6
-	VMOVUPD      32(R9), Y7
-	VSUBPD       32(SI), Y7, Y7
-	VMAXPD       Y6, Y0, Y6
-	VMINPD       Y6, Y1, Y6
-	VMOVUPD      Y3, Y8
-	VFMADD231PD  Y2, Y6, Y8
-	VSUBPD       Y3, Y8, Y9
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y6
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y6
+	VMOVUPD      (R9), Y5
+	VSUBPD       (SI), Y5, Y5
+	VMOVUPD      32(R9), Y6
+	VSUBPD       32(SI), Y6, Y6
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y5, Y7
+	VANDPD       Y7, Y5, Y5
+	VMINPD       Y5, Y0, Y5
+	VMOVUPD      Y2, Y8
+	VFMADD231PD  Y1, Y5, Y8
+	VSUBPD       Y2, Y8, Y9
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y5
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y5
 	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
 	VPCMPEQQ     Y8, Y8, Y11
 	LEAQ         kexptab64u<>+0(SB), R11
@@ -7567,46 +7680,49 @@ c7:
 	VPADDQ       Y8, Y9, Y9
 	VPSUBQ       Y10, Y9, Y9
 	VMOVUPD      k64_d4<>+0(SB), Y8
-	VFMADD213PD  k64_d3<>+0(SB), Y6, Y8
-	VFMADD213PD  k64_d2<>+0(SB), Y6, Y8
-	VFMADD213PD  k64_p1<>+0(SB), Y6, Y8
-	VMULPD       Y9, Y6, Y6
-	VFMADD213PD  Y9, Y6, Y8
-	VMULPD       Y10, Y8, Y6
-	VMOVUPD      Y6, (R9)(AX*1)
-	VADDPD       Y6, Y4, Y4
-	VMAXPD       Y7, Y0, Y7
-	VMINPD       Y7, Y1, Y7
-	VMOVUPD      Y3, Y6
-	VFMADD231PD  Y2, Y7, Y6
-	VSUBPD       Y3, Y6, Y8
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y7
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y7
-	VPAND        k64_tab64idx<>+0(SB), Y6, Y9
-	VPCMPEQQ     Y6, Y6, Y10
+	VFMADD213PD  k64_d3<>+0(SB), Y5, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y5, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y5, Y8
+	VMULPD       Y9, Y5, Y5
+	VFMADD213PD  Y9, Y5, Y8
+	VMULPD       Y10, Y8, Y5
+	VANDPD       Y7, Y5, Y5
+	VMOVUPD      Y5, (R9)(AX*1)
+	VADDPD       Y5, Y3, Y3
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y6, Y5
+	VANDPD       Y5, Y6, Y6
+	VMINPD       Y6, Y0, Y6
+	VMOVUPD      Y2, Y7
+	VFMADD231PD  Y1, Y6, Y7
+	VSUBPD       Y2, Y7, Y8
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y8, Y6
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y8, Y6
+	VPAND        k64_tab64idx<>+0(SB), Y7, Y9
+	VPCMPEQQ     Y7, Y7, Y10
 	LEAQ         kexptab64u<>+0(SB), R11
 	VGATHERQPD   Y10, (R11)(Y9*8), Y8
-	VPSRLQ       $0x09, Y6, Y9
+	VPSRLQ       $0x09, Y7, Y9
 	VPSLLQ       $0x34, Y9, Y9
-	VPSLLQ       $0x2c, Y6, Y6
-	VPADDQ       Y6, Y8, Y8
+	VPSLLQ       $0x2c, Y7, Y7
+	VPADDQ       Y7, Y8, Y8
 	VPSUBQ       Y9, Y8, Y8
-	VMOVUPD      k64_d4<>+0(SB), Y6
-	VFMADD213PD  k64_d3<>+0(SB), Y7, Y6
-	VFMADD213PD  k64_d2<>+0(SB), Y7, Y6
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y6
-	VMULPD       Y8, Y7, Y7
-	VFMADD213PD  Y8, Y7, Y6
-	VMULPD       Y9, Y6, Y7
-	VMOVUPD      Y7, 32(R9)(AX*1)
-	VADDPD       Y7, Y5, Y5
+	VMOVUPD      k64_d4<>+0(SB), Y7
+	VFMADD213PD  k64_d3<>+0(SB), Y6, Y7
+	VFMADD213PD  k64_d2<>+0(SB), Y6, Y7
+	VFMADD213PD  k64_p1<>+0(SB), Y6, Y7
+	VMULPD       Y8, Y6, Y6
+	VFMADD213PD  Y8, Y6, Y7
+	VMULPD       Y9, Y7, Y6
+	VANDPD       Y5, Y6, Y6
+	VMOVUPD      Y6, 32(R9)(AX*1)
+	VADDPD       Y6, Y4, Y4
 	ADDQ         BX, R9
 	DECQ         R10
 	JMP          c7
 
 cdone8:
-	VMOVUPD Y4, (R8)
-	VMOVUPD Y5, 32(R8)
+	VMOVUPD Y3, (R8)
+	VMOVUPD Y4, 32(R8)
 	ADDQ    $0x00000040, CX
 	ADDQ    $0x00000040, SI
 	ADDQ    $0x00000040, R8
@@ -7617,22 +7733,23 @@ blknext6:
 blk9:
 	CMPQ   DI, $0x00000004
 	JL     blknext10
-	VXORPD Y4, Y4, Y4
+	VXORPD Y3, Y3, Y3
 	MOVQ   CX, R9
 	MOVQ   DX, R10
 
 c11:
 	TESTQ        R10, R10
 	JZ           cdone12
-	VMOVUPD      (R9), Y5
-	VSUBPD       (SI), Y5, Y5
-	VMAXPD       Y5, Y0, Y5
-	VMINPD       Y5, Y1, Y5
-	VMOVUPD      Y3, Y6
-	VFMADD231PD  Y2, Y5, Y6
-	VSUBPD       Y3, Y6, Y7
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y7, Y5
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y7, Y5
+	VMOVUPD      (R9), Y4
+	VSUBPD       (SI), Y4, Y4
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y4, Y5
+	VANDPD       Y5, Y4, Y4
+	VMINPD       Y4, Y0, Y4
+	VMOVUPD      Y2, Y6
+	VFMADD231PD  Y1, Y4, Y6
+	VSUBPD       Y2, Y6, Y7
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y7, Y4
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y7, Y4
 	VPAND        k64_tab64idx<>+0(SB), Y6, Y8
 	VPCMPEQQ     Y6, Y6, Y9
 	LEAQ         kexptab64u<>+0(SB), R11
@@ -7643,20 +7760,21 @@ c11:
 	VPADDQ       Y6, Y7, Y7
 	VPSUBQ       Y8, Y7, Y7
 	VMOVUPD      k64_d4<>+0(SB), Y6
-	VFMADD213PD  k64_d3<>+0(SB), Y5, Y6
-	VFMADD213PD  k64_d2<>+0(SB), Y5, Y6
-	VFMADD213PD  k64_p1<>+0(SB), Y5, Y6
-	VMULPD       Y7, Y5, Y5
-	VFMADD213PD  Y7, Y5, Y6
-	VMULPD       Y8, Y6, Y5
-	VMOVUPD      Y5, (R9)(AX*1)
-	VADDPD       Y5, Y4, Y4
+	VFMADD213PD  k64_d3<>+0(SB), Y4, Y6
+	VFMADD213PD  k64_d2<>+0(SB), Y4, Y6
+	VFMADD213PD  k64_p1<>+0(SB), Y4, Y6
+	VMULPD       Y7, Y4, Y4
+	VFMADD213PD  Y7, Y4, Y6
+	VMULPD       Y8, Y6, Y4
+	VANDPD       Y5, Y4, Y4
+	VMOVUPD      Y4, (R9)(AX*1)
+	VADDPD       Y4, Y3, Y3
 	ADDQ         BX, R9
 	DECQ         R10
 	JMP          c11
 
 cdone12:
-	VMOVUPD Y4, (R8)
+	VMOVUPD Y3, (R8)
 	ADDQ    $0x00000020, CX
 	ADDQ    $0x00000020, SI
 	ADDQ    $0x00000020, R8
@@ -7669,23 +7787,24 @@ blknext10:
 	LEAQ       ymmtailmask<>+32(SB), R9
 	SHLQ       $0x03, DI
 	NEGQ       DI
-	VMOVDQU    (R9)(DI*1), Y4
-	VMASKMOVPD (SI), Y4, Y5
-	VXORPD     Y6, Y6, Y6
+	VMOVDQU    (R9)(DI*1), Y3
+	VMASKMOVPD (SI), Y3, Y4
+	VXORPD     Y5, Y5, Y5
 	MOVQ       DX, DX
 
 c14:
 	TESTQ        DX, DX
 	JZ           cdone15
-	VMASKMOVPD   (CX), Y4, Y7
-	VSUBPD       Y5, Y7, Y7
-	VMAXPD       Y7, Y0, Y7
-	VMINPD       Y7, Y1, Y7
-	VMOVUPD      Y3, Y8
-	VFMADD231PD  Y2, Y7, Y8
-	VSUBPD       Y3, Y8, Y9
-	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y7
-	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y7
+	VMASKMOVPD   (CX), Y3, Y6
+	VSUBPD       Y4, Y6, Y6
+	VCMPPD       $0x05, k64_lo<>+0(SB), Y6, Y7
+	VANDPD       Y7, Y6, Y6
+	VMINPD       Y6, Y0, Y6
+	VMOVUPD      Y2, Y8
+	VFMADD231PD  Y1, Y6, Y8
+	VSUBPD       Y2, Y8, Y9
+	VFNMADD231PD k64_ln2hi<>+0(SB), Y9, Y6
+	VFNMADD231PD k64_ln2lo<>+0(SB), Y9, Y6
 	VPAND        k64_tab64idx<>+0(SB), Y8, Y10
 	VPCMPEQQ     Y8, Y8, Y11
 	LEAQ         kexptab64u<>+0(SB), SI
@@ -7696,20 +7815,21 @@ c14:
 	VPADDQ       Y8, Y9, Y9
 	VPSUBQ       Y10, Y9, Y9
 	VMOVUPD      k64_d4<>+0(SB), Y8
-	VFMADD213PD  k64_d3<>+0(SB), Y7, Y8
-	VFMADD213PD  k64_d2<>+0(SB), Y7, Y8
-	VFMADD213PD  k64_p1<>+0(SB), Y7, Y8
-	VMULPD       Y9, Y7, Y7
-	VFMADD213PD  Y9, Y7, Y8
-	VMULPD       Y10, Y8, Y7
-	VMASKMOVPD   Y7, Y4, (CX)(AX*1)
-	VADDPD       Y7, Y6, Y6
+	VFMADD213PD  k64_d3<>+0(SB), Y6, Y8
+	VFMADD213PD  k64_d2<>+0(SB), Y6, Y8
+	VFMADD213PD  k64_p1<>+0(SB), Y6, Y8
+	VMULPD       Y9, Y6, Y6
+	VFMADD213PD  Y9, Y6, Y8
+	VMULPD       Y10, Y8, Y6
+	VANDPD       Y7, Y6, Y6
+	VMASKMOVPD   Y6, Y3, (CX)(AX*1)
+	VADDPD       Y6, Y5, Y5
 	ADDQ         BX, CX
 	DECQ         DX
 	JMP          c14
 
 cdone15:
-	VMASKMOVPD Y6, Y4, (R8)
+	VMASKMOVPD Y5, Y3, (R8)
 
 blkdone13:
 	VZEROUPPER
@@ -20103,15 +20223,40 @@ row5:
 	JMP          joinexp8
 
 fullrange7:
-	VMOVUPS      k32_lo<>+0(SB), Y10
-	VMAXPS       Y8, Y10, Y8
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y8, Y10
+	VANDPS       Y10, Y8, Y8
+	VMOVUPS      k32_hi<>+0(SB), Y11
+	VMINPS       Y8, Y11, Y8
+	VMOVUPS      k32_magic8fu<>+0(SB), Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y11
+	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y8
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y8
+	VPERMPS      Y1, Y11, Y13
+	VPSRLD       $0x04, Y11, Y12
+	VPSLLD       $0x17, Y12, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y13, Y13
+	VPSUBD       Y12, Y13, Y13
+	VMOVUPS      k32_e4<>+0(SB), Y11
+	VFMADD213PS  k32_e3<>+0(SB), Y8, Y11
+	VFMADD213PS  k32_e2<>+0(SB), Y8, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y11
+	VMULPS       Y13, Y8, Y8
+	VFMADD213PS  Y13, Y8, Y11
+	VMULPS       Y12, Y11, Y8
+	VANDPS       Y10, Y8, Y8
+	VMOVUPS      Y8, (R10)
+	VADDPS       Y8, Y3, Y3
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y9, Y8
+	VANDPS       Y8, Y9, Y9
 	VMOVUPS      k32_hi<>+0(SB), Y10
-	VMINPS       Y8, Y10, Y8
+	VMINPS       Y9, Y10, Y9
 	VMOVUPS      k32_magic8fu<>+0(SB), Y10
-	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y10
+	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y10
 	VSUBPS       k32_magic8fu<>+0(SB), Y10, Y11
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y8
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y9
 	VPERMPS      Y1, Y10, Y12
 	VPSRLD       $0x04, Y10, Y11
 	VPSLLD       $0x17, Y11, Y11
@@ -20119,36 +20264,13 @@ fullrange7:
 	VPADDD       Y10, Y12, Y12
 	VPSUBD       Y11, Y12, Y12
 	VMOVUPS      k32_e4<>+0(SB), Y10
-	VFMADD213PS  k32_e3<>+0(SB), Y8, Y10
-	VFMADD213PS  k32_e2<>+0(SB), Y8, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y8, Y10
-	VMULPS       Y12, Y8, Y8
-	VFMADD213PS  Y12, Y8, Y10
-	VMULPS       Y11, Y10, Y8
-	VMOVUPS      Y8, (R10)
-	VADDPS       Y8, Y3, Y3
-	VMOVUPS      k32_lo<>+0(SB), Y8
-	VMAXPS       Y9, Y8, Y9
-	VMOVUPS      k32_hi<>+0(SB), Y8
-	VMINPS       Y9, Y8, Y9
-	VMOVUPS      k32_magic8fu<>+0(SB), Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y8
-	VSUBPS       k32_magic8fu<>+0(SB), Y8, Y10
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y9
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y9
-	VPERMPS      Y1, Y8, Y11
-	VPSRLD       $0x04, Y8, Y10
-	VPSLLD       $0x17, Y10, Y10
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y11, Y11
-	VPSUBD       Y10, Y11, Y11
-	VMOVUPS      k32_e4<>+0(SB), Y8
-	VFMADD213PS  k32_e3<>+0(SB), Y9, Y8
-	VFMADD213PS  k32_e2<>+0(SB), Y9, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y9, Y8
-	VMULPS       Y11, Y9, Y9
-	VFMADD213PS  Y11, Y9, Y8
-	VMULPS       Y10, Y8, Y9
+	VFMADD213PS  k32_e3<>+0(SB), Y9, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y9, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y10
+	VMULPS       Y12, Y9, Y9
+	VFMADD213PS  Y12, Y9, Y10
+	VMULPS       Y11, Y10, Y9
+	VANDPS       Y8, Y9, Y9
 	VMOVUPS      Y9, 32(R10)
 	VADDPS       Y9, Y4, Y4
 
@@ -20199,15 +20321,40 @@ joinexp8:
 	JMP          joinexp10
 
 fullrange9:
-	VMOVUPS      k32_lo<>+0(SB), Y10
-	VMAXPS       Y8, Y10, Y8
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y8, Y10
+	VANDPS       Y10, Y8, Y8
+	VMOVUPS      k32_hi<>+0(SB), Y11
+	VMINPS       Y8, Y11, Y8
+	VMOVUPS      k32_magic8fu<>+0(SB), Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y11
+	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y8
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y8
+	VPERMPS      Y1, Y11, Y13
+	VPSRLD       $0x04, Y11, Y12
+	VPSLLD       $0x17, Y12, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y13, Y13
+	VPSUBD       Y12, Y13, Y13
+	VMOVUPS      k32_e4<>+0(SB), Y11
+	VFMADD213PS  k32_e3<>+0(SB), Y8, Y11
+	VFMADD213PS  k32_e2<>+0(SB), Y8, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y11
+	VMULPS       Y13, Y8, Y8
+	VFMADD213PS  Y13, Y8, Y11
+	VMULPS       Y12, Y11, Y8
+	VANDPS       Y10, Y8, Y8
+	VMOVUPS      Y8, 64(R10)
+	VADDPS       Y8, Y5, Y5
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y9, Y8
+	VANDPS       Y8, Y9, Y9
 	VMOVUPS      k32_hi<>+0(SB), Y10
-	VMINPS       Y8, Y10, Y8
+	VMINPS       Y9, Y10, Y9
 	VMOVUPS      k32_magic8fu<>+0(SB), Y10
-	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y10
+	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y10
 	VSUBPS       k32_magic8fu<>+0(SB), Y10, Y11
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y8
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y9
 	VPERMPS      Y1, Y10, Y12
 	VPSRLD       $0x04, Y10, Y11
 	VPSLLD       $0x17, Y11, Y11
@@ -20215,36 +20362,13 @@ fullrange9:
 	VPADDD       Y10, Y12, Y12
 	VPSUBD       Y11, Y12, Y12
 	VMOVUPS      k32_e4<>+0(SB), Y10
-	VFMADD213PS  k32_e3<>+0(SB), Y8, Y10
-	VFMADD213PS  k32_e2<>+0(SB), Y8, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y8, Y10
-	VMULPS       Y12, Y8, Y8
-	VFMADD213PS  Y12, Y8, Y10
-	VMULPS       Y11, Y10, Y8
-	VMOVUPS      Y8, 64(R10)
-	VADDPS       Y8, Y5, Y5
-	VMOVUPS      k32_lo<>+0(SB), Y8
-	VMAXPS       Y9, Y8, Y9
-	VMOVUPS      k32_hi<>+0(SB), Y8
-	VMINPS       Y9, Y8, Y9
-	VMOVUPS      k32_magic8fu<>+0(SB), Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y8
-	VSUBPS       k32_magic8fu<>+0(SB), Y8, Y10
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y9
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y9
-	VPERMPS      Y1, Y8, Y11
-	VPSRLD       $0x04, Y8, Y10
-	VPSLLD       $0x17, Y10, Y10
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y11, Y11
-	VPSUBD       Y10, Y11, Y11
-	VMOVUPS      k32_e4<>+0(SB), Y8
-	VFMADD213PS  k32_e3<>+0(SB), Y9, Y8
-	VFMADD213PS  k32_e2<>+0(SB), Y9, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y9, Y8
-	VMULPS       Y11, Y9, Y9
-	VFMADD213PS  Y11, Y9, Y8
-	VMULPS       Y10, Y8, Y9
+	VFMADD213PS  k32_e3<>+0(SB), Y9, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y9, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y10
+	VMULPS       Y12, Y9, Y9
+	VFMADD213PS  Y12, Y9, Y10
+	VMULPS       Y11, Y10, Y9
+	VANDPS       Y8, Y9, Y9
 	VMOVUPS      Y9, 96(R10)
 	VADDPS       Y9, Y6, Y6
 
@@ -20498,28 +20622,29 @@ row17:
 	JMP          joinexp20
 
 fullrange19:
-	VMOVUPS      k32_lo<>+0(SB), Y5
-	VMAXPS       Y4, Y5, Y4
-	VMOVUPS      k32_hi<>+0(SB), Y5
-	VMINPS       Y4, Y5, Y4
-	VMOVUPS      k32_magic8fu<>+0(SB), Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       k32_magic8fu<>+0(SB), Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VPERMPS      Y1, Y5, Y8
-	VPSRLD       $0x04, Y5, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x14, Y5, Y5
-	VPADDD       Y5, Y8, Y8
-	VPSUBD       Y6, Y8, Y8
-	VMOVUPS      k32_e4<>+0(SB), Y5
-	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
-	VMULPS       Y8, Y4, Y4
-	VFMADD213PS  Y8, Y4, Y5
-	VMULPS       Y6, Y5, Y4
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      k32_hi<>+0(SB), Y6
+	VMINPS       Y4, Y6, Y4
+	VMOVUPS      k32_magic8fu<>+0(SB), Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y6
+	VSUBPS       k32_magic8fu<>+0(SB), Y6, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y4
+	VPERMPS      Y1, Y6, Y9
+	VPSRLD       $0x04, Y6, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y9, Y9
+	VPSUBD       Y8, Y9, Y9
+	VMOVUPS      k32_e4<>+0(SB), Y6
+	VFMADD213PS  k32_e3<>+0(SB), Y4, Y6
+	VFMADD213PS  k32_e2<>+0(SB), Y4, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y6
+	VMULPS       Y9, Y4, Y4
+	VFMADD213PS  Y9, Y4, Y6
+	VMULPS       Y8, Y6, Y4
+	VANDPS       Y5, Y4, Y4
 	VMOVUPS      Y4, (R10)
 	VADDPS       Y4, Y3, Y3
 
@@ -20664,28 +20789,29 @@ row25:
 	JMP          joinexp28
 
 fullrange27:
-	VMOVUPS      k32_lo<>+0(SB), Y6
-	VMAXPS       Y5, Y6, Y5
-	VMOVUPS      k32_hi<>+0(SB), Y6
-	VMINPS       Y5, Y6, Y5
-	VMOVUPS      k32_magic8fu<>+0(SB), Y6
-	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y6
-	VSUBPS       k32_magic8fu<>+0(SB), Y6, Y8
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y5
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y5
-	VPERMPS      Y1, Y6, Y9
-	VPSRLD       $0x04, Y6, Y8
-	VPSLLD       $0x17, Y8, Y8
-	VPSLLD       $0x14, Y6, Y6
-	VPADDD       Y6, Y9, Y9
-	VPSUBD       Y8, Y9, Y9
-	VMOVUPS      k32_e4<>+0(SB), Y6
-	VFMADD213PS  k32_e3<>+0(SB), Y5, Y6
-	VFMADD213PS  k32_e2<>+0(SB), Y5, Y6
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y6
-	VMULPS       Y9, Y5, Y5
-	VFMADD213PS  Y9, Y5, Y6
-	VMULPS       Y8, Y6, Y5
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y5, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      k32_hi<>+0(SB), Y8
+	VMINPS       Y5, Y8, Y5
+	VMOVUPS      k32_magic8fu<>+0(SB), Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y8
+	VSUBPS       k32_magic8fu<>+0(SB), Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y5
+	VPERMPS      Y1, Y8, Y10
+	VPSRLD       $0x04, Y8, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y10, Y10
+	VPSUBD       Y9, Y10, Y10
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y8
+	VMULPS       Y10, Y5, Y5
+	VFMADD213PS  Y10, Y5, Y8
+	VMULPS       Y9, Y8, Y5
+	VANDPS       Y6, Y5, Y5
 	VMOVUPS      Y5, (R10)
 	VADDPS       Y5, Y4, Y4
 
@@ -20953,15 +21079,39 @@ row5:
 	JMP          joinexp8
 
 fullrange7:
-	VMOVUPS      k32_lo<>+0(SB), Y9
-	VMAXPS       Y7, Y9, Y7
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y7, Y9
+	VANDPS       Y9, Y7, Y7
+	VMOVUPS      k32_hi<>+0(SB), Y10
+	VMINPS       Y7, Y10, Y7
+	VMOVUPS      k32_magic8fu<>+0(SB), Y10
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y10
+	VSUBPS       k32_magic8fu<>+0(SB), Y10, Y11
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y7
+	VPERMPS      Y1, Y10, Y12
+	VPSRLD       $0x04, Y10, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y12, Y12
+	VPSUBD       Y11, Y12, Y12
+	VMOVUPS      k32_e4<>+0(SB), Y10
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y10
+	VMULPS       Y12, Y7, Y7
+	VFMADD213PS  Y12, Y7, Y10
+	VMULPS       Y11, Y10, Y7
+	VANDPS       Y9, Y7, Y7
+	VADDPS       Y7, Y3, Y3
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y8, Y7
+	VANDPS       Y7, Y8, Y8
 	VMOVUPS      k32_hi<>+0(SB), Y9
-	VMINPS       Y7, Y9, Y7
+	VMINPS       Y8, Y9, Y8
 	VMOVUPS      k32_magic8fu<>+0(SB), Y9
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y9
+	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y9
 	VSUBPS       k32_magic8fu<>+0(SB), Y9, Y10
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y8
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y8
 	VPERMPS      Y1, Y9, Y11
 	VPSRLD       $0x04, Y9, Y10
 	VPSLLD       $0x17, Y10, Y10
@@ -20969,35 +21119,13 @@ fullrange7:
 	VPADDD       Y9, Y11, Y11
 	VPSUBD       Y10, Y11, Y11
 	VMOVUPS      k32_e4<>+0(SB), Y9
-	VFMADD213PS  k32_e3<>+0(SB), Y7, Y9
-	VFMADD213PS  k32_e2<>+0(SB), Y7, Y9
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y9
-	VMULPS       Y11, Y7, Y7
-	VFMADD213PS  Y11, Y7, Y9
-	VMULPS       Y10, Y9, Y7
-	VADDPS       Y7, Y3, Y3
-	VMOVUPS      k32_lo<>+0(SB), Y7
-	VMAXPS       Y8, Y7, Y8
-	VMOVUPS      k32_hi<>+0(SB), Y7
-	VMINPS       Y8, Y7, Y8
-	VMOVUPS      k32_magic8fu<>+0(SB), Y7
-	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y7
-	VSUBPS       k32_magic8fu<>+0(SB), Y7, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y8
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y8
-	VPERMPS      Y1, Y7, Y10
-	VPSRLD       $0x04, Y7, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x14, Y7, Y7
-	VPADDD       Y7, Y10, Y10
-	VPSUBD       Y9, Y10, Y10
-	VMOVUPS      k32_e4<>+0(SB), Y7
-	VFMADD213PS  k32_e3<>+0(SB), Y8, Y7
-	VFMADD213PS  k32_e2<>+0(SB), Y8, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y8, Y7
-	VMULPS       Y10, Y8, Y8
-	VFMADD213PS  Y10, Y8, Y7
-	VMULPS       Y9, Y7, Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y8, Y9
+	VFMADD213PS  k32_e2<>+0(SB), Y8, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y9
+	VMULPS       Y11, Y8, Y8
+	VFMADD213PS  Y11, Y8, Y9
+	VMULPS       Y10, Y9, Y8
+	VANDPS       Y7, Y8, Y8
 	VADDPS       Y8, Y4, Y4
 
 joinexp8:
@@ -21045,15 +21173,39 @@ joinexp8:
 	JMP          joinexp10
 
 fullrange9:
-	VMOVUPS      k32_lo<>+0(SB), Y9
-	VMAXPS       Y7, Y9, Y7
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y7, Y9
+	VANDPS       Y9, Y7, Y7
+	VMOVUPS      k32_hi<>+0(SB), Y10
+	VMINPS       Y7, Y10, Y7
+	VMOVUPS      k32_magic8fu<>+0(SB), Y10
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y10
+	VSUBPS       k32_magic8fu<>+0(SB), Y10, Y11
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y7
+	VPERMPS      Y1, Y10, Y12
+	VPSRLD       $0x04, Y10, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y12, Y12
+	VPSUBD       Y11, Y12, Y12
+	VMOVUPS      k32_e4<>+0(SB), Y10
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y10
+	VMULPS       Y12, Y7, Y7
+	VFMADD213PS  Y12, Y7, Y10
+	VMULPS       Y11, Y10, Y7
+	VANDPS       Y9, Y7, Y7
+	VADDPS       Y7, Y5, Y5
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y8, Y7
+	VANDPS       Y7, Y8, Y8
 	VMOVUPS      k32_hi<>+0(SB), Y9
-	VMINPS       Y7, Y9, Y7
+	VMINPS       Y8, Y9, Y8
 	VMOVUPS      k32_magic8fu<>+0(SB), Y9
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y9
+	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y9
 	VSUBPS       k32_magic8fu<>+0(SB), Y9, Y10
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y8
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y8
 	VPERMPS      Y1, Y9, Y11
 	VPSRLD       $0x04, Y9, Y10
 	VPSLLD       $0x17, Y10, Y10
@@ -21061,35 +21213,13 @@ fullrange9:
 	VPADDD       Y9, Y11, Y11
 	VPSUBD       Y10, Y11, Y11
 	VMOVUPS      k32_e4<>+0(SB), Y9
-	VFMADD213PS  k32_e3<>+0(SB), Y7, Y9
-	VFMADD213PS  k32_e2<>+0(SB), Y7, Y9
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y9
-	VMULPS       Y11, Y7, Y7
-	VFMADD213PS  Y11, Y7, Y9
-	VMULPS       Y10, Y9, Y7
-	VADDPS       Y7, Y5, Y5
-	VMOVUPS      k32_lo<>+0(SB), Y7
-	VMAXPS       Y8, Y7, Y8
-	VMOVUPS      k32_hi<>+0(SB), Y7
-	VMINPS       Y8, Y7, Y8
-	VMOVUPS      k32_magic8fu<>+0(SB), Y7
-	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y7
-	VSUBPS       k32_magic8fu<>+0(SB), Y7, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y8
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y8
-	VPERMPS      Y1, Y7, Y10
-	VPSRLD       $0x04, Y7, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x14, Y7, Y7
-	VPADDD       Y7, Y10, Y10
-	VPSUBD       Y9, Y10, Y10
-	VMOVUPS      k32_e4<>+0(SB), Y7
-	VFMADD213PS  k32_e3<>+0(SB), Y8, Y7
-	VFMADD213PS  k32_e2<>+0(SB), Y8, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y8, Y7
-	VMULPS       Y10, Y8, Y8
-	VFMADD213PS  Y10, Y8, Y7
-	VMULPS       Y9, Y7, Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y8, Y9
+	VFMADD213PS  k32_e2<>+0(SB), Y8, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y9
+	VMULPS       Y11, Y8, Y8
+	VFMADD213PS  Y11, Y8, Y9
+	VMULPS       Y10, Y9, Y8
+	VANDPS       Y7, Y8, Y8
 	VADDPS       Y8, Y6, Y6
 
 joinexp10:
@@ -21185,28 +21315,29 @@ row15:
 	JMP          joinexp18
 
 fullrange17:
-	VMOVUPS      k32_lo<>+0(SB), Y5
-	VMAXPS       Y4, Y5, Y4
-	VMOVUPS      k32_hi<>+0(SB), Y5
-	VMINPS       Y4, Y5, Y4
-	VMOVUPS      k32_magic8fu<>+0(SB), Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       k32_magic8fu<>+0(SB), Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VPERMPS      Y1, Y5, Y7
-	VPSRLD       $0x04, Y5, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x14, Y5, Y5
-	VPADDD       Y5, Y7, Y7
-	VPSUBD       Y6, Y7, Y7
-	VMOVUPS      k32_e4<>+0(SB), Y5
-	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
-	VMULPS       Y7, Y4, Y4
-	VFMADD213PS  Y7, Y4, Y5
-	VMULPS       Y6, Y5, Y4
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      k32_hi<>+0(SB), Y6
+	VMINPS       Y4, Y6, Y4
+	VMOVUPS      k32_magic8fu<>+0(SB), Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y6
+	VSUBPS       k32_magic8fu<>+0(SB), Y6, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y4
+	VPERMPS      Y1, Y6, Y8
+	VPSRLD       $0x04, Y6, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y8, Y8
+	VPSUBD       Y7, Y8, Y8
+	VMOVUPS      k32_e4<>+0(SB), Y6
+	VFMADD213PS  k32_e3<>+0(SB), Y4, Y6
+	VFMADD213PS  k32_e2<>+0(SB), Y4, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y6
+	VMULPS       Y8, Y4, Y4
+	VFMADD213PS  Y8, Y4, Y6
+	VMULPS       Y7, Y6, Y4
+	VANDPS       Y5, Y4, Y4
 	VADDPS       Y4, Y3, Y3
 
 joinexp18:
@@ -21298,28 +21429,29 @@ row21:
 	JMP          joinexp24
 
 fullrange23:
-	VMOVUPS      k32_lo<>+0(SB), Y6
-	VMAXPS       Y5, Y6, Y5
-	VMOVUPS      k32_hi<>+0(SB), Y6
-	VMINPS       Y5, Y6, Y5
-	VMOVUPS      k32_magic8fu<>+0(SB), Y6
-	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y6
-	VSUBPS       k32_magic8fu<>+0(SB), Y6, Y7
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y5
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y5
-	VPERMPS      Y1, Y6, Y8
-	VPSRLD       $0x04, Y6, Y7
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x14, Y6, Y6
-	VPADDD       Y6, Y8, Y8
-	VPSUBD       Y7, Y8, Y8
-	VMOVUPS      k32_e4<>+0(SB), Y6
-	VFMADD213PS  k32_e3<>+0(SB), Y5, Y6
-	VFMADD213PS  k32_e2<>+0(SB), Y5, Y6
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y6
-	VMULPS       Y8, Y5, Y5
-	VFMADD213PS  Y8, Y5, Y6
-	VMULPS       Y7, Y6, Y5
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y5, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      k32_hi<>+0(SB), Y7
+	VMINPS       Y5, Y7, Y5
+	VMOVUPS      k32_magic8fu<>+0(SB), Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y7
+	VSUBPS       k32_magic8fu<>+0(SB), Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y5
+	VPERMPS      Y1, Y7, Y9
+	VPSRLD       $0x04, Y7, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VPSUBD       Y8, Y9, Y9
+	VMOVUPS      k32_e4<>+0(SB), Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_e2<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y7
+	VMULPS       Y9, Y5, Y5
+	VFMADD213PS  Y9, Y5, Y7
+	VMULPS       Y8, Y7, Y5
+	VANDPS       Y6, Y5, Y5
 	VADDPS       Y5, Y4, Y4
 
 joinexp24:
@@ -21571,15 +21703,40 @@ row5:
 	JMP          joinexp8
 
 fullrange7:
-	VMOVUPS      k32_lo<>+0(SB), Y10
-	VMAXPS       Y8, Y10, Y8
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y8, Y10
+	VANDPS       Y10, Y8, Y8
+	VMOVUPS      k32_hi<>+0(SB), Y11
+	VMINPS       Y8, Y11, Y8
+	VMOVUPS      k32_magic8fu<>+0(SB), Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y11
+	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y8
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y8
+	VPERMPS      Y1, Y11, Y13
+	VPSRLD       $0x04, Y11, Y12
+	VPSLLD       $0x17, Y12, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y13, Y13
+	VPSUBD       Y12, Y13, Y13
+	VMOVUPS      k32_e4<>+0(SB), Y11
+	VFMADD213PS  k32_e3<>+0(SB), Y8, Y11
+	VFMADD213PS  k32_e2<>+0(SB), Y8, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y11
+	VMULPS       Y13, Y8, Y8
+	VFMADD213PS  Y13, Y8, Y11
+	VMULPS       Y12, Y11, Y8
+	VANDPS       Y10, Y8, Y8
+	VMOVUPS      Y8, (R12)
+	VADDPS       Y8, Y3, Y3
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y9, Y8
+	VANDPS       Y8, Y9, Y9
 	VMOVUPS      k32_hi<>+0(SB), Y10
-	VMINPS       Y8, Y10, Y8
+	VMINPS       Y9, Y10, Y9
 	VMOVUPS      k32_magic8fu<>+0(SB), Y10
-	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y10
+	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y10
 	VSUBPS       k32_magic8fu<>+0(SB), Y10, Y11
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y8
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y9
 	VPERMPS      Y1, Y10, Y12
 	VPSRLD       $0x04, Y10, Y11
 	VPSLLD       $0x17, Y11, Y11
@@ -21587,36 +21744,13 @@ fullrange7:
 	VPADDD       Y10, Y12, Y12
 	VPSUBD       Y11, Y12, Y12
 	VMOVUPS      k32_e4<>+0(SB), Y10
-	VFMADD213PS  k32_e3<>+0(SB), Y8, Y10
-	VFMADD213PS  k32_e2<>+0(SB), Y8, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y8, Y10
-	VMULPS       Y12, Y8, Y8
-	VFMADD213PS  Y12, Y8, Y10
-	VMULPS       Y11, Y10, Y8
-	VMOVUPS      Y8, (R12)
-	VADDPS       Y8, Y3, Y3
-	VMOVUPS      k32_lo<>+0(SB), Y8
-	VMAXPS       Y9, Y8, Y9
-	VMOVUPS      k32_hi<>+0(SB), Y8
-	VMINPS       Y9, Y8, Y9
-	VMOVUPS      k32_magic8fu<>+0(SB), Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y8
-	VSUBPS       k32_magic8fu<>+0(SB), Y8, Y10
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y9
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y9
-	VPERMPS      Y1, Y8, Y11
-	VPSRLD       $0x04, Y8, Y10
-	VPSLLD       $0x17, Y10, Y10
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y11, Y11
-	VPSUBD       Y10, Y11, Y11
-	VMOVUPS      k32_e4<>+0(SB), Y8
-	VFMADD213PS  k32_e3<>+0(SB), Y9, Y8
-	VFMADD213PS  k32_e2<>+0(SB), Y9, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y9, Y8
-	VMULPS       Y11, Y9, Y9
-	VFMADD213PS  Y11, Y9, Y8
-	VMULPS       Y10, Y8, Y9
+	VFMADD213PS  k32_e3<>+0(SB), Y9, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y9, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y10
+	VMULPS       Y12, Y9, Y9
+	VFMADD213PS  Y12, Y9, Y10
+	VMULPS       Y11, Y10, Y9
+	VANDPS       Y8, Y9, Y9
 	VMOVUPS      Y9, 32(R12)
 	VADDPS       Y9, Y4, Y4
 
@@ -21667,15 +21801,40 @@ joinexp8:
 	JMP          joinexp10
 
 fullrange9:
-	VMOVUPS      k32_lo<>+0(SB), Y10
-	VMAXPS       Y8, Y10, Y8
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y8, Y10
+	VANDPS       Y10, Y8, Y8
+	VMOVUPS      k32_hi<>+0(SB), Y11
+	VMINPS       Y8, Y11, Y8
+	VMOVUPS      k32_magic8fu<>+0(SB), Y11
+	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y11
+	VSUBPS       k32_magic8fu<>+0(SB), Y11, Y12
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y12, Y8
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y12, Y8
+	VPERMPS      Y1, Y11, Y13
+	VPSRLD       $0x04, Y11, Y12
+	VPSLLD       $0x17, Y12, Y12
+	VPSLLD       $0x14, Y11, Y11
+	VPADDD       Y11, Y13, Y13
+	VPSUBD       Y12, Y13, Y13
+	VMOVUPS      k32_e4<>+0(SB), Y11
+	VFMADD213PS  k32_e3<>+0(SB), Y8, Y11
+	VFMADD213PS  k32_e2<>+0(SB), Y8, Y11
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y11
+	VMULPS       Y13, Y8, Y8
+	VFMADD213PS  Y13, Y8, Y11
+	VMULPS       Y12, Y11, Y8
+	VANDPS       Y10, Y8, Y8
+	VMOVUPS      Y8, 64(R12)
+	VADDPS       Y8, Y5, Y5
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y9, Y8
+	VANDPS       Y8, Y9, Y9
 	VMOVUPS      k32_hi<>+0(SB), Y10
-	VMINPS       Y8, Y10, Y8
+	VMINPS       Y9, Y10, Y9
 	VMOVUPS      k32_magic8fu<>+0(SB), Y10
-	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y10
+	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y10
 	VSUBPS       k32_magic8fu<>+0(SB), Y10, Y11
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y8
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y9
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y9
 	VPERMPS      Y1, Y10, Y12
 	VPSRLD       $0x04, Y10, Y11
 	VPSLLD       $0x17, Y11, Y11
@@ -21683,36 +21842,13 @@ fullrange9:
 	VPADDD       Y10, Y12, Y12
 	VPSUBD       Y11, Y12, Y12
 	VMOVUPS      k32_e4<>+0(SB), Y10
-	VFMADD213PS  k32_e3<>+0(SB), Y8, Y10
-	VFMADD213PS  k32_e2<>+0(SB), Y8, Y10
-	VFMADD213PS  k32_p1<>+0(SB), Y8, Y10
-	VMULPS       Y12, Y8, Y8
-	VFMADD213PS  Y12, Y8, Y10
-	VMULPS       Y11, Y10, Y8
-	VMOVUPS      Y8, 64(R12)
-	VADDPS       Y8, Y5, Y5
-	VMOVUPS      k32_lo<>+0(SB), Y8
-	VMAXPS       Y9, Y8, Y9
-	VMOVUPS      k32_hi<>+0(SB), Y8
-	VMINPS       Y9, Y8, Y9
-	VMOVUPS      k32_magic8fu<>+0(SB), Y8
-	VFMADD231PS  k32_log2e<>+0(SB), Y9, Y8
-	VSUBPS       k32_magic8fu<>+0(SB), Y8, Y10
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y9
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y9
-	VPERMPS      Y1, Y8, Y11
-	VPSRLD       $0x04, Y8, Y10
-	VPSLLD       $0x17, Y10, Y10
-	VPSLLD       $0x14, Y8, Y8
-	VPADDD       Y8, Y11, Y11
-	VPSUBD       Y10, Y11, Y11
-	VMOVUPS      k32_e4<>+0(SB), Y8
-	VFMADD213PS  k32_e3<>+0(SB), Y9, Y8
-	VFMADD213PS  k32_e2<>+0(SB), Y9, Y8
-	VFMADD213PS  k32_p1<>+0(SB), Y9, Y8
-	VMULPS       Y11, Y9, Y9
-	VFMADD213PS  Y11, Y9, Y8
-	VMULPS       Y10, Y8, Y9
+	VFMADD213PS  k32_e3<>+0(SB), Y9, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y9, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y9, Y10
+	VMULPS       Y12, Y9, Y9
+	VFMADD213PS  Y12, Y9, Y10
+	VMULPS       Y11, Y10, Y9
+	VANDPS       Y8, Y9, Y9
 	VMOVUPS      Y9, 96(R12)
 	VADDPS       Y9, Y6, Y6
 
@@ -22188,28 +22324,29 @@ row17:
 	JMP          joinexp20
 
 fullrange19:
-	VMOVUPS      k32_lo<>+0(SB), Y5
-	VMAXPS       Y4, Y5, Y4
-	VMOVUPS      k32_hi<>+0(SB), Y5
-	VMINPS       Y4, Y5, Y4
-	VMOVUPS      k32_magic8fu<>+0(SB), Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       k32_magic8fu<>+0(SB), Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VPERMPS      Y1, Y5, Y8
-	VPSRLD       $0x04, Y5, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x14, Y5, Y5
-	VPADDD       Y5, Y8, Y8
-	VPSUBD       Y6, Y8, Y8
-	VMOVUPS      k32_e4<>+0(SB), Y5
-	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
-	VMULPS       Y8, Y4, Y4
-	VFMADD213PS  Y8, Y4, Y5
-	VMULPS       Y6, Y5, Y4
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      k32_hi<>+0(SB), Y6
+	VMINPS       Y4, Y6, Y4
+	VMOVUPS      k32_magic8fu<>+0(SB), Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y6
+	VSUBPS       k32_magic8fu<>+0(SB), Y6, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y4
+	VPERMPS      Y1, Y6, Y9
+	VPSRLD       $0x04, Y6, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y9, Y9
+	VPSUBD       Y8, Y9, Y9
+	VMOVUPS      k32_e4<>+0(SB), Y6
+	VFMADD213PS  k32_e3<>+0(SB), Y4, Y6
+	VFMADD213PS  k32_e2<>+0(SB), Y4, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y6
+	VMULPS       Y9, Y4, Y4
+	VFMADD213PS  Y9, Y4, Y6
+	VMULPS       Y8, Y6, Y4
+	VANDPS       Y5, Y4, Y4
 	VMOVUPS      Y4, (R12)
 	VADDPS       Y4, Y3, Y3
 
@@ -22426,28 +22563,29 @@ row25:
 	JMP          joinexp28
 
 fullrange27:
-	VMOVUPS      k32_lo<>+0(SB), Y6
-	VMAXPS       Y5, Y6, Y5
-	VMOVUPS      k32_hi<>+0(SB), Y6
-	VMINPS       Y5, Y6, Y5
-	VMOVUPS      k32_magic8fu<>+0(SB), Y6
-	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y6
-	VSUBPS       k32_magic8fu<>+0(SB), Y6, Y8
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y5
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y5
-	VPERMPS      Y1, Y6, Y9
-	VPSRLD       $0x04, Y6, Y8
-	VPSLLD       $0x17, Y8, Y8
-	VPSLLD       $0x14, Y6, Y6
-	VPADDD       Y6, Y9, Y9
-	VPSUBD       Y8, Y9, Y9
-	VMOVUPS      k32_e4<>+0(SB), Y6
-	VFMADD213PS  k32_e3<>+0(SB), Y5, Y6
-	VFMADD213PS  k32_e2<>+0(SB), Y5, Y6
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y6
-	VMULPS       Y9, Y5, Y5
-	VFMADD213PS  Y9, Y5, Y6
-	VMULPS       Y8, Y6, Y5
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y5, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      k32_hi<>+0(SB), Y8
+	VMINPS       Y5, Y8, Y5
+	VMOVUPS      k32_magic8fu<>+0(SB), Y8
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y8
+	VSUBPS       k32_magic8fu<>+0(SB), Y8, Y9
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y5
+	VPERMPS      Y1, Y8, Y10
+	VPSRLD       $0x04, Y8, Y9
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x14, Y8, Y8
+	VPADDD       Y8, Y10, Y10
+	VPSUBD       Y9, Y10, Y10
+	VMOVUPS      k32_e4<>+0(SB), Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_e2<>+0(SB), Y5, Y8
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y8
+	VMULPS       Y10, Y5, Y5
+	VFMADD213PS  Y10, Y5, Y8
+	VMULPS       Y9, Y8, Y5
+	VANDPS       Y6, Y5, Y5
 	VMOVUPS      Y5, (R11)
 	VADDPS       Y5, Y4, Y4
 
@@ -22798,15 +22936,39 @@ row5:
 	JMP          joinexp8
 
 fullrange7:
-	VMOVUPS      k32_lo<>+0(SB), Y9
-	VMAXPS       Y7, Y9, Y7
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y7, Y9
+	VANDPS       Y9, Y7, Y7
+	VMOVUPS      k32_hi<>+0(SB), Y10
+	VMINPS       Y7, Y10, Y7
+	VMOVUPS      k32_magic8fu<>+0(SB), Y10
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y10
+	VSUBPS       k32_magic8fu<>+0(SB), Y10, Y11
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y7
+	VPERMPS      Y1, Y10, Y12
+	VPSRLD       $0x04, Y10, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y12, Y12
+	VPSUBD       Y11, Y12, Y12
+	VMOVUPS      k32_e4<>+0(SB), Y10
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y10
+	VMULPS       Y12, Y7, Y7
+	VFMADD213PS  Y12, Y7, Y10
+	VMULPS       Y11, Y10, Y7
+	VANDPS       Y9, Y7, Y7
+	VADDPS       Y7, Y3, Y3
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y8, Y7
+	VANDPS       Y7, Y8, Y8
 	VMOVUPS      k32_hi<>+0(SB), Y9
-	VMINPS       Y7, Y9, Y7
+	VMINPS       Y8, Y9, Y8
 	VMOVUPS      k32_magic8fu<>+0(SB), Y9
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y9
+	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y9
 	VSUBPS       k32_magic8fu<>+0(SB), Y9, Y10
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y8
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y8
 	VPERMPS      Y1, Y9, Y11
 	VPSRLD       $0x04, Y9, Y10
 	VPSLLD       $0x17, Y10, Y10
@@ -22814,35 +22976,13 @@ fullrange7:
 	VPADDD       Y9, Y11, Y11
 	VPSUBD       Y10, Y11, Y11
 	VMOVUPS      k32_e4<>+0(SB), Y9
-	VFMADD213PS  k32_e3<>+0(SB), Y7, Y9
-	VFMADD213PS  k32_e2<>+0(SB), Y7, Y9
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y9
-	VMULPS       Y11, Y7, Y7
-	VFMADD213PS  Y11, Y7, Y9
-	VMULPS       Y10, Y9, Y7
-	VADDPS       Y7, Y3, Y3
-	VMOVUPS      k32_lo<>+0(SB), Y7
-	VMAXPS       Y8, Y7, Y8
-	VMOVUPS      k32_hi<>+0(SB), Y7
-	VMINPS       Y8, Y7, Y8
-	VMOVUPS      k32_magic8fu<>+0(SB), Y7
-	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y7
-	VSUBPS       k32_magic8fu<>+0(SB), Y7, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y8
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y8
-	VPERMPS      Y1, Y7, Y10
-	VPSRLD       $0x04, Y7, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x14, Y7, Y7
-	VPADDD       Y7, Y10, Y10
-	VPSUBD       Y9, Y10, Y10
-	VMOVUPS      k32_e4<>+0(SB), Y7
-	VFMADD213PS  k32_e3<>+0(SB), Y8, Y7
-	VFMADD213PS  k32_e2<>+0(SB), Y8, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y8, Y7
-	VMULPS       Y10, Y8, Y8
-	VFMADD213PS  Y10, Y8, Y7
-	VMULPS       Y9, Y7, Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y8, Y9
+	VFMADD213PS  k32_e2<>+0(SB), Y8, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y9
+	VMULPS       Y11, Y8, Y8
+	VFMADD213PS  Y11, Y8, Y9
+	VMULPS       Y10, Y9, Y8
+	VANDPS       Y7, Y8, Y8
 	VADDPS       Y8, Y4, Y4
 
 joinexp8:
@@ -22890,15 +23030,39 @@ joinexp8:
 	JMP          joinexp10
 
 fullrange9:
-	VMOVUPS      k32_lo<>+0(SB), Y9
-	VMAXPS       Y7, Y9, Y7
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y7, Y9
+	VANDPS       Y9, Y7, Y7
+	VMOVUPS      k32_hi<>+0(SB), Y10
+	VMINPS       Y7, Y10, Y7
+	VMOVUPS      k32_magic8fu<>+0(SB), Y10
+	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y10
+	VSUBPS       k32_magic8fu<>+0(SB), Y10, Y11
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y11, Y7
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y11, Y7
+	VPERMPS      Y1, Y10, Y12
+	VPSRLD       $0x04, Y10, Y11
+	VPSLLD       $0x17, Y11, Y11
+	VPSLLD       $0x14, Y10, Y10
+	VPADDD       Y10, Y12, Y12
+	VPSUBD       Y11, Y12, Y12
+	VMOVUPS      k32_e4<>+0(SB), Y10
+	VFMADD213PS  k32_e3<>+0(SB), Y7, Y10
+	VFMADD213PS  k32_e2<>+0(SB), Y7, Y10
+	VFMADD213PS  k32_p1<>+0(SB), Y7, Y10
+	VMULPS       Y12, Y7, Y7
+	VFMADD213PS  Y12, Y7, Y10
+	VMULPS       Y11, Y10, Y7
+	VANDPS       Y9, Y7, Y7
+	VADDPS       Y7, Y5, Y5
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y8, Y7
+	VANDPS       Y7, Y8, Y8
 	VMOVUPS      k32_hi<>+0(SB), Y9
-	VMINPS       Y7, Y9, Y7
+	VMINPS       Y8, Y9, Y8
 	VMOVUPS      k32_magic8fu<>+0(SB), Y9
-	VFMADD231PS  k32_log2e<>+0(SB), Y7, Y9
+	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y9
 	VSUBPS       k32_magic8fu<>+0(SB), Y9, Y10
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y7
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y10, Y8
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y10, Y8
 	VPERMPS      Y1, Y9, Y11
 	VPSRLD       $0x04, Y9, Y10
 	VPSLLD       $0x17, Y10, Y10
@@ -22906,35 +23070,13 @@ fullrange9:
 	VPADDD       Y9, Y11, Y11
 	VPSUBD       Y10, Y11, Y11
 	VMOVUPS      k32_e4<>+0(SB), Y9
-	VFMADD213PS  k32_e3<>+0(SB), Y7, Y9
-	VFMADD213PS  k32_e2<>+0(SB), Y7, Y9
-	VFMADD213PS  k32_p1<>+0(SB), Y7, Y9
-	VMULPS       Y11, Y7, Y7
-	VFMADD213PS  Y11, Y7, Y9
-	VMULPS       Y10, Y9, Y7
-	VADDPS       Y7, Y5, Y5
-	VMOVUPS      k32_lo<>+0(SB), Y7
-	VMAXPS       Y8, Y7, Y8
-	VMOVUPS      k32_hi<>+0(SB), Y7
-	VMINPS       Y8, Y7, Y8
-	VMOVUPS      k32_magic8fu<>+0(SB), Y7
-	VFMADD231PS  k32_log2e<>+0(SB), Y8, Y7
-	VSUBPS       k32_magic8fu<>+0(SB), Y7, Y9
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y9, Y8
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y9, Y8
-	VPERMPS      Y1, Y7, Y10
-	VPSRLD       $0x04, Y7, Y9
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x14, Y7, Y7
-	VPADDD       Y7, Y10, Y10
-	VPSUBD       Y9, Y10, Y10
-	VMOVUPS      k32_e4<>+0(SB), Y7
-	VFMADD213PS  k32_e3<>+0(SB), Y8, Y7
-	VFMADD213PS  k32_e2<>+0(SB), Y8, Y7
-	VFMADD213PS  k32_p1<>+0(SB), Y8, Y7
-	VMULPS       Y10, Y8, Y8
-	VFMADD213PS  Y10, Y8, Y7
-	VMULPS       Y9, Y7, Y8
+	VFMADD213PS  k32_e3<>+0(SB), Y8, Y9
+	VFMADD213PS  k32_e2<>+0(SB), Y8, Y9
+	VFMADD213PS  k32_p1<>+0(SB), Y8, Y9
+	VMULPS       Y11, Y8, Y8
+	VFMADD213PS  Y11, Y8, Y9
+	VMULPS       Y10, Y9, Y8
+	VANDPS       Y7, Y8, Y8
 	VADDPS       Y8, Y6, Y6
 
 joinexp10:
@@ -23247,28 +23389,29 @@ row15:
 	JMP          joinexp18
 
 fullrange17:
-	VMOVUPS      k32_lo<>+0(SB), Y5
-	VMAXPS       Y4, Y5, Y4
-	VMOVUPS      k32_hi<>+0(SB), Y5
-	VMINPS       Y4, Y5, Y4
-	VMOVUPS      k32_magic8fu<>+0(SB), Y5
-	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y5
-	VSUBPS       k32_magic8fu<>+0(SB), Y5, Y6
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y6, Y4
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y6, Y4
-	VPERMPS      Y1, Y5, Y7
-	VPSRLD       $0x04, Y5, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x14, Y5, Y5
-	VPADDD       Y5, Y7, Y7
-	VPSUBD       Y6, Y7, Y7
-	VMOVUPS      k32_e4<>+0(SB), Y5
-	VFMADD213PS  k32_e3<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_e2<>+0(SB), Y4, Y5
-	VFMADD213PS  k32_p1<>+0(SB), Y4, Y5
-	VMULPS       Y7, Y4, Y4
-	VFMADD213PS  Y7, Y4, Y5
-	VMULPS       Y6, Y5, Y4
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y4, Y5
+	VANDPS       Y5, Y4, Y4
+	VMOVUPS      k32_hi<>+0(SB), Y6
+	VMINPS       Y4, Y6, Y4
+	VMOVUPS      k32_magic8fu<>+0(SB), Y6
+	VFMADD231PS  k32_log2e<>+0(SB), Y4, Y6
+	VSUBPS       k32_magic8fu<>+0(SB), Y6, Y7
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y4
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y4
+	VPERMPS      Y1, Y6, Y8
+	VPSRLD       $0x04, Y6, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x14, Y6, Y6
+	VPADDD       Y6, Y8, Y8
+	VPSUBD       Y7, Y8, Y8
+	VMOVUPS      k32_e4<>+0(SB), Y6
+	VFMADD213PS  k32_e3<>+0(SB), Y4, Y6
+	VFMADD213PS  k32_e2<>+0(SB), Y4, Y6
+	VFMADD213PS  k32_p1<>+0(SB), Y4, Y6
+	VMULPS       Y8, Y4, Y4
+	VFMADD213PS  Y8, Y4, Y6
+	VMULPS       Y7, Y6, Y4
+	VANDPS       Y5, Y4, Y4
 	VADDPS       Y4, Y3, Y3
 
 joinexp18:
@@ -23427,28 +23570,29 @@ row21:
 	JMP          joinexp24
 
 fullrange23:
-	VMOVUPS      k32_lo<>+0(SB), Y6
-	VMAXPS       Y5, Y6, Y5
-	VMOVUPS      k32_hi<>+0(SB), Y6
-	VMINPS       Y5, Y6, Y5
-	VMOVUPS      k32_magic8fu<>+0(SB), Y6
-	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y6
-	VSUBPS       k32_magic8fu<>+0(SB), Y6, Y7
-	VFNMADD231PS k32_ln2hi<>+0(SB), Y7, Y5
-	VFNMADD231PS k32_ln2lo<>+0(SB), Y7, Y5
-	VPERMPS      Y1, Y6, Y8
-	VPSRLD       $0x04, Y6, Y7
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x14, Y6, Y6
-	VPADDD       Y6, Y8, Y8
-	VPSUBD       Y7, Y8, Y8
-	VMOVUPS      k32_e4<>+0(SB), Y6
-	VFMADD213PS  k32_e3<>+0(SB), Y5, Y6
-	VFMADD213PS  k32_e2<>+0(SB), Y5, Y6
-	VFMADD213PS  k32_p1<>+0(SB), Y5, Y6
-	VMULPS       Y8, Y5, Y5
-	VFMADD213PS  Y8, Y5, Y6
-	VMULPS       Y7, Y6, Y5
+	VCMPPS       $0x05, k32_lo<>+0(SB), Y5, Y6
+	VANDPS       Y6, Y5, Y5
+	VMOVUPS      k32_hi<>+0(SB), Y7
+	VMINPS       Y5, Y7, Y5
+	VMOVUPS      k32_magic8fu<>+0(SB), Y7
+	VFMADD231PS  k32_log2e<>+0(SB), Y5, Y7
+	VSUBPS       k32_magic8fu<>+0(SB), Y7, Y8
+	VFNMADD231PS k32_ln2hi<>+0(SB), Y8, Y5
+	VFNMADD231PS k32_ln2lo<>+0(SB), Y8, Y5
+	VPERMPS      Y1, Y7, Y9
+	VPSRLD       $0x04, Y7, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x14, Y7, Y7
+	VPADDD       Y7, Y9, Y9
+	VPSUBD       Y8, Y9, Y9
+	VMOVUPS      k32_e4<>+0(SB), Y7
+	VFMADD213PS  k32_e3<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_e2<>+0(SB), Y5, Y7
+	VFMADD213PS  k32_p1<>+0(SB), Y5, Y7
+	VMULPS       Y9, Y5, Y5
+	VFMADD213PS  Y9, Y5, Y7
+	VMULPS       Y8, Y7, Y5
+	VANDPS       Y6, Y5, Y5
 	VADDPS       Y5, Y4, Y4
 
 joinexp24:
