@@ -376,7 +376,7 @@ func (g *gen) expv(x reg.VecVirtual, flush bool) {
 type expRange int
 
 const (
-	expFull   expRange = iota // anything: the clamps, 2^m split in two
+	expFull   expRange = iota // anything: clamp above, mask below, 2^m split in two
 	expFlush                  // x ≤ 0, for sums only (see expvTab8)
 	expNormal                 // |x| ≤ normlim: no clamps, 2^m whole (AVX2)
 	expNonPos                 // x ≤ 0, every result exact: no upper clamp (AVX-512)
@@ -398,8 +398,9 @@ func (r expRange) consts(magic string) (lo, mg string) {
 // normalFast reports whether the kernels that make exponentials to keep
 // (expSum, expSumMax, the fused spatial kernels) take the expNormal exponential for the vectors of
 // an unrolled step when all their lanes allow it (outsideNormal), and the
-// full-range one otherwise: on AVX2, where the full range costs two clamps,
-// two shifts, a subtraction and a multiply more per vector. Where every
+// full-range one otherwise: on AVX2, where the full range costs a clamp,
+// a compare and two ANDs (zeroBelow), two shifts, a subtraction and a
+// multiply more per vector. Where every
 // lane is within ±normlim, exp(x) and 2^m are normal numbers, the flushing
 // variant's scaling without its clamp gives exactly what the full-range
 // code gives (the same N, r, table entry and polynomial, and the last
