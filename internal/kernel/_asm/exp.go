@@ -58,9 +58,10 @@ import (
 // x is clamped with the constant as the first source of MAX/MIN, whose NaN
 // rule returns the second source, so NaN stays NaN all the way through.
 // +Inf clamps above the overflow threshold (→ +Inf); −Inf clamps below
-// the underflow threshold (→ 0) in the AVX2 flushing variant only: the
-// others leave x unclamped from below and put +0 in the result by a mask
-// (see expvTab and zeroBelow: underflow is slow on Intel cores).
+// the underflow threshold (→ 0) in the AVX2 flushing variant only; the
+// full-range ones and AVX-512's flushing one leave x unclamped from below
+// and put +0 in the result by a mask (see expvTab and zeroBelow:
+// underflow is slow on Intel cores), and expNormal needs neither.
 
 type fconst struct {
 	f32 float64 // value for float32 (as float64), or NaN if bits32 is set
