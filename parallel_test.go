@@ -5,23 +5,25 @@ import "testing"
 // TestUnitsPerChunk: chunks hold about chunkElements logits, and rows
 // long enough to come one to a chunk that way come at least 8 to a chunk
 // (so that they are pipelined) as long as 16 chunks remain; blocks of
-// positions keep the plain rule.
+// positions come up to 2^18 logits to a chunk as long as 16 chunks remain.
 func TestUnitsPerChunk(t *testing.T) {
 	cases := []struct {
 		units, unitElems int
 		rows             bool
 		want             int
 	}{
-		{4096, 1000, true, 32},     // chunkElements/C
-		{256, 32000, true, 8},      // one row per chunk before
-		{8192, 32000, true, 8},     // 1024 chunks
-		{64, 32000, true, 4},       // 8 would leave 8 chunks
-		{16, 32000, true, 1},       // 16 chunks of one row
-		{8, 32000, true, 1},        // fewer rows than chunks wanted
-		{256, 1 << 20, true, 8},    // rows longer than a chunk
-		{256, 32000, false, 1},     // blocks: the plain rule
-		{1024, 21 * 256, false, 6}, // 8x21x128x128's blocks
-		{10, 1, true, 1 << 15},     // tiny rows
+		{4096, 1000, true, 32},      // chunkElements/C
+		{256, 32000, true, 8},       // one row per chunk before
+		{8192, 32000, true, 8},      // 1024 chunks
+		{64, 32000, true, 4},        // 8 would leave 8 chunks
+		{16, 32000, true, 1},        // 16 chunks of one row
+		{8, 32000, true, 1},         // fewer rows than chunks wanted
+		{256, 1 << 20, true, 8},     // rows longer than a chunk
+		{256, 32000, false, 8},      // blocks: 2^18 logits
+		{1024, 21 * 256, false, 48}, // 2^18 logits at most
+		{512, 21 * 256, false, 32},  // 8x21x128x128: 16 chunks
+		{16, 21 * 256, false, 6},    // few blocks: the plain rule
+		{10, 1, true, 1 << 15},      // tiny rows
 	}
 	for _, c := range cases {
 		if got := unitsPerChunk(c.units, c.unitElems, c.rows); got != c.want {
