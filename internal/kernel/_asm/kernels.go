@@ -2,6 +2,7 @@ package main
 
 import (
 	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/gotypes"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 )
@@ -64,18 +65,23 @@ func (g *gen) storeAt(v reg.VecVirtual, p reg.Register, off int, mask Op) {
 // on AVX2 the index kernel's MOVSD had cost a quarter of its time on Zen 3.
 func (g *gen) scalarParam(name string) reg.VecVirtual {
 	v := g.vec()
-	g.bcast(paramMem(name), v)
+	g.bcast(frameMem(Param(name)), v)
 	return v
 }
 
 // storeResult stores the low lane of x as result i, with VMOVSS or VMOVSD
 // (see scalarParam).
 func (g *gen) storeResult(x reg.VecVirtual, i int) {
-	b, err := ReturnIndex(i).Resolve()
+	g.pick(VMOVSS, VMOVSD)(x.AsX(), frameMem(ReturnIndex(i)))
+}
+
+// frameMem is the memory operand of an argument or result.
+func frameMem(c gotypes.Component) Mem {
+	b, err := c.Resolve()
 	if err != nil {
 		panic(err)
 	}
-	g.pick(VMOVSS, VMOVSD)(x.AsX(), b.Addr)
+	return b.Addr
 }
 
 // prefetchAhead is how far ahead of its loads a loop that streams a row

@@ -305,21 +305,12 @@ func (g *gen) colsTargetsAVX2(u int, lanes func(int) Op, pt, j, pb reg.Register,
 // quarter of its time at 8×21×128×128).
 func (g *gen) targetParams(grad bool) (ign, gw reg.VecVirtual) {
 	ign = g.vec()
-	VPBROADCASTQ(paramMem("ignore"), ign)
+	VPBROADCASTQ(frameMem(Param("ignore")), ign)
 	if grad {
 		gw = g.vec()
-		VBROADCASTSD(paramMem("gw"), gw)
+		VBROADCASTSD(frameMem(Param("gw")), gw)
 	}
 	return ign, gw
-}
-
-// paramMem is the memory operand of the named argument.
-func paramMem(name string) Mem {
-	b, err := Param(name).Resolve()
-	if err != nil {
-		panic(err)
-	}
-	return b.Addr
 }
 
 var packLowMem Mem
