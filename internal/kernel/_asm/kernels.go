@@ -86,16 +86,21 @@ func frameMem(c gotypes.Component) Mem {
 
 // prefetchAhead is how far ahead of its loads a loop that streams a row
 // from memory prefetches it, in bytes: with the exponentials to compute,
-// the hardware prefetchers alone leave the memory idle part of the time
-// (measured: the online forward pass at 8192×32000 went from 1.3–1.4×
-// the time of a sum to about 1.0×, and 4 KiB to 8 KiB did as well).
-const prefetchAhead = 4096
+// the hardware prefetchers alone leave the memory idle part of the time.
+// On an AMD EPYC the online forward pass at 8192×32000 went from 1.3–1.4×
+// the time of a sum to about 1.0× with 4 KiB (8 KiB did as well; 2 KiB was
+// not tried there). On an Intel Xeon (`xent bench --shape 8192x32000`,
+// alternating builds) 3 KiB and more left it at 1.3–1.6×, while 512 B to
+// 2 KiB gave 1.1×, and the shapes that fit in L3 did not lose.
+const prefetchAhead = 2048
 
-// pipelineAhead is expSumMax's prefetch distance. Regenerated with others
-// and timed on rows of 1000 and 32000 float32 in L3 (one thread, a scratch
-// benchmark like BenchmarkRows3Pass32's), 2 KiB gained nothing over the
-// three passes, and 4 KiB about half of what 16 to 32 KiB gained.
-const pipelineAhead = 16384
+// pipelineAhead is expSumMax's prefetch distance. On the AMD EPYC (rows of
+// 1000 and 32000 float32 in L3, one thread, a scratch benchmark like
+// BenchmarkRows3Pass32's) 16 to 32 KiB gained most; on the Xeon, with the
+// rows in memory, forward+backward at 8192×32000 took 0.78× its copy with
+// 16 KiB, 0.70× with 4 KiB and 0.61× with 2 KiB, and the shapes in L3 did
+// not lose.
+const pipelineAhead = 2048
 
 // prefetch prefetches the lines prefetchAhead bytes past the vectors at
 // offs from p, in the unrolled steps of a loop only.
