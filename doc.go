@@ -73,8 +73,9 @@
 // from memory meanwhile, and scales the row before, still in cache, and
 // each row's checks still come before its first write. The rows go to the
 // threads in chunks of at least 8 where that leaves 16 chunks, so that long
-// rows are pipelined too, and blocks of positions in chunks of up to 2^18
-// logits where that leaves 16, so that the threads' chunks meet less often.
+// rows are pipelined too, and chunks of rows or of blocks of positions grow
+// up to 2^18 logits where that leaves 16, so that each thread's stream of
+// logits breaks less often.
 // The other kinds take the online pass and then write scaled exponentials.
 // Spatial inputs (class stride > 1) are processed in blocks of positions,
 // vectorised across the positions. For float32 index targets with up to 64

@@ -23,28 +23,32 @@ const (
 	minChunks    = 16
 )
 
-// A chunk of spatial blocks holds up to minChunkBlockElements logits where
-// that leaves minChunks chunks. The threads take chunks in turn, and where
-// one's chunk ends the next one's begins in the same rows, 64 KiB apart
-// for a 128×128 image; with fewer, larger chunks the two meet less often.
+// A chunk holds up to minChunkElements logits where that leaves minChunks
+// chunks. The threads take chunks in turn, so that where a thread's chunk
+// ends the next one's begins, and each chunk starts with its first lines
+// not yet prefetched; with fewer, larger chunks that happens less often.
 // (8×21×128×128 float32 with 2 threads on the Xeon, model 207, 8
 // alternating runs of `xent bench --threads 2 --shape 8x21x128x128`:
 // forward+backward median 1.47 → 1.22 ms with 16 chunks of 32 blocks
-// instead of 86 of 6.)
-const minChunkBlockElements = 1 << 18
+// instead of 86 of 6. 4096×1000 float32 on the Xeon with a 480 MiB L3:
+// two goroutines running the bare MaxSumExp32 over the rows took 412–416
+// µs in 128 chunks of 32 rows, 349–377 in 16 or 32 chunks; with 16 chunks
+// of 256 rows instead of 128 of 32, 4 alternating runs of `xent bench
+// --shape 4096x1000`, forward+backward 0.50–0.53 → 0.46–0.48 ms.)
+const minChunkElements = 1 << 18
 
 // unitsPerChunk is how many units (rows, or blocks of positions) of
-// unitElems logits each a chunk holds: about chunkElements logits, for
-// rows at least minChunkRows and for blocks up to minChunkBlockElements
-// logits where that leaves minChunks chunks. It depends on the shape only.
+// unitElems logits each a chunk holds: about chunkElements logits, and
+// more, up to minChunkElements logits, where that leaves minChunks
+// chunks; for rows at least minChunkRows where that leaves minChunks
+// chunks. It depends on the shape only.
 func unitsPerChunk(units, unitElems int, rows bool) int {
 	n := max(chunkElements/unitElems, 1)
+	least := minChunkElements / unitElems
 	if rows {
-		n = max(n, min(minChunkRows, units/minChunks))
-	} else {
-		n = max(n, min(minChunkBlockElements/unitElems, units/minChunks))
+		least = max(least, minChunkRows)
 	}
-	return n
+	return max(n, min(least, units/minChunks))
 }
 
 // runner is work cut into chunks that may run in any order.

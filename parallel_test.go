@@ -2,17 +2,20 @@ package xent
 
 import "testing"
 
-// TestUnitsPerChunk: chunks hold about chunkElements logits, and rows
-// long enough to come one to a chunk that way come at least 8 to a chunk
-// (so that they are pipelined) as long as 16 chunks remain; blocks of
-// positions come up to 2^18 logits to a chunk as long as 16 chunks remain.
+// TestUnitsPerChunk: chunks hold about chunkElements logits, and more, up
+// to 2^18, as long as 16 chunks remain; rows long enough to come one to a
+// chunk that way come at least 8 to a chunk (so that they are pipelined)
+// as long as 16 chunks remain.
 func TestUnitsPerChunk(t *testing.T) {
 	cases := []struct {
 		units, unitElems int
 		rows             bool
 		want             int
 	}{
-		{4096, 1000, true, 32},      // chunkElements/C
+		{4096, 1000, true, 256},     // 2^18 logits: 16 chunks
+		{1024, 1000, true, 64},      // 16 chunks, more than chunkElements/C
+		{100000, 100, true, 2621},   // 2^18 logits at most
+		{512, 1000, true, 32},       // chunkElements/C
 		{256, 32000, true, 8},       // one row per chunk before
 		{8192, 32000, true, 8},      // 1024 chunks
 		{64, 32000, true, 4},        // 8 would leave 8 chunks
