@@ -277,6 +277,12 @@ func (net *Net) parallel(f func(net *Net, r *replica)) {
 			net.wg.Go(func() { f(net, r) })
 		}
 	}
+	// The goroutine started last waits in this P's runnext slot, which
+	// other Ps take from only reluctantly; yielding runs it here at once
+	// and puts the caller in the global queue (see parallel in package
+	// xent). `xent train --epochs 1`, 4 alternating runs: 8,019–8,281 →
+	// 8,188–8,374 images/s.
+	runtime.Gosched()
 	f(net, net.replicas[0])
 	net.wg.Wait()
 }
