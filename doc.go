@@ -88,7 +88,7 @@
 // unweighted 64-bit targets the kernel also makes the block's targets,
 // losses and count, leaving no per-position loop to Go, and on AVX-512 the
 // targets are checked by a vector kernel first. The loops that stream rows
-// from memory prefetch ahead (4 KiB, and 16 KiB in the pipelined kernel).
+// from memory prefetch 2 KiB ahead.
 // The exponential reads a table: on AVX-512 of 2^(k/16), with a cubic after
 // it for float32 and a polynomial of degree 6 for float64; on AVX2 of
 // 2^(k/8) for float32 and of 2^(k/256) for float64 (a gather from memory),

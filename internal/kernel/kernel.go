@@ -150,7 +150,7 @@ func ExpSum64(dst, s []float64, m float64) (sum float64) { return expSum64(dst, 
 //	mNext, nan = Max32(next)
 //
 // with the same results bit for bit. The next row streams in from memory
-// while this row's exponentials are computed (the loop prefetches 16 KiB
+// while this row's exponentials are computed (the loop prefetches 2 KiB
 // ahead of it), so a loop over rows that calls it with each row and the
 // next reads every row from memory once, overlapped with the work on the
 // row before, and still has each row's max, and its checks, before that

@@ -506,7 +506,7 @@ func (g *gen) expSum() {
 		g.zero(acc[i])
 	}
 	g.loop(n, []reg.Register{pd, ps}, func(offs []int, mask Op) {
-		g.prefetch(ps, offs) // the next row, for rows up to 4 KiB
+		g.prefetch(ps, offs) // reaches into the next row, for rows up to prefetchAhead bytes
 		if mask == nil && g.normalFast() {
 			g.expSumSteps(pd, ps, offs, mb, acc)
 			return
