@@ -113,19 +113,19 @@ func workerLoop() {
 		for j != nil {
 			j.work()
 			j.wg.Done()
-			j = pollJob(spinFor)
+			j = pollJob(pool.jobs, spinFor)
 		}
 	}
 }
 
-// pollJob returns the next job if one comes within d, or nil. Between
-// looks it yields, so that it takes a P only where no other goroutine
-// wants one.
-func pollJob(d time.Duration) *job {
+// pollJob returns the next job from jobs if one comes within d, or nil.
+// Between looks it yields, so that it takes a P only where no other
+// goroutine wants one.
+func pollJob(jobs <-chan *job, d time.Duration) *job {
 	deadline := time.Now().Add(d)
 	for {
 		select {
-		case j := <-pool.jobs:
+		case j := <-jobs:
 			return j
 		default:
 		}

@@ -1,6 +1,9 @@
 package xent
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // TestUnitsPerChunk: chunks hold about chunkElements logits, and more, up
 // to 2^18, as long as 16 chunks remain; rows long enough to come one to a
@@ -32,5 +35,27 @@ func TestUnitsPerChunk(t *testing.T) {
 		if got := unitsPerChunk(c.units, c.unitElems, c.rows); got != c.want {
 			t.Errorf("unitsPerChunk(%d, %d, %v) = %d, want %d", c.units, c.unitElems, c.rows, got, c.want)
 		}
+	}
+}
+
+// TestPollJob: a worker that finds no job within the spin gives up (and
+// blocks on the channel instead), and one that finds a job returns it.
+func TestPollJob(t *testing.T) {
+	jobs := make(chan *job, 1)
+	const d = 2 * time.Millisecond
+	start := time.Now()
+	if j := pollJob(jobs, d); j != nil {
+		t.Fatalf("pollJob on an empty channel = %p, want nil", j)
+	}
+	if waited := time.Since(start); waited < d {
+		t.Errorf("pollJob gave up after %v, before its %v", waited, d)
+	}
+	want := new(job)
+	go func() {
+		time.Sleep(d / 4)
+		jobs <- want
+	}()
+	if j := pollJob(jobs, time.Minute); j != want {
+		t.Errorf("pollJob = %p, want the job sent meanwhile, %p", j, want)
 	}
 }
