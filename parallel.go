@@ -161,8 +161,8 @@ func parallel(r runner, chunks, threads int) {
 	// another P takes it only reluctantly: on the Xeon with a 480 MiB L3 a
 	// worker woke 50–300 µs after the send while the caller kept busy. The
 	// caller yields instead: the worker runs here at once, and the caller
-	// waits in the global queue, which an idle P reads first (back after
-	// 7–40 µs). 4096×1000 float32, 2 threads, `xent bench`, 4 alternating
+	// waits in the global queue, which a waking P reads before it tries to
+	// steal (back after 7–40 µs). 4096×1000 float32, 2 threads, `xent bench`, 4 alternating
 	// runs: forward 0.43–0.49 → 0.39–0.42 ms.
 	runtime.Gosched()
 	j.work()
