@@ -3,7 +3,10 @@ package xent
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
+
+	"github.com/xent-go/xent/internal/kernel"
 )
 
 // The benchmarks time the fused forward+backward (in place) and forward only
@@ -86,4 +89,45 @@ func sizeOf[T Float]() int {
 func BenchmarkCrossEntropy(b *testing.B) {
 	benchIndex[float32](b, "float32")
 	benchIndex[float64](b, "float64")
+}
+
+// BenchmarkPoolOverhead times the forward pass at 4096×1000 float32 on two
+// threads beside the bare kernel (MaxSumExp32) over the same rows, half on
+// each of two goroutines started for the purpose: the difference is what
+// the pool and the loss's own work per row add. Run it with -cpu 2 or more.
+func BenchmarkPoolOverhead(b *testing.B) {
+	shape := []int{4096, 1000}
+	logits, targets := benchData[float32](shape)
+	R, C := shape[0], shape[1]
+	bytes := int64(len(logits)) * 4
+	b.Run("op=loss", func(b *testing.B) {
+		b.SetBytes(bytes)
+		opts := &Options[float32]{Threads: 2}
+		for b.Loop() {
+			if _, err := CrossEntropy(nil, logits, shape, targets, opts); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("op=kernel", func(b *testing.B) {
+		b.SetBytes(bytes)
+		var sums [2]struct {
+			v float64
+			_ [56]byte // a cache line each
+		}
+		for b.Loop() {
+			var wg sync.WaitGroup
+			for p := range 2 {
+				wg.Go(func() {
+					acc := 0.0
+					for i := R * p / 2; i < R*(p+1)/2; i++ {
+						m, sum, _ := kernel.MaxSumExp32(logits[i*C : (i+1)*C])
+						acc += float64(m) + float64(sum)
+					}
+					sums[p].v = acc
+				})
+			}
+			wg.Wait()
+		}
+	})
 }
