@@ -32,8 +32,9 @@ const (
 // alternating runs of `xent bench --threads 2 --shape 8x21x128x128`:
 // forward+backward median 1.47 → 1.22 ms with 16 chunks of 32 blocks
 // instead of 86 of 6. 4096×1000 float32 on the Xeon with a 480 MiB L3:
-// two goroutines running the bare MaxSumExp32 over the rows took 412–416
-// µs in 128 chunks of 32 rows, 349–377 in 16 or 32 chunks; with 16 chunks
+// two goroutines running the bare MaxSumExp32 over the rows (a scratch
+// variant of BenchmarkPoolOverhead) took 412–416 µs in 128 chunks of 32
+// rows, 349–377 in 16 or 32 chunks; with 16 chunks
 // of 256 rows instead of 128 of 32, 4 alternating runs of `xent bench
 // --shape 4096x1000`, forward+backward 0.50–0.53 → 0.46–0.48 ms.)
 const minChunkElements = 1 << 18
